@@ -1,0 +1,82 @@
+import { parseArgs } from "node:util";
+import { createRequire } from "node:module";
+import { FlorError, FlorUsageError } from "../errors.js";
+import { parseFormat } from "./output.js";
+import { runsCommand } from "./commands/runs.js";
+import { versionsCommand } from "./commands/versions.js";
+import { ingestCommand } from "./commands/ingest.js";
+import { dataframeCommand } from "./commands/dataframe.js";
+
+const HELP = `flor: multiversion hindsight logging
+
+Usage: flor <command> [options]
+
+Commands:
+  runs                     list recorded runs (tstamp, script, vid, status, args)
+  versions                 list the code versions that runs ran
+  dataframe [names...]     the pivot of logged values (and args) by run and loop dimensions;
+                           with no names: every run's args and top-level values
+  ingest [--rebuild]       load new journal records into the store (every command does this first);
+                           --rebuild forgets the store's data and reads every journal again
+
+Options:
+  --format table|json|csv  output format (default: table)
+  -h, --help               this help
+  -v, --version            the version
+
+Environment:
+  FLOR_DATABASE_URL        a PostgreSQL server (postgres://...) instead of the embedded store in .flor/
+
+Exit codes: 0 ok, 1 error, 2 usage.
+`;
+
+async function run(argv: string[]): Promise<string> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: "string" },
+      rebuild: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.version) return `${(createRequire(import.meta.url)("../../package.json") as { version: string }).version}\n`;
+  if (values.help || command === undefined || command === "help") return HELP;
+  const format = parseFormat(values.format);
+  const noArguments = (): void => {
+    if (rest.length > 0) throw new FlorUsageError(`flor ${command} takes no arguments, got "${rest.join(" ")}"`);
+  };
+  switch (command) {
+    case "runs":
+      noArguments();
+      return runsCommand(format);
+    case "versions":
+      noArguments();
+      return versionsCommand(format);
+    case "ingest":
+      noArguments();
+      return ingestCommand(values.rebuild === true);
+    case "dataframe":
+      return dataframeCommand(rest, format);
+    default:
+      throw new FlorUsageError(`unknown command "${command}"`, "Run `flor --help` for the list of commands.");
+  }
+}
+
+try {
+  process.stdout.write(await run(process.argv.slice(2)));
+} catch (error) {
+  if (error instanceof FlorError) {
+    process.stderr.write(`flor: ${error.message}\n${error.hint === undefined ? "" : `${error.hint}\n`}`);
+    process.exitCode = error.exitCode;
+  } else if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    process.stderr.write(`flor: ${(error as Error).message}\nRun \`flor --help\` for usage.\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`flor: internal error: ${(error as Error).message}\n${process.env["FLOR_DEBUG"] ? `${(error as Error).stack}\n` : "Set FLOR_DEBUG=1 for details.\n"}`);
+    process.exitCode = 1;
+  }
+}

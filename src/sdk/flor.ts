@@ -1,0 +1,343 @@
+import { hostname } from "node:os";
+import path from "node:path";
+import { existsSync, realpathSync } from "node:fs";
+import { FlorError, FlorUsageError } from "../errors.js";
+import { findRepositoryRoot, layoutFor, type ProjectLayout } from "../project-layout.js";
+import { JournalWriter } from "../journal/journal-writer.js";
+import { JOURNAL_FORMAT, type EndRecord, type JsonValue, type RunRecord } from "../journal/records.js";
+import { encodeLogValue, scalarOf } from "../journal/value-encoding.js";
+import { ObjectStore } from "../checkpoints/object-store.js";
+import { captureState } from "../checkpoints/object-state.js";
+import { snapshotWorkingTree } from "../versions/snapshot.js";
+import { castToDefault, parseKwargs } from "./kwargs.js";
+
+export interface FlorOptions {
+  /** The entry script (default: `process.argv[1]`); its repository is the project. */
+  script?: string;
+  /** The script's arguments, where `--kwargs` is read (default: `process.argv.slice(2)`). */
+  argv?: readonly string[];
+  /** Commit at process exit and on SIGINT/SIGTERM (default: true). */
+  autoCommit?: boolean;
+  /** Print usage mistakes (bad `--kwargs`) and exit with code 2 instead of throwing (default: false). */
+  exitOnUsageError?: boolean;
+}
+
+/** What identifies the current run; see the README's SDK section. */
+export interface RunInfo {
+  projid: string;
+  tstamp: string;
+  filename: string;
+  vid: string;
+  journal: string;
+}
+
+type EndStatus = EndRecord["status"];
+
+/** The state of one run, from the first SDK call to `commit()`. */
+class ActiveRun {
+  readonly info: RunInfo;
+  readonly writer: JournalWriter;
+  readonly objects: ObjectStore;
+  /** Set after the snapshot, so timings measure the script, not FlorDB's start-up. */
+  readonly started: number;
+  /** Open iterations, innermost last. */
+  readonly stack: number[] = [];
+  nextContext = 1;
+
+  constructor(layout: ProjectLayout, filename: string, argv: readonly string[]) {
+    const snapshot = snapshotWorkingTree(layout.root);
+    const { writer, tstamp } = JournalWriter.create(layout.journalsDir, new Date());
+    this.writer = writer;
+    this.objects = new ObjectStore(layout.objectsDir);
+    this.info = { projid: layout.projid, tstamp: tstamp.toISOString(), filename, vid: snapshot.vid, journal: writer.file };
+    const header: RunRecord = {
+      k: "run", format: JOURNAL_FORMAT, projid: layout.projid, tstamp: this.info.tstamp, filename, vid: snapshot.vid,
+      pid: process.pid, host: hostname(), argv: [...argv], node: process.version,
+    };
+    writer.append(`${JSON.stringify(header)}\n`);
+    writer.flush();
+    this.started = performance.now();
+  }
+
+  seconds(since: number): number {
+    return microseconds(performance.now() - since);
+  }
+}
+
+/**
+ * The SDK. A script uses the shared instance `flor`; tests and benchmarks may create their own.
+ * Every method starts the run on first use: the working tree is snapshotted (its vid) and a journal
+ * is opened under `.flor/journals/`.
+ */
+export class Flor {
+  private readonly options: FlorOptions;
+  private active: ActiveRun | null = null;
+  private layout: ProjectLayout | null = null;
+  private filename = "";
+  private kwargs: Map<string, string> | null = null;
+  private readonly args = new Map<string, { value: JsonValue; src: "default" | "kwargs" }>();
+  private readonly registered = new Map<string, object>();
+  private readonly nameJson = new Map<string, string>();
+  private exitHooked = false;
+  private lastError: string | undefined;
+
+  constructor(options: FlorOptions = {}) {
+    this.options = options;
+  }
+
+  /** The current run, or null before the first SDK call and after `commit()`. */
+  get run(): RunInfo | null {
+    return this.active?.info ?? null;
+  }
+
+  /**
+   * A hyper-parameter: `--kwargs name=value` on the command line overrides `defaultValue` (cast to
+   * its type). The value is recorded with the run.
+   */
+  arg<T extends JsonValue>(name: string, defaultValue: T): T {
+    const run = this.ensureRun();
+    const known = this.args.get(name);
+    if (known !== undefined) return known.value as T;
+    const text = this.kwargs!.get(name);
+    let value: JsonValue = defaultValue;
+    if (text !== undefined) {
+      try {
+        value = castToDefault(name, text, defaultValue);
+      } catch (error) {
+        this.usageFailure(error);
+      }
+    }
+    const src = text === undefined ? "default" : "kwargs";
+    this.args.set(name, { value, src });
+    run.writer.append(`${JSON.stringify({ k: "arg", n: name, v: value, src })}\n`);
+    return value as T;
+  }
+
+  /**
+   * Wraps a loop and yields the same items. Each iteration is a context: values logged inside it carry
+   * the loop's name and 0-based index. Iterations of an outermost loop end with a checkpoint of the
+   * objects given to `checkpointing`.
+   */
+  loop(name: string, count: number): Generator<number, void, undefined>;
+  loop<T>(name: string, items: Iterable<T>): Generator<T, void, undefined>;
+  loop<T>(name: string, items: AsyncIterable<T>): AsyncGenerator<T, void, undefined>;
+  loop<T>(name: string, items: number | Iterable<T> | AsyncIterable<T>): Generator<T | number, void, undefined> | AsyncGenerator<T, void, undefined> {
+    if (typeof name !== "string" || name === "") throw new TypeError("flor.loop(name, items): name must be a non-empty string");
+    if (typeof items === "number") {
+      if (!Number.isInteger(items) || items < 0) throw new TypeError(`flor.loop("${name}", count): count must be a non-negative integer, got ${items}`);
+      return this.syncLoop(name, range(items), false);
+    }
+    if (items !== null && typeof items === "object" && Symbol.asyncIterator in items) return this.asyncLoop(name, items as AsyncIterable<T>);
+    if (items !== null && typeof items === "object" && Symbol.iterator in items) return this.syncLoop(name, items as Iterable<T>, true);
+    throw new TypeError(`flor.loop("${name}", items): items must be a count, an iterable or an async iterable`);
+  }
+
+  /** Records `value` under `name` in the current loop context and returns it. */
+  log<T>(name: string, value: T): T {
+    const run = this.active ?? this.ensureRun();
+    let key = this.nameJson.get(name);
+    if (key === undefined) {
+      if (typeof name !== "string" || name === "") throw new TypeError("flor.log(name, value): name must be a non-empty string");
+      key = JSON.stringify(name);
+      this.nameJson.set(name, key);
+    }
+    const ctx = run.stack.length === 0 ? "null" : run.stack[run.stack.length - 1];
+    let encoded: string;
+    try {
+      encoded = encodeLogValue(value);
+    } catch (error) {
+      throw new TypeError(`flor.log(${key}, value): ${(error as Error).message}`);
+    }
+    run.writer.append(`{"k":"log","c":${ctx},"n":${key},${encoded}}\n`);
+    return value;
+  }
+
+  /**
+   * Registers state to checkpoint at the end of every iteration of the outermost loop: objects with
+   * `stateDict()`/`loadStateDict(state)`, or plain data (own properties, typed arrays, Maps) that is
+   * restored in place.
+   */
+  checkpointing(objects: Record<string, object>): void {
+    this.ensureRun();
+    for (const [name, value] of Object.entries(objects)) {
+      if (typeof value !== "object" || value === null) throw new TypeError(`flor.checkpointing: "${name}" must be an object, got ${value === null ? "null" : typeof value}`);
+      this.registered.set(name, value);
+    }
+  }
+
+  /** Ends the run: flushes the journal and closes it. Called automatically at normal exit. */
+  async commit(): Promise<void> {
+    this.finish("ok", null);
+  }
+
+  private ensureRun(): ActiveRun {
+    if (this.active !== null) return this.active;
+    if (this.layout === null) this.locate();
+    const run = new ActiveRun(this.layout!, this.filename, this.options.argv ?? process.argv.slice(2));
+    this.active = run;
+    for (const [name, { value, src }] of this.args) run.writer.append(`${JSON.stringify({ k: "arg", n: name, v: value, src })}\n`);
+    this.hookExit();
+    return run;
+  }
+
+  private locate(): void {
+    const argv = this.options.argv ?? process.argv.slice(2);
+    try {
+      this.kwargs = parseKwargs(argv);
+    } catch (error) {
+      this.usageFailure(error);
+    }
+    const script = this.options.script ?? process.argv[1];
+    const scriptPath = script === undefined ? process.cwd() : realpathIfExists(path.resolve(script));
+    const root = realpathSync(findRepositoryRoot(script === undefined ? scriptPath : path.dirname(scriptPath)));
+    this.layout = layoutFor(root);
+    this.filename = script === undefined ? "<repl>" : path.relative(root, scriptPath).split(path.sep).join("/");
+  }
+
+  private usageFailure(error: unknown): never {
+    if (this.options.exitOnUsageError && error instanceof FlorUsageError) {
+      process.stderr.write(`flor: ${error.message}\n${error.hint === undefined ? "" : `${error.hint}\n`}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  private *syncLoop<T>(name: string, items: Iterable<T>, recordValues: boolean): Generator<T, void, undefined> {
+    const run = this.ensureRun();
+    const parent = run.stack.length === 0 ? null : run.stack[run.stack.length - 1]!;
+    const t0 = performance.now();
+    let count = 0;
+    let open: { id: number; start: number } | null = null;
+    try {
+      for (const item of items) {
+        open = this.enter(run, name, parent, count, item, recordValues);
+        yield item;
+        this.exit(run, open, parent === null);
+        open = null;
+        count++;
+      }
+    } finally {
+      this.closeLoop(run, name, parent, count, t0, open);
+    }
+  }
+
+  private async *asyncLoop<T>(name: string, items: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    const run = this.ensureRun();
+    const parent = run.stack.length === 0 ? null : run.stack[run.stack.length - 1]!;
+    const t0 = performance.now();
+    let count = 0;
+    let open: { id: number; start: number } | null = null;
+    try {
+      for await (const item of items) {
+        open = this.enter(run, name, parent, count, item, true);
+        yield item;
+        this.exit(run, open, parent === null);
+        open = null;
+        count++;
+      }
+    } finally {
+      this.closeLoop(run, name, parent, count, t0, open);
+    }
+  }
+
+  private enter(run: ActiveRun, name: string, parent: number | null, index: number, item: unknown, recordValues: boolean) {
+    const id = run.nextContext++;
+    run.stack.push(id);
+    const scalar = recordValues ? scalarOf(item) : undefined;
+    const key = this.nameJson.get(name) ?? JSON.stringify(name);
+    run.writer.append(`{"k":"ctx","id":${id},"p":${parent},"n":${key},"i":${index}${scalar === undefined ? "" : `,"v":${JSON.stringify(scalar)}`}}\n`);
+    return { id, start: performance.now() };
+  }
+
+  private exit(run: ActiveRun, open: { id: number; start: number }, outermost: boolean): void {
+    const now = performance.now();
+    this.pop(run, open.id);
+    run.writer.append(`{"k":"it","id":${open.id},"s":${microseconds(now - open.start)}}\n`);
+    if (outermost && this.registered.size > 0) {
+      this.checkpoint(run, open.id);
+      run.writer.flush();
+    } else if (outermost) {
+      run.writer.flush();
+    } else {
+      run.writer.flushIfStale(now);
+    }
+  }
+
+  /** A loop ended (normally, by `break`, or by an exception); an iteration cut short gets no checkpoint. */
+  private closeLoop(run: ActiveRun, name: string, parent: number | null, count: number, t0: number, open: { id: number; start: number } | null): void {
+    if (this.active !== run) return;
+    if (open !== null) {
+      this.pop(run, open.id);
+      run.writer.append(`{"k":"it","id":${open.id},"s":${run.seconds(open.start)}}\n`);
+      count++;
+    }
+    const record = { k: "loop", c: parent, n: name, count, t0: microseconds(t0 - run.started), s: run.seconds(t0) };
+    run.writer.append(`${JSON.stringify(record)}\n`);
+    if (parent === null) run.writer.flush();
+  }
+
+  private pop(run: ActiveRun, id: number): void {
+    if (run.stack[run.stack.length - 1] === id) run.stack.pop();
+    else run.stack.splice(run.stack.lastIndexOf(id), 1);
+  }
+
+  private checkpoint(run: ActiveRun, ctx: number): void {
+    const start = performance.now();
+    const hashes: Record<string, string> = {};
+    let bytes = 0;
+    let written = 0;
+    for (const [name, value] of this.registered) {
+      const state = captureState(name, value);
+      const stored = run.objects.put(state);
+      hashes[name] = stored.hash;
+      bytes += state.length;
+      written += stored.written;
+    }
+    run.writer.append(`${JSON.stringify({ k: "ckpt", c: ctx, o: hashes, b: bytes, w: written, s: run.seconds(start) })}\n`);
+  }
+
+  private finish(status: EndStatus, exitCode: number | null): void {
+    const run = this.active;
+    if (run === null) return;
+    this.active = null;
+    const end: EndRecord = { k: "end", status, exit: exitCode, s: run.seconds(run.started) };
+    if (this.lastError !== undefined && status !== "ok") end.error = this.lastError;
+    run.writer.append(`${JSON.stringify(end)}\n`);
+    run.writer.close();
+    const unused = [...(this.kwargs?.keys() ?? [])].filter((name) => !this.args.has(name));
+    if (status === "ok" && unused.length > 0) process.stderr.write(`flor: warning: --kwargs ${unused.join(", ")} never read by flor.arg\n`);
+  }
+
+  private hookExit(): void {
+    if (this.exitHooked || this.options.autoCommit === false) return;
+    this.exitHooked = true;
+    process.on("uncaughtExceptionMonitor", (error) => {
+      this.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    });
+    process.on("exit", (code) => this.finish(code === 0 ? "ok" : "failed", code));
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      // Only when the script has no handler of its own: then the signal would kill it without 'exit'.
+      if (process.listenerCount(signal) > 0) continue;
+      const onSignal = (): void => {
+        this.finish("interrupted", null);
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      };
+      process.on(signal, onSignal);
+    }
+  }
+}
+
+function realpathIfExists(file: string): string {
+  return existsSync(file) ? realpathSync(file) : file;
+}
+
+/** Milliseconds to seconds, rounded to the microsecond. */
+function microseconds(ms: number): number {
+  return Math.round(ms * 1000) / 1e6;
+}
+
+function* range(count: number): Generator<number, void, undefined> {
+  for (let i = 0; i < count; i++) yield i;
+}
+

@@ -1,0 +1,114 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+
+/** Migrations, in order. Never edit one that has shipped: add the next. */
+const migrations: Record<string, Migration> = {
+  "0001-record": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable("projects")
+        .addColumn("id", "serial", (c) => c.primaryKey())
+        .addColumn("projid", "text", (c) => c.notNull().unique())
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createTable("runs")
+        .addColumn("id", "serial", (c) => c.primaryKey())
+        .addColumn("project_id", "integer", (c) => c.notNull().references("projects.id").onDelete("cascade"))
+        .addColumn("tstamp", sql`timestamptz(3)`, (c) => c.notNull())
+        .addColumn("filename", "text", (c) => c.notNull())
+        .addColumn("vid", "text")
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("pid", "integer")
+        .addColumn("hostname", "text")
+        .addColumn("argv", "jsonb", (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
+        .addColumn("node_version", "text")
+        .addColumn("ended_at", sql`timestamptz(3)`)
+        .addColumn("seconds", "double precision")
+        .addColumn("exit_code", "integer")
+        .addColumn("error", "text")
+        .addUniqueConstraint("runs_identity", ["project_id", "tstamp", "filename"])
+        .execute();
+      await db.schema.createIndex("runs_vid").on("runs").columns(["project_id", "vid"]).execute();
+      await db.schema.createTable("args")
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("value", "jsonb", (c) => c.notNull())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("args_pk", ["run_id", "name"])
+        .execute();
+      await db.schema.createTable("loops")
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("ctx_id", "integer", (c) => c.notNull())
+        .addColumn("parent_ctx_id", "integer")
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("iteration", "integer", (c) => c.notNull())
+        .addColumn("value", "jsonb")
+        .addColumn("depth", "integer", (c) => c.notNull())
+        .addColumn("dims", "jsonb", (c) => c.notNull())
+        .addColumn("seconds", "double precision")
+        .addPrimaryKeyConstraint("loops_pk", ["run_id", "ctx_id"])
+        .execute();
+      await db.schema.createTable("loop_summaries")
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("parent_ctx_id", "integer")
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("iterations", "integer", (c) => c.notNull())
+        .addColumn("start_offset", "double precision", (c) => c.notNull())
+        .addColumn("seconds", "double precision", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("loop_summaries_run").on("loop_summaries").column("run_id").execute();
+      // No primary key on logs: ingestion is exactly-once by journal offsets, and the table is the big one.
+      await db.schema.createTable("logs")
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("seq", "integer", (c) => c.notNull())
+        .addColumn("ctx_id", "integer")
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("num", "double precision")
+        .addColumn("value", "jsonb")
+        .execute();
+      await db.schema.createIndex("logs_name_run").on("logs").columns(["name", "run_id", "ctx_id"]).execute();
+      await db.schema.createIndex("logs_run").on("logs").columns(["run_id", "seq"]).execute();
+      await db.schema.createTable("log_names")
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("dim_keys", sql`text[]`, (c) => c.notNull())
+        .addColumn("count", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("log_names_pk", ["run_id", "name"])
+        .execute();
+      await db.schema.createIndex("log_names_name").on("log_names").column("name").execute();
+      await db.schema.createTable("checkpoints")
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("ctx_id", "integer", (c) => c.notNull())
+        .addColumn("objects", "jsonb", (c) => c.notNull())
+        .addColumn("bytes", "bigint", (c) => c.notNull())
+        .addColumn("written_bytes", "bigint", (c) => c.notNull())
+        .addColumn("seconds", "double precision", (c) => c.notNull())
+        .addPrimaryKeyConstraint("checkpoints_pk", ["run_id", "ctx_id"])
+        .execute();
+      await db.schema.createTable("journals")
+        .addColumn("project_id", "integer", (c) => c.notNull().references("projects.id").onDelete("cascade"))
+        .addColumn("path", "text", (c) => c.notNull())
+        .addColumn("run_id", "integer")
+        .addColumn("offset", "bigint", (c) => c.notNull())
+        .addColumn("lines", "integer", (c) => c.notNull())
+        .addColumn("bad_lines", "integer", (c) => c.notNull())
+        .addColumn("complete", "boolean", (c) => c.notNull())
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull())
+        .addPrimaryKeyConstraint("journals_pk", ["project_id", "path"])
+        .execute();
+      await db.schema.createTable("replay_jobs")
+        .addColumn("id", "serial", (c) => c.primaryKey())
+        .addColumn("project_id", "integer", (c) => c.notNull().references("projects.id").onDelete("cascade"))
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("request", "jsonb", (c) => c.notNull())
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("error", "text")
+        .execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,117 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Flor } from "../../src/sdk/flor.js";
+import { ObjectStore } from "../../src/checkpoints/object-store.js";
+import { restoreState } from "../../src/checkpoints/object-state.js";
+import { layoutFor } from "../../src/project-layout.js";
+import type { JournalRecord } from "../../src/journal/records.js";
+import { TestRepo } from "../helpers/repo.js";
+
+class Model {
+  readonly weights = new Float64Array([1, 2, 3]);
+  readonly bias = { value: 0.5 };
+  stateDict() { return { weights: Float64Array.from(this.weights), bias: this.bias.value }; }
+  loadStateDict(state: { weights: Float64Array; bias: number }) { this.weights.set(state.weights); this.bias.value = state.bias; }
+}
+
+function journal(repo: TestRepo): JournalRecord[] {
+  const dir = layoutFor(repo.dir).journalsDir;
+  const [file] = readdirSync(dir);
+  return readFileSync(path.join(dir, file!), "utf8").trim().split("\n").map((line) => JSON.parse(line) as JournalRecord);
+}
+
+describe("the SDK in process", () => {
+  let repo: TestRepo;
+  afterEach(() => repo.remove());
+
+  const florIn = (argv: string[] = []): Flor => new Flor({ script: path.join(repo.dir, "train.mjs"), argv, autoCommit: false });
+
+  it("identifies the run and journals args, contexts, logs and the end", async () => {
+    repo = TestRepo.create({ "train.mjs": "// the script\n" });
+    const flor = florIn(["--kwargs", "lr=0.5"]);
+    expect(flor.arg("lr", 0.1)).toBe(0.5);
+    expect(flor.arg("lr", 0.1)).toBe(0.5);
+    const seen: string[] = [];
+    for (const phase of flor.loop("phase", ["a", "b"])) {
+      for (const k of flor.loop("k", 2)) seen.push(`${phase}${flor.log("k2", k * 2)}`);
+    }
+    const run = flor.run!;
+    expect(run).toMatchObject({ projid: path.basename(repo.dir), filename: "train.mjs", vid: repo.git("rev-parse", "HEAD") });
+    await flor.commit();
+    expect(flor.run).toBeNull();
+    expect(seen).toEqual(["a0", "a2", "b0", "b2"]);
+    const records = journal(repo);
+    expect(records[0]).toMatchObject({ k: "run", tstamp: run.tstamp, argv: ["--kwargs", "lr=0.5"] });
+    expect(records.filter((r) => r.k === "arg")).toEqual([{ k: "arg", n: "lr", v: 0.5, src: "kwargs" }]);
+    expect(records.filter((r) => r.k === "ctx").map((r) => r.k === "ctx" && [r.n, r.i, r.p, r.v])).toEqual([
+      ["phase", 0, null, "a"], ["k", 0, 1, undefined], ["k", 1, 1, undefined], ["phase", 1, null, "b"], ["k", 0, 4, undefined], ["k", 1, 4, undefined],
+    ]);
+    expect(records.filter((r) => r.k === "log").map((r) => r.k === "log" && [r.c, r.v])).toEqual([[2, 0], [3, 2], [5, 0], [6, 2]]);
+    expect(records.at(-1)).toMatchObject({ k: "end", status: "ok" });
+  });
+
+  it("checkpoints registered objects at the end of each outermost iteration, and they restore in place", async () => {
+    repo = TestRepo.create({ "train.mjs": "" });
+    const flor = florIn();
+    const model = new Model();
+    const plain = { step: 0, seen: [] as number[], table: new Map<string, number>(), buffer: new Float32Array(2) };
+    flor.checkpointing({ model, plain });
+    for (const epoch of flor.loop("epoch", 3)) {
+      for (const step of flor.loop("step", 2)) { model.weights[0] = model.weights[0]! + 1; plain.step++; plain.buffer[step] = epoch; }
+      model.bias.value = epoch;
+      plain.seen.push(epoch);
+      plain.table.set(`e${epoch}`, epoch * 10);
+    }
+    await flor.commit();
+    const checkpoints = journal(repo).filter((r) => r.k === "ckpt");
+    expect(checkpoints).toHaveLength(3);
+    const after = checkpoints[1]!;
+    if (after.k !== "ckpt") throw new Error("unreachable");
+    expect(after.b).toBeGreaterThan(0);
+
+    // Restore epoch 1's state into the objects that have moved on; references to them stay valid.
+    const store = new ObjectStore(layoutFor(repo.dir).objectsDir);
+    const weights = model.weights;
+    const seen = plain.seen;
+    const table = plain.table;
+    restoreState(model, store.get(after.o["model"]!));
+    restoreState(plain, store.get(after.o["plain"]!));
+    expect(model.weights).toBe(weights);
+    expect([...model.weights]).toEqual([5, 2, 3]);
+    expect(model.bias.value).toBe(1);
+    expect(plain.seen).toBe(seen);
+    expect(plain).toEqual({ step: 4, seen: [0, 1], table: new Map([["e0", 0], ["e1", 10]]), buffer: new Float32Array([1, 1]) });
+    expect(plain.table).toBe(table);
+  });
+
+  it("stores identical checkpoints once", async () => {
+    repo = TestRepo.create({ "train.mjs": "" });
+    const flor = florIn();
+    flor.checkpointing({ frozen: { weights: new Float64Array(1000) } });
+    for (const _ of flor.loop("epoch", 4)) flor.log("x", 1);
+    await flor.commit();
+    const written = journal(repo).flatMap((r) => (r.k === "ckpt" ? [r.w] : []));
+    expect(written).toEqual([written[0], 0, 0, 0]);
+    expect(written[0]).toBeGreaterThan(8000);
+  });
+
+  it("refuses bad names and values with messages that say which call", () => {
+    repo = TestRepo.create({ "train.mjs": "" });
+    const flor = florIn();
+    expect(() => flor.log("f", () => 1)).toThrow('flor.log("f", value): a function cannot be logged');
+    expect(() => flor.loop("epoch", -1)).toThrow("count must be a non-negative integer");
+    expect(() => flor.checkpointing({ model: 3 as unknown as object })).toThrow('"model" must be an object');
+    const circular: Record<string, unknown> = {};
+    circular["self"] = circular;
+    expect(() => flor.log("c", circular)).toThrow(/flor\.log\("c", value\): .*circular/);
+    flor.checkpointing({ handler: { run: () => 1 } });
+    expect(() => { for (const _ of flor.loop("epoch", 1)); }).toThrow(/"handler" cannot be checkpointed/);
+  });
+
+  it("says where it needs a git repository", () => {
+    repo = TestRepo.create();
+    const flor = new Flor({ script: "/tmp/not-a-repo-script.mjs", autoCommit: false });
+    expect(() => flor.log("x", 1)).toThrow(/is not inside a git repository/);
+  });
+});
