@@ -1,12 +1,11 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import path from "node:path";
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { ProjectLayout } from "../project-layout.js";
 import type { JsonValue, RunStatus } from "../journal/records.js";
 import { isAlive } from "./pglite-lock.js";
-import { bulkInsert } from "./bulk-insert.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
-import type { Store } from "./open-store.js";
+import type { Store, StoreTransaction } from "./open-store.js";
 
 export interface IngestReport {
   /** Journal files found. */
@@ -51,7 +50,7 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
   const started = performance.now();
   const db = store.db;
   const projectId = await ensureProject(db, layout.projid);
-  if (options.rebuild) await forgetProject(db, projectId);
+  if (options.rebuild) await forgetProject(store, projectId);
 
   const files = existsSync(layout.journalsDir)
     ? readdirSync(layout.journalsDir).filter((f) => f.endsWith(".jsonl")).sort()
@@ -77,7 +76,7 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
     if (state.offset >= size && state.runId !== null && state.pid !== null && state.host !== null && isAlive({ pid: state.pid, host: state.host })) continue;
     report.read++;
     if (state.runId === null) report.runs++;
-    report.rows += await ingestJournal(db, projectId, absolute, size, state);
+    report.rows += await ingestJournal(store, projectId, absolute, size, state);
     report.problems.push(...state.problems);
   }
   report.seconds = (performance.now() - started) / 1000;
@@ -90,8 +89,8 @@ async function ensureProject(db: Kysely<Database>, projid: string): Promise<numb
   return id;
 }
 
-async function forgetProject(db: Kysely<Database>, projectId: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+async function forgetProject(store: Store, projectId: number): Promise<void> {
+  await store.transaction(async ({ db: trx }) => {
     const runs = trx.selectFrom("runs").select("id").where("project_id", "=", projectId);
     for (const table of ["logs", "log_names", "loops", "loop_summaries", "args", "checkpoints"] as const) {
       await trx.deleteFrom(table).where("run_id", "in", runs).execute();
@@ -101,7 +100,7 @@ async function forgetProject(db: Kysely<Database>, projectId: number): Promise<v
   });
 }
 
-async function ingestJournal(db: Kysely<Database>, projectId: number, file: string, size: number, state: JournalState): Promise<number> {
+async function ingestJournal(store: Store, projectId: number, file: string, size: number, state: JournalState): Promise<number> {
   let rows = 0;
   const fd = openSync(file, "r");
   try {
@@ -119,13 +118,13 @@ async function ingestJournal(db: Kysely<Database>, projectId: number, file: stri
         break; // an unfinished last line: the run is still writing it, or was killed mid-write
       }
       const text = buffer.toString("utf8", 0, end + 1);
-      await db.transaction().execute(async (trx) => {
-        rows += await ingestLines(trx, projectId, text, state);
+      await store.transaction(async (tx) => {
+        rows += await ingestLines(tx, projectId, text, state);
         state.offset += end + 1;
-        await saveState(trx, projectId, state);
+        await saveState(tx.db, projectId, state);
       });
     }
-    if (!state.complete) await settleStatus(db, projectId, state, size);
+    if (!state.complete) await settleStatus(store, projectId, state, size);
   } finally {
     closeSync(fd);
   }
@@ -133,7 +132,7 @@ async function ingestJournal(db: Kysely<Database>, projectId: number, file: stri
 }
 
 /** A journal without an `end` record: its run is still going, or it died (then it is incomplete). */
-async function settleStatus(db: Kysely<Database>, projectId: number, state: JournalState, size: number): Promise<void> {
+async function settleStatus(store: Store, projectId: number, state: JournalState, size: number): Promise<void> {
   if (state.runId === null) return;
   const alive = state.pid !== null && state.host !== null && isAlive({ pid: state.pid, host: state.host });
   if (alive) return;
@@ -142,13 +141,13 @@ async function settleStatus(db: Kysely<Database>, projectId: number, state: Jour
     state.offset = size;
   }
   state.complete = true;
-  await db.transaction().execute(async (trx) => {
-    await trx.updateTable("runs").set({ status: "incomplete" }).where("id", "=", state.runId!).execute();
-    await saveState(trx, projectId, state);
+  await store.transaction(async ({ db }) => {
+    await db.updateTable("runs").set({ status: "incomplete" }).where("id", "=", state.runId!).execute();
+    await saveState(db, projectId, state);
   });
 }
 
-async function saveState(trx: Transaction<Database>, projectId: number, state: JournalState): Promise<void> {
+async function saveState(trx: Kysely<Database>, projectId: number, state: JournalState): Promise<void> {
   const values = {
     project_id: projectId, path: state.path, run_id: state.runId, offset: state.offset, lines: state.lines,
     bad_lines: state.badLines, complete: state.complete, updated_at: new Date(),
@@ -163,7 +162,8 @@ async function saveState(trx: Transaction<Database>, projectId: number, state: J
 
 type Parsed = { line: number; record: Record<string, unknown> };
 
-async function ingestLines(trx: Transaction<Database>, projectId: number, text: string, state: JournalState): Promise<number> {
+async function ingestLines(tx: StoreTransaction, projectId: number, text: string, state: JournalState): Promise<number> {
+  const trx = tx.db;
   const bad = (line: number, why: string): void => {
     state.badLines++;
     if (state.problems.length < MAX_PROBLEMS_PER_JOURNAL) state.problems.push(`${state.path}:${line}: ${why}`);
@@ -294,41 +294,39 @@ async function ingestLines(trx: Transaction<Database>, projectId: number, text: 
     }
   }
 
-  const db = trx as unknown as Kysely<unknown>;
   const constant = <T>(value: T, count: number): T[] => new Array<T>(count).fill(value);
-  await bulkInsert(db, "args", [
-    { name: "run_id", type: "integer", values: constant(runId, args.name.length) },
-    { name: "name", type: "text", values: args.name }, { name: "value", type: "jsonb", values: args.value }, { name: "source", type: "text", values: args.source },
+  await tx.copy("args", [
+    { name: "run_id", values: constant(runId, args.name.length) },
+    { name: "name", values: args.name }, { name: "value", values: args.value }, { name: "source", values: args.source },
   ]);
-  await bulkInsert(db, "loops", [
-    { name: "run_id", type: "integer", values: constant(runId, loops.ctx.length) },
-    { name: "ctx_id", type: "integer", values: loops.ctx }, { name: "parent_ctx_id", type: "integer", values: loops.parent },
-    { name: "name", type: "text", values: loops.name }, { name: "iteration", type: "integer", values: loops.iteration },
-    { name: "value", type: "jsonb", values: loops.value }, { name: "depth", type: "integer", values: loops.depth },
-    { name: "dims", type: "jsonb", values: loops.dims }, { name: "seconds", type: "double precision", values: loops.seconds },
+  await tx.copy("loops", [
+    { name: "run_id", values: constant(runId, loops.ctx.length) },
+    { name: "ctx_id", values: loops.ctx }, { name: "parent_ctx_id", values: loops.parent },
+    { name: "name", values: loops.name }, { name: "iteration", values: loops.iteration },
+    { name: "value", values: loops.value }, { name: "depth", values: loops.depth },
+    { name: "dims", values: loops.dims }, { name: "seconds", values: loops.seconds },
   ]);
   if (lateSeconds.ctx.length > 0) {
     await sql`update ${sql.table(`${STORE_SCHEMA}.loops`)} as l set seconds = u.s
       from unnest(${lateSeconds.ctx}::integer[], ${lateSeconds.seconds}::double precision[]) as u(id, s)
       where l.run_id = ${runId} and l.ctx_id = u.id`.execute(trx);
   }
-  await bulkInsert(db, "logs", [
-    { name: "run_id", type: "integer", values: constant(runId, logs.seq.length) },
-    { name: "seq", type: "integer", values: logs.seq }, { name: "ctx_id", type: "integer", values: logs.ctx },
-    { name: "name", type: "text", values: logs.name }, { name: "num", type: "double precision", values: logs.num },
-    { name: "value", type: "jsonb", values: logs.value },
+  await tx.copy("logs", [
+    { name: "run_id", values: constant(runId, logs.seq.length) },
+    { name: "seq", values: logs.seq }, { name: "ctx_id", values: logs.ctx },
+    { name: "name", values: logs.name }, { name: "num", values: logs.num }, { name: "value", values: logs.value },
   ]);
-  await bulkInsert(db, "loop_summaries", [
-    { name: "run_id", type: "integer", values: constant(runId, summaries.name.length) },
-    { name: "parent_ctx_id", type: "integer", values: summaries.parent }, { name: "name", type: "text", values: summaries.name },
-    { name: "iterations", type: "integer", values: summaries.iterations }, { name: "start_offset", type: "double precision", values: summaries.start },
-    { name: "seconds", type: "double precision", values: summaries.seconds },
+  await tx.copy("loop_summaries", [
+    { name: "run_id", values: constant(runId, summaries.name.length) },
+    { name: "parent_ctx_id", values: summaries.parent }, { name: "name", values: summaries.name },
+    { name: "iterations", values: summaries.iterations }, { name: "start_offset", values: summaries.start },
+    { name: "seconds", values: summaries.seconds },
   ]);
-  await bulkInsert(db, "checkpoints", [
-    { name: "run_id", type: "integer", values: constant(runId, checkpoints.ctx.length) },
-    { name: "ctx_id", type: "integer", values: checkpoints.ctx }, { name: "objects", type: "jsonb", values: checkpoints.objects },
-    { name: "bytes", type: "bigint", values: checkpoints.bytes }, { name: "written_bytes", type: "bigint", values: checkpoints.written },
-    { name: "seconds", type: "double precision", values: checkpoints.seconds },
+  await tx.copy("checkpoints", [
+    { name: "run_id", values: constant(runId, checkpoints.ctx.length) },
+    { name: "ctx_id", values: checkpoints.ctx }, { name: "objects", values: checkpoints.objects },
+    { name: "bytes", values: checkpoints.bytes }, { name: "written_bytes", values: checkpoints.written },
+    { name: "seconds", values: checkpoints.seconds },
   ]);
   if (catalog.size > 0) {
     const names = [...catalog.keys()];
@@ -355,7 +353,7 @@ async function ingestLines(trx: Transaction<Database>, projectId: number, text: 
 }
 
 /** When a journal is ingested in several calls, contexts opened earlier are read back from the store. */
-async function loadMissingContexts(trx: Transaction<Database>, runId: number, parsed: Parsed[], state: JournalState): Promise<void> {
+async function loadMissingContexts(trx: Kysely<Database>, runId: number, parsed: Parsed[], state: JournalState): Promise<void> {
   const defined = new Set<number>();
   const missing = new Set<number>();
   for (const { record } of parsed) {

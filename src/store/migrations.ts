@@ -64,8 +64,7 @@ const migrations: Record<string, Migration> = {
         .addColumn("num", "double precision")
         .addColumn("value", "jsonb")
         .execute();
-      await db.schema.createIndex("logs_name_run").on("logs").columns(["name", "run_id", "ctx_id"]).execute();
-      await db.schema.createIndex("logs_run").on("logs").columns(["run_id", "seq"]).execute();
+      await db.schema.createIndex("logs_name_run").on("logs").columns(["name", "run_id"]).execute();
       await db.schema.createTable("log_names")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("name", "text", (c) => c.notNull())

@@ -1,15 +1,26 @@
 import { existsSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { Kysely, Migrator, PostgresDialect } from "kysely";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import { FlorError } from "../errors.js";
 import type { ProjectLayout } from "../project-layout.js";
 import { DirectoryLock } from "./pglite-lock.js";
 import { migrationProvider } from "./migrations.js";
+import { quoteIdentifier, toCsv, type BulkColumn } from "./bulk-insert.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
 
 export type StoreKind = "pglite" | "postgres";
+
+/** One transaction, with a bulk path (COPY) that writes inside it. */
+export interface StoreTransaction {
+  db: Kysely<Database>;
+  /** Appends rows to a table of the store with COPY. */
+  copy(table: keyof Database, columns: readonly BulkColumn[]): Promise<void>;
+}
 
 export interface Store {
   /** Query builder bound to the `flor` schema. */
@@ -17,15 +28,19 @@ export interface Store {
   kind: StoreKind;
   /** Where the data is, for messages (a directory, or the server URL without its password). */
   location: string;
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 export interface StoreOptions {
-  /** A PostgreSQL URL; default `FLOR_DATABASE_URL`. When absent the embedded PGlite store is used. */
+  /** A PostgreSQL URL; default `FLOR_DATABASE_URL`. When absent or empty, the embedded PGlite store is used. */
   databaseUrl?: string | undefined;
   /** The command holding the embedded store, named in the lock so others can say who has it. */
   command?: string;
 }
+
+type CopyCsv = (client: pg.PoolClient, statement: string, csv: string) => Promise<void>;
 
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
@@ -45,8 +60,8 @@ async function openServer(url: string): Promise<Store> {
       hint: "Check FLOR_DATABASE_URL, or unset it to use the embedded store in .flor/.",
     });
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return migrated(db, "postgres", location, async () => db.destroy());
+  const copy: CopyCsv = (client, statement, csv) => pipeline(Readable.from([csv]), client.query(copyFrom(`${statement} FROM STDIN WITH (FORMAT csv)`)));
+  return migrated(pool, "postgres", location, copy, async () => undefined);
 }
 
 async function openEmbedded(dataDir: string, lockFile: string, command: string): Promise<Store> {
@@ -59,24 +74,63 @@ async function openEmbedded(dataDir: string, lockFile: string, command: string):
     const fresh = existsSync(dataDir) ? "" : " (it could not be created)";
     throw new FlorError(`cannot open the embedded store in ${dataDir}${fresh}: ${(error as Error).message}`, { cause: error });
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool(createPgConfig(pglite)) }) });
-  return migrated(db, "pglite", dataDir, async () => {
-    await db.destroy();
-    // Closing the pool leaves PGlite open; close it ourselves so its files are consistent.
+  const pool = new pg.Pool(createPgConfig(pglite));
+  // PGlite has one session, so a query on it runs inside whatever transaction the pool's client opened.
+  const copy: CopyCsv = async (_client, statement, csv) => {
+    await pglite.query(`${statement} FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob([csv]) });
+  };
+  return migrated(pool, "pglite", dataDir, copy, async () => {
+    // Destroying Kysely ends the pool but leaves PGlite open; close it so its files are consistent.
     await pglite.close();
     lock.release();
   });
 }
 
-async function migrated(root: Kysely<Database>, kind: StoreKind, location: string, close: () => Promise<void>): Promise<Store> {
-  const db = root.withSchema(STORE_SCHEMA);
+function kyselyOn(pool: Pick<pg.Pool, "connect" | "end">): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as pg.Pool }) }).withSchema(STORE_SCHEMA);
+}
+
+/** Migrates the store and wraps it; `end` releases what the pool does not own (PGlite and its lock). */
+async function migrated(pool: pg.Pool, kind: StoreKind, location: string, copyCsv: CopyCsv, end: () => Promise<void>): Promise<Store> {
+  const db = kyselyOn(pool);
+  const close = async (): Promise<void> => {
+    await db.destroy().catch(() => undefined);
+    await end();
+  };
   const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: STORE_SCHEMA });
   const { error } = await migrator.migrateToLatest();
   if (error !== undefined) {
     await close();
     throw new FlorError(`cannot migrate the store at ${location}: ${(error as Error).message}`, { cause: error });
   }
-  return { db, kind, location, close };
+
+  async function transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    // A Kysely bound to this one client, so its queries, COPY and BEGIN/COMMIT share the session.
+    const pinned = { query: client.query.bind(client), release: () => undefined } as unknown as pg.PoolClient;
+    const txDb = kyselyOn({ connect: async () => pinned, end: async () => undefined });
+    const tx: StoreTransaction = {
+      db: txDb,
+      async copy(table, columns) {
+        if (columns.length === 0 || columns[0]!.values.length === 0) return;
+        const target = `${quoteIdentifier(STORE_SCHEMA)}.${quoteIdentifier(table)} (${columns.map((c) => quoteIdentifier(c.name)).join(", ")})`;
+        await copyCsv(client, `COPY ${target}`, toCsv(columns));
+      },
+    };
+    try {
+      await client.query("begin");
+      const result = await work(tx);
+      await client.query("commit");
+      return result;
+    } catch (error) {
+      await client.query("rollback").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  return { db, kind, location, transaction, close };
 }
 
 function redact(url: string): string {
