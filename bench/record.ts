@@ -1,0 +1,162 @@
+// bench/record: what recording costs a training run, and how fast journals reach the store.
+// Each figure is compared with a baseline measured in the same process run (see README, Benchmarks).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { sql, type Kysely } from "kysely";
+import { Flor } from "../src/sdk/flor.js";
+import { layoutFor } from "../src/project-layout.js";
+import { openStore } from "../src/store/open-store.js";
+import { ingest } from "../src/store/ingest.js";
+import { noTracking, train } from "../examples/iris/training.js";
+import { benchRepo, median } from "./bench-repo.js";
+import { withArgs } from "./with-args.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const results: Record<string, unknown> = {};
+const line = (text: string): void => void process.stdout.write(`${text}\n`);
+
+/** Training time with and without flor, alternating trials; the run's start-up (git snapshot) apart. */
+function overhead(hidden: number, epochs: number, trials: number): void {
+  const repo = benchRepo();
+  const kwargs = { hidden, epochs };
+  const plain: number[] = [];
+  const recorded: number[] = [];
+  const startups: number[] = [];
+  train(withArgs(noTracking, kwargs)); // warm up the JIT for both
+  for (let trial = 0; trial < trials; trial++) {
+    let t = performance.now();
+    train(withArgs(noTracking, kwargs));
+    plain.push(performance.now() - t);
+
+    const flor = new Flor({ script: repo.script, argv: ["--kwargs", `hidden=${hidden}`, `epochs=${epochs}`], autoCommit: false });
+    t = performance.now();
+    flor.arg("hidden", hidden); // starts the run: snapshot + journal
+    startups.push(performance.now() - t);
+    t = performance.now();
+    train(flor);
+    void flor.commit();
+    recorded.push(performance.now() - t);
+  }
+  repo.remove();
+  const steps = epochs * Math.ceil(120 / 16);
+  const base = median(plain);
+  const withFlor = median(recorded);
+  const result = {
+    hidden, epochs, steps, stepMs: base / steps, plainMs: base, florMs: withFlor,
+    overheadPercent: ((withFlor - base) / base) * 100, startupMs: median(startups),
+  };
+  results[`overhead_hidden_${hidden}`] = result;
+  line(`| iris MLP, hidden ${hidden} (${result.stepMs.toFixed(3)} ms/step), ${steps} steps, log every step, checkpoint every epoch | ${base.toFixed(0)} ms | ${withFlor.toFixed(0)} ms | ${withFlor / base >= 1 ? "+" : ""}${result.overheadPercent.toFixed(2)} % | start-up ${result.startupMs.toFixed(0)} ms once per run |`);
+}
+
+/** Sustained flor.log calls per second, journal writes included, against a function that only returns its value. */
+function logRate(calls: number): void {
+  const repo = benchRepo();
+  const flor = new Flor({ script: repo.script, argv: [], autoCommit: false });
+  flor.log("warm-up", 0);
+  const rates: number[] = [];
+  const baseRates: number[] = [];
+  for (let trial = 0; trial < 3; trial++) {
+    let t = performance.now();
+    for (const _ of flor.loop("epoch", 10)) for (let i = 0; i < calls / 10; i++) flor.log("loss", i * 1e-3);
+    rates.push(calls / ((performance.now() - t) / 1000));
+    t = performance.now();
+    let sink = 0;
+    for (const _ of noTracking.loop("epoch", 10)) for (let i = 0; i < calls / 10; i++) sink += noTracking.log("loss", i * 1e-3);
+    baseRates.push(calls / ((performance.now() - t) / 1000));
+    if (sink < 0) line("unreachable");
+  }
+  void flor.commit();
+  repo.remove();
+  const rate = median(rates);
+  results["log_rate"] = { calls, perSecond: rate, baselinePerSecond: median(baseRates) };
+  line(`| \`flor.log\` calls/s, journal writes included (${(calls / 1e6).toFixed(0)}M calls) | ${(median(baseRates) / 1e6).toFixed(0)} M/s (identity function) | ${(rate / 1e6).toFixed(2)} M/s | ${(median(baseRates) / rate).toFixed(0)}× slower than doing nothing | target ≥ 1 M/s |`);
+}
+
+/** Extra resident memory of a training process that records, each configuration in its own process. */
+function memory(): void {
+  const repo = benchRepo();
+  const tsx = path.join(here, "../node_modules/tsx/dist/cli.mjs");
+  const rss = (mode: string): number => Math.min(...[0, 1].map(() => Number(execFileSync(process.execPath, [tsx, path.join(here, "record-memory-child.ts"), mode, repo.script], { encoding: "utf8" }).trim())));
+  const plain = rss("none");
+  const recorded = rss("flor");
+  repo.remove();
+  results["memory"] = { plainBytes: plain, florBytes: recorded, addedBytes: recorded - plain };
+  line(`| peak RSS of a training process (iris, hidden 256, 480 steps) | ${(plain / 2 ** 20).toFixed(0)} MB | ${(recorded / 2 ** 20).toFixed(0)} MB | +${((recorded - plain) / 2 ** 20).toFixed(1)} MB | target < 50 MB |`);
+}
+
+/** A journal of ~1M rows: 100 epochs × 100 steps × 100 logged values, plus its loop contexts. */
+async function journalOfAMillionRows(): Promise<ReturnType<typeof benchRepo>> {
+  const repo = benchRepo();
+  const flor = new Flor({ script: repo.script, argv: [], autoCommit: false });
+  for (const _ of flor.loop("epoch", 100)) for (const __ of flor.loop("step", 100)) for (let i = 0; i < 100; i++) flor.log(`metric_${i % 10}`, i * 1e-3);
+  await flor.commit();
+  return repo;
+}
+
+/** Ingest rows/s, against Kysely multi-row INSERTs of the same log rows into the same table and index. */
+async function ingestRate(kind: "pglite" | "postgres", url: string): Promise<void> {
+  const repo = await journalOfAMillionRows();
+  const layout = layoutFor(repo.dir);
+  const store = await openStore(layout, { databaseUrl: url });
+  const report = await ingest(store, layout);
+  const rate = report.rows / report.seconds;
+
+  const rows = await store.db.selectFrom("logs").select(["run_id", "seq", "ctx_id", "name", "num", "value"]).limit(200_000).execute();
+  await sql`create table flor.logs_baseline (like flor.logs including all)`.execute(store.db);
+  const t = performance.now();
+  await store.transaction(async ({ db }) => {
+    for (let i = 0; i < rows.length; i += 1000) {
+      await (db as unknown as Kysely<{ logs_baseline: (typeof rows)[number] }>).insertInto("logs_baseline").values(rows.slice(i, i + 1000)).execute();
+    }
+  });
+  const baseline = rows.length / ((performance.now() - t) / 1000);
+  await sql`drop table flor.logs_baseline`.execute(store.db);
+  await store.close();
+  repo.remove();
+  results[`ingest_${kind}`] = { rows: report.rows, seconds: report.seconds, perSecond: rate, baselinePerSecond: baseline };
+  line(`| ingest into ${kind === "pglite" ? "embedded PGlite" : "PostgreSQL 15 server"} (${(report.rows / 1e6).toFixed(2)}M rows) | ${Math.round(baseline / 1000)}k rows/s (multi-row INSERT) | ${Math.round(rate / 1000)}k rows/s | ${(rate / baseline).toFixed(1)}× | target ≥ ${kind === "pglite" ? "100k" : "200k"} rows/s |`);
+}
+
+/** A PostgreSQL server: FLOR_BENCH_DATABASE_URL, or a throwaway one when PostgreSQL is installed. */
+function postgresServer(): { url: string; stop(): void } | null {
+  const given = process.env["FLOR_BENCH_DATABASE_URL"];
+  if (given) return { url: given, stop: () => undefined };
+  const script = path.join(here, "../scripts/throwaway-postgres.sh");
+  const dir = mkdtempSync(path.join(tmpdir(), "flor-bench-pg-"));
+  try {
+    const url = execFileSync("bash", [script, "start", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return { url, stop: () => execFileSync("bash", [script, "stop", dir], { stdio: "ignore" }) };
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+}
+
+export async function benchRecord(): Promise<Record<string, unknown>> {
+  line("\n## bench/record\n");
+  line("| what | baseline | with flor | ratio | note |");
+  line("| --- | --- | --- | --- | --- |");
+  overhead(1024, 40, 7);
+  overhead(16, 40, 7);
+  logRate(5_000_000);
+  memory();
+  await ingestRate("pglite", "");
+  const server = postgresServer();
+  if (server === null) line("| ingest into PostgreSQL | skipped: no server (set FLOR_BENCH_DATABASE_URL or install PostgreSQL) | | | |");
+  else {
+    try {
+      await ingestRate("postgres", server.url);
+    } finally {
+      server.stop();
+    }
+  }
+  return results;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`\n${JSON.stringify(await benchRecord(), null, 2)}\n`);
+}

@@ -1,0 +1,13 @@
+// `npm run bench`: every benchmark, in one process run; results also go to bench/results.json.
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { benchRecord } from "./record.js";
+
+const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+process.stdout.write(`# FlorDB benchmarks\n\nMachine: ${machine}\n`);
+const results = { machine, date: new Date().toISOString(), record: await benchRecord() };
+const file = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.json");
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`\nResults written to ${path.relative(process.cwd(), file)}\n`);
