@@ -1,4 +1,4 @@
-export { flor, Flor, type FlorOptions, type RunInfo } from "./sdk/index.js";
+export { flor, Flor, type CheckpointOptions, type FlorOptions, type RunInfo } from "./sdk/index.js";
 export { FlorError, FlorUsageError } from "./errors.js";
 export { layoutFor, findRepositoryRoot, type ProjectLayout } from "./project-layout.js";
 export type { JsonValue, JournalRecord, RunStatus } from "./journal/records.js";

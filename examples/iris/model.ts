@@ -139,9 +139,12 @@ export class Mlp {
     return classes;
   }
 
-  /** Copies of the parameters, so later training does not change a saved state. */
+  /**
+   * The live parameter buffers, as PyTorch's state_dict: no copy, because a checkpointer serialises the
+   * state at once. Whoever keeps a state while training goes on must copy it (structuredClone).
+   */
   stateDict(): MlpState {
-    return copyState(this.params);
+    return { ...this.params };
   }
 
   /** Overwrites the parameters in place: the Float64Arrays in `params` stay the same objects. */
@@ -197,9 +200,9 @@ export class SgdMomentum {
     this.steps++;
   }
 
-  /** The step counter and copies of the velocities. lr and momentum are not state: they come from the run's args. */
+  /** The step counter and the live velocity buffers (see Mlp.stateDict). lr and momentum are not state: they come from the run's args. */
   stateDict(): SgdMomentumState {
-    return { step: this.steps, velocity: copyState(this.velocity) };
+    return { step: this.steps, velocity: { ...this.velocity } };
   }
 
   /** Restores the step counter and overwrites the velocity buffers in place. */
@@ -217,10 +220,6 @@ function zerosLike(state: MlpState): MlpState {
     w2: new Float64Array(state.w2.length),
     b2: new Float64Array(state.b2.length),
   };
-}
-
-function copyState(state: MlpState): MlpState {
-  return { w1: state.w1.slice(), b1: state.b1.slice(), w2: state.w2.slice(), b2: state.b2.slice() };
 }
 
 /** Copies `source` into `target`'s buffers after checking every shape, so a mismatch changes nothing. */

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, writeSync } from "node:fs";
 import path from "node:path";
 
 const FLUSH_BYTES = 64 * 1024;
@@ -6,8 +6,9 @@ const FLUSH_MS = 200;
 
 /**
  * An append-only journal file with an in-memory batch. `append` only pushes a string; the batch
- * reaches the file when it passes 64 KiB, when the caller asks (`flushIfStale` at loop iterations,
- * `flush` at checkpoints and at the end). A `kill -9` therefore loses at most one unflushed batch.
+ * reaches the file when it passes 64 KiB, when it is 200 ms old at a loop iteration's end
+ * (`flushIfStale`), and at checkpoints and the end (`flush`). A `kill -9` therefore loses at most one
+ * unflushed batch: under 64 KiB and 200 ms of records.
  */
 export class JournalWriter {
   readonly file: string;
@@ -32,7 +33,9 @@ export class JournalWriter {
       const stamp = new Date(t);
       const file = path.join(dir, `${stamp.toISOString().replace(/:/g, "-")}.jsonl`);
       try {
-        return { writer: new JournalWriter(file, openSync(file, "wx")), tstamp: stamp };
+        // O_APPEND: the checkpoint thread appends its records to the same file.
+        const fd = openSync(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_APPEND);
+        return { writer: new JournalWriter(file, fd), tstamp: stamp };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       }

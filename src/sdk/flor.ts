@@ -6,8 +6,8 @@ import { findRepositoryRoot, layoutFor, type ProjectLayout } from "../project-la
 import { JournalWriter } from "../journal/journal-writer.js";
 import { JOURNAL_FORMAT, type EndRecord, type JsonValue, type RunRecord } from "../journal/records.js";
 import { encodeLogValue, scalarOf } from "../journal/value-encoding.js";
-import { ObjectStore } from "../checkpoints/object-store.js";
 import { captureState } from "../checkpoints/object-state.js";
+import { CheckpointWriter } from "../checkpoints/checkpoint-writer.js";
 import { snapshotWorkingTree } from "../versions/snapshot.js";
 import { castToDefault, parseKwargs } from "./kwargs.js";
 
@@ -20,6 +20,15 @@ export interface FlorOptions {
   autoCommit?: boolean;
   /** Print usage mistakes (bad `--kwargs`) and exit with code 2 instead of throwing (default: false). */
   exitOnUsageError?: boolean;
+}
+
+export interface CheckpointOptions {
+  /**
+   * Checkpoint an outermost iteration only while the training thread's time spent capturing checkpoints
+   * stays under this fraction of the loop's time (e.g. 0.01). The last iteration is always checkpointed;
+   * replay starts from the nearest earlier checkpoint. Default: every iteration.
+   */
+  maxOverhead?: number;
 }
 
 /** What identifies the current run; see the README's SDK section. */
@@ -37,7 +46,14 @@ type EndStatus = EndRecord["status"];
 class ActiveRun {
   readonly info: RunInfo;
   readonly writer: JournalWriter;
-  readonly objects: ObjectStore;
+  readonly objectsDir: string;
+  /** Started at the first checkpoint: runs without checkpoints never pay for the thread. */
+  checkpoints: CheckpointWriter | null = null;
+  /** Training-thread time spent capturing checkpoints (ms), and the last capture's, for the overhead bound. */
+  checkpointSpent = 0;
+  lastCheckpointCost = 0;
+  /** The last outermost iteration, when the overhead bound skipped its checkpoint. */
+  uncheckpointed: number | null = null;
   /** Set after the snapshot, so timings measure the script, not FlorDB's start-up. */
   readonly started: number;
   /** Open iterations, innermost last. */
@@ -48,7 +64,7 @@ class ActiveRun {
     const snapshot = snapshotWorkingTree(layout.root);
     const { writer, tstamp } = JournalWriter.create(layout.journalsDir, new Date());
     this.writer = writer;
-    this.objects = new ObjectStore(layout.objectsDir);
+    this.objectsDir = layout.objectsDir;
     this.info = { projid: layout.projid, tstamp: tstamp.toISOString(), filename, vid: snapshot.vid, journal: writer.file };
     const header: RunRecord = {
       k: "run", format: JOURNAL_FORMAT, projid: layout.projid, tstamp: this.info.tstamp, filename, vid: snapshot.vid,
@@ -77,6 +93,7 @@ export class Flor {
   private kwargs: Map<string, string> | null = null;
   private readonly args = new Map<string, { value: JsonValue; src: "default" | "kwargs" }>();
   private readonly registered = new Map<string, object>();
+  private checkpointOptions: CheckpointOptions = {};
   private readonly nameJson = new Map<string, string>();
   private exitHooked = false;
   private lastError: string | undefined;
@@ -157,12 +174,17 @@ export class Flor {
    * `stateDict()`/`loadStateDict(state)`, or plain data (own properties, typed arrays, Maps) that is
    * restored in place.
    */
-  checkpointing(objects: Record<string, object>): void {
+  checkpointing(objects: Record<string, object>, options?: CheckpointOptions): void {
     this.ensureRun();
+    const maxOverhead = options?.maxOverhead;
+    if (maxOverhead !== undefined && !(typeof maxOverhead === "number" && maxOverhead > 0 && maxOverhead <= 1)) {
+      throw new TypeError(`flor.checkpointing: maxOverhead must be a fraction in (0, 1], got ${String(maxOverhead)}`);
+    }
     for (const [name, value] of Object.entries(objects)) {
       if (typeof value !== "object" || value === null) throw new TypeError(`flor.checkpointing: "${name}" must be an object, got ${value === null ? "null" : typeof value}`);
       this.registered.set(name, value);
     }
+    if (options !== undefined) this.checkpointOptions = { ...options };
   }
 
   /** Ends the run: flushes the journal and closes it. Called automatically at normal exit. */
@@ -212,10 +234,11 @@ export class Flor {
       for (const item of items) {
         open = this.enter(run, name, parent, count, item, recordValues);
         yield item;
-        this.exit(run, open, parent === null);
+        this.exit(run, open, t0);
         open = null;
         count++;
       }
+      if (parent === null) this.checkpointLastIteration(run);
     } finally {
       this.closeLoop(run, name, parent, count, t0, open);
     }
@@ -231,10 +254,11 @@ export class Flor {
       for await (const item of items) {
         open = this.enter(run, name, parent, count, item, true);
         yield item;
-        this.exit(run, open, parent === null);
+        this.exit(run, open, t0);
         open = null;
         count++;
       }
+      if (parent === null) this.checkpointLastIteration(run);
     } finally {
       this.closeLoop(run, name, parent, count, t0, open);
     }
@@ -244,23 +268,37 @@ export class Flor {
     const id = run.nextContext++;
     run.stack.push(id);
     const scalar = recordValues ? scalarOf(item) : undefined;
-    const key = this.nameJson.get(name) ?? JSON.stringify(name);
+    let key = this.nameJson.get(name);
+    if (key === undefined) {
+      key = JSON.stringify(name);
+      this.nameJson.set(name, key);
+    }
     run.writer.append(`{"k":"ctx","id":${id},"p":${parent},"n":${key},"i":${index}${scalar === undefined ? "" : `,"v":${JSON.stringify(scalar)}`}}\n`);
     return { id, start: performance.now() };
   }
 
-  private exit(run: ActiveRun, open: { id: number; start: number }, outermost: boolean): void {
+  private exit(run: ActiveRun, open: { id: number; start: number }, loopStart: number): void {
     const now = performance.now();
     this.pop(run, open.id);
     run.writer.append(`{"k":"it","id":${open.id},"s":${microseconds(now - open.start)}}\n`);
-    if (outermost && this.registered.size > 0) {
-      this.checkpoint(run, open.id);
-      run.writer.flush();
-    } else if (outermost) {
-      run.writer.flush();
-    } else {
+    const limit = this.checkpointOptions.maxOverhead;
+    const checkpoint = run.stack.length === 0 && this.registered.size > 0
+      && (limit === undefined || run.checkpointSpent + run.lastCheckpointCost <= limit * (now - loopStart));
+    if (!checkpoint) {
+      if (run.stack.length === 0 && this.registered.size > 0) run.uncheckpointed = open.id;
       run.writer.flushIfStale(now);
+      return;
     }
+    // The iteration's records reach the file before its checkpoint record (written by the checkpoint thread).
+    run.writer.flush();
+    this.checkpoint(run, open.id);
+  }
+
+  /** An outermost loop finished normally: its final state is checkpointed even when the policy skipped it. */
+  private checkpointLastIteration(run: ActiveRun): void {
+    if (run.uncheckpointed === null || this.registered.size === 0) return;
+    run.writer.flush();
+    this.checkpoint(run, run.uncheckpointed);
   }
 
   /** A loop ended (normally, by `break`, or by an exception); an iteration cut short gets no checkpoint. */
@@ -281,25 +319,27 @@ export class Flor {
     else run.stack.splice(run.stack.lastIndexOf(id), 1);
   }
 
+  /**
+   * Captures every registered object's state now (the copy a consistent snapshot needs) and hands the
+   * bytes to the checkpoint thread, which stores and journals them.
+   */
   private checkpoint(run: ActiveRun, ctx: number): void {
-    const start = performance.now();
-    const hashes: Record<string, string> = {};
-    let bytes = 0;
-    let written = 0;
-    for (const [name, value] of this.registered) {
-      const state = captureState(name, value);
-      const stored = run.objects.put(state);
-      hashes[name] = stored.hash;
-      bytes += state.length;
-      written += stored.written;
-    }
-    run.writer.append(`${JSON.stringify({ k: "ckpt", c: ctx, o: hashes, b: bytes, w: written, s: run.seconds(start) })}\n`);
+    const started = performance.timeOrigin + performance.now();
+    const states = [...this.registered].map(([name, value]) => ({ name, state: exclusiveBytes(captureState(name, value)) }));
+    run.checkpoints ??= new CheckpointWriter(run.objectsDir, run.info.journal);
+    run.checkpoints.save(ctx, states, started);
+    run.lastCheckpointCost = performance.timeOrigin + performance.now() - started;
+    run.checkpointSpent += run.lastCheckpointCost;
+    run.uncheckpointed = null;
   }
 
   private finish(status: EndStatus, exitCode: number | null): void {
     const run = this.active;
     if (run === null) return;
     this.active = null;
+    // Checkpoint records must reach the journal before its end: ingestion stops reading at `end`.
+    run.writer.flush();
+    run.checkpoints?.close();
     const end: EndRecord = { k: "end", status, exit: exitCode, s: run.seconds(run.started) };
     if (this.lastError !== undefined && status !== "ok") end.error = this.lastError;
     run.writer.append(`${JSON.stringify(end)}\n`);
@@ -326,6 +366,11 @@ export class Flor {
       process.on(signal, onSignal);
     }
   }
+}
+
+/** Bytes whose ArrayBuffer is theirs alone, so it can be transferred to the checkpoint thread. */
+function exclusiveBytes(bytes: Buffer): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 function realpathIfExists(file: string): string {

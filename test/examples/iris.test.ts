@@ -149,7 +149,7 @@ describe("iris example", () => {
 
   it("rejects a state of the wrong shape without changing anything", () => {
     const model = new Mlp({ inputs: 4, hidden: 8, outputs: 3, rng: new Rng(1) });
-    const before = model.stateDict();
+    const before = structuredClone(model.stateDict());
     const wider = new Mlp({ inputs: 4, hidden: 9, outputs: 3, rng: new Rng(1) }).stateDict();
     expect(() => model.loadStateDict(wider)).toThrow(/w1 must be a Float64Array of 32 values/);
     expect(model.stateDict()).toEqual(before);

@@ -96,6 +96,29 @@ describe("the SDK in process", () => {
     expect(written[0]).toBeGreaterThan(8000);
   });
 
+  it("bounds checkpoint overhead when asked, and always checkpoints the last iteration", async () => {
+    repo = TestRepo.create({ "train.mjs": "" });
+    const busy = (ms: number): void => { const until = performance.now() + ms; while (performance.now() < until); };
+    const sparse = florIn();
+    sparse.checkpointing({ state: { weights: new Float64Array(50_000) } }, { maxOverhead: 1e-6 });
+    for (const _ of sparse.loop("epoch", 5)) busy(1);
+    await sparse.commit();
+    const generous = florIn();
+    generous.checkpointing({ state: { weights: new Float64Array(10) } }, { maxOverhead: 1 });
+    for (const _ of generous.loop("epoch", 5)) busy(5);
+    await generous.commit();
+
+    const dir = layoutFor(repo.dir).journalsDir;
+    const checkpointed = readdirSync(dir).sort().map((file) => {
+      const records = readFileSync(path.join(dir, file), "utf8").trim().split("\n").map((l) => JSON.parse(l) as JournalRecord);
+      const iterations = new Map(records.flatMap((r) => (r.k === "ctx" ? [[r.id, r.i] as const] : [])));
+      return records.flatMap((r) => (r.k === "ckpt" ? [iterations.get(r.c)] : []));
+    });
+    // The first is taken to learn the cost; then the bound allows none until the final state.
+    expect(checkpointed).toEqual([[0, 4], [0, 1, 2, 3, 4]]);
+    expect(() => sparse.checkpointing({}, { maxOverhead: 2 })).toThrow("maxOverhead must be a fraction in (0, 1]");
+  });
+
   it("refuses bad names and values with messages that say which call", () => {
     repo = TestRepo.create({ "train.mjs": "" });
     const flor = florIn();
