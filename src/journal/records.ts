@@ -79,7 +79,7 @@ export interface LoopEndRecord {
   s: number;
 }
 
-export type RunStatus = "running" | "ok" | "failed" | "interrupted" | "incomplete";
+export type RunStatus = "running" | "ok" | "failed" | "incomplete";
 
 /** Last line of a run that ended while the process could still write. */
 export interface EndRecord {

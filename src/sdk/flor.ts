@@ -16,7 +16,7 @@ export interface FlorOptions {
   script?: string;
   /** The script's arguments, where `--kwargs` is read (default: `process.argv.slice(2)`). */
   argv?: readonly string[];
-  /** Commit at process exit and on SIGINT/SIGTERM (default: true). */
+  /** Commit at normal process exit (default: true). */
   autoCommit?: boolean;
   /** Print usage mistakes (bad `--kwargs`) and exit with code 2 instead of throwing (default: false). */
   exitOnUsageError?: boolean;
@@ -354,17 +354,10 @@ export class Flor {
     process.on("uncaughtExceptionMonitor", (error) => {
       this.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     });
+    // No SIGINT/SIGTERM handlers: a handler only runs when the event loop turns, so a synchronous
+    // training loop could no longer be stopped. A signalled run ends like a killed one: incomplete,
+    // with everything flushed before it.
     process.on("exit", (code) => this.finish(code === 0 ? "ok" : "failed", code));
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      // Only when the script has no handler of its own: then the signal would kill it without 'exit'.
-      if (process.listenerCount(signal) > 0) continue;
-      const onSignal = (): void => {
-        this.finish("interrupted", null);
-        process.removeListener(signal, onSignal);
-        process.kill(process.pid, signal);
-      };
-      process.on(signal, onSignal);
-    }
   }
 }
 

@@ -340,7 +340,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
   }
   if (end !== null) {
     const seconds = typeof end["s"] === "number" ? end["s"] : null;
-    const status = (["ok", "failed", "interrupted"] as const).find((s) => s === end!["status"]) ?? "failed";
+    const status = (["ok", "failed"] as const).find((s) => s === end!["status"]) ?? "failed";
     await trx.updateTable("runs").set({
       status, seconds, exit_code: typeof end["exit"] === "number" ? end["exit"] : null,
       error: typeof end["error"] === "string" ? end["error"] : null,

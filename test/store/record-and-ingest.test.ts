@@ -7,6 +7,8 @@ import { ingest } from "../../src/store/ingest.js";
 import type { Store } from "../../src/store/open-store.js";
 import { dataframe } from "../../src/store/queries/dataframe.js";
 import { listRuns } from "../../src/store/queries/runs.js";
+import { ObjectStore } from "../../src/checkpoints/object-store.js";
+import { restoreState } from "../../src/checkpoints/object-state.js";
 import { backends } from "../helpers/stores.js";
 import { TestRepo } from "../helpers/repo.js";
 
@@ -117,6 +119,55 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
     expect(checkpoints.length).toBeGreaterThanOrEqual(1);
     expect(checkpoints.every((c) => c.name === "epoch")).toBe(true);
     expect(report.problems.every((p) => p.includes("unfinished last line"))).toBe(true);
+  });
+
+  it("keeps checkpoints that restore a model and plain data in place", async () => {
+    repo.addFixture("checkpointed.mjs");
+    expect(repo.runScript("checkpointed.mjs").status).toBe(0);
+    const db = await openFresh();
+    await ingest(db, layout);
+    const rows = await db.db.selectFrom("checkpoints as c")
+      .innerJoin("loops as l", (join) => join.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
+      .select(["l.iteration", "c.objects", "c.bytes", "c.seconds"]).orderBy("l.iteration").execute();
+    expect(rows.map((r) => r.iteration)).toEqual([0, 1, 2]);
+    expect(rows.every((r) => Number(r.bytes) > 0 && r.seconds >= 0)).toBe(true);
+
+    // The fixture's arithmetic, replayed here up to the end of epoch 1.
+    const expected = [0.5, -0.25, 1];
+    for (const epoch of [0, 1]) for (const batch of [0, 1, 2, 3]) expected.forEach((w, i) => { expected[i] = w * 0.9 + epoch * 0.01 + batch * 0.001; });
+
+    class Model {
+      weights = new Float64Array([9, 9, 9]);
+      loadStateDict(state: { weights: Float64Array }) { this.weights.set(state.weights); }
+      stateDict() { return { weights: this.weights }; }
+    }
+    const model = new Model();
+    const weights = model.weights;
+    const history = { seen: [7], totals: new Map([["stale", 1]]), step: -1, extra: true };
+    const objects = new ObjectStore(layout.objectsDir);
+    const saved = rows[1]!.objects as Record<string, string>;
+    restoreState(model, objects.get(saved["model"]!));
+    restoreState(history, objects.get(saved["history"]!));
+    expect(model.weights).toBe(weights);
+    expect([...model.weights]).toEqual(expected);
+    expect(history).toEqual({ seen: [0, 1], totals: new Map([["epoch0", expect.any(Number)], ["epoch1", expect.any(Number)]]), step: 8 });
+    expect(history.totals.get("epoch1")).toBeCloseTo(expected.reduce((a, b) => a + b, 0), 12);
+  });
+
+  it("lets SIGTERM stop a synchronous training loop at once, keeping what was flushed", async () => {
+    repo.addFixture("killable.mjs");
+    const child = repo.startScript("killable.mjs");
+    await new Promise<void>((resolve) => child.stdout.on("data", (chunk: Buffer) => { if (chunk.toString().includes("ready")) resolve(); }));
+    const sent = performance.now();
+    child.kill("SIGTERM");
+    const signal = await new Promise((resolve) => child.on("close", (_code, s) => resolve(s)));
+    expect(signal).toBe("SIGTERM");
+    expect(performance.now() - sent).toBeLessThan(5000);
+    const db = await openFresh();
+    await ingest(db, layout);
+    expect((await listRuns(db, layout.projid))[0]!.status).toBe("incomplete");
+    const losses = await dataframe(db, layout.projid, ["loss"]);
+    for (const epoch of [0, 1, 2, 3]) expect(losses.rows.filter((r) => r["epoch"] === epoch)).toHaveLength(5);
   });
 
   it("records a failed run with its error", async () => {
