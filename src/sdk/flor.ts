@@ -42,6 +42,17 @@ export interface RunInfo {
 
 type EndStatus = EndRecord["status"];
 
+interface LoopFrame {
+  /** An iteration starts with this item. */
+  begin(item: unknown): void;
+  /** The iteration's body finished. */
+  end(): void;
+  /** The items ran out (not a `break` or an exception). */
+  completed(): void;
+  /** The loop is left, however. */
+  close(): void;
+}
+
 /** The state of one run, from the first SDK call to `commit()`. */
 class ActiveRun {
   readonly info: RunInfo;
@@ -225,43 +236,54 @@ export class Flor {
   }
 
   private *syncLoop<T>(name: string, items: Iterable<T>, recordValues: boolean): Generator<T, void, undefined> {
-    const run = this.ensureRun();
-    const parent = run.stack.length === 0 ? null : run.stack[run.stack.length - 1]!;
-    const t0 = performance.now();
-    let count = 0;
-    let open: { id: number; start: number } | null = null;
+    const frame = this.openLoop(name, recordValues);
     try {
       for (const item of items) {
-        open = this.enter(run, name, parent, count, item, recordValues);
+        frame.begin(item);
         yield item;
-        this.exit(run, open, t0);
-        open = null;
-        count++;
+        frame.end();
       }
-      if (parent === null) this.checkpointLastIteration(run);
+      frame.completed();
     } finally {
-      this.closeLoop(run, name, parent, count, t0, open);
+      frame.close();
     }
   }
 
   private async *asyncLoop<T>(name: string, items: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    const frame = this.openLoop(name, true);
+    try {
+      for await (const item of items) {
+        frame.begin(item);
+        yield item;
+        frame.end();
+      }
+      frame.completed();
+    } finally {
+      frame.close();
+    }
+  }
+
+  /** One execution of a `flor.loop`, shared by the sync and async generators (which differ only in `for await`). */
+  private openLoop(name: string, recordValues: boolean): LoopFrame {
     const run = this.ensureRun();
     const parent = run.stack.length === 0 ? null : run.stack[run.stack.length - 1]!;
     const t0 = performance.now();
     let count = 0;
     let open: { id: number; start: number } | null = null;
-    try {
-      for await (const item of items) {
-        open = this.enter(run, name, parent, count, item, true);
-        yield item;
-        this.exit(run, open, t0);
+    return {
+      begin: (item) => {
+        open = this.enter(run, name, parent, count, item, recordValues);
+      },
+      end: () => {
+        this.exit(run, open!, t0);
         open = null;
         count++;
-      }
-      if (parent === null) this.checkpointLastIteration(run);
-    } finally {
-      this.closeLoop(run, name, parent, count, t0, open);
-    }
+      },
+      completed: () => {
+        if (parent === null) this.checkpointLastIteration(run);
+      },
+      close: () => this.closeLoop(run, name, parent, count, t0, open),
+    };
   }
 
   private enter(run: ActiveRun, name: string, parent: number | null, index: number, item: unknown, recordValues: boolean) {

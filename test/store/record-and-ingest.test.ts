@@ -12,6 +12,13 @@ import { restoreState } from "../../src/checkpoints/object-state.js";
 import { backends } from "../helpers/stores.js";
 import { TestRepo } from "../helpers/repo.js";
 
+/** The ingested checkpoints with the loop iteration each was taken at. */
+function checkpointsOf(store: Store) {
+  return store.db.selectFrom("checkpoints as c")
+    .innerJoin("loops as l", (join) => join.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
+    .select(["l.name", "l.iteration", "c.objects", "c.bytes", "c.seconds"]).orderBy("l.iteration").execute();
+}
+
 describe.each(backends())("recording and ingesting into $name", (backend) => {
   let repo: TestRepo;
   let layout: ProjectLayout;
@@ -113,9 +120,7 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
     const epochs = new Set(losses.rows.map((r) => r["epoch"]));
     expect(epochs.size).toBeGreaterThanOrEqual(4);
     for (const epoch of [0, 1, 2, 3]) expect(losses.rows.filter((r) => r["epoch"] === epoch)).toHaveLength(5);
-    const checkpoints = await db.db.selectFrom("checkpoints as c")
-      .innerJoin("loops as l", (join) => join.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
-      .select(["l.name", "c.objects"]).execute();
+    const checkpoints = await checkpointsOf(db);
     expect(checkpoints.length).toBeGreaterThanOrEqual(1);
     expect(checkpoints.every((c) => c.name === "epoch")).toBe(true);
     expect(report.problems.every((p) => p.includes("unfinished last line"))).toBe(true);
@@ -126,9 +131,7 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
     expect(repo.runScript("checkpointed.mjs").status).toBe(0);
     const db = await openFresh();
     await ingest(db, layout);
-    const rows = await db.db.selectFrom("checkpoints as c")
-      .innerJoin("loops as l", (join) => join.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
-      .select(["l.iteration", "c.objects", "c.bytes", "c.seconds"]).orderBy("l.iteration").execute();
+    const rows = await checkpointsOf(db);
     expect(rows.map((r) => r.iteration)).toEqual([0, 1, 2]);
     expect(rows.every((r) => Number(r.bytes) > 0 && r.seconds >= 0)).toBe(true);
 
