@@ -172,7 +172,7 @@ export async function benchRecord(): Promise<Record<string, unknown>> {
   line("| what | baseline | with flor | ratio | note |");
   line("| --- | --- | --- | --- | --- |");
   await overhead(1024, 40, 21);
-  await overhead(1024, 40, 21, { maxOverhead: 0.01 });
+  await overhead(1024, 40, 21, { maxOverhead: 0.005 });
   await overhead(16, 40, 21);
   logRate(5_000_000);
   memory();

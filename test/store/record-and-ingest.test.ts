@@ -1,4 +1,5 @@
 import { appendFileSync, readdirSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -23,6 +24,8 @@ describe.each(backends())("recording and ingesting into $name", (backend) => {
   let repo: TestRepo;
   let layout: ProjectLayout;
   let store: Store | null = null;
+  /** Scripts started in the background, killed after each test even when it fails. */
+  const children: ChildProcess[] = [];
 
   const openFresh = async (): Promise<Store> => {
     store = await backend.open(layout);
@@ -35,6 +38,7 @@ describe.each(backends())("recording and ingesting into $name", (backend) => {
     await backend.prepare(repo.dir);
   });
   afterEach(async () => {
+    for (const child of children.splice(0)) child.kill("SIGKILL");
     await store?.close();
     store = null;
     repo.remove();
@@ -105,6 +109,7 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
   it("marks a run killed with SIGKILL as incomplete and keeps what it had flushed", async () => {
     repo.addFixture("killable.mjs");
     const child = repo.startScript("killable.mjs");
+    children.push(child);
     await new Promise<void>((resolve, reject) => {
       child.stdout.on("data", (chunk: Buffer) => { if (chunk.toString().includes("ready")) resolve(); });
       child.on("exit", () => reject(new Error("the script ended before it was killed")));
@@ -160,6 +165,7 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
   it("lets SIGTERM stop a synchronous training loop at once, keeping what was flushed", async () => {
     repo.addFixture("killable.mjs");
     const child = repo.startScript("killable.mjs");
+    children.push(child);
     await new Promise<void>((resolve) => child.stdout.on("data", (chunk: Buffer) => { if (chunk.toString().includes("ready")) resolve(); }));
     const sent = performance.now();
     child.kill("SIGTERM");
