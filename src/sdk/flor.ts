@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import path from "node:path";
 import { existsSync, realpathSync } from "node:fs";
-import { FlorError, FlorUsageError } from "../errors.js";
+import { FlorUsageError } from "../errors.js";
 import { findRepositoryRoot, layoutFor, type ProjectLayout } from "../project-layout.js";
 import { JournalWriter } from "../journal/journal-writer.js";
 import { JOURNAL_FORMAT, type EndRecord, type JsonValue, type RunRecord } from "../journal/records.js";

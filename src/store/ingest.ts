@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import path from "node:path";
 import { sql, type Kysely } from "kysely";
 import type { ProjectLayout } from "../project-layout.js";
-import type { JsonValue, RunStatus } from "../journal/records.js";
+import type { JsonValue } from "../journal/records.js";
 import { isAlive } from "./pglite-lock.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
 import type { Store, StoreTransaction } from "./open-store.js";
@@ -34,7 +34,6 @@ interface JournalState {
   tstamp: Date | null;
   pid: number | null;
   host: string | null;
-  status: RunStatus | null;
   /** ctx id → its dims and the dimension keys (outer loop first); filled from the journal or the store. */
   contexts: Map<number, { dims: Record<string, JsonValue>; keys: string[]; depth: number }>;
   problems: string[];
@@ -57,7 +56,7 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
     : [];
   const known = new Map(
     (await db.selectFrom("journals as j").leftJoin("runs as r", "r.id", "j.run_id")
-      .select(["j.path", "j.run_id", "j.offset", "j.lines", "j.bad_lines", "j.complete", "r.tstamp", "r.pid", "r.hostname", "r.status"])
+      .select(["j.path", "j.run_id", "j.offset", "j.lines", "j.bad_lines", "j.complete", "r.tstamp", "r.pid", "r.hostname"])
       .where("j.project_id", "=", projectId).execute()).map((row) => [row.path, row]),
   );
 
@@ -70,7 +69,7 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
     const state: JournalState = {
       path: relative, runId: row?.run_id ?? null, offset: Number(row?.offset ?? 0), lines: row?.lines ?? 0,
       badLines: row?.bad_lines ?? 0, complete: row?.complete ?? false, tstamp: row?.tstamp ?? null,
-      pid: row?.pid ?? null, host: row?.hostname ?? null, status: row?.status ?? null, contexts: new Map(), problems: [],
+      pid: row?.pid ?? null, host: row?.hostname ?? null, contexts: new Map(), problems: [],
     };
     if (state.complete) continue;
     if (state.offset >= size && state.runId !== null && state.pid !== null && state.host !== null && isAlive({ pid: state.pid, host: state.host })) continue;
@@ -205,7 +204,6 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
       node_version: typeof header["node"] === "string" ? header["node"] : null,
     }).returning("id").executeTakeFirstOrThrow();
     state.runId = run.id;
-    state.status = "running";
   }
   const runId = state.runId;
 
@@ -346,7 +344,6 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
       error: typeof end["error"] === "string" ? end["error"] : null,
       ended_at: seconds === null || state.tstamp === null ? null : new Date(state.tstamp.getTime() + seconds * 1000),
     }).where("id", "=", runId).execute();
-    state.status = status;
     state.complete = true;
   }
   return args.name.length + loops.ctx.length + logs.seq.length + summaries.name.length + checkpoints.ctx.length;
