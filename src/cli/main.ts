@@ -6,6 +6,7 @@ import { runsCommand } from "./commands/runs.js";
 import { versionsCommand } from "./commands/versions.js";
 import { ingestCommand } from "./commands/ingest.js";
 import { dataframeCommand } from "./commands/dataframe.js";
+import { propagateCommand, type CommandOutput } from "./commands/propagate.js";
 
 const HELP = `flor: multiversion hindsight logging
 
@@ -18,6 +19,10 @@ Commands:
                            with no names: every run's args and top-level values
   ingest [--rebuild]       load new journal records into the store (every command does this first);
                            --rebuild forgets the store's data and reads every journal again
+  propagate --new <file> --old <file> [--json]
+                           inject the flor.log statements of the newest version of a script into an
+                           old version; prints the patched old version (or, with --json, the report);
+                           exit code 3 when a statement had to be declined (reasons on stderr)
 
 Options:
   --format table|json|csv  output format (default: table)
@@ -27,10 +32,10 @@ Options:
 Environment:
   FLOR_DATABASE_URL        a PostgreSQL server (postgres://...) instead of the embedded store in .flor/
 
-Exit codes: 0 ok, 1 error, 2 usage.
+Exit codes: 0 ok, 1 error, 2 usage, 3 declined (propagate).
 `;
 
-async function run(argv: string[]): Promise<string> {
+async function run(argv: string[]): Promise<string | CommandOutput> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -38,6 +43,9 @@ async function run(argv: string[]): Promise<string> {
     options: {
       format: { type: "string" },
       rebuild: { type: "boolean" },
+      new: { type: "string" },
+      old: { type: "string" },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -61,13 +69,22 @@ async function run(argv: string[]): Promise<string> {
       return ingestCommand(values.rebuild === true);
     case "dataframe":
       return dataframeCommand(rest, format);
+    case "propagate":
+      noArguments();
+      return propagateCommand(values.new, values.old, values.json === true);
     default:
       throw new FlorUsageError(`unknown command "${command}"`, "Run `flor --help` for the list of commands.");
   }
 }
 
 try {
-  process.stdout.write(await run(process.argv.slice(2)));
+  const output = await run(process.argv.slice(2));
+  if (typeof output === "string") process.stdout.write(output);
+  else {
+    process.stdout.write(output.stdout);
+    process.stderr.write(output.stderr);
+    process.exitCode = output.exitCode;
+  }
 } catch (error) {
   if (error instanceof FlorError) {
     process.stderr.write(`flor: ${error.message}\n${error.hint === undefined ? "" : `${error.hint}\n`}`);

@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { backends } from "../helpers/stores.js";
-import { TestRepo } from "../helpers/repo.js";
+import { FIXTURES, TestRepo } from "../helpers/repo.js";
 
 describe.each(backends())("the flor CLI on $name", (backend) => {
   let repo: TestRepo;
@@ -105,5 +106,33 @@ describe("the embedded store", () => {
     writeFileSync(`${repo.dir}/.flor/db.lock`, JSON.stringify({ pid: 2 ** 22 + 17, host: hostname(), command: "flor runs", since: "2026-01-01" }));
     const result = repo.flor(["runs"], { FLOR_DATABASE_URL: "" });
     expect(result.status, result.stderr).toBe(0);
+  });
+});
+
+describe("flor propagate", () => {
+  const corpusDir = (name: string): string => `${FIXTURES}/propagation/${name}`;
+  let repo: TestRepo;
+  afterEach(() => repo.remove());
+
+  it("prints the patched old version, or the report as JSON", () => {
+    repo = TestRepo.create();
+    const dir = corpusDir("02-renamed-variable");
+    const result = repo.flor(["propagate", "--new", `${dir}/new.ts`, "--old", `${dir}/old.ts`]);
+    expect([result.status, result.stderr]).toEqual([0, ""]);
+    expect(result.stdout).toBe(readFileSync(`${dir}/expected.ts`, "utf8"));
+    const json = repo.flor(["propagate", "--new", `${dir}/new.ts`, "--old", `${dir}/old.ts`, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ injected: [{ name: "grad_norm", renamed: { model: "net" } }], declined: [], present: [{ name: "loss" }] });
+  });
+
+  it("exits 3 with the reasons when it declines, 2 for usage, 1 for a missing file", () => {
+    repo = TestRepo.create();
+    const dir = corpusDir("10-undefined-name");
+    const declined = repo.flor(["propagate", "--new", `${dir}/new.ts`, "--old", `${dir}/old.ts`]);
+    expect(declined.status).toBe(3);
+    expect(declined.stderr).toBe(`flor: declined flor.log("grad_norm") from line 11 of ${dir}/new.ts: \`clip\` is not defined at that place in the old version\n`);
+    expect(declined.stdout).toBe(readFileSync(`${dir}/old.ts`, "utf8"));
+    expect(repo.flor(["propagate", "--new", `${dir}/new.ts`]).status).toBe(2);
+    const missing = repo.flor(["propagate", "--new", `${dir}/new.ts`, "--old", "nope.ts"]);
+    expect([missing.status, missing.stderr]).toEqual([1, "flor: cannot read nope.ts: no such file\n"]);
   });
 });

@@ -1,0 +1,25 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { simpleGit } from "simple-git";
+import { FlorError } from "../errors.js";
+import { propagate, type PropagationReport } from "./propagate.js";
+
+/**
+ * Propagates `flor.log` statements from the newest version of a script (its file in the working tree,
+ * where the user added them) into the script as it was at code version `vid`. Replay runs the result.
+ */
+export async function propagateIntoVersion(root: string, filename: string, vid: string, names?: readonly string[]): Promise<PropagationReport> {
+  let newest: string;
+  try {
+    newest = readFileSync(path.join(root, filename), "utf8");
+  } catch (error) {
+    throw new FlorError(`cannot read the newest version of ${filename}: ${(error as Error).message}`);
+  }
+  let old: string;
+  try {
+    old = await simpleGit({ baseDir: root }).show([`${vid}:${filename}`]);
+  } catch (error) {
+    throw new FlorError(`${filename} does not exist at version ${vid.slice(0, 10)}: ${(error as Error).message.trim()}`);
+  }
+  return propagate(newest, old, { filename, ...(names === undefined ? {} : { names }) });
+}

@@ -1,0 +1,65 @@
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { propagate } from "../../src/propagate/propagate.js";
+import { FIXTURES } from "../helpers/repo.js";
+
+const corpus = path.join(FIXTURES, "propagation");
+const cases = readdirSync(corpus, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+
+describe("the propagation corpus", () => {
+  it.each(cases)("%s", (name) => {
+    const read = (file: string): string => readFileSync(path.join(corpus, name, file), "utf8");
+    const expectation = JSON.parse(read("case.json")) as { expect: "inject" | "decline" | "present"; reason?: string };
+    const oldCode = read("old.ts");
+    const report = propagate(read("new.ts"), oldCode, { filename: "train.ts" });
+    switch (expectation.expect) {
+      case "inject":
+        expect(report.declined).toEqual([]);
+        expect(report.injected.length).toBeGreaterThan(0);
+        expect(report.code).toBe(read("expected.ts"));
+        break;
+      case "decline":
+        expect(report.injected).toEqual([]);
+        expect(report.code).toBe(oldCode);
+        expect(report.declined.length).toBeGreaterThan(0);
+        for (const declined of report.declined) expect(declined.reason).toContain(expectation.reason ?? "");
+        break;
+      case "present":
+        expect(report.injected).toEqual([]);
+        expect(report.declined).toEqual([]);
+        expect(report.code).toBe(oldCode);
+        break;
+    }
+  });
+
+  it("changes no line of the old version: removing the injected lines gives it back byte for byte", () => {
+    for (const name of cases) {
+      const read = (file: string): string => readFileSync(path.join(corpus, name, file), "utf8");
+      const oldCode = read("old.ts");
+      const report = propagate(read("new.ts"), oldCode, { filename: "train.ts" });
+      const lines = report.code.split("\n");
+      const injectedLines = new Set<number>();
+      for (const { line, endLine } of report.injected) for (let i = line; i <= endLine; i++) injectedLines.add(i - 1);
+      expect(lines.filter((_, i) => !injectedLines.has(i)).join("\n"), name).toBe(oldCode);
+    }
+  });
+
+  it("reports where each statement went, with the renames it made", () => {
+    const read = (file: string): string => readFileSync(path.join(corpus, "19-shorthand-property-renamed", file), "utf8");
+    const report = propagate(read("new.ts"), read("old.ts"), { filename: "train.ts" });
+    expect(report.injected).toEqual([{ name: "stats", fromLine: 10, line: 10, endLine: 13, renamed: { lr: "rate" } }]);
+    expect(report.present).toEqual([{ name: "loss", fromLine: 9, line: 9 }]);
+    expect(report.code.split("\n")[9]).toBe('    flor.log("stats", {');
+  });
+
+  it("propagates only the names asked for", () => {
+    const read = (file: string): string => readFileSync(path.join(corpus, "03-renamed-several", file), "utf8");
+    expect(propagate(read("new.ts"), read("old.ts"), { names: ["nothing"] }).injected).toEqual([]);
+    expect(propagate(read("new.ts"), read("old.ts"), { names: ["grad_norm"] }).injected.map((i) => i.name)).toEqual(["grad_norm"]);
+  });
+
+  it("says where a version cannot be parsed", () => {
+    expect(() => propagate("flor.log('x', 1);", "const = 3;", { filename: "old.ts" })).toThrow(/cannot parse old\.ts at line 1, column 7/);
+  });
+});
