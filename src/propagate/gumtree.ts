@@ -169,7 +169,9 @@ function bottomUp(src: SyntaxTree, dst: SyntaxTree, mapping: Mapping, minDice: n
 
 /**
  * Aligns the still unmapped children of two mapped nodes in order: isomorphic ones first, then ones
- * of the same type and value, then of the same type, recursing into the pairs it makes.
+ * of the same type and value, then of the same type, recursing into the pairs it makes. Children are
+ * only aligned within the same gap between already mapped siblings, so an unmatched statement is never
+ * paired with a look-alike from another part of the block.
  */
 function recover(a: TreeNode, b: TreeNode, mapping: Mapping): void {
   const same: ((x: TreeNode, y: TreeNode) => boolean)[] = [
@@ -178,16 +180,36 @@ function recover(a: TreeNode, b: TreeNode, mapping: Mapping): void {
     (x, y) => x.label === y.label,
   ];
   for (const equal of same) {
-    const left = a.children.filter((c) => !mapping.hasSrc(c));
-    const right = b.children.filter((c) => !mapping.hasDst(c));
-    for (const [x, y] of longestCommonSubsequence(left, right, equal)) {
-      if (x.hash === y.hash && !anyMapped(x, mapping.srcToDst) && !anyMapped(y, mapping.dstToSrc)) mapSubtrees(x, y, mapping);
-      else {
-        mapping.add(x, y);
-        recover(x, y, mapping);
+    for (const [left, right] of gaps(a, b, mapping)) {
+      for (const [x, y] of longestCommonSubsequence(left, right, equal)) {
+        if (x.hash === y.hash && !anyMapped(x, mapping.srcToDst) && !anyMapped(y, mapping.dstToSrc)) mapSubtrees(x, y, mapping);
+        else {
+          mapping.add(x, y);
+          recover(x, y, mapping);
+        }
       }
     }
   }
+}
+
+/** The runs of unmapped children of `a` and `b` that lie between the same mapped siblings. */
+function gaps(a: TreeNode, b: TreeNode, mapping: Mapping): [TreeNode[], TreeNode[]][] {
+  const result: [TreeNode[], TreeNode[]][] = [];
+  let left: TreeNode[] = [];
+  let j = 0;
+  for (const child of a.children) {
+    const image = mapping.srcToDst.get(child);
+    const at = image === undefined ? -1 : b.children.indexOf(image, j);
+    if (at === -1) {
+      if (image === undefined) left.push(child);
+      continue;
+    }
+    result.push([left, b.children.slice(j, at).filter((c) => !mapping.hasDst(c))]);
+    left = [];
+    j = at + 1;
+  }
+  result.push([left, b.children.slice(j).filter((c) => !mapping.hasDst(c))]);
+  return result.filter(([x, y]) => x.length > 0 && y.length > 0);
 }
 
 function longestCommonSubsequence<T>(a: T[], b: T[], equal: (x: T, y: T) => boolean): [T, T][] {

@@ -110,23 +110,37 @@ function countLines(text: string): number {
   return lines;
 }
 
-/** For each identifier name of the new version, the old name its matched occurrences mostly have. */
+/**
+ * For each identifier name of the new version, the old name its matched occurrences mostly have. A
+ * declaration (`const x = ...`, a parameter) matched to a declaration counts three times: it is the
+ * strongest evidence of a rename. A tie names no winner, so the statement is declined, not guessed.
+ */
 function renameVotes(newTree: SyntaxTree, mapping: Mapping): Map<string, string> {
   const votes = new Map<string, Map<string, number>>();
   for (const node of newTree.nodes) {
     if (node.label !== "Identifier") continue;
     const image = mapping.srcToDst.get(node);
     if (image === undefined || image.label !== "Identifier") continue;
+    const weight = isDeclaration(node) && isDeclaration(image) ? 3 : 1;
     const forName = votes.get(node.value) ?? new Map<string, number>();
-    forName.set(image.value, (forName.get(image.value) ?? 0) + 1);
+    forName.set(image.value, (forName.get(image.value) ?? 0) + weight);
     votes.set(node.value, forName);
   }
   const renames = new Map<string, string>();
   for (const [name, counts] of votes) {
-    const [best] = [...counts].sort((a, b) => b[1] - a[1] || (a[0] === name ? -1 : 1));
-    if (best !== undefined && best[0] !== name) renames.set(name, best[0]);
+    const [first, second] = [...counts].sort((a, b) => b[1] - a[1]);
+    if (first !== undefined && (second === undefined || first[1] > second[1])) renames.set(name, first[0]);
   }
   return renames;
+}
+
+function isDeclaration(node: TreeNode): boolean {
+  const parent = node.parent;
+  if (parent === null) return false;
+  const ast = parent.ast as unknown as Record<string, unknown>;
+  if (parent.label === "VariableDeclarator") return ast["id"] === node.ast;
+  if (/Function|Method/.test(parent.label)) return Array.isArray(ast["params"]) && (ast["params"] as unknown[]).includes(node.ast);
+  return false;
 }
 
 /** Statement lists: where a statement can stand. */
