@@ -2,8 +2,8 @@ import type { Node } from "@babel/types";
 import { parseSource } from "./parse-source.js";
 import { buildTree, type SyntaxTree, type TreeNode } from "./syntax-tree.js";
 import { matchTrees, type Mapping } from "./gumtree.js";
-import { florLogName, florLoopName, logStatementName } from "./flor-calls.js";
-import { freeIdentifiers, namesBoundAt } from "./scope.js";
+import { florLoopName, logStatementName } from "./flor-calls.js";
+import { freeIdentifiers, namesBoundAt, patternNames } from "./scope.js";
 
 export interface Injected {
   name: string;
@@ -14,6 +14,8 @@ export interface Injected {
   endLine: number;
   /** Identifiers renamed to their names in the old version. */
   renamed: Record<string, string>;
+  /** Statements of the new version injected with it because they compute its value (`const g = ...`), each at its own place. */
+  helpers: { text: string; line: number; endLine: number }[];
 }
 
 export interface Declined {
@@ -45,12 +47,19 @@ export interface PropagateOptions {
   filename?: string;
 }
 
-interface Insertion {
+/** A statement's place in the old version: before statement `index` of `container`, next to `after` or `before`. */
+interface Target {
+  container: TreeNode;
+  index: number;
+  after: TreeNode | null;
+  before: TreeNode | null;
+}
+
+/** Text to splice in at `offset`; `node` is the new version's statement (for ordering and reporting). */
+interface Piece {
   offset: number;
   text: string;
-  /** Sort key among insertions at one offset: the order of the statements in the new version. */
-  order: number;
-  report: Omit<Injected, "line" | "endLine">;
+  node: TreeNode;
 }
 
 /**
@@ -66,11 +75,12 @@ export function propagate(newCode: string, oldCode: string, options: PropagateOp
   const newTree = buildTree(parseSource(newCode, filename), hashes);
   const oldTree = buildTree(parseSource(oldCode, filename), hashes);
   const mapping = matchTrees(newTree, oldTree);
-  const renames = renameVotes(newTree, mapping);
+  const placer = new Placer(newTree, oldTree, mapping, renameVotes(newTree, mapping), newCode, oldCode);
   const wanted = options.names === undefined ? null : new Set(options.names);
 
   const report: PropagationReport = { injected: [], declined: [], present: [], code: oldCode };
-  const insertions: Insertion[] = [];
+  const pieces: Piece[] = [];
+  const reports = new Map<TreeNode, Omit<Injected, "line" | "endLine" | "helpers"> & { helpers: TreeNode[] }>();
   for (const node of newTree.nodes) {
     const name = logStatementName(node.ast);
     if (name === null || (wanted !== null && !wanted.has(name))) continue;
@@ -80,25 +90,31 @@ export function propagate(newCode: string, oldCode: string, options: PropagateOp
       report.present.push({ name, fromLine, line: image.ast.loc!.start.line });
       continue;
     }
-    const placed = place(node, newTree, oldTree, mapping, newCode, oldCode, renames);
-    if ("reason" in placed) report.declined.push({ name, fromLine, reason: placed.reason });
-    else insertions.push({ ...placed, order: node.id, report: { name, fromLine, renamed: placed.renamed } });
+    const placed = placer.place(node);
+    if (typeof placed === "string") report.declined.push({ name, fromLine, reason: placed });
+    else {
+      pieces.push(...placed.pieces);
+      reports.set(node, { name, fromLine, renamed: placed.renamed, helpers: placed.pieces.map((p) => p.node).filter((n) => n !== node) });
+    }
   }
 
-  // Splice in order of offset (statements at one offset in their new order), tracking the shift.
-  insertions.sort((a, b) => a.offset - b.offset || a.order - b.order);
+  // Splice in order of offset (statements at one offset in their new order), noting where each lands.
+  pieces.sort((a, b) => a.offset - b.offset || a.node.id - b.node.id);
+  const lines = new Map<TreeNode, { line: number; endLine: number }>();
   let code = "";
   let copied = 0;
-  for (const insertion of insertions) {
-    code += oldCode.slice(copied, insertion.offset);
-    copied = insertion.offset;
-    const leadingNewline = insertion.text.startsWith("\n") ? 1 : 0;
-    const line = countLines(code) + leadingNewline;
-    code += insertion.text;
-    const endLine = line + countLines(insertion.text.trim()) - 1;
-    report.injected.push({ ...insertion.report, line, endLine });
+  for (const piece of pieces) {
+    code += oldCode.slice(copied, piece.offset);
+    copied = piece.offset;
+    const line = countLines(code) + (piece.text.startsWith("\n") ? 1 : 0);
+    code += piece.text;
+    lines.set(piece.node, { line, endLine: line + countLines(piece.text.trim()) - 1 });
   }
   report.code = code + oldCode.slice(copied);
+  for (const [node, entry] of reports) {
+    const helpers = entry.helpers.map((helper) => ({ text: newCode.slice(helper.ast.start!, helper.ast.end!), ...lines.get(helper)! }));
+    report.injected.push({ ...entry, ...lines.get(node)!, helpers });
+  }
   report.injected.sort((a, b) => a.fromLine - b.fromLine);
   return report;
 }
@@ -121,7 +137,7 @@ function renameVotes(newTree: SyntaxTree, mapping: Mapping): Map<string, string>
     if (node.label !== "Identifier") continue;
     const image = mapping.srcToDst.get(node);
     if (image === undefined || image.label !== "Identifier") continue;
-    const weight = isDeclaration(node) && isDeclaration(image) ? 3 : 1;
+    const weight = declarationVote(node, image, mapping);
     const forName = votes.get(node.value) ?? new Map<string, number>();
     forName.set(image.value, (forName.get(image.value) ?? 0) + weight);
     votes.set(node.value, forName);
@@ -134,13 +150,21 @@ function renameVotes(newTree: SyntaxTree, mapping: Mapping): Map<string, string>
   return renames;
 }
 
-function isDeclaration(node: TreeNode): boolean {
-  const parent = node.parent;
-  if (parent === null) return false;
-  const ast = parent.ast as unknown as Record<string, unknown>;
-  if (parent.label === "VariableDeclarator") return ast["id"] === node.ast;
-  if (/Function|Method/.test(parent.label)) return Array.isArray(ast["params"]) && (ast["params"] as unknown[]).includes(node.ast);
-  return false;
+/**
+ * How much a pair of matched identifiers says about a rename: 1 for uses; for declarations
+ * (`const x = init`), 3 when the two initializers are matched to each other, and nothing when they are
+ * not, since declarations matched only by their position say nothing about what the names hold.
+ */
+function declarationVote(node: TreeNode, image: TreeNode, mapping: Mapping): number {
+  const declarator = (n: TreeNode): TreeNode | null => (n.parent?.label === "VariableDeclarator" && (n.parent.ast as { id?: unknown }).id === n.ast ? n.parent : null);
+  const a = declarator(node);
+  const b = declarator(image);
+  if (a === null && b === null) return 1;
+  if (a === null || b === null) return 0;
+  const init = (d: TreeNode): TreeNode | undefined => d.children.find((c) => c.ast === (d.ast as { init?: unknown }).init);
+  const initA = init(a);
+  const initB = init(b);
+  return initA !== undefined && initB !== undefined && mapping.srcToDst.get(initA) === initB ? 3 : 0;
 }
 
 /** Statement lists: where a statement can stand. */
@@ -161,105 +185,172 @@ function loopContext(node: TreeNode | null): string[] {
   return names;
 }
 
-type Placement = { offset: number; text: string; renamed: Record<string, string> } | { reason: string };
+/** Finds places in the old version for statements of the new one, and the text to put there. */
+class Placer {
+  /** Helper statements already placed for an earlier log statement, and where. */
+  private readonly placedHelpers = new Map<TreeNode, Target>();
 
-function place(
-  statement: TreeNode, newTree: SyntaxTree, oldTree: SyntaxTree, mapping: Mapping,
-  newCode: string, oldCode: string, renames: Map<string, string>,
-): Placement {
-  const container = statement.parent;
-  const siblings = container === null ? null : statementList(container);
-  if (container === null || siblings === null) return { reason: "it is not a statement of a block" };
-  const index = siblings.indexOf(statement.ast);
-  const oldContainer = mapping.srcToDst.get(container);
+  constructor(
+    private readonly newTree: SyntaxTree, private readonly oldTree: SyntaxTree, private readonly mapping: Mapping,
+    private readonly renames: Map<string, string>, private readonly newCode: string, private readonly oldCode: string,
+  ) {}
 
-  // Anchor: the nearest earlier sibling with a counterpart in the old block, else the nearest later one.
-  let target: { container: TreeNode; index: number; after: TreeNode | null; before: TreeNode | null } | null = null;
-  // A sibling that is itself a flor.log only anchors when the old version has that same log there.
-  const anchorOf = (sibling: Node): TreeNode | undefined => {
-    const image = mapping.srcToDst.get(newTree.of.get(sibling)!);
-    const name = logStatementName(sibling);
-    if (image === undefined || (name !== null && logStatementName(image.ast) !== name)) return undefined;
-    return image;
-  };
-  const inOldBlock = (image: TreeNode | undefined): image is TreeNode =>
-    image !== undefined && image.parent !== null && statementList(image.parent) !== null
-    && (oldContainer === undefined || image.parent === oldContainer);
-  for (let i = index - 1; i >= 0 && target === null; i--) {
-    const image = anchorOf(siblings[i]!);
-    if (inOldBlock(image)) target = { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast) + 1, after: image, before: null };
-  }
-  for (let i = index + 1; i < siblings.length && target === null; i++) {
-    const image = anchorOf(siblings[i]!);
-    if (inOldBlock(image)) target = { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast), after: null, before: image };
-  }
-  if (target === null && oldContainer !== undefined && statementList(oldContainer) !== null) {
-    const oldSiblings = statementList(oldContainer)!;
-    target = index === 0 || oldSiblings.length === 0
-      ? { container: oldContainer, index: 0, after: null, before: oldSiblings[0] ? oldTree.of.get(oldSiblings[0]) ?? null : null }
-      : { container: oldContainer, index: oldSiblings.length, after: oldTree.of.get(oldSiblings[oldSiblings.length - 1]!) ?? null, before: null };
-  }
-  if (target === null) return { reason: `its context (line ${statement.ast.loc!.start.line} of the new version) has no counterpart in the old version` };
-
-  const newLoops = loopContext(statement);
-  const oldLoops = loopContext(target.container);
-  if (newLoops.join("/") !== oldLoops.join("/")) {
-    return { reason: `it runs inside ${describeLoops(newLoops)} but its place in the old version is inside ${describeLoops(oldLoops)}` };
-  }
-
-  // Rename identifiers as the versions did, then check each is bound at the place in the old version.
-  const start = statement.ast.start!;
-  let text = newCode.slice(start, statement.ast.end!);
-  const renamed: Record<string, string> = {};
-  const free = freeIdentifiers(statement.ast).sort((a, b) => b.start - a.start);
-  const bound = namesBoundAt(target.container, target.index);
-  for (const identifier of free) {
-    // A name bound in the old version keeps its meaning there; only an unbound one follows a rename.
-    const voted = renames.get(identifier.name);
-    const oldName = bound.has(identifier.name) ? identifier.name : voted !== undefined && bound.has(voted) ? voted : null;
-    if (oldName === null) return { reason: `\`${identifier.name}\` is not defined at that place in the old version` };
-    if (oldName !== identifier.name) {
-      renamed[identifier.name] = oldName;
-      const replacement = identifier.shorthand ? `${identifier.name}: ${oldName}` : oldName;
-      text = text.slice(0, identifier.start - start) + replacement + text.slice(identifier.end - start);
+  place(statement: TreeNode): { pieces: Piece[]; renamed: Record<string, string> } | string {
+    const target = this.targetOf(statement);
+    if (typeof target === "string") return target;
+    const newLoops = loopContext(statement);
+    const oldLoops = loopContext(target.container);
+    if (newLoops.join("/") !== oldLoops.join("/")) {
+      return `it runs inside ${describeLoops(newLoops)} but its place in the old version is inside ${describeLoops(oldLoops)}`;
     }
-  }
-  if (florLogName((statement.ast as { expression?: Node }).expression) === null) return { reason: "it is not a flor.log call" };
+    const helpers = this.helpersOf(statement, target);
+    if (typeof helpers === "string") return helpers;
 
-  return insertionAt(target, text, newCode, statement, oldCode, renamed);
+    // Each helper goes to its own place (what it computes may change later in the block), which must
+    // come no later than the statement's in the same old block.
+    const renamed: Record<string, string> = {};
+    const pieces: Piece[] = [];
+    const declaredBefore = (at: Target): Set<string> => {
+      const names = namesBoundAt(at.container, at.index);
+      for (const [helper, where] of this.placedHelpers) {
+        if (where.container === at.container && where.index <= at.index) for (const name of declaredNames(helper.ast)) names.add(name);
+      }
+      return names;
+    };
+    for (const helper of helpers) {
+      const where = this.targetOf(helper);
+      if (typeof where === "string" || where.container !== target.container || where.index > target.index) {
+        return `it needs \`${declaredNames(helper.ast).join("`, `")}\` (line ${helper.ast.loc!.start.line} of the new version), which has no place before it in the old version`;
+      }
+      const text = this.renamedText(helper, declaredBefore(where), renamed);
+      if (typeof text === "string") return text;
+      const piece = this.pieceAt(where, text.text, helper);
+      if (typeof piece === "string") return piece;
+      pieces.push(piece);
+      this.placedHelpers.set(helper, where);
+    }
+    const text = this.renamedText(statement, declaredBefore(target), renamed);
+    if (typeof text === "string") {
+      for (const helper of helpers) this.placedHelpers.delete(helper);
+      return text;
+    }
+    const piece = this.pieceAt(target, text.text, statement);
+    if (typeof piece === "string") return piece;
+    return { pieces: [...pieces, piece], renamed };
+  }
+
+  /** Where a statement of the new version goes in the old one, or why there is no such place. */
+  private targetOf(statement: TreeNode): Target | string {
+    const container = statement.parent;
+    const siblings = container === null ? null : statementList(container);
+    if (container === null || siblings === null) return "it is not a statement of a block";
+    const index = siblings.indexOf(statement.ast);
+    const oldContainer = this.mapping.srcToDst.get(container);
+    // A sibling that is itself a flor.log only anchors when the old version has that same log there.
+    const anchorOf = (sibling: Node): TreeNode | undefined => {
+      const image = this.mapping.srcToDst.get(this.newTree.of.get(sibling)!);
+      const name = logStatementName(sibling);
+      if (image === undefined || (name !== null && logStatementName(image.ast) !== name)) return undefined;
+      const list = image.parent === null ? null : statementList(image.parent);
+      if (list === null || (oldContainer !== undefined && image.parent !== oldContainer)) return undefined;
+      return image;
+    };
+    for (let i = index - 1; i >= 0; i--) {
+      const image = anchorOf(siblings[i]!);
+      if (image !== undefined) return { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast) + 1, after: image, before: null };
+    }
+    for (let i = index + 1; i < siblings.length; i++) {
+      const image = anchorOf(siblings[i]!);
+      if (image !== undefined) return { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast), after: null, before: image };
+    }
+    const oldSiblings = oldContainer === undefined ? null : statementList(oldContainer);
+    if (oldContainer !== undefined && oldSiblings !== null) {
+      const first = oldSiblings[0];
+      const last = oldSiblings[oldSiblings.length - 1];
+      return index === 0 || last === undefined
+        ? { container: oldContainer, index: 0, after: null, before: first === undefined ? null : this.oldTree.of.get(first) ?? null }
+        : { container: oldContainer, index: oldSiblings.length, after: this.oldTree.of.get(last) ?? null, before: null };
+    }
+    return `its context (line ${statement.ast.loc!.start.line} of the new version) has no counterpart in the old version`;
+  }
+
+  /**
+   * The `const` declarations earlier in the statement's block of the new version that declare names
+   * it needs and the old version lacks at the target (transitively): they only compute its value.
+   */
+  private helpersOf(statement: TreeNode, target: Target): TreeNode[] | string {
+    const bound = namesBoundAt(target.container, target.index);
+    const available = (name: string): boolean => bound.has(name) || bound.has(this.renames.get(name) ?? name);
+    const siblings = statementList(statement.parent!)!;
+    const index = siblings.indexOf(statement.ast);
+    const chosen = new Set<Node>();
+    for (const pending = [statement.ast]; pending.length > 0;) {
+      for (const { name } of freeIdentifiers(pending.pop()!)) {
+        if (available(name)) continue;
+        const helper = siblings.slice(0, index).reverse().find((s) => s.type === "VariableDeclaration" && s.kind === "const" && declaredNames(s).includes(name));
+        if (helper === undefined || chosen.has(helper)) continue;
+        const tree = this.newTree.of.get(helper)!;
+        if (this.placedHelpers.has(tree)) continue;
+        chosen.add(helper);
+        pending.push(helper);
+      }
+    }
+    return siblings.filter((s) => chosen.has(s)).map((s) => this.newTree.of.get(s)!);
+  }
+
+  /** The statement's text with identifiers renamed as the versions did, each checked to be bound. */
+  private renamedText(statement: TreeNode, bound: Set<string>, renamed: Record<string, string>): { text: string } | string {
+    const start = statement.ast.start!;
+    let text = this.newCode.slice(start, statement.ast.end!);
+    for (const identifier of freeIdentifiers(statement.ast).sort((a, b) => b.start - a.start)) {
+      // A name bound in the old version keeps its meaning there; only an unbound one follows a rename.
+      const voted = this.renames.get(identifier.name);
+      const oldName = bound.has(identifier.name) ? identifier.name : voted !== undefined && bound.has(voted) ? voted : null;
+      if (oldName === null) return `\`${identifier.name}\` is not defined at that place in the old version`;
+      if (oldName !== identifier.name) {
+        renamed[identifier.name] = oldName;
+        const replacement = identifier.shorthand ? `${identifier.name}: ${oldName}` : oldName;
+        text = text.slice(0, identifier.start - start) + replacement + text.slice(identifier.end - start);
+      }
+    }
+    return { text };
+  }
+
+  /** Text to splice into the old source: a line of its own, indented like its neighbours. */
+  private pieceAt(target: Target, text: string, statement: TreeNode): Piece | string {
+    const { newCode, oldCode } = this;
+    const lineStart = (code: string, offset: number): number => code.lastIndexOf("\n", offset - 1) + 1;
+    const indentOf = (code: string, offset: number): string => /^[ \t]*/.exec(code.slice(lineStart(code, offset)))![0];
+    const newIndent = indentOf(newCode, statement.ast.start!);
+    // Later lines of a multi-line statement keep their indentation relative to its first line.
+    const reindent = (indent: string): string => text.split("\n").map((line, i) => (i === 0 ? indent + line : line.startsWith(newIndent) ? indent + line.slice(newIndent.length) : line)).join("\n");
+
+    if (target.after !== null) {
+      const end = target.after.ast.end!;
+      const lineEnd = oldCode.indexOf("\n", end) === -1 ? oldCode.length : oldCode.indexOf("\n", end);
+      if (!/^\s*(\/\/.*|\/\*.*\*\/\s*)?$/.test(oldCode.slice(end, lineEnd))) return `its place in the old version (line ${target.after.ast.loc!.end.line}) shares a line with other code`;
+      return { offset: lineEnd, text: `\n${reindent(indentOf(oldCode, target.after.ast.start!))}`, node: statement };
+    }
+    if (target.before !== null) {
+      const begin = lineStart(oldCode, target.before.ast.start!);
+      if (oldCode.slice(begin, target.before.ast.start!).trim() !== "") return `its place in the old version (line ${target.before.ast.loc!.start.line}) shares a line with other code`;
+      return { offset: begin, text: `${reindent(indentOf(oldCode, target.before.ast.start!))}\n`, node: statement };
+    }
+    // An empty block: after its opening brace, one level deeper than the brace's line.
+    const open = target.container.ast.start!;
+    const unit = /\n([ \t]+)\S/.exec(oldCode)?.[1] ?? "  ";
+    const braceLineEnd = oldCode.indexOf("\n", open);
+    if (braceLineEnd === -1 || oldCode.slice(open + 1, braceLineEnd).trim() !== "") return "its place in the old version is an empty block written on one line";
+    return { offset: braceLineEnd, text: `\n${reindent(indentOf(oldCode, open) + unit)}`, node: statement };
+  }
+}
+
+/** The names a `const`/`let`/`var` statement declares (simple identifiers and destructuring). */
+function declaredNames(node: Node): string[] {
+  if (node.type !== "VariableDeclaration") return [];
+  return node.declarations.flatMap((d) => patternNames(d.id));
 }
 
 function describeLoops(names: string[]): string {
   return names.length === 0 ? "no flor.loop" : names.map((n) => `flor.loop("${n}")`).join(" > ");
-}
-
-/** Text to splice into the old source: a line of its own, indented like its neighbours. */
-function insertionAt(
-  target: { container: TreeNode; after: TreeNode | null; before: TreeNode | null },
-  text: string, newCode: string, statement: TreeNode, oldCode: string, renamed: Record<string, string>,
-): Placement {
-  const lineStart = (code: string, offset: number): number => code.lastIndexOf("\n", offset - 1) + 1;
-  const indentOf = (code: string, offset: number): string => /^[ \t]*/.exec(code.slice(lineStart(code, offset)))![0];
-  const newIndent = indentOf(newCode, statement.ast.start!);
-  // Later lines of a multi-line statement keep their indentation relative to its first line.
-  const reindent = (indent: string): string => text.split("\n").map((line, i) => (i === 0 ? indent + line : line.startsWith(newIndent) ? indent + line.slice(newIndent.length) : line)).join("\n");
-
-  if (target.after !== null) {
-    const end = target.after.ast.end!;
-    const lineEnd = oldCode.indexOf("\n", end) === -1 ? oldCode.length : oldCode.indexOf("\n", end);
-    const rest = oldCode.slice(end, lineEnd);
-    if (!/^\s*(\/\/.*|\/\*.*\*\/\s*)?$/.test(rest)) return { reason: `its place in the old version (line ${target.after.ast.loc!.end.line}) shares a line with other code` };
-    return { offset: lineEnd, text: `\n${reindent(indentOf(oldCode, target.after.ast.start!))}`, renamed };
-  }
-  if (target.before !== null) {
-    const begin = lineStart(oldCode, target.before.ast.start!);
-    if (oldCode.slice(begin, target.before.ast.start!).trim() !== "") return { reason: `its place in the old version (line ${target.before.ast.loc!.start.line}) shares a line with other code` };
-    return { offset: begin, text: `${reindent(indentOf(oldCode, target.before.ast.start!))}\n`, renamed };
-  }
-  // An empty block: after its opening brace, one level deeper than the brace's line.
-  const open = target.container.ast.start!;
-  const unit = /\n([ \t]+)\S/.exec(oldCode)?.[1] ?? "  ";
-  const braceLineEnd = oldCode.indexOf("\n", open);
-  if (braceLineEnd === -1 || oldCode.slice(open + 1, braceLineEnd).trim() !== "") return { reason: "its place in the old version is an empty block written on one line" };
-  return { offset: braceLineEnd, text: `\n${reindent(indentOf(oldCode, open) + unit)}`, renamed };
 }

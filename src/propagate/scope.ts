@@ -20,6 +20,11 @@ export function freeIdentifiers(statement: Node): { name: string; start: number;
       if (!isProperty && !bound.has(node.name)) found.push({ name: node.name, start: node.start!, end: node.end!, shorthand });
       return;
     }
+    if (node.type === "VariableDeclarator") {
+      // What it declares is not read; only its initializer is.
+      if (node.init) visit(node.init, bound, node, "init");
+      return;
+    }
     let inner = bound;
     if (node.type === "ArrowFunctionExpression" || node.type === "FunctionExpression") {
       inner = new Set(bound);
@@ -37,7 +42,7 @@ export function freeIdentifiers(statement: Node): { name: string; start: number;
 }
 
 /** The names a binding pattern (`a`, `{ a, b: [c] }`, `...rest`, `x = 1`) declares. */
-function patternNames(node: Node): string[] {
+export function patternNames(node: Node): string[] {
   switch (node.type) {
     case "Identifier":
       return [node.name];

@@ -40,7 +40,9 @@ describe("the propagation corpus", () => {
       const report = propagate(read("new.ts"), oldCode, { filename: "train.ts" });
       const lines = report.code.split("\n");
       const injectedLines = new Set<number>();
-      for (const { line, endLine } of report.injected) for (let i = line; i <= endLine; i++) injectedLines.add(i - 1);
+      for (const { line, endLine, helpers } of report.injected) {
+        for (const range of [{ line, endLine }, ...helpers]) for (let i = range.line; i <= range.endLine; i++) injectedLines.add(i - 1);
+      }
       expect(lines.filter((_, i) => !injectedLines.has(i)).join("\n"), name).toBe(oldCode);
     }
   });
@@ -48,9 +50,18 @@ describe("the propagation corpus", () => {
   it("reports where each statement went, with the renames it made", () => {
     const read = (file: string): string => readFileSync(path.join(corpus, "19-shorthand-property-renamed", file), "utf8");
     const report = propagate(read("new.ts"), read("old.ts"), { filename: "train.ts" });
-    expect(report.injected).toEqual([{ name: "stats", fromLine: 10, line: 10, endLine: 13, renamed: { lr: "rate" } }]);
+    expect(report.injected).toEqual([{ name: "stats", fromLine: 10, line: 10, endLine: 13, renamed: { lr: "rate" }, helpers: [] }]);
     expect(report.present).toEqual([{ name: "loss", fromLine: 9, line: 9 }]);
     expect(report.code.split("\n")[9]).toBe('    flor.log("stats", {');
+  });
+
+  it("brings the statements that compute a logged value, each to its own place", () => {
+    const read = (file: string): string => readFileSync(path.join(corpus, "20-helper-statements", file), "utf8");
+    const report = propagate(read("new.ts"), read("old.ts"), { filename: "train.ts" });
+    expect(report.injected).toEqual([
+      { name: "g", fromLine: 7, line: 7, endLine: 7, renamed: {}, helpers: [{ text: "const g = norm(model);", line: 4, endLine: 4 }] },
+      { name: "h", fromLine: 8, line: 8, endLine: 8, renamed: {}, helpers: [{ text: "const h = g * 2;", line: 5, endLine: 5 }] },
+    ]);
   });
 
   it("propagates only the names asked for", () => {
