@@ -126,12 +126,13 @@ function accuracy(): Record<string, number> {
   for (const name of readdirSync(corpus, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
     const read = (file: string): string => readFileSync(path.join(corpus, name, file), "utf8");
     const { expect } = JSON.parse(read("case.json")) as { expect: "inject" | "decline" | "present" };
-    const newCode = read("new.ts");
-    const oldCode = read("old.ts");
-    const right = expect === "inject" ? read("expected.ts") : oldCode;
+    const extension = path.extname(readdirSync(path.join(corpus, name)).find((f) => f.startsWith("new."))!);
+    const newCode = read(`new${extension}`);
+    const oldCode = read(`old${extension}`);
+    const right = expect === "inject" ? read(`expected${extension}`) : oldCode;
     tally.cases++;
 
-    const ours = propagate(newCode, oldCode, { filename: "train.ts" });
+    const ours = propagate(newCode, oldCode, { filename: `train${extension}` });
     const oursDeclined = ours.declined.length > 0 && ours.injected.length === 0;
     const oursRight = ours.code === right && (expect !== "decline" || ours.declined.length > 0);
     if (oursRight) tally.oursCorrect++;

@@ -7,17 +7,23 @@ import { FIXTURES } from "../helpers/repo.js";
 const corpus = path.join(FIXTURES, "propagation");
 const cases = readdirSync(corpus, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
 
+/** A case's files: new.<ext>, old.<ext>, expected.<ext>; the extension picks the parser (.ts, .tsx, .js). */
+function caseFiles(name: string) {
+  const extension = path.extname(readdirSync(path.join(corpus, name)).find((f) => f.startsWith("new."))!);
+  const read = (file: string): string => readFileSync(path.join(corpus, name, file), "utf8");
+  return { read, extension, newCode: read(`new${extension}`), oldCode: read(`old${extension}`), filename: `train${extension}` };
+}
+
 describe("the propagation corpus", () => {
   it.each(cases)("%s", (name) => {
-    const read = (file: string): string => readFileSync(path.join(corpus, name, file), "utf8");
+    const { read, extension, newCode, oldCode, filename } = caseFiles(name);
     const expectation = JSON.parse(read("case.json")) as { expect: "inject" | "decline" | "present"; reason?: string };
-    const oldCode = read("old.ts");
-    const report = propagate(read("new.ts"), oldCode, { filename: "train.ts" });
+    const report = propagate(newCode, oldCode, { filename });
     switch (expectation.expect) {
       case "inject":
         expect(report.declined).toEqual([]);
         expect(report.injected.length).toBeGreaterThan(0);
-        expect(report.code).toBe(read("expected.ts"));
+        expect(report.code).toBe(read(`expected${extension}`));
         break;
       case "decline":
         expect(report.injected).toEqual([]);
@@ -35,9 +41,8 @@ describe("the propagation corpus", () => {
 
   it("changes no line of the old version: removing the injected lines gives it back byte for byte", () => {
     for (const name of cases) {
-      const read = (file: string): string => readFileSync(path.join(corpus, name, file), "utf8");
-      const oldCode = read("old.ts");
-      const report = propagate(read("new.ts"), oldCode, { filename: "train.ts" });
+      const { newCode, oldCode, filename } = caseFiles(name);
+      const report = propagate(newCode, oldCode, { filename });
       const lines = report.code.split("\n");
       const injectedLines = new Set<number>();
       for (const { line, endLine, helpers } of report.injected) {
