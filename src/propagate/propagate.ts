@@ -1,9 +1,9 @@
 import type { Node } from "@babel/types";
 import { parseSource } from "./parse-source.js";
-import { buildTree, type SyntaxTree, type TreeNode } from "./syntax-tree.js";
+import { buildTree, isDescendant, type SyntaxTree, type TreeNode } from "./syntax-tree.js";
 import { matchTrees, type Mapping } from "./gumtree.js";
 import { florLoopName, logStatementName } from "./flor-calls.js";
-import { freeIdentifiers, namesBoundAt, patternNames } from "./scope.js";
+import { classMembersAt, freeIdentifiers, namesBoundAt, patternNames, thisMembers } from "./scope.js";
 
 export interface Injected {
   name: string;
@@ -106,7 +106,7 @@ export function propagate(newCode: string, oldCode: string, options: PropagateOp
   for (const piece of pieces) {
     code += oldCode.slice(copied, piece.offset);
     copied = piece.offset;
-    const line = countLines(code) + (piece.text.startsWith("\n") ? 1 : 0);
+    const line = countLines(code) + (/^\r?\n/.test(piece.text) ? 1 : 0);
     code += piece.text;
     lines.set(piece.node, { line, endLine: line + countLines(piece.text.trim()) - 1 });
   }
@@ -127,9 +127,10 @@ function countLines(text: string): number {
 }
 
 /**
- * For each identifier name of the new version, the old name its matched occurrences mostly have. A
- * declaration (`const x = ...`, a parameter) matched to a declaration counts three times: it is the
- * strongest evidence of a rename. A tie names no winner, so the statement is declined, not guessed.
+ * For each identifier name of the new version, the old name its matched occurrences mostly have (which
+ * may be the same name). A declaration (`const x = ...`) matched to a declaration with a matching
+ * initializer counts three times: it is the strongest evidence of a rename. A tie or a single matched
+ * use names no winner, and then only a name bound as it is can be used.
  */
 function renameVotes(newTree: SyntaxTree, mapping: Mapping): Map<string, string> {
   const votes = new Map<string, Map<string, number>>();
@@ -138,6 +139,7 @@ function renameVotes(newTree: SyntaxTree, mapping: Mapping): Map<string, string>
     const image = mapping.srcToDst.get(node);
     if (image === undefined || image.label !== "Identifier") continue;
     const weight = declarationVote(node, image, mapping);
+    if (weight === 0) continue;
     const forName = votes.get(node.value) ?? new Map<string, number>();
     forName.set(image.value, (forName.get(image.value) ?? 0) + weight);
     votes.set(node.value, forName);
@@ -145,7 +147,8 @@ function renameVotes(newTree: SyntaxTree, mapping: Mapping): Map<string, string>
   const renames = new Map<string, string>();
   for (const [name, counts] of votes) {
     const [first, second] = [...counts].sort((a, b) => b[1] - a[1]);
-    if (first !== undefined && (second === undefined || first[1] > second[1])) renames.set(name, first[0]);
+    // One matched use alone is too weak to rename on: it may be a look-alike that recovery paired.
+    if (first !== undefined && first[1] >= 2 && (second === undefined || first[1] > second[1])) renames.set(name, first[0]);
   }
   return renames;
 }
@@ -164,7 +167,12 @@ function declarationVote(node: TreeNode, image: TreeNode, mapping: Mapping): num
   const init = (d: TreeNode): TreeNode | undefined => d.children.find((c) => c.ast === (d.ast as { init?: unknown }).init);
   const initA = init(a);
   const initB = init(b);
-  return initA !== undefined && initB !== undefined && mapping.srcToDst.get(initA) === initB ? 3 : 0;
+  if (initA !== undefined && initB !== undefined) return mapping.srcToDst.get(initA) === initB ? 3 : 0;
+  // `for (const x of items)`: no initializer; the loops themselves must be matched.
+  const loopA = a.parent?.parent;
+  const loopB = b.parent?.parent;
+  const isLoop = (n: TreeNode | null | undefined): n is TreeNode => n?.label === "ForOfStatement" || n?.label === "ForInStatement";
+  return initA === undefined && initB === undefined && isLoop(loopA) && isLoop(loopB) && mapping.srcToDst.get(loopA) === loopB ? 3 : 0;
 }
 
 /** Statement lists: where a statement can stand. */
@@ -203,6 +211,14 @@ class Placer {
     if (newLoops.join("/") !== oldLoops.join("/")) {
       return `it runs inside ${describeLoops(newLoops)} but its place in the old version is inside ${describeLoops(oldLoops)}`;
     }
+    // A block of its own with no counterpart (a new `if`, a new callback): its statements run under
+    // conditions the old version does not have, so no place there means the same.
+    // That is when its place is in the counterpart of a block that encloses the new one.
+    const block = statement.parent!;
+    const enclosing = this.mapping.dstToSrc.get(target.container);
+    if (!this.mapping.hasSrc(block) && enclosing !== undefined && isDescendant(block, enclosing)) {
+      return `its block (line ${block.ast.loc!.start.line} of the new version) has no counterpart in the old version`;
+    }
     const helpers = this.helpersOf(statement, target);
     if (typeof helpers === "string") return helpers;
 
@@ -222,14 +238,14 @@ class Placer {
       if (typeof where === "string" || where.container !== target.container || where.index > target.index) {
         return `it needs \`${declaredNames(helper.ast).join("`, `")}\` (line ${helper.ast.loc!.start.line} of the new version), which has no place before it in the old version`;
       }
-      const text = this.renamedText(helper, declaredBefore(where), renamed);
+      const text = this.renamedText(helper, declaredBefore(where), renamed, classMembersAt(where.container));
       if (typeof text === "string") return text;
       const piece = this.pieceAt(where, text.text, helper);
       if (typeof piece === "string") return piece;
       pieces.push(piece);
       this.placedHelpers.set(helper, where);
     }
-    const text = this.renamedText(statement, declaredBefore(target), renamed);
+    const text = this.renamedText(statement, declaredBefore(target), renamed, classMembersAt(target.container));
     if (typeof text === "string") {
       for (const helper of helpers) this.placedHelpers.delete(helper);
       return text;
@@ -291,6 +307,10 @@ class Placer {
         if (helper === undefined || chosen.has(helper)) continue;
         const tree = this.newTree.of.get(helper)!;
         if (this.placedHelpers.has(tree)) continue;
+        const repeated = this.repeatedEffect(tree);
+        if (repeated !== null) {
+          return `it needs \`${name}\`, computed by \`${this.newCode.slice(repeated.ast.start!, repeated.ast.end!)}\` (line ${tree.ast.loc!.start.line} of the new version), which the old version already runs elsewhere: running it again could change what the old version computes`;
+        }
         chosen.add(helper);
         pending.push(helper);
       }
@@ -298,21 +318,51 @@ class Placer {
     return siblings.filter((s) => chosen.has(s)).map((s) => this.newTree.of.get(s)!);
   }
 
+  /**
+   * A call, `new`, assignment, update or await inside a helper statement that is matched to the old
+   * version: the old version already runs it, so injecting the helper would run it twice.
+   */
+  private repeatedEffect(helper: TreeNode): TreeNode | null {
+    const effects = new Set(["CallExpression", "NewExpression", "AssignmentExpression", "UpdateExpression", "AwaitExpression", "OptionalCallExpression"]);
+    for (const node of this.newTree.nodes.slice(helper.id, helper.end)) {
+      if (effects.has(node.label) && this.mapping.hasSrc(node)) return node;
+    }
+    return null;
+  }
+
   /** The statement's text with identifiers renamed as the versions did, each checked to be bound. */
-  private renamedText(statement: TreeNode, bound: Set<string>, renamed: Record<string, string>): { text: string } | string {
+  private renamedText(statement: TreeNode, bound: Set<string>, renamed: Record<string, string>, members: Set<string> | null): { text: string } | string {
     const start = statement.ast.start!;
-    let text = this.newCode.slice(start, statement.ast.end!);
-    for (const identifier of freeIdentifiers(statement.ast).sort((a, b) => b.start - a.start)) {
-      // A name bound in the old version keeps its meaning there; only an unbound one follows a rename.
-      const voted = this.renames.get(identifier.name);
-      const oldName = bound.has(identifier.name) ? identifier.name : voted !== undefined && bound.has(voted) ? voted : null;
-      if (oldName === null) return `\`${identifier.name}\` is not defined at that place in the old version`;
-      if (oldName !== identifier.name) {
-        renamed[identifier.name] = oldName;
-        const replacement = identifier.shorthand ? `${identifier.name}: ${oldName}` : oldName;
-        text = text.slice(0, identifier.start - start) + replacement + text.slice(identifier.end - start);
+    let text = this.newCode.slice(start, ownEnd(statement.ast, this.newCode));
+    // `this.x`: a member of the old version's class, renamed by the same votes, or declined.
+    const memberEdits: { start: number; end: number; replacement: string }[] = [];
+    for (const member of members === null ? [] : thisMembers(statement.ast)) {
+      const voted = this.renames.get(member.name);
+      const oldName = voted !== undefined && members!.has(voted) ? voted : members!.has(member.name) ? member.name : null;
+      if (oldName === null) return `\`this.${member.name}\` is not a member of the class in the old version`;
+      if (oldName !== member.name) {
+        renamed[`this.${member.name}`] = `this.${oldName}`;
+        memberEdits.push({ start: member.start, end: member.end, replacement: oldName });
       }
     }
+    const edits: { start: number; end: number; replacement: string }[] = [...memberEdits];
+    for (const identifier of freeIdentifiers(statement.ast).sort((a, b) => b.start - a.start)) {
+      // A name bound in the old version keeps its meaning there; only an unbound one follows a rename.
+      // The versions' matched occurrences decide (names can even swap); without a clear vote, a name
+      // bound as it is in the old version is taken to mean the same.
+      const voted = this.renames.get(identifier.name);
+      // A name that another name of the new version was renamed to means something else in the old version.
+      const taken = [...this.renames].some(([from, to]) => to === identifier.name && from !== identifier.name);
+      const oldName = voted !== undefined ? (bound.has(voted) ? voted : null) : bound.has(identifier.name) && !taken ? identifier.name : null;
+      if (oldName === null) {
+        return `\`${identifier.name}\`${voted !== undefined && voted !== identifier.name ? ` (\`${voted}\` in the old version)` : ""} is not defined at that place in the old version`;
+      }
+      if (oldName !== identifier.name) {
+        renamed[identifier.name] = oldName;
+        edits.push({ start: identifier.start, end: identifier.end, replacement: identifier.shorthand ? `${identifier.name}: ${oldName}` : oldName });
+      }
+    }
+    for (const edit of edits.sort((a, b) => b.start - a.start)) text = text.slice(0, edit.start - start) + edit.replacement + text.slice(edit.end - start);
     return { text };
   }
 
@@ -322,19 +372,45 @@ class Placer {
     const lineStart = (code: string, offset: number): number => code.lastIndexOf("\n", offset - 1) + 1;
     const indentOf = (code: string, offset: number): string => /^[ \t]*/.exec(code.slice(lineStart(code, offset)))![0];
     const newIndent = indentOf(newCode, statement.ast.start!);
-    // Later lines of a multi-line statement keep their indentation relative to its first line.
-    const reindent = (indent: string): string => text.split("\n").map((line, i) => (i === 0 ? indent + line : line.startsWith(newIndent) ? indent + line.slice(newIndent.length) : line)).join("\n");
+    // Semicolon-less code lets the next line continue the statement (`;(x)` style): match the old version's habit.
+    const neighbour = target.after ?? target.before;
+    if (!text.endsWith(";") && neighbour !== null && oldCode[neighbour.ast.end! - 1] === ";") text += ";";
+    // Later lines keep their depth relative to the first, written in the old version's unit (tabs or its
+    // number of spaces), and lines end as they do there.
+    const newUnit = /\n([ \t]+)\S/.exec(newCode)?.[1] ?? "  ";
+    const oldUnit = /\n([ \t]+)\S/.exec(oldCode)?.[1] ?? "  ";
+    const eol = oldCode.includes("\r\n") ? "\r\n" : "\n";
+    const deeper = (extra: string): string => {
+      let out = "";
+      for (; extra.startsWith(newUnit); extra = extra.slice(newUnit.length)) out += oldUnit;
+      return out + extra;
+    };
+    const reindent = (indent: string): string => text.replace(/\r\n/g, "\n").split("\n").map((line, i) => {
+      if (i === 0) return indent + line;
+      if (!line.startsWith(newIndent)) return line;
+      const rest = line.slice(newIndent.length);
+      const extra = /^[ \t]*/.exec(rest)![0];
+      return indent + deeper(extra) + rest.slice(extra.length);
+    }).join(eol);
 
     if (target.after !== null) {
-      const end = target.after.ast.end!;
+      const end = ownEnd(target.after.ast, oldCode);
       const lineEnd = oldCode.indexOf("\n", end) === -1 ? oldCode.length : oldCode.indexOf("\n", end);
       if (!/^\s*(\/\/.*|\/\*.*\*\/\s*)?$/.test(oldCode.slice(end, lineEnd))) return `its place in the old version (line ${target.after.ast.loc!.end.line}) shares a line with other code`;
-      return { offset: lineEnd, text: `\n${reindent(indentOf(oldCode, target.after.ast.start!))}`, node: statement };
+      const at = oldCode[lineEnd - 1] === "\r" ? lineEnd - 1 : lineEnd;
+      return { offset: at, text: `${eol}${reindent(indentOf(oldCode, target.after.ast.start!))}`, node: statement };
     }
     if (target.before !== null) {
-      const begin = lineStart(oldCode, target.before.ast.start!);
+      let begin = lineStart(oldCode, target.before.ast.start!);
       if (oldCode.slice(begin, target.before.ast.start!).trim() !== "") return `its place in the old version (line ${target.before.ast.loc!.start.line}) shares a line with other code`;
-      return { offset: begin, text: `${reindent(indentOf(oldCode, target.before.ast.start!))}\n`, node: statement };
+      // Comment lines right above the statement belong to it: go above them.
+      for (const comment of [...(target.before.ast.leadingComments ?? [])].reverse()) {
+        const from = lineStart(oldCode, comment.start!);
+        const between = oldCode.slice(comment.end!, begin);
+        if (oldCode.slice(from, comment.start!).trim() !== "" || between.trim() !== "" || between.split("\n").length > 2) break;
+        begin = from;
+      }
+      return { offset: begin, text: `${reindent(indentOf(oldCode, target.before.ast.start!))}${eol}`, node: statement };
     }
     // An empty block: after its opening brace, one level deeper than the brace's line.
     const open = target.container.ast.start!;
@@ -343,6 +419,14 @@ class Placer {
     if (braceLineEnd === -1 || oldCode.slice(open + 1, braceLineEnd).trim() !== "") return "its place in the old version is an empty block written on one line";
     return { offset: braceLineEnd, text: `\n${reindent(indentOf(oldCode, open) + unit)}`, node: statement };
   }
+}
+
+/** Where a statement ends on its own lines: a `;` on a later line (semicolon-less `;(x)`) belongs to the next one. */
+function ownEnd(node: Node, code: string): number {
+  const end = node.end!;
+  if (code[end - 1] !== ";") return end;
+  const inner = (node as { expression?: Node }).expression ?? (node as { declarations?: Node[] }).declarations?.at(-1);
+  return inner !== undefined && code.slice(inner.end!, end).includes("\n") ? inner.end! : end;
 }
 
 /** The names a `const`/`let`/`var` statement declares (simple identifiers and destructuring). */

@@ -129,3 +129,49 @@ export function namesBoundAt(container: TreeNode, index: number): Set<string> {
   }
   return names;
 }
+
+/** The `this.x` member names a statement reads (non-computed), with their positions. */
+export function thisMembers(statement: Node): { name: string; start: number; end: number; shorthand: boolean }[] {
+  const found: { name: string; start: number; end: number; shorthand: boolean }[] = [];
+  const visit = (node: Node): void => {
+    if ((node.type === "MemberExpression" || node.type === "OptionalMemberExpression") && !node.computed
+      && node.object.type === "ThisExpression" && node.property.type === "Identifier") {
+      found.push({ name: node.property.name, start: node.property.start!, end: node.property.end!, shorthand: false });
+    }
+    for (const [key, field] of Object.entries(node)) {
+      if (key === "loc" || key.endsWith("Comments")) continue;
+      for (const item of Array.isArray(field) ? field : [field]) {
+        if (item !== null && typeof item === "object" && typeof (item as { type?: unknown }).type === "string") visit(item as Node);
+      }
+    }
+  };
+  visit(statement);
+  return found;
+}
+
+/**
+ * The members of the class around a place (fields, methods, accessors, and properties its code assigns
+ * with `this.x = ...`), or null outside any class.
+ */
+export function classMembersAt(node: TreeNode): Set<string> | null {
+  let body: TreeNode | null = node;
+  while (body !== null && body.label !== "ClassBody") body = body.parent;
+  if (body === null) return null;
+  const members = new Set<string>();
+  const visit = (n: Node): void => {
+    const key = (n as { key?: Node }).key;
+    if ((n.type === "ClassProperty" || n.type === "ClassMethod" || n.type === "ClassAccessorProperty" || n.type === "TSDeclareMethod") && key?.type === "Identifier") members.add(key.name);
+    if (n.type === "ClassMethod" && n.kind === "constructor") {
+      for (const param of n.params) if (param.type === "TSParameterProperty") for (const name of patternNames(param.parameter)) members.add(name);
+    }
+    if (n.type === "AssignmentExpression" && (n.left.type === "MemberExpression") && n.left.object.type === "ThisExpression" && n.left.property.type === "Identifier") members.add(n.left.property.name);
+    for (const [k, field] of Object.entries(n)) {
+      if (k === "loc" || k.endsWith("Comments")) continue;
+      for (const item of Array.isArray(field) ? field : [field]) {
+        if (item !== null && typeof item === "object" && typeof (item as { type?: unknown }).type === "string") visit(item as Node);
+      }
+    }
+  };
+  visit(body.ast);
+  return members;
+}
