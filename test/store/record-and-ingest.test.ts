@@ -1,4 +1,4 @@
-import { appendFileSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import path from "node:path";
@@ -44,6 +44,15 @@ describe.each(backends())("recording and ingesting into $name", (backend) => {
     repo.remove();
   });
   afterAll(() => backend.cleanup());
+
+  /** Runs the nested-loops fixture once; returns its journal and the journal's lines. */
+  const recordNestedLoops = (): { file: string; journal: string; lines: string[] } => {
+    repo.addFixture("nested-loops.mjs");
+    expect(repo.runScript("nested-loops.mjs").status).toBe(0);
+    const [file] = readdirSync(layout.journalsDir);
+    const journal = path.join(layout.journalsDir, file!);
+    return { file: file!, journal, lines: readFileSync(journal, "utf8").split("\n") };
+  };
 
   it("records args from --kwargs cast to the default's type, and defaults otherwise", async () => {
     repo.addFixture("nested-loops.mjs");
@@ -214,12 +223,7 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
   });
 
   it("ingests a journal that grows between calls exactly once", async () => {
-    repo.addFixture("nested-loops.mjs");
-    expect(repo.runScript("nested-loops.mjs").status).toBe(0);
-    const [file] = readdirSync(layout.journalsDir);
-    const journal = path.join(layout.journalsDir, file!);
-    const { readFileSync } = await import("node:fs");
-    const lines = readFileSync(journal, "utf8").split("\n");
+    const { journal, lines } = recordNestedLoops();
     const cut = Math.floor(lines.length / 2);
     // The run is still going as far as ingestion can tell: its header names this (live) process.
     const header = { ...JSON.parse(lines[0]!), pid: process.pid, host: hostname() };
@@ -236,12 +240,7 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
   });
 
   it("skips malformed lines with a clear message and ingests the valid part", async () => {
-    repo.addFixture("nested-loops.mjs");
-    expect(repo.runScript("nested-loops.mjs").status).toBe(0);
-    const [file] = readdirSync(layout.journalsDir);
-    const journal = path.join(layout.journalsDir, file!);
-    const { readFileSync } = await import("node:fs");
-    const lines = readFileSync(journal, "utf8").split("\n");
+    const { file, journal, lines } = recordNestedLoops();
     const fitness = lines.findIndex((l) => l.includes('"fitness"'));
     lines.splice(fitness, 0, '{"k":"log","c":1,"n":"fitness",', '{"k":"log","c":999,"n":"x","v":1}', '{"k":"mystery"}');
     writeFileSync(journal, lines.join("\n"));
