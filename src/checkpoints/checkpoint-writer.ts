@@ -41,10 +41,9 @@ parentPort.on("message", ({ ctx, states, started }) => {
     const seconds = Math.round((performance.timeOrigin + performance.now() - started) * 1000) / 1e6;
     fs.writeSync(journal, JSON.stringify({ k: "ckpt", c: ctx, o: objects, b: bytes, w: written, s: seconds }) + "\\n");
   } catch (error) {
-    Atomics.add(counters, 1, 1);
     fs.writeSync(2, "flor: warning: a checkpoint could not be saved: " + error.message + "\\n");
   } finally {
-    Atomics.sub(counters, 2, Math.ceil(states.reduce((sum, { state }) => sum + state.byteLength, 0) / 1024));
+    Atomics.sub(counters, 1, Math.ceil(states.reduce((sum, { state }) => sum + state.byteLength, 0) / 1024));
     Atomics.sub(counters, 0, 1);
     Atomics.notify(counters, 0);
   }
@@ -59,8 +58,8 @@ parentPort.on("message", ({ ctx, states, started }) => {
  */
 export class CheckpointWriter {
   private readonly worker: Worker;
-  /** [checkpoints in flight, checkpoints that failed, KiB in flight] */
-  private readonly counters = new Int32Array(new SharedArrayBuffer(12));
+  /** [checkpoints in flight, KiB in flight] */
+  private readonly counters = new Int32Array(new SharedArrayBuffer(8));
 
   constructor(objectsDir: string, journal: string) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { objectsDir, journal, counters: this.counters.buffer } });
@@ -70,8 +69,8 @@ export class CheckpointWriter {
   /** Queues the states captured at the end of iteration `ctx`; `started` is when capture began (epoch ms). */
   save(ctx: number, states: { name: string; state: Uint8Array }[], started: number): void {
     const kib = Math.ceil(states.reduce((sum, { state }) => sum + state.byteLength, 0) / 1024);
-    while (Atomics.load(this.counters, 0) > 0 && Atomics.load(this.counters, 2) + kib > MAX_IN_FLIGHT_KIB) this.waitForOne();
-    Atomics.add(this.counters, 2, kib);
+    while (Atomics.load(this.counters, 0) > 0 && Atomics.load(this.counters, 1) + kib > MAX_IN_FLIGHT_KIB) this.waitForOne();
+    Atomics.add(this.counters, 1, kib);
     Atomics.add(this.counters, 0, 1);
     this.worker.postMessage({ ctx, states, started }, states.map((s) => s.state.buffer as ArrayBuffer));
   }
@@ -79,10 +78,6 @@ export class CheckpointWriter {
   /** Blocks until every queued checkpoint is stored and journaled. */
   drain(): void {
     while (Atomics.load(this.counters, 0) > 0) this.waitForOne();
-  }
-
-  get failures(): number {
-    return Atomics.load(this.counters, 1);
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { FlorError } from "../errors.js";
 
@@ -17,10 +17,6 @@ export class ObjectStore {
 
   pathOf(hash: string): string {
     return path.join(this.dir, hash.slice(0, 2), hash.slice(2));
-  }
-
-  has(hash: string): boolean {
-    return existsSync(this.pathOf(hash));
   }
 
   get(hash: string): Buffer {

@@ -121,7 +121,7 @@ function descendants(node: TreeNode, tree: TreeNode[]): TreeNode[] {
 }
 
 /** The share of the two subtrees' descendants that are mapped onto each other. */
-export function dice(a: TreeNode, b: TreeNode, mapping: Mapping): number {
+function dice(a: TreeNode, b: TreeNode, mapping: Mapping): number {
   const total = a.size - 1 + (b.size - 1);
   if (total === 0) return 0;
   let common = 0;
