@@ -11,6 +11,8 @@ export interface ProjectLayout {
   florDir: string;
   journalsDir: string;
   objectsDir: string;
+  /** Replay journals: one per replay task attempt, under `<job>/`. */
+  replaysDir: string;
   /** The embedded PGlite data directory. */
   databaseDir: string;
   databaseLock: string;
@@ -24,6 +26,7 @@ export function layoutFor(root: string): ProjectLayout {
     florDir,
     journalsDir: path.join(florDir, "journals"),
     objectsDir: path.join(florDir, "objects"),
+    replaysDir: path.join(florDir, "replays"),
     databaseDir: path.join(florDir, "db"),
     databaseLock: path.join(florDir, "db.lock"),
   };

@@ -42,6 +42,12 @@ export class JournalWriter {
     }
   }
 
+  /** Creates the journal `file`, which must not exist yet (a replay task's journal: one file per attempt). */
+  static open(file: string): JournalWriter {
+    mkdirSync(path.dirname(file), { recursive: true });
+    return new JournalWriter(file, openSync(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_APPEND));
+  }
+
   append(line: string): void {
     this.parts.push(line);
     this.pending += line.length;

@@ -10,6 +10,10 @@ import { captureState } from "../checkpoints/object-state.js";
 import { CheckpointWriter } from "../checkpoints/checkpoint-writer.js";
 import { snapshotWorkingTree } from "../versions/snapshot.js";
 import { castToDefault, parseKwargs } from "./kwargs.js";
+import { ObjectStore } from "../checkpoints/object-store.js";
+import { restoreState } from "../checkpoints/object-state.js";
+import { EXIT_CANNOT_FAST_FORWARD, REPLAY_FORMAT, replaySpecFromEnvironment, type CheckpointRef, type ReplaySpec } from "./replay-spec.js";
+import { ReplayDirector, ReplayMismatch, type IterationAction } from "./replay-director.js";
 
 export interface FlorOptions {
   /** The entry script (default: `process.argv[1]`); its repository is the project. */
@@ -43,8 +47,8 @@ export interface RunInfo {
 type EndStatus = EndRecord["status"];
 
 interface LoopFrame {
-  /** An iteration starts with this item. */
-  begin(item: unknown): void;
+  /** Iteration `index` starts with this item. */
+  begin(item: unknown, index: number): void;
   /** The iteration's body finished. */
   end(): void;
   /** The items ran out (not a `break` or an exception). */
@@ -71,19 +75,38 @@ class ActiveRun {
   readonly stack: number[] = [];
   nextContext = 1;
 
-  constructor(layout: ProjectLayout, filename: string, argv: readonly string[]) {
-    const snapshot = snapshotWorkingTree(layout.root);
-    const { writer, tstamp } = JournalWriter.create(layout.journalsDir, new Date());
+  private constructor(info: RunInfo, writer: JournalWriter, objectsDir: string, header: object) {
+    this.info = info;
     this.writer = writer;
-    this.objectsDir = layout.objectsDir;
-    this.info = { projid: layout.projid, tstamp: tstamp.toISOString(), filename, vid: snapshot.vid, journal: writer.file };
-    const header: RunRecord = {
-      k: "run", format: JOURNAL_FORMAT, projid: layout.projid, tstamp: this.info.tstamp, filename, vid: snapshot.vid,
-      pid: process.pid, host: hostname(), argv: [...argv], node: process.version,
-    };
+    this.objectsDir = objectsDir;
     writer.append(`${JSON.stringify(header)}\n`);
     writer.flush();
     this.started = performance.now();
+  }
+
+  /** A new run of the working tree's code: its vid is a snapshot, its journal a new file. */
+  static record(layout: ProjectLayout, filename: string, argv: readonly string[]): ActiveRun {
+    const snapshot = snapshotWorkingTree(layout.root);
+    const { writer, tstamp } = JournalWriter.create(layout.journalsDir, new Date());
+    const info = { projid: layout.projid, tstamp: tstamp.toISOString(), filename, vid: snapshot.vid, journal: writer.file };
+    const header: RunRecord = {
+      k: "run", format: JOURNAL_FORMAT, projid: layout.projid, tstamp: info.tstamp, filename, vid: snapshot.vid,
+      pid: process.pid, host: hostname(), argv: [...argv], node: process.version,
+    };
+    return new ActiveRun(info, writer, layout.objectsDir, header);
+  }
+
+  /** A replay of a recorded run: its identity is the original's; the journal says what the replay covers. */
+  static replay(spec: ReplaySpec): ActiveRun {
+    const writer = JournalWriter.open(spec.journal);
+    const { projid, tstamp, filename, vid } = spec.run;
+    const info = { projid, tstamp, filename, vid: vid ?? "", journal: writer.file };
+    const header = {
+      k: "replay", format: REPLAY_FORMAT, ...spec.run, job: spec.job, task: spec.task, attempt: spec.attempt, names: spec.names,
+      loop: spec.loop, segments: spec.segments.map(({ from, to }) => [from, to]), before: spec.before, after: spec.after,
+      pid: process.pid, host: hostname(), node: process.version,
+    };
+    return new ActiveRun(info, writer, spec.objectsDir, header);
   }
 
   seconds(since: number): number {
@@ -99,6 +122,8 @@ class ActiveRun {
 export class Flor {
   private readonly options: FlorOptions;
   private active: ActiveRun | null = null;
+  /** Set in a replay child (`FLOR_REPLAY`): decides what executes and what is journaled. */
+  private director: ReplayDirector | null = null;
   private layout: ProjectLayout | null = null;
   private filename = "";
   private kwargs: Map<string, string> | null = null;
@@ -126,6 +151,7 @@ export class Flor {
     const run = this.ensureRun();
     const known = this.args.get(name);
     if (known !== undefined) return known.value as T;
+    if (this.director !== null) return this.recordedArg(name, defaultValue);
     const text = this.kwargs!.get(name);
     let value: JsonValue = defaultValue;
     if (text !== undefined) {
@@ -163,6 +189,7 @@ export class Flor {
   /** Records `value` under `name` in the current loop context and returns it. */
   log<T>(name: string, value: T): T {
     const run = this.active ?? this.ensureRun();
+    if (this.director !== null && !this.director.responsible()) return value;
     let key = this.nameJson.get(name);
     if (key === undefined) {
       if (typeof name !== "string" || name === "") throw new TypeError("flor.log(name, value): name must be a non-empty string");
@@ -205,8 +232,15 @@ export class Flor {
 
   private ensureRun(): ActiveRun {
     if (this.active !== null) return this.active;
-    if (this.layout === null) this.locate();
-    const run = new ActiveRun(this.layout!, this.filename, this.options.argv ?? process.argv.slice(2));
+    const spec = this.director?.spec ?? replaySpecFromEnvironment();
+    let run: ActiveRun;
+    if (spec !== null) {
+      this.director = new ReplayDirector(spec);
+      run = ActiveRun.replay(spec);
+    } else {
+      if (this.layout === null) this.locate();
+      run = ActiveRun.record(this.layout!, this.filename, this.options.argv ?? process.argv.slice(2));
+    }
     this.active = run;
     for (const [name, { value, src }] of this.args) run.writer.append(`${JSON.stringify({ k: "arg", n: name, v: value, src })}\n`);
     this.hookExit();
@@ -237,12 +271,21 @@ export class Flor {
 
   private *syncLoop<T>(name: string, items: Iterable<T>, recordValues: boolean): Generator<T, void, undefined> {
     const frame = this.openLoop(name, recordValues);
+    const director = this.fastForwarding(name);
     try {
+      let index = 0;
       for (const item of items) {
-        frame.begin(item);
+        const step = director === null ? "run" : this.replayStep(director, index);
+        if (step === "stop") return;
+        if (step === "skip") {
+          index++;
+          continue;
+        }
+        frame.begin(item, index++);
         yield item;
         frame.end();
       }
+      if (director !== null) this.replayLoopCompleted(director, index);
       frame.completed();
     } finally {
       frame.close();
@@ -251,16 +294,97 @@ export class Flor {
 
   private async *asyncLoop<T>(name: string, items: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
     const frame = this.openLoop(name, true);
+    const director = this.fastForwarding(name);
     try {
+      let index = 0;
       for await (const item of items) {
-        frame.begin(item);
+        const step = director === null ? "run" : this.replayStep(director, index);
+        if (step === "stop") return;
+        if (step === "skip") {
+          index++;
+          continue;
+        }
+        frame.begin(item, index++);
         yield item;
         frame.end();
       }
+      if (director !== null) this.replayLoopCompleted(director, index);
       frame.completed();
     } finally {
       frame.close();
     }
+  }
+
+  /** In a replay child, the director when this loop is the outermost one, whose iterations are fast-forwarded. */
+  private fastForwarding(name: string): ReplayDirector | null {
+    const run = this.active;
+    if (this.director === null || run === null || run.stack.length > 0) return null;
+    try {
+      if (!this.director.claims(name)) return null;
+      run.writer.append(`{"k":"phase","p":"loop"}\n`);
+      return this.director;
+    } catch (error) {
+      return this.cannotFastForward(error);
+    }
+  }
+
+  /** Carries out the director's decision for item `index`: restores a checkpoint, or ends the replay. */
+  private replayStep(director: ReplayDirector, index: number): "run" | "skip" | "stop" {
+    let action: IterationAction;
+    try {
+      action = director.next(index);
+      if (action.kind === "skip") return "skip";
+      if (action.restore !== null) this.restore(action.restore);
+    } catch (error) {
+      return this.cannotFastForward(error);
+    }
+    if (action.kind === "run") return "run";
+    if (action.exit) this.endReplay();
+    this.active!.writer.append(`{"k":"phase","p":"after"}\n`);
+    return "stop";
+  }
+
+  private replayLoopCompleted(director: ReplayDirector, items: number): void {
+    let over: boolean;
+    try {
+      over = director.completed(items);
+    } catch (error) {
+      return this.cannotFastForward(error);
+    }
+    if (over) this.endReplay();
+    this.active!.writer.append(`{"k":"phase","p":"after"}\n`);
+  }
+
+  /** Loads a checkpoint into the registered objects, in place. */
+  private restore(checkpoint: CheckpointRef): void {
+    const objects = new ObjectStore(this.active!.objectsDir);
+    const missing = Object.keys(checkpoint.objects).filter((name) => !this.registered.has(name));
+    if (missing.length > 0) throw new ReplayMismatch(`the checkpoint holds ${missing.join(", ")}, which this version never registers with flor.checkpointing`);
+    for (const [name, hash] of Object.entries(checkpoint.objects)) restoreState(this.registered.get(name)!, objects.get(hash));
+  }
+
+  /** The replay has everything it was asked for: the rest of the script is not needed. */
+  private endReplay(): never {
+    this.finish("ok", 0);
+    process.exit(0);
+  }
+
+  private cannotFastForward(error: unknown): never {
+    this.lastError = `cannot replay from checkpoints: ${(error as Error).message}`;
+    process.stderr.write(`flor: ${this.lastError}\n`);
+    this.finish("failed", EXIT_CANNOT_FAST_FORWARD);
+    process.exit(EXIT_CANNOT_FAST_FORWARD);
+  }
+
+  private recordedArg<T extends JsonValue>(name: string, defaultValue: T): T {
+    const recorded = this.director!.spec.args;
+    if (Object.hasOwn(recorded, name)) {
+      this.args.set(name, { value: recorded[name]!, src: "default" });
+      return recorded[name] as T;
+    }
+    process.stderr.write(`flor: warning: the recorded run has no flor.arg "${name}"; replaying with its default ${JSON.stringify(defaultValue)}\n`);
+    this.args.set(name, { value: defaultValue, src: "default" });
+    return defaultValue;
   }
 
   /** One execution of a `flor.loop`, shared by the sync and async generators (which differ only in `for await`). */
@@ -271,8 +395,8 @@ export class Flor {
     let count = 0;
     let open: { id: number; start: number } | null = null;
     return {
-      begin: (item) => {
-        open = this.enter(run, name, parent, count, item, recordValues);
+      begin: (item, index) => {
+        open = this.enter(run, name, parent, index, item, recordValues);
       },
       end: () => {
         this.exit(run, open!, t0);
@@ -304,7 +428,7 @@ export class Flor {
     this.pop(run, open.id);
     run.writer.append(`{"k":"it","id":${open.id},"s":${microseconds(now - open.start)}}\n`);
     const limit = this.checkpointOptions.maxOverhead;
-    const checkpoint = run.stack.length === 0 && this.registered.size > 0
+    const checkpoint = run.stack.length === 0 && this.registered.size > 0 && this.director === null
       && (limit === undefined || run.checkpointSpent + run.lastCheckpointCost <= limit * (now - loopStart));
     if (!checkpoint) {
       if (run.stack.length === 0 && this.registered.size > 0) run.uncheckpointed = open.id;
@@ -318,7 +442,7 @@ export class Flor {
 
   /** An outermost loop finished normally: its final state is checkpointed even when the policy skipped it. */
   private checkpointLastIteration(run: ActiveRun): void {
-    if (run.uncheckpointed === null || this.registered.size === 0) return;
+    if (run.uncheckpointed === null || this.registered.size === 0 || this.director !== null) return;
     run.writer.flush();
     this.checkpoint(run, run.uncheckpointed);
   }

@@ -104,6 +104,68 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002-replay": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("replay_jobs")
+        .addColumn("fingerprint", "text")
+        .addColumn("plan", "jsonb")
+        .addColumn("workers", "integer")
+        .addColumn("estimated_seconds", "double precision")
+        .addColumn("started_at", "timestamptz")
+        .addColumn("finished_at", "timestamptz")
+        .execute();
+      await db.schema.createIndex("replay_jobs_fingerprint").on("replay_jobs").columns(["project_id", "fingerprint"]).execute();
+      await db.schema.createTable("replay_tasks")
+        .addColumn("id", "serial", (c) => c.primaryKey())
+        .addColumn("job_id", "integer", (c) => c.notNull().references("replay_jobs.id").onDelete("cascade"))
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("spec", "jsonb", (c) => c.notNull())
+        .addColumn("estimated_seconds", "double precision", (c) => c.notNull())
+        .addColumn("iterations", "integer", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("worker", "text")
+        .addColumn("journal", "text")
+        .addColumn("started_at", "timestamptz")
+        .addColumn("finished_at", "timestamptz")
+        .addColumn("values_written", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("divergences", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("error", "text")
+        .execute();
+      await db.schema.createIndex("replay_tasks_job").on("replay_tasks").columns(["job_id", "status"]).execute();
+      // Kept in the store so that a watcher that reconnects (or a restarted server) misses nothing.
+      await db.schema.createTable("replay_events")
+        .addColumn("id", "bigserial", (c) => c.primaryKey())
+        .addColumn("job_id", "integer", (c) => c.notNull().references("replay_jobs.id").onDelete("cascade"))
+        .addColumn("at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("task_id", "integer")
+        .addColumn("data", "jsonb", (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .execute();
+      await db.schema.createIndex("replay_events_job").on("replay_events").columns(["job_id", "id"]).execute();
+      // What replay has filled per run and name: the planner never replays a part twice, and a retried
+      // task cannot store a value twice.
+      await db.schema.createTable("replay_coverage")
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("part", "text", (c) => c.notNull())
+        .addColumn("iteration", "integer", (c) => c.notNull())
+        .addColumn("task_id", "integer")
+        .addPrimaryKeyConstraint("replay_coverage_pk", ["run_id", "name", "part", "iteration"])
+        .execute();
+      await db.schema.createTable("replay_divergences")
+        .addColumn("run_id", "integer", (c) => c.notNull())
+        .addColumn("task_id", "integer")
+        .addColumn("ctx_id", "integer")
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("occurrence", "integer", (c) => c.notNull())
+        .addColumn("recorded", "jsonb")
+        .addColumn("replayed", "jsonb")
+        .addColumn("detail", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("replay_divergences_run").on("replay_divergences").column("run_id").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

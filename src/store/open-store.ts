@@ -74,8 +74,9 @@ async function openEmbedded(dataDir: string, lockFile: string, command: string):
     const fresh = existsSync(dataDir) ? "" : " (it could not be created)";
     throw new FlorError(`cannot open the embedded store in ${dataDir}${fresh}: ${(error as Error).message}`, { cause: error });
   }
-  const pool = new pg.Pool(createPgConfig(pglite));
-  // PGlite has one session, so a query on it runs inside whatever transaction the pool's client opened.
+  // PGlite has one session, so a query on it runs inside whatever transaction is open: one client at a
+  // time, so that concurrent work (parallel replay tasks) waits for a transaction instead of joining it.
+  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
   const copy: CopyCsv = async (_client, statement, csv) => {
     await pglite.query(`${statement} FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob([csv]) });
   };

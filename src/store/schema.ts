@@ -6,6 +6,8 @@ export const STORE_SCHEMA = "flor";
 
 type Json = ColumnType<JsonValue, string, string>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp with a database default: optional on insert. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export interface ProjectsTable {
   id: Generated<number>;
@@ -104,9 +106,66 @@ export interface ReplayJobsTable {
   project_id: number;
   status: "queued" | "running" | "done" | "failed" | "cancelled";
   request: Json;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
   error: string | null;
+  fingerprint: string | null;
+  plan: Json | null;
+  workers: number | null;
+  estimated_seconds: number | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export type ReplayTaskStatus = "queued" | "running" | "done" | "failed" | "cancelled";
+
+/** One child process's worth of replay: a run's iteration ranges; `spec` is what the child is given. */
+export interface ReplayTasksTable {
+  id: Generated<number>;
+  job_id: number;
+  run_id: number;
+  status: ReplayTaskStatus;
+  spec: Json;
+  estimated_seconds: number;
+  iterations: number;
+  attempts: Generated<number>;
+  worker: string | null;
+  journal: string | null;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  values_written: Generated<number>;
+  divergences: Generated<number>;
+  error: string | null;
+}
+
+export interface ReplayEventsTable {
+  id: ColumnType<string, never, never>;
+  job_id: number;
+  at: DefaultTimestamp;
+  kind: string;
+  task_id: number | null;
+  data: Json;
+}
+
+/** A part of a run replay has filled for a name: `before`/`after` the loop (iteration -1), `loop` iteration i, or `all`. */
+export interface ReplayCoverageTable {
+  run_id: number;
+  name: string;
+  part: "before" | "loop" | "after" | "all";
+  iteration: number;
+  task_id: number | null;
+}
+
+/** A value the replay logged differently from the original run (or a loop structure it did not reproduce). */
+export interface ReplayDivergencesTable {
+  run_id: number;
+  task_id: number | null;
+  ctx_id: number | null;
+  name: string;
+  occurrence: number;
+  recorded: Json | null;
+  replayed: Json | null;
+  detail: string;
 }
 
 export interface Database {
@@ -120,4 +179,8 @@ export interface Database {
   checkpoints: CheckpointsTable;
   journals: JournalsTable;
   replay_jobs: ReplayJobsTable;
+  replay_tasks: ReplayTasksTable;
+  replay_events: ReplayEventsTable;
+  replay_coverage: ReplayCoverageTable;
+  replay_divergences: ReplayDivergencesTable;
 }

@@ -1,0 +1,46 @@
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { FlorError } from "../errors.js";
+
+export interface ChildResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The end of what the child wrote to stderr, for error messages. */
+  stderr: string;
+  seconds: number;
+}
+
+const STDERR_TAIL = 4000;
+
+/**
+ * Runs a script of a materialised version in a child process, as its recorded run was started: node
+ * for JavaScript, node with tsx's CLI for TypeScript (tsx from the project, else from flordb's own
+ * dependencies). `onSpawn` gets the child, so a cancelled job can kill it.
+ */
+export function runScript(tree: string, projectRoot: string, filename: string, argv: readonly string[], env: Record<string, string>, onSpawn?: (kill: () => void) => void): Promise<ChildResult> {
+  const script = path.join(tree, filename);
+  const command = /\.(?:[mc]?ts|tsx)$/.test(filename) ? [tsxCli(projectRoot), script] : [script];
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...command, ...argv], { cwd: tree, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_TAIL);
+    });
+    onSpawn?.(() => child.kill("SIGKILL"));
+    child.on("error", reject);
+    child.on("close", (exitCode, signal) => resolve({ exitCode, signal, stderr, seconds: (performance.now() - started) / 1000 }));
+  });
+}
+
+function tsxCli(projectRoot: string): string {
+  for (const base of [path.join(projectRoot, "package.json"), import.meta.url]) {
+    try {
+      return createRequire(base).resolve("tsx/cli");
+    } catch {
+      // try the next place
+    }
+  }
+  throw new FlorError("replaying a TypeScript script needs tsx", { hint: "npm install --save-dev tsx" });
+}

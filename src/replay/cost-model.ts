@@ -1,0 +1,30 @@
+/**
+ * Cost constants for replay estimates, in seconds; the rest comes from the timings each run recorded
+ * (per-iteration seconds, the loop's start offset, checkpoint sizes). Measured on the 2-core machine of
+ * the README's benchmarks: starting a child is node's start plus flordb's import, and tsx adds its
+ * compile step for TypeScript entry scripts.
+ */
+export const CHILD_START_SECONDS = 0.12;
+export const TSX_START_SECONDS = 0.35;
+/** Loading a checkpoint: read, verify (SHA-256) and deserialise, per byte, plus a fixed cost. */
+export const RESTORE_SECONDS_PER_BYTE = 1 / 400e6;
+export const RESTORE_FIXED_SECONDS = 0.002;
+
+export function childStartSeconds(filename: string): number {
+  return /\.(?:[mc]?ts|tsx)$/.test(filename) ? CHILD_START_SECONDS + TSX_START_SECONDS : CHILD_START_SECONDS;
+}
+
+export function restoreSeconds(bytes: number): number {
+  return RESTORE_FIXED_SECONDS + bytes * RESTORE_SECONDS_PER_BYTE;
+}
+
+/** The wall time of `costs` on `workers` workers, each task going to the least loaded (longest first). */
+export function makespan(costs: readonly number[], workers: number): number {
+  const loads = Array.from({ length: Math.max(1, workers) }, () => 0);
+  for (const cost of [...costs].sort((a, b) => b - a)) {
+    let least = 0;
+    for (let i = 1; i < loads.length; i++) if (loads[i]! < loads[least]!) least = i;
+    loads[least]! += cost;
+  }
+  return Math.max(...loads);
+}

@@ -1,0 +1,146 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { ProjectLayout } from "../project-layout.js";
+import type { Store } from "../store/open-store.js";
+import { EXIT_CANNOT_FAST_FORWARD, REPLAY_FORMAT, type ReplaySpec } from "../sdk/replay-spec.js";
+import { runScript, type ChildResult } from "./child-process.js";
+import { IncompleteReplay, ingestReplayJournal } from "./ingest-replay.js";
+import { addEvent, claimTask, settleJob, type ReplayTask } from "./replay-jobs.js";
+import { materializeVersion, removeTree } from "./source-tree.js";
+import type { TaskSpec } from "./task-spec.js";
+
+/** A failed attempt is retried this many times (a killed worker, a flaky machine); then the task fails. */
+const RETRIES = 1;
+
+/** Materialised code versions, shared by the tasks a worker runs, removed when it stops. */
+export class TreeCache {
+  private readonly trees = new Map<string, Promise<string>>();
+
+  constructor(private readonly root: string) {}
+
+  get(spec: TaskSpec): Promise<string> {
+    const key = createHash("sha256").update(JSON.stringify([spec.run.vid, spec.patches])).digest("hex");
+    let tree = this.trees.get(key);
+    if (tree === undefined) {
+      tree = Promise.resolve().then(() => materializeVersion(this.root, spec.run.vid!, spec.patches));
+      this.trees.set(key, tree);
+    }
+    return tree;
+  }
+
+  async clear(): Promise<void> {
+    for (const tree of this.trees.values()) removeTree(await tree.catch(() => ""));
+    this.trees.clear();
+  }
+}
+
+export interface WorkerContext {
+  store: Store;
+  layout: ProjectLayout;
+  projectId: number;
+  /** Who runs the tasks, as recorded with them: host:pid. */
+  worker: string;
+  trees: TreeCache;
+  /** Called with a function that kills the running child (for cancellation). */
+  onChild?: (taskId: number, kill: (() => void) | null) => void;
+}
+
+export type TaskOutcome = "done" | "failed" | "cancelled" | "skipped";
+
+/**
+ * Runs one replay task to its end: claims it, runs the child (retrying a failed attempt once, and
+ * falling back to replaying the whole script when checkpoints cannot be used), then stores the
+ * journal's values, the task's status and its event in one transaction. A failed task stores nothing.
+ */
+export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise<TaskOutcome> {
+  const db = ctx.store.db;
+  if (!(await claimTask(db, task.id, ctx.worker))) return "skipped";
+  let spec = task.spec;
+  let failures = 0;
+  let attempt = task.attempts;
+  let outcome: TaskOutcome;
+  for (;;) {
+    attempt++;
+    await db.updateTable("replay_tasks").set({ attempts: attempt }).where("id", "=", task.id).execute();
+    const journal = path.join(ctx.layout.replaysDir, `job-${task.jobId}`, `task-${task.id}-${attempt}.jsonl`);
+    let result: ChildResult;
+    try {
+      result = await runAttempt(ctx, task, spec, attempt, journal);
+    } catch (error) {
+      result = { exitCode: null, signal: null, stderr: (error as Error).message, seconds: 0 };
+    }
+    if ((await db.selectFrom("replay_tasks").select("status").where("id", "=", task.id).executeTakeFirst())?.status === "cancelled") {
+      outcome = "cancelled";
+      break;
+    }
+    let problem: string;
+    if (result.exitCode === 0) {
+      try {
+        await storeResult(ctx, task, journal, attempt, result.seconds);
+        outcome = "done";
+        break;
+      } catch (error) {
+        if (!(error instanceof IncompleteReplay)) throw error;
+        problem = error.message;
+      }
+    } else if (result.exitCode === EXIT_CANNOT_FAST_FORWARD && spec.loop !== null) {
+      await addEvent(db, task.jobId, "task-fallback", task.id, { attempt, reason: lastLine(result.stderr) });
+      spec = wholeScript(spec);
+      continue;
+    } else {
+      problem = result.signal !== null ? `the replay process was killed (${result.signal})` : `the replay process exited with code ${result.exitCode}: ${lastLine(result.stderr)}`;
+    }
+    if (failures++ < RETRIES) {
+      await addEvent(db, task.jobId, "task-retry", task.id, { attempt, error: problem });
+      continue;
+    }
+    await db.updateTable("replay_tasks").set({ status: "failed", error: problem, finished_at: new Date() }).where("id", "=", task.id).execute();
+    await addEvent(db, task.jobId, "task-failed", task.id, { attempt, error: problem });
+    outcome = "failed";
+    break;
+  }
+  await settleJob(db, task.jobId);
+  return outcome;
+}
+
+async function runAttempt(ctx: WorkerContext, task: ReplayTask, spec: TaskSpec, attempt: number, journal: string): Promise<ChildResult> {
+  const tree = await ctx.trees.get(spec);
+  const { argv, patches: _patches, ...rest } = spec;
+  const replay: ReplaySpec = { format: REPLAY_FORMAT, job: task.jobId, task: task.id, attempt, ...rest, journal, objectsDir: ctx.layout.objectsDir };
+  mkdirSync(path.dirname(journal), { recursive: true });
+  const specFile = journal.replace(/\.jsonl$/, ".spec.json");
+  writeFileSync(specFile, JSON.stringify(replay));
+  try {
+    return await runScript(tree, ctx.layout.root, spec.run.filename, argv, { FLOR_REPLAY: specFile }, (kill) => ctx.onChild?.(task.id, kill));
+  } finally {
+    ctx.onChild?.(task.id, null);
+  }
+}
+
+async function storeResult(ctx: WorkerContext, task: ReplayTask, journal: string, attempt: number, seconds: number): Promise<void> {
+  await ctx.store.transaction(async (tx) => {
+    const result = await ingestReplayJournal(tx, ctx.projectId, journal, task.id);
+    const relative = path.relative(ctx.layout.florDir, journal).split(path.sep).join("/");
+    await tx.db.insertInto("journals").values({
+      project_id: ctx.projectId, path: relative, run_id: result.runId, offset: statSync(journal).size, lines: 0, bad_lines: 0, complete: true, updated_at: new Date(),
+    }).onConflict((c) => c.columns(["project_id", "path"]).doNothing()).execute();
+    await tx.db.updateTable("replay_tasks").set({
+      status: "done", finished_at: new Date(), journal: relative, values_written: result.values, divergences: result.divergences, error: null,
+    }).where("id", "=", task.id).execute();
+    await addEvent(tx.db, task.jobId, "task-done", task.id, {
+      attempt, seconds, iterations: result.iterations, values: result.values, compared: result.compared, divergences: result.divergences,
+    });
+  });
+}
+
+/** The fallback when fast-forwarding failed: run the whole script, answering for everything. */
+function wholeScript(spec: TaskSpec): TaskSpec {
+  return { ...spec, loop: null, segments: [], before: true, after: true, final: null };
+}
+
+/** The line of a child's stderr that says what went wrong: flor's own message, else the error, else the last line. */
+function lastLine(text: string): string {
+  const lines = text.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  return lines.find((line) => line.startsWith("flor:")) ?? lines.find((line) => /^\w*Error\b/.test(line)) ?? lines[lines.length - 1] ?? "(no output)";
+}

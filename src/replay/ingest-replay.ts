@@ -1,0 +1,323 @@
+import { readFileSync } from "node:fs";
+import type { Kysely } from "kysely";
+import type { JsonValue } from "../journal/records.js";
+import type { Database } from "../store/schema.js";
+import type { StoreTransaction } from "../store/open-store.js";
+
+/** What one replay journal added to the store. */
+export interface ReplayIngestResult {
+  runId: number;
+  /** New values stored (for the names the replay was asked for). */
+  values: number;
+  /** Values the original run had logged that the replay logged again, and how many of them differed. */
+  compared: number;
+  divergences: number;
+  /** Iterations of the outermost loop the replay executed. */
+  iterations: number;
+}
+
+interface Header {
+  k: "replay";
+  projid: string;
+  tstamp: string;
+  filename: string;
+  task: number;
+  names: string[];
+  loop: { name: string; iterations: number } | null;
+  segments: [number, number][];
+  before: boolean;
+  after: boolean;
+}
+
+type Phase = "before" | "loop" | "after";
+
+interface ReplayLog {
+  line: number;
+  ctx: number | null;
+  phase: Phase;
+  name: string;
+  num: number | null;
+  value: JsonValue | null;
+}
+
+/** Why a replay journal cannot be ingested: it is not a finished, successful replay. */
+export class IncompleteReplay extends Error {
+  override readonly name = "IncompleteReplay";
+}
+
+/**
+ * Reads a finished replay journal (written by a replay child, see src/sdk/replay-spec.ts) into the store
+ * inside `tx`: new values of the asked-for names land on the original run's loop contexts, values the
+ * original run had logged are compared and every difference is recorded as a divergence, and the parts
+ * covered are recorded so that nothing is replayed or stored twice. Throws IncompleteReplay for a journal
+ * without a successful end, so a failed attempt leaves nothing behind.
+ */
+export async function ingestReplayJournal(tx: StoreTransaction, projectId: number, file: string, taskId: number | null): Promise<ReplayIngestResult> {
+  const lines = readFileSync(file, "utf8").split("\n");
+  const records: Record<string, unknown>[] = [];
+  for (const text of lines) {
+    if (text === "") continue;
+    try {
+      records.push(JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      throw new IncompleteReplay(`${file}: a malformed line; the replay did not finish writing it`);
+    }
+  }
+  const header = records[0] as unknown as Header | undefined;
+  const end = records[records.length - 1];
+  if (header?.k !== "replay") throw new IncompleteReplay(`${file} is not a replay journal`);
+  if (end?.["k"] !== "end" || end["status"] !== "ok") throw new IncompleteReplay(`${file}: the replay did not end successfully`);
+
+  const db = tx.db;
+  const run = await db.selectFrom("runs").select("id")
+    .where("project_id", "=", projectId).where("tstamp", "=", new Date(header.tstamp)).where("filename", "=", header.filename)
+    .executeTakeFirst();
+  if (run === undefined) throw new IncompleteReplay(`${file} replays a run (${header.filename} at ${header.tstamp}) that is not in the store`);
+  const runId = run.id;
+
+  const contexts = await originalContexts(db, runId);
+  const mapped = new Map<number, number | null>();
+  const topLevel = new Map<number, number>();
+  const childrenSeen = new Map<number, number>();
+  let topSeen = 0;
+  const logs: ReplayLog[] = [];
+  const structural: string[] = [];
+  let phase: Phase = header.loop === null ? "loop" : "before";
+  let iterations = 0;
+
+  records.forEach((record, index) => {
+    const line = index + 1;
+    switch (record["k"]) {
+      case "phase":
+        phase = record["p"] as Phase;
+        break;
+      case "ctx": {
+        const id = record["id"] as number;
+        const parent = record["p"] as number | null;
+        const name = record["n"] as string;
+        const iteration = record["i"] as number;
+        let original: number | undefined;
+        if (parent === null) {
+          iterations++;
+          original = header.loop === null ? contexts.top[topSeen] : contexts.topByIteration.get(`${name}\u0000${iteration}`);
+          topSeen++;
+          if (original !== undefined) topLevel.set(id, iteration);
+        } else {
+          const parentOriginal = mapped.get(parent);
+          if (parentOriginal !== undefined && parentOriginal !== null) {
+            const k = childrenSeen.get(parent) ?? 0;
+            childrenSeen.set(parent, k + 1);
+            original = contexts.children.get(parentOriginal)?.[k];
+          }
+          if (topLevel.has(parent)) topLevel.set(id, topLevel.get(parent)!);
+          else if (mapped.has(parent)) topLevel.set(id, topLevel.get(parent) ?? -1);
+        }
+        const context = original === undefined ? undefined : contexts.byId.get(original);
+        if (context === undefined || context.name !== name || context.iteration !== iteration) {
+          mapped.set(id, null);
+          structural.push(`loop "${name}" iteration ${iteration} (replay context ${id}) has no counterpart in the recorded run`);
+        } else {
+          mapped.set(id, original!);
+        }
+        break;
+      }
+      case "log": {
+        const x = record["x"];
+        const v = record["v"] as JsonValue | undefined;
+        const num = x !== undefined ? (x === "NaN" ? NaN : x === "-Infinity" ? -Infinity : Infinity) : typeof v === "number" ? v : null;
+        logs.push({ line, ctx: record["c"] as number | null, phase, name: record["n"] as string, num, value: num === null ? (v ?? null) : null });
+        break;
+      }
+    }
+  });
+
+  const originalNames = new Set((await db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute()).map((r) => r.name));
+  const asked = new Set(header.names.filter((name) => !originalNames.has(name)));
+  const coverage = await claimCoverage(db, runId, header, [...asked], taskId);
+  const compared = logs.filter((log) => originalNames.has(log.name));
+  const originals = await originalValues(db, runId, [...new Set(compared.map((log) => log.name))]);
+
+  const divergences: Record<string, unknown>[] = structural.map((detail) => ({
+    run_id: runId, task_id: taskId, ctx_id: null, name: "(loop structure)", occurrence: 0, recorded: null, replayed: null, detail,
+  }));
+  const inserted = { seq: [] as number[], ctx: [] as (number | null)[], name: [] as string[], num: [] as (number | null)[], value: [] as (string | null)[] };
+  const occurrences = new Map<string, number>();
+  const afterCounts = new Map<string, number>();
+  for (const log of compared) if (log.ctx === null && log.phase === "after") afterCounts.set(log.name, (afterCounts.get(log.name) ?? 0) + 1);
+
+  for (const log of logs) {
+    const ctx = log.ctx === null ? null : mapped.get(log.ctx);
+    if (ctx === undefined) continue; // a context the journal never opened: not a finished SDK journal line
+    if (ctx === null && log.ctx !== null) continue; // reported above as a structural divergence
+    if (asked.has(log.name)) {
+      const part = log.ctx === null ? (log.phase === "loop" ? "all" : log.phase) : header.loop === null ? "all" : "loop";
+      const iteration = log.ctx === null ? -1 : topLevel.get(log.ctx) ?? -1;
+      if (!storable(coverage, log.name, part, iteration)) continue;
+      inserted.seq.push((log.phase === "after" ? 2_000_000_000 : 1_000_000_000) + log.line);
+      inserted.ctx.push(ctx);
+      inserted.name.push(log.name);
+      inserted.num.push(log.num);
+      inserted.value.push(log.num === null ? JSON.stringify(log.value) : null);
+    } else if (originalNames.has(log.name)) {
+      const key = `${ctx}\u0000${log.name}\u0000${log.phase === "after" ? "a" : "b"}`;
+      const k = occurrences.get(key) ?? 0;
+      occurrences.set(key, k + 1);
+      const recordedAll = originals.get(`${ctx}\u0000${log.name}`) ?? [];
+      // Values logged outside every loop after it align with the end of the original's, those before with its start.
+      const index = ctx === null && log.phase === "after" ? recordedAll.length - afterCounts.get(log.name)! + k : k;
+      const recorded = recordedAll[index];
+      if (recorded === undefined || !sameValue(recorded, log)) {
+        divergences.push({
+          run_id: runId, task_id: taskId, ctx_id: ctx, name: log.name, occurrence: index,
+          recorded: recorded === undefined ? null : JSON.stringify(asJson(recorded)), replayed: JSON.stringify(asJson(log)),
+          detail: recorded === undefined ? "logged by the replay, not by the recorded run" : "a different value than the recorded run's",
+        });
+      }
+    }
+  }
+
+  if (inserted.seq.length > 0) {
+    await tx.copy("logs", [
+      { name: "run_id", values: inserted.seq.map(() => runId) }, { name: "seq", values: inserted.seq },
+      { name: "ctx_id", values: inserted.ctx }, { name: "name", values: inserted.name },
+      { name: "num", values: inserted.num }, { name: "value", values: inserted.value },
+    ]);
+    await addToCatalog(db, runId, inserted.name, inserted.ctx, contexts);
+  }
+  if (divergences.length > 0) await db.insertInto("replay_divergences").values(divergences as never).execute();
+  return { runId, values: inserted.seq.length, compared: compared.length, divergences: divergences.length, iterations };
+}
+
+interface OriginalContexts {
+  byId: Map<number, { name: string; iteration: number; parent: number | null; hasValue: boolean }>;
+  top: number[];
+  topByIteration: Map<string, number>;
+  children: Map<number, number[]>;
+}
+
+async function originalContexts(db: Kysely<Database>, runId: number): Promise<OriginalContexts> {
+  const rows = await db.selectFrom("loops").select(["ctx_id", "parent_ctx_id", "name", "iteration", "value"])
+    .where("run_id", "=", runId).orderBy("ctx_id").execute();
+  const contexts: OriginalContexts = { byId: new Map(), top: [], topByIteration: new Map(), children: new Map() };
+  for (const row of rows) {
+    contexts.byId.set(row.ctx_id, { name: row.name, iteration: row.iteration, parent: row.parent_ctx_id, hasValue: row.value !== null });
+    if (row.parent_ctx_id === null) {
+      contexts.top.push(row.ctx_id);
+      contexts.topByIteration.set(`${row.name}\u0000${row.iteration}`, row.ctx_id);
+    } else {
+      const siblings = contexts.children.get(row.parent_ctx_id) ?? [];
+      siblings.push(row.ctx_id);
+      contexts.children.set(row.parent_ctx_id, siblings);
+    }
+  }
+  return contexts;
+}
+
+/** The original run's values of `names`, per context and name, in logging order. */
+async function originalValues(db: Kysely<Database>, runId: number, names: string[]): Promise<Map<string, { num: number | null; value: JsonValue | null }[]>> {
+  const values = new Map<string, { num: number | null; value: JsonValue | null }[]>();
+  if (names.length === 0) return values;
+  const rows = await db.selectFrom("logs").select(["ctx_id", "name", "num", "value"])
+    .where("run_id", "=", runId).where("name", "in", names).where("seq", "<", 1_000_000_000).orderBy("seq").execute();
+  for (const row of rows) {
+    const key = `${row.ctx_id}\u0000${row.name}`;
+    const list = values.get(key) ?? [];
+    list.push({ num: row.num === null ? null : Number(row.num), value: row.value });
+    values.set(key, list);
+  }
+  return values;
+}
+
+/**
+ * Records the parts this journal covers for each asked-for name and returns those that no earlier
+ * replay covered: only their values are stored, so a retried or repeated task never stores twice.
+ */
+async function claimCoverage(db: Kysely<Database>, runId: number, header: Header, names: string[], taskId: number | null): Promise<{ fresh: Set<string>; earlier: Set<string> }> {
+  const parts: { part: "before" | "loop" | "after" | "all"; iteration: number }[] = [];
+  if (header.loop === null) parts.push({ part: "all", iteration: -1 });
+  else {
+    if (header.before) parts.push({ part: "before", iteration: -1 });
+    for (const [from, to] of header.segments) for (let i = from; i < to; i++) parts.push({ part: "loop", iteration: i });
+    if (header.after) parts.push({ part: "after", iteration: -1 });
+  }
+  const earlier = new Set<string>();
+  const fresh = new Set<string>();
+  if (names.length === 0) return { fresh, earlier };
+  for (const row of await db.selectFrom("replay_coverage").select(["name", "part", "iteration"]).where("run_id", "=", runId).where("name", "in", names).execute()) {
+    earlier.add(`${row.name}\u0000${row.part}\u0000${row.iteration}`);
+  }
+  const rows = names.flatMap((name) => parts.map(({ part, iteration }) => ({ run_id: runId, name, part, iteration, task_id: taskId })));
+  for (let i = 0; i < rows.length; i += 5000) {
+    const claimed = await db.insertInto("replay_coverage").values(rows.slice(i, i + 5000))
+      .onConflict((c) => c.columns(["run_id", "name", "part", "iteration"]).doNothing())
+      .returning(["name", "part", "iteration"]).execute();
+    for (const row of claimed) fresh.add(`${row.name}\u0000${row.part}\u0000${row.iteration}`);
+  }
+  return { fresh, earlier };
+}
+
+/**
+ * Whether a value in `part` is this journal's to store: its part was not covered before, and no
+ * coarser or finer earlier replay (a whole-script fallback, or tasks for single iterations) covers it.
+ */
+function storable(coverage: { fresh: Set<string>; earlier: Set<string> }, name: string, part: string, iteration: number): boolean {
+  const key = (p: string, i: number) => `${name}\u0000${p}\u0000${i}`;
+  if (part === "all") {
+    if (!coverage.fresh.has(key("all", -1))) return false;
+    if (iteration >= 0) return !coverage.earlier.has(key("loop", iteration));
+    return !coverage.earlier.has(key("before", -1)) && !coverage.earlier.has(key("after", -1));
+  }
+  return coverage.fresh.has(key(part, part === "loop" ? iteration : -1)) && !coverage.earlier.has(key("all", -1));
+}
+
+/** Adds the stored values to the run's catalog rows: their count and the loop dimensions they carry (outer first). */
+async function addToCatalog(db: Kysely<Database>, runId: number, names: string[], ctxs: (number | null)[], contexts: OriginalContexts): Promise<void> {
+  const added = new Map<string, { keys: string[]; count: number }>();
+  const keysOf = new Map<number, string[]>();
+  names.forEach((name, i) => {
+    const entry = added.get(name) ?? { keys: [], count: 0 };
+    entry.count++;
+    const ctx = ctxs[i]!;
+    if (ctx !== null) {
+      let keys = keysOf.get(ctx);
+      if (keys === undefined) {
+        keys = dimensionKeys(ctx, contexts);
+        keysOf.set(ctx, keys);
+      }
+      entry.keys = mergeKeys(entry.keys, keys);
+    }
+    added.set(name, entry);
+  });
+  const existing = new Map((await db.selectFrom("log_names").select(["name", "dim_keys", "count"])
+    .where("run_id", "=", runId).where("name", "in", [...added.keys()]).execute()).map((row) => [row.name, row]));
+  await db.deleteFrom("log_names").where("run_id", "=", runId).where("name", "in", [...added.keys()]).execute();
+  await db.insertInto("log_names").values([...added].map(([name, { keys, count }]) => {
+    const before = existing.get(name);
+    return { run_id: runId, name, dim_keys: mergeKeys(before?.dim_keys ?? [], keys), count: Number(before?.count ?? 0) + count };
+  })).execute();
+}
+
+function dimensionKeys(ctx: number, contexts: OriginalContexts): string[] {
+  const keys: string[] = [];
+  for (let at: number | null = ctx; at !== null;) {
+    const context = contexts.byId.get(at);
+    if (context === undefined) break;
+    keys.unshift(...(context.hasValue ? [context.name, `${context.name}_value`] : [context.name]));
+    at = context.parent;
+  }
+  return keys;
+}
+
+function mergeKeys(a: string[], b: string[]): string[] {
+  return a.length >= b.length ? [...a, ...b.filter((key) => !a.includes(key))] : [...b, ...a.filter((key) => !b.includes(key))];
+}
+
+function sameValue(recorded: { num: number | null; value: JsonValue | null }, replayed: ReplayLog): boolean {
+  if (recorded.num !== null || replayed.num !== null) return Object.is(recorded.num, replayed.num);
+  return JSON.stringify(recorded.value) === JSON.stringify(replayed.value);
+}
+
+function asJson(value: { num: number | null; value: JsonValue | null }): JsonValue {
+  if (value.num === null) return value.value;
+  return Number.isFinite(value.num) ? value.num : String(value.num);
+}

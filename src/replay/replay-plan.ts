@@ -1,0 +1,421 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { simpleGit } from "simple-git";
+import type { JsonValue } from "../journal/records.js";
+import type { ProjectLayout } from "../project-layout.js";
+import type { Store } from "../store/open-store.js";
+import { ObjectStore } from "../checkpoints/object-store.js";
+import { propagate } from "../propagate/propagate.js";
+import type { CheckpointRef, ReplaySegment } from "../sdk/replay-spec.js";
+import { filesLogging } from "./logging-sources.js";
+import { statementLevel, type StatementLevel } from "./statement-level.js";
+import { childStartSeconds, makespan, restoreSeconds } from "./cost-model.js";
+import type { TaskSpec } from "./task-spec.js";
+
+/** Looks a name up for a scope predicate; `undefined` means "not known at this point of planning". */
+export type FactLookup = (name: string, namespace?: string) => JsonValue | undefined;
+/** A predicate that is true, false, or null when it depends on facts not known yet (three-valued). */
+export type ScopePredicate = (lookup: FactLookup) => boolean | null;
+
+export interface ReplayRequest {
+  /** Log names to fill. */
+  names: string[];
+  /** Only runs of this script (repository-relative). */
+  filename?: string;
+  /** Only these runs. */
+  runIds?: number[];
+  /** Limits runs (by run dimensions and args) and outermost-loop iterations (by that loop's dimensions). */
+  where?: ScopePredicate;
+  /** The predicate as the user wrote it, for plans and job records. */
+  whereText?: string;
+}
+
+export interface NamePlan {
+  name: string;
+  /** recorded: the run logged it; replayed: an earlier replay filled what is in scope; fill: this plan fills it. */
+  status: "recorded" | "replayed" | "fill" | "declined";
+  level?: string;
+  reason?: string;
+}
+
+export interface RunPlan {
+  runId: number;
+  tstamp: string;
+  filename: string;
+  vid: string | null;
+  outcome: "replay" | "nothing-to-do" | "declined";
+  /** checkpoints: skipped iterations are loaded, not run; from-start: no usable checkpoint before the first needed iteration; whole-script: nothing can be skipped. */
+  mode: "checkpoints" | "from-start" | "whole-script" | null;
+  names: NamePlan[];
+  /** Iterations of the outermost loop that will execute, as [from, to) ranges. */
+  ranges: [number, number][];
+  iterations: number;
+  /** Fallbacks and other things the user should know. */
+  notes: string[];
+  estimatedSeconds: number;
+  /** Seconds to re-run the whole script, as recorded: the baseline replay is measured against. */
+  fullSeconds: number;
+}
+
+export interface PlannedTask {
+  runId: number;
+  spec: TaskSpec;
+  estimatedSeconds: number;
+  iterations: number;
+}
+
+export interface ReplayPlan {
+  names: string[];
+  where: string | null;
+  workers: number;
+  runs: RunPlan[];
+  tasks: PlannedTask[];
+  estimate: { cpuSeconds: number; wallSeconds: number; fullSeconds: number };
+}
+
+interface RunFacts {
+  id: number;
+  projid: string;
+  tstamp: Date;
+  filename: string;
+  vid: string | null;
+  status: string;
+  seconds: number | null;
+  argv: JsonValue;
+  args: Map<string, JsonValue>;
+  recorded: Set<string>;
+  coverage: Map<string, Set<string>>;
+  topLoops: { name: string; iterations: number; start: number; seconds: number }[];
+  iterations: { ctx: number; iteration: number; value: JsonValue | null; seconds: number }[];
+  checkpoints: Map<number, { objects: Record<string, string>; bytes: number }>;
+}
+
+/** What propagation gives for one code version: the patched files and each name's fate and level. */
+interface VersionPatch {
+  patches: Record<string, string>;
+  names: Map<string, { level: StatementLevel } | { declined: string } | { present: true }>;
+}
+
+/**
+ * Plans a replay: for every run in scope, which names are missing, whether propagation can place their
+ * statements in the run's code version, where those statements run (loop level), which iterations of
+ * the outermost loop must execute and from which checkpoints, and how the work splits into tasks for
+ * `workers` parallel workers, with estimated costs from the run's recorded timings.
+ */
+export async function planReplay(store: Store, layout: ProjectLayout, request: ReplayRequest, options: { workers: number }): Promise<ReplayPlan> {
+  const names = [...new Set(request.names)];
+  const runs = await loadRuns(store, layout.projid, request);
+  const objects = new ObjectStore(layout.objectsDir);
+  const versions = new Map<string, Promise<VersionPatch>>();
+  const plans: RunPlan[] = [];
+  const works: RunWork[] = [];
+
+  for (const run of runs) {
+    const lookup = runLookup(run, layout.projid);
+    if (request.where !== undefined && request.where(lookup) === false) continue;
+    const plan: RunPlan = {
+      runId: run.id, tstamp: run.tstamp.toISOString(), filename: run.filename, vid: run.vid, outcome: "nothing-to-do", mode: null,
+      names: [], ranges: [], iterations: 0, notes: [], estimatedSeconds: 0, fullSeconds: (run.seconds ?? 0) + childStartSeconds(run.filename),
+    };
+    plans.push(plan);
+    const missing = names.filter((name) => !run.recorded.has(name));
+    for (const name of names) if (run.recorded.has(name)) plan.names.push({ name, status: "recorded" });
+    if (missing.length === 0) continue;
+    const cannot = run.vid === null ? "the run has no code version" : run.status === "running" ? "the run is still running"
+      : run.status !== "ok" ? `the run ended ${run.status}, so its recording cannot be checked against a replay` : null;
+    if (cannot !== null) {
+      plan.outcome = "declined";
+      for (const name of missing) plan.names.push({ name, status: "declined", reason: cannot });
+      continue;
+    }
+    let version = versions.get(`${run.vid}\u0000${run.filename}`);
+    if (version === undefined) {
+      version = propagateVersion(layout.root, run.filename, run.vid!, names);
+      versions.set(`${run.vid}\u0000${run.filename}`, version);
+    }
+    const patch = await version;
+    const work = planRun(run, plan, patch, missing, request.where, lookup, objects);
+    if (work !== null) works.push(work);
+  }
+  const tasks = splitIntoTasks(works, options.workers);
+  for (const plan of plans) plan.estimatedSeconds = tasks.filter((t) => t.runId === plan.runId).reduce((sum, t) => sum + t.estimatedSeconds, 0);
+  const costs = tasks.map((task) => task.estimatedSeconds);
+  return {
+    names, where: request.whereText ?? null, workers: options.workers, runs: plans, tasks,
+    estimate: {
+      cpuSeconds: costs.reduce((a, b) => a + b, 0),
+      wallSeconds: makespan(costs, options.workers),
+      fullSeconds: plans.filter((p) => p.outcome === "replay").reduce((sum, p) => sum + p.fullSeconds, 0),
+    },
+  };
+}
+
+async function loadRuns(store: Store, projid: string, request: ReplayRequest): Promise<RunFacts[]> {
+  const db = store.db;
+  let query = db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
+    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv"]).where("p.projid", "=", projid);
+  if (request.filename !== undefined) query = query.where("r.filename", "=", request.filename);
+  if (request.runIds !== undefined) query = query.where("r.id", "in", request.runIds.length > 0 ? request.runIds : [-1]);
+  const rows = await query.orderBy("r.tstamp").execute();
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const [args, logNames, coverage, summaries, loops, checkpoints] = await Promise.all([
+    db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).execute(),
+    db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).execute(),
+    db.selectFrom("replay_coverage").select(["run_id", "name", "part", "iteration"]).where("run_id", "in", ids).execute(),
+    db.selectFrom("loop_summaries").select(["run_id", "name", "iterations", "start_offset", "seconds"])
+      .where("run_id", "in", ids).where("parent_ctx_id", "is", null).orderBy("start_offset").execute(),
+    db.selectFrom("loops").select(["run_id", "ctx_id", "iteration", "value", "seconds"])
+      .where("run_id", "in", ids).where("parent_ctx_id", "is", null).orderBy("ctx_id").execute(),
+    db.selectFrom("checkpoints").select(["run_id", "ctx_id", "objects", "bytes"]).where("run_id", "in", ids).execute(),
+  ]);
+  const facts = new Map<number, RunFacts>(rows.map((r) => [r.id, {
+    id: r.id, projid, tstamp: r.tstamp, filename: r.filename, vid: r.vid, status: r.status, seconds: r.seconds, argv: r.argv,
+    args: new Map(), recorded: new Set(), coverage: new Map(), topLoops: [], iterations: [], checkpoints: new Map(),
+  }]));
+  for (const a of args) facts.get(a.run_id)!.args.set(a.name, a.value);
+  for (const c of coverage) {
+    const run = facts.get(c.run_id)!;
+    const parts = run.coverage.get(c.name) ?? new Set<string>();
+    parts.add(c.part === "loop" ? `loop:${c.iteration}` : c.part);
+    run.coverage.set(c.name, parts);
+  }
+  // A name with coverage rows was filled by replay, not recorded by the run itself.
+  for (const n of logNames) if (!facts.get(n.run_id)!.coverage.has(n.name)) facts.get(n.run_id)!.recorded.add(n.name);
+  for (const s of summaries) facts.get(s.run_id)!.topLoops.push({ name: s.name, iterations: s.iterations, start: s.start_offset, seconds: s.seconds });
+  const iterationOf = new Map<string, number>();
+  for (const l of loops) {
+    facts.get(l.run_id)!.iterations.push({ ctx: l.ctx_id, iteration: l.iteration, value: l.value, seconds: l.seconds ?? 0 });
+    iterationOf.set(`${l.run_id}:${l.ctx_id}`, l.iteration);
+  }
+  for (const c of checkpoints) {
+    const iteration = iterationOf.get(`${c.run_id}:${c.ctx_id}`);
+    if (iteration !== undefined) facts.get(c.run_id)!.checkpoints.set(iteration, { objects: c.objects as Record<string, string>, bytes: Number(c.bytes) });
+  }
+  return [...facts.values()];
+}
+
+function runLookup(run: RunFacts, projid: string): FactLookup {
+  const dims: Record<string, JsonValue> = { projid, tstamp: run.tstamp.toISOString(), filename: run.filename, vid: run.vid, status: run.status };
+  return (name, namespace) => {
+    if ((namespace === undefined || namespace === "run") && Object.hasOwn(dims, name)) return dims[name];
+    if ((namespace === undefined || namespace === "arg") && run.args.has(name)) return run.args.get(name);
+    return undefined;
+  };
+}
+
+async function propagateVersion(root: string, entry: string, vid: string, names: string[]): Promise<VersionPatch> {
+  const result: VersionPatch = { patches: {}, names: new Map() };
+  const files = filesLogging(root, entry, names);
+  const git = simpleGit({ baseDir: root });
+  for (const [file, logged] of files) {
+    let old: string;
+    try {
+      old = await git.show([`${vid}:${file}`]);
+    } catch {
+      for (const name of logged) result.names.set(name, { declined: `${file} logs it now, but did not exist at version ${vid.slice(0, 10)}` });
+      continue;
+    }
+    let report;
+    try {
+      report = propagate(readFileSync(path.join(root, file), "utf8"), old, { filename: file, names: logged });
+    } catch (error) {
+      for (const name of logged) result.names.set(name, { declined: `cannot propagate into ${file}: ${(error as Error).message}` });
+      continue;
+    }
+    for (const d of report.declined) result.names.set(d.name, { declined: `${file}:${d.fromLine}: ${d.reason}` });
+    for (const p of report.present) if (!result.names.has(p.name)) result.names.set(p.name, { present: true });
+    for (const injected of report.injected) {
+      if (result.names.has(injected.name) && !("present" in result.names.get(injected.name)!)) continue;
+      result.names.set(injected.name, { level: statementLevel(report.code, file, injected.line, injected.name) });
+    }
+    if (report.injected.length > 0) result.patches[file] = report.code;
+  }
+  for (const name of names) {
+    if (!result.names.has(name)) result.names.set(name, { declined: `the newest ${entry} (and the modules it imports) never logs it with flor.log` });
+  }
+  return result;
+}
+
+/** What one run must execute, as planRun decides it. */
+interface RunWork {
+  run: RunFacts;
+  patch: VersionPatch;
+  /** The names this run's replay fills. */
+  names: string[];
+  /** The outermost loop, when fast-forwarding it is possible; null replays the whole script. */
+  top: { name: string; iterations: number; start: number; seconds: number } | null;
+  ranges: [number, number][];
+  before: boolean;
+  after: boolean;
+  /** Iterations with a checkpoint whose objects are all present. */
+  usable: Set<number>;
+}
+
+/** Decides what one run must execute; fills `plan`. */
+function planRun(run: RunFacts, plan: RunPlan, patch: VersionPatch, missing: string[], where: ScopePredicate | undefined, lookup: FactLookup, objects: ObjectStore): RunWork | null {
+  const top = run.topLoops.length === 1 ? run.topLoops[0]! : null;
+  const needed = new Set<number>();
+  let before = false;
+  let after = false;
+  let whole = false;
+  const inScope = (i: number): boolean => {
+    if (where === undefined || top === null) return true;
+    const item = run.iterations.find((it) => it.iteration === i)?.value ?? null;
+    return where((name, namespace) => {
+      if (namespace === undefined || namespace === "loop") {
+        if (name === top.name) return i;
+        if (name === `${top.name}_value`) return item;
+      }
+      return lookup(name, namespace);
+    }) !== false;
+  };
+  for (const name of missing) {
+    const fate = patch.names.get(name)!;
+    if ("declined" in fate) {
+      plan.names.push({ name, status: "declined", reason: fate.declined });
+      continue;
+    }
+    if ("present" in fate) {
+      plan.names.push({ name, status: "declined", reason: "this version already has the statement, yet the run logged no value: replay would log none either" });
+      continue;
+    }
+    const covered = run.coverage.get(name) ?? new Set<string>();
+    const level = fate.level;
+    const label = level.kind === "loop" ? `in loop ${level.loops.join(" > ")}` : level.kind === "unknown" ? `unknown (${level.why})` : `${level.kind} loop ${level.loop}`;
+    const consistent = top !== null && (level.kind === "loop" ? level.loops[0] === top.name || !level.loops.includes(top.name) : level.kind === "unknown" || level.loop === top.name);
+    if (covered.has("all")) {
+      plan.names.push({ name, status: "replayed", level: label });
+      continue;
+    }
+    if (level.kind === "unknown" || !consistent) {
+      whole = true;
+      plan.names.push({ name, status: "fill", level: label });
+      continue;
+    }
+    let adds = 0;
+    if (level.kind === "before" && !covered.has("before")) { before = true; adds++; }
+    if (level.kind === "after" && !covered.has("after")) { after = true; adds++; }
+    if (level.kind === "loop") {
+      for (let i = 0; i < top!.iterations; i++) if (!covered.has(`loop:${i}`) && inScope(i)) { needed.add(i); adds++; }
+    }
+    plan.names.push({ name, status: adds > 0 ? "fill" : "replayed", level: label });
+  }
+  if (!whole && !before && !after && needed.size === 0) {
+    plan.outcome = plan.names.some((n) => n.status === "declined") && !plan.names.some((n) => n.status === "replayed") ? "declined" : "nothing-to-do";
+    return null;
+  }
+  plan.outcome = "replay";
+  const fills = plan.names.filter((n) => n.status === "fill").map((n) => n.name);
+  if (top === null || whole) {
+    plan.mode = "whole-script";
+    plan.notes.push(top === null ? `the run has ${run.topLoops.length === 0 ? "no" : run.topLoops.length} outermost loops: replaying the whole script` : "a statement's loop level is unknown: replaying the whole script");
+    plan.ranges = top === null ? [] : [[0, top.iterations]];
+    plan.iterations = top?.iterations ?? 0;
+    return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set() };
+  }
+  // Checkpoints whose objects are all present; a missing one is as if never taken.
+  const usable = new Set<number>();
+  for (const [iteration, checkpoint] of run.checkpoints) {
+    if (Object.values(checkpoint.objects).every((hash) => existsSync(objects.pathOf(hash)))) usable.add(iteration);
+    else plan.notes.push(`checkpoint of ${top.name} ${iteration} is missing from ${objects.dir}`);
+  }
+  if (after && !usable.has(top.iterations - 1)) {
+    // Without the final state, the loop must run to its end.
+    const last = Math.max(-1, ...needed);
+    for (let i = last + 1; i < top.iterations; i++) needed.add(i);
+  }
+  const sorted = [...needed].sort((a, b) => a - b);
+  const ranges: [number, number][] = [];
+  for (const i of sorted) {
+    // Execution starts at the iteration after the nearest usable checkpoint.
+    let start = i;
+    while (start > 0 && !usable.has(start - 1)) start--;
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && start <= last[1]) last[1] = Math.max(last[1], i + 1);
+    else ranges.push([start, i + 1]);
+  }
+  plan.ranges = ranges;
+  plan.iterations = ranges.reduce((sum, [from, to]) => sum + to - from, 0);
+  const first = ranges[0];
+  plan.mode = first !== undefined && first[0] === 0 && sorted[0]! > 0 ? "from-start" : "checkpoints";
+  if (run.checkpoints.size === 0) plan.notes.push("the run has no checkpoints: replaying from the start");
+  else if (plan.mode === "from-start") plan.notes.push(`no usable checkpoint before ${top.name} ${sorted[0]}: replaying from the start`);
+  return { run, patch, names: fills, top, ranges, before, after, usable };
+}
+
+/**
+ * Cuts the runs' work into tasks for `workers` workers: a run's iterations are cut where a checkpoint
+ * lets the next task start, into chunks of about total/workers seconds; if the chunks leave workers idle
+ * (by a longest-first schedule), they are cut finer, up to four per worker.
+ */
+function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[] {
+  const whole = works.map((work) => chunkTasks(work, Infinity));
+  const total = whole.flat().reduce((sum, task) => sum + task.estimatedSeconds, 0);
+  let best = whole.flat();
+  for (const perWorker of [1, 2, 4]) {
+    if (workers <= 1 || makespan(best.map((t) => t.estimatedSeconds), workers) <= 1.1 * total / workers) break;
+    best = works.flatMap((work) => chunkTasks(work, total / (workers * perWorker)));
+  }
+  return best;
+}
+
+function chunkTasks(work: RunWork, target: number): PlannedTask[] {
+  const { run, top } = work;
+  const start = childStartSeconds(run.filename);
+  if (top === null) {
+    return [makeTask(work, [], true, true, null, (run.seconds ?? 0) + start, 0)];
+  }
+  const seconds = new Map(run.iterations.map((it) => [it.iteration, it.seconds]));
+  const overhead = start + top.start;
+  const chunks: [number, number][][] = [[]];
+  let cost = 0;
+  for (const [from, to] of work.ranges) {
+    for (let i = from; i < to; i++) {
+      const current = chunks[chunks.length - 1]!;
+      // Cut before i when the chunk is big enough and a checkpoint lets the next one start at i.
+      if (cost >= target && cost >= 2 * overhead && work.usable.has(i - 1) && current.length > 0) {
+        chunks.push([[i, i + 1]]);
+        cost = 0;
+      } else {
+        const last = current[current.length - 1];
+        if (last !== undefined && last[1] === i) last[1] = i + 1;
+        else current.push([i, i + 1]);
+      }
+      cost += seconds.get(i) ?? 0;
+    }
+  }
+  const post = Math.max(0, (run.seconds ?? 0) - top.start - top.seconds);
+  return chunks.map((ranges, index) => {
+    const first = index === 0;
+    const last = index === chunks.length - 1;
+    const after = last && work.after;
+    const executed = ranges.reduce((sum, [from, to]) => sum + to - from, 0);
+    const lastExecuted = ranges.length === 0 ? -1 : ranges[ranges.length - 1]![1] - 1;
+    const final = after && lastExecuted !== top.iterations - 1 ? checkpointRef(run, top.iterations - 1) : null;
+    let estimate = overhead + (after ? post : 0) + (final === null ? 0 : restoreSeconds(run.checkpoints.get(top.iterations - 1)!.bytes));
+    for (const [from, to] of ranges) {
+      if (from > 0) estimate += restoreSeconds(run.checkpoints.get(from - 1)?.bytes ?? 0);
+      for (let i = from; i < to; i++) estimate += seconds.get(i) ?? 0;
+    }
+    return makeTask(work, ranges, first && work.before, after, final, estimate, executed);
+  });
+}
+
+function makeTask(work: RunWork, ranges: [number, number][], before: boolean, after: boolean, final: CheckpointRef | null, estimate: number, iterations: number): PlannedTask {
+  const { run, top } = work;
+  const segments: ReplaySegment[] = ranges.map(([from, to]) => ({ from, to, start: from, restore: from > 0 ? checkpointRef(run, from - 1) : null }));
+  const spec: TaskSpec = {
+    run: { projid: run.projid, tstamp: run.tstamp.toISOString(), filename: run.filename, vid: run.vid },
+    args: Object.fromEntries(run.args), names: work.names,
+    loop: top === null ? null : { name: top.name, iterations: top.iterations },
+    segments, before, after, final,
+    argv: Array.isArray(run.argv) ? run.argv.map(String) : [],
+    patches: work.patch.patches,
+  };
+  return { runId: run.id, spec, estimatedSeconds: estimate, iterations };
+}
+
+function checkpointRef(run: RunFacts, iteration: number): CheckpointRef {
+  return { iteration, objects: run.checkpoints.get(iteration)!.objects };
+}

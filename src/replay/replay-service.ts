@@ -1,0 +1,95 @@
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import { availableParallelism } from "node:os";
+import { FlorError } from "../errors.js";
+import type { ProjectLayout } from "../project-layout.js";
+import type { Store } from "../store/open-store.js";
+import { planReplay, type ReplayPlan, type ReplayRequest } from "./replay-plan.js";
+import { activeJobFor, createJob, getJob, jobTasks, type ReplayJob } from "./replay-jobs.js";
+import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+export interface RequestedReplay {
+  jobId: number;
+  /** The plan of a new job; null when an identical request's job was still running and is returned instead. */
+  plan: ReplayPlan | null;
+}
+
+/**
+ * Plans a replay and stores it as a job with queued tasks. Idempotent while the job runs: the same
+ * request (names, scope) returns the running job rather than starting a second one.
+ */
+export async function requestReplay(store: Store, layout: ProjectLayout, request: ReplayRequest, options: { workers: number }): Promise<RequestedReplay> {
+  const projectId = await projectIdOf(store, layout);
+  const fingerprint = createHash("sha256").update(JSON.stringify({
+    names: [...new Set(request.names)].sort(), filename: request.filename ?? null, runs: request.runIds ?? null, where: request.whereText ?? null,
+  })).digest("hex");
+  const running = await activeJobFor(store.db, projectId, fingerprint);
+  if (running !== null) return { jobId: running, plan: null };
+  const plan = await planReplay(store, layout, request, options);
+  const jobId = await createJob(store, projectId, JSON.parse(JSON.stringify({ names: plan.names, filename: request.filename ?? null, where: plan.where })), fingerprint, plan);
+  return { jobId, plan };
+}
+
+export async function projectIdOf(store: Store, layout: ProjectLayout): Promise<number> {
+  const project = await store.db.selectFrom("projects").select("id").where("projid", "=", layout.projid).executeTakeFirst();
+  if (project === undefined) throw new FlorError(`no runs of project ${layout.projid} are recorded yet`);
+  return project.id;
+}
+
+export interface LocalRunOptions {
+  workers: number;
+  /** Called after each task ends, with the job's state. */
+  onProgress?: (job: ReplayJob) => void;
+}
+
+/**
+ * Runs a job's queued tasks here, `workers` child processes at a time, longest first; stops the
+ * running children when the job is cancelled. Returns the job as it ended.
+ */
+export async function runJobLocally(store: Store, layout: ProjectLayout, jobId: number, options: LocalRunOptions): Promise<ReplayJob> {
+  const projectId = await projectIdOf(store, layout);
+  const kills = new Map<number, () => void>();
+  const ctx: WorkerContext = {
+    store, layout, projectId, worker: `${hostname()}:${process.pid}`, trees: new TreeCache(layout.root),
+    onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)),
+  };
+  const queue = (await jobTasks(store.db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
+  let cancelled = false;
+  const watcher = setInterval(() => {
+    void getJob(store.db, jobId).then((job) => {
+      if (job?.status !== "cancelled") return;
+      cancelled = true;
+      for (const kill of kills.values()) kill();
+    }, () => undefined);
+  }, 500);
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.workers, queue.length)) }, async () => {
+      for (let task = queue.shift(); task !== undefined && !cancelled; task = queue.shift()) {
+        await executeTask(ctx, task);
+        if (options.onProgress !== undefined) {
+          const job = await getJob(store.db, jobId);
+          if (job !== null) options.onProgress(job);
+        }
+      }
+    }));
+  } finally {
+    clearInterval(watcher);
+    await ctx.trees.clear();
+  }
+  return (await getJob(store.db, jobId))!;
+}
+
+/** Waits for a job that other workers run, reporting its progress; returns it once it has ended. */
+export async function waitForJob(store: Store, jobId: number, options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number } = {}): Promise<ReplayJob> {
+  for (;;) {
+    const job = await getJob(store.db, jobId);
+    if (job === null) throw new FlorError(`replay job ${jobId} does not exist`);
+    options.onProgress?.(job);
+    if (job.status === "done" || job.status === "failed" || job.status === "cancelled") return job;
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
+  }
+}
