@@ -8,7 +8,7 @@ import { ingest } from "../../src/store/ingest.js";
 import { requestReplay, runJobLocally } from "../../src/replay/replay-service.js";
 import { planReplay, type ScopePredicate } from "../../src/replay/replay-plan.js";
 import { listEvents } from "../../src/replay/replay-jobs.js";
-import type { TestRepo } from "../helpers/repo.js";
+import { TestRepo } from "../helpers/repo.js";
 import { copyRepo, RECORDED, recordHistory, valueLine, valuesByHand } from "./replay-history.js";
 
 const NEW_NAMES = ["w_init", "w0_part", "w1", "w1_final"];
@@ -209,6 +209,31 @@ describe("replay of past versions", () => {
     } finally {
       delete process.env.FLOR_TEST_KILL_ONCE;
       await store.close();
+    }
+  });
+
+  it("reports values the replay logs differently from the recorded run as divergences", async () => {
+    const drifting = TestRepo.create();
+    try {
+      drifting.addFixture("../replay/drifting.mjs", "drifting.mjs").commitAll("drifting");
+      expect(drifting.runScript("drifting.mjs").status).toBe(0);
+      drifting.write("drifting.mjs", readFileSync(path.join(drifting.dir, "drifting.mjs"), "utf8").replace('flor.log("x", state.x);', 'flor.log("x", state.x);\n  flor.log("half", state.x / 2);'));
+      const layout = layoutFor(drifting.dir);
+      const store = await openStore(layout, { databaseUrl: "" });
+      try {
+        await ingest(store, layout);
+        const { jobId } = await requestReplay(store, layout, { names: ["half"], where: roundAtLeast(2), whereText: "round >= 2" }, { workers: 1 });
+        const job = await runJobLocally(store, layout, jobId, { workers: 1 });
+        expect(job.status).toBe("done");
+        expect(job.divergences).toBe(2);
+        const rows = await store.db.selectFrom("replay_divergences").select(["name", "recorded", "replayed", "detail"]).orderBy("occurrence").execute();
+        // Recorded: x = 1 → 2.5 → 5.75 → 11.625 → 21.4375; replayed from round 2 with drift restarting at 0.
+        expect(rows.map((r) => [r.name, r.recorded, r.replayed])).toEqual([["x", 11.625, 9.625], ["x", 21.4375, 16.4375]]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      drifting.remove();
     }
   });
 });
