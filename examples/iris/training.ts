@@ -39,41 +39,56 @@ export interface TrainResult {
   finalLoss: number;
 }
 
-/** Trains an MLP on iris. Deterministic: the same args give bit-identical losses. */
-export function train(t: Tracker): TrainResult {
-  const seed = t.arg("seed", 42);
-  const lr = t.arg("lr", 0.05);
-  const momentum = t.arg("momentum", 0.9);
-  const epochs = t.arg("epochs", 20);
-  const batchSize = t.arg("batch_size", 16);
-  const hidden = t.arg("hidden", 16);
+/**
+ * Trains an MLP on iris. Deterministic: the same args give bit-identical losses. The tracker is called
+ * `flor` here as in a script that imports it, so that hindsight statements (`flor.log(...)`) added to
+ * this file propagate into its past versions.
+ */
+export function train(flor: Tracker): TrainResult {
+  const seed = flor.arg("seed", 42);
+  const lr = flor.arg("lr", 0.05);
+  const momentum = flor.arg("momentum", 0.9);
+  const epochs = flor.arg("epochs", 20);
+  const batchSize = flor.arg("batch_size", 16);
+  const hidden = flor.arg("hidden", 16);
+  // Each epoch sees `augment` copies of every training example, all but the first with jittered features.
+  const augment = flor.arg("augment", 1);
 
   // Separate generators for the split, the initial weights and the shuffling, all fixed by `seed`.
   const { train: trainSet, test: testSet, classes } = loadIris(seed);
   const model = new Mlp({ inputs: trainSet.features, hidden, outputs: classes.length, rng: new Rng(seed + 1) });
   const optimizer = new SgdMomentum(model, { lr, momentum });
   const rng = new Rng(seed + 2);
-  t.checkpointing({ model, optimizer, rng });
+  flor.checkpointing({ model, optimizer, rng });
 
   let finalLoss = NaN;
-  for (const epoch of t.loop("epoch", epochs)) {
+  for (const epoch of flor.loop("epoch", epochs)) {
     // Shuffle a fresh 0..n-1 rather than last epoch's order, so the order depends only on the checkpointed rng.
-    const order = shuffle(rng, Array.from({ length: trainSet.size }, (_, i) => i));
+    const order = shuffle(rng, Array.from({ length: trainSet.size * augment }, (_, i) => i));
     const batches = chunk(order, batchSize);
     let lossSum = 0;
     let seen = 0;
-    for (const batch of t.loop("step", batches)) {
-      const { x, y, size } = gather(trainSet, batch);
+    for (const batch of flor.loop("step", batches)) {
+      const { x, y, size } = jitter(gather(trainSet, batch.map((i) => i % trainSet.size)), batch, trainSet.size, rng);
       const { loss, grads } = model.backward(model.forward(x, size), y);
       optimizer.step(grads);
-      lossSum += t.log("loss", loss) * size;
+      lossSum += flor.log("loss", loss) * size;
       seen += size;
     }
     finalLoss = lossSum / seen; // NaN if a tracker ran no steps this epoch
-    t.log("train_acc", accuracy(model, trainSet));
-    t.log("val_acc", accuracy(model, testSet));
+    flor.log("train_acc", accuracy(model, trainSet));
+    flor.log("val_acc", accuracy(model, testSet));
   }
-  return { testAccuracy: t.log("test_acc", accuracy(model, testSet)), finalLoss };
+  return { testAccuracy: flor.log("test_acc", accuracy(model, testSet)), finalLoss };
+}
+
+/** Adds gaussian noise (sd 0.05) to the features of the batch rows that are augmented copies (index ≥ size). */
+function jitter(batch: Dataset, indices: readonly number[], size: number, rng: Rng): Dataset {
+  indices.forEach((index, row) => {
+    if (index < size) return;
+    for (let f = 0; f < batch.features; f++) batch.x[row * batch.features + f]! += 0.05 * rng.normal();
+  });
+  return batch;
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -7,6 +7,9 @@ import { versionsCommand } from "./commands/versions.js";
 import { ingestCommand } from "./commands/ingest.js";
 import { dataframeCommand } from "./commands/dataframe.js";
 import { propagateCommand, type CommandOutput } from "./commands/propagate.js";
+import { replayCommand } from "./commands/replay.js";
+import { workerCommand } from "./commands/worker.js";
+import { defaultWorkers } from "../replay/replay-service.js";
 
 const HELP = `flor: multiversion hindsight logging
 
@@ -23,6 +26,15 @@ Commands:
                            inject the flor.log statements of the newest version of a script into an
                            old version; prints the patched old version (or, with --json, the report);
                            exit code 3 when a statement had to be declined (reasons on stderr)
+  replay <names...> [--where <predicate>] [--script <file>] [--dry-run] [--workers N]
+                           fill log names in past runs: propagate the newest version's statements
+                           into each run's code version and re-execute only the iterations needed,
+                           from checkpoints, N child processes at a time (default: the cores);
+                           --where limits runs and iterations with a FlorQL predicate (e.g.
+                           "epoch >= 18 AND lr < 0.1"); --dry-run prints the plan and its estimate
+  worker [--workers N] [--idle-exit S]
+                           run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL), from
+                           any machine with a clone of the repository and the .flor objects (FLOR_DIR)
 
 Options:
   --format table|json|csv  output format (default: table)
@@ -31,9 +43,18 @@ Options:
 
 Environment:
   FLOR_DATABASE_URL        a PostgreSQL server (postgres://...) instead of the embedded store in .flor/
+  FLOR_DIR                 where journals, checkpoint objects and the embedded store live (default .flor/)
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 declined (propagate).
 `;
+
+/** A non-negative integer option of at least `min`, or undefined when absent. */
+function count(option: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new FlorUsageError(`${option} must be an integer of at least ${min}, not "${text}"`);
+  return value;
+}
 
 async function run(argv: string[]): Promise<string | CommandOutput> {
   const { values, positionals } = parseArgs({
@@ -46,6 +67,11 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
       new: { type: "string" },
       old: { type: "string" },
       json: { type: "boolean" },
+      where: { type: "string" },
+      script: { type: "string" },
+      "dry-run": { type: "boolean" },
+      workers: { type: "string" },
+      "idle-exit": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -72,6 +98,14 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
     case "propagate":
       noArguments();
       return propagateCommand(values.new, values.old, values.json === true);
+    case "replay":
+      return replayCommand({
+        names: rest, where: values.where, script: values.script, dryRun: values["dry-run"] === true,
+        workers: count("--workers", values.workers, 0) ?? defaultWorkers(), format,
+      });
+    case "worker":
+      noArguments();
+      return workerCommand(count("--workers", values.workers, 1) ?? defaultWorkers(), count("--idle-exit", values["idle-exit"], 0));
     default:
       throw new FlorUsageError(`unknown command "${command}"`, "Run `flor --help` for the list of commands.");
   }

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { FlorError } from "../errors.js";
 
 export interface ChildResult {
@@ -14,13 +15,13 @@ export interface ChildResult {
 const STDERR_TAIL = 4000;
 
 /**
- * Runs a script of a materialised version in a child process, as its recorded run was started: node
- * for JavaScript, node with tsx's CLI for TypeScript (tsx from the project, else from flordb's own
- * dependencies). `onSpawn` gets the child, so a cancelled job can kill it.
+ * Runs a script of a materialised version in a child process: node for JavaScript, node with tsx's
+ * loader for TypeScript (tsx from the project, else from flordb's own dependencies; the loader rather
+ * than tsx's CLI, which would start a second process). `onSpawn` gets the child, so a cancelled job can kill it.
  */
 export function runScript(tree: string, projectRoot: string, filename: string, argv: readonly string[], env: Record<string, string>, onSpawn?: (kill: () => void) => void): Promise<ChildResult> {
   const script = path.join(tree, filename);
-  const command = /\.(?:[mc]?ts|tsx)$/.test(filename) ? [tsxCli(projectRoot), script] : [script];
+  const command = /\.(?:[mc]?ts|tsx)$/.test(filename) ? ["--import", tsxLoader(projectRoot), script] : [script];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...command, ...argv], { cwd: tree, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
@@ -34,10 +35,10 @@ export function runScript(tree: string, projectRoot: string, filename: string, a
   });
 }
 
-function tsxCli(projectRoot: string): string {
+function tsxLoader(projectRoot: string): string {
   for (const base of [path.join(projectRoot, "package.json"), import.meta.url]) {
     try {
-      return createRequire(base).resolve("tsx/cli");
+      return pathToFileURL(createRequire(base).resolve("tsx/esm")).href;
     } catch {
       // try the next place
     }

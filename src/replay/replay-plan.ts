@@ -28,6 +28,8 @@ export interface ReplayRequest {
   where?: ScopePredicate;
   /** The predicate as the user wrote it, for plans and job records. */
   whereText?: string;
+  /** Re-run every run's whole script, skipping nothing (to check replays, or as a baseline). */
+  fromScratch?: boolean;
 }
 
 export interface NamePlan {
@@ -134,7 +136,7 @@ export async function planReplay(store: Store, layout: ProjectLayout, request: R
       versions.set(`${run.vid}\u0000${run.filename}`, version);
     }
     const patch = await version;
-    const work = planRun(run, plan, patch, missing, request.where, lookup, objects);
+    const work = planRun(run, plan, patch, missing, request.where, lookup, objects, request.fromScratch === true);
     if (work !== null) works.push(work);
   }
   const tasks = splitIntoTasks(works, options.workers);
@@ -253,7 +255,7 @@ interface RunWork {
 }
 
 /** Decides what one run must execute; fills `plan`. */
-function planRun(run: RunFacts, plan: RunPlan, patch: VersionPatch, missing: string[], where: ScopePredicate | undefined, lookup: FactLookup, objects: ObjectStore): RunWork | null {
+function planRun(run: RunFacts, plan: RunPlan, patch: VersionPatch, missing: string[], where: ScopePredicate | undefined, lookup: FactLookup, objects: ObjectStore, fromScratch: boolean): RunWork | null {
   const top = run.topLoops.length === 1 ? run.topLoops[0]! : null;
   const needed = new Set<number>();
   let before = false;
@@ -307,9 +309,9 @@ function planRun(run: RunFacts, plan: RunPlan, patch: VersionPatch, missing: str
   }
   plan.outcome = "replay";
   const fills = plan.names.filter((n) => n.status === "fill").map((n) => n.name);
-  if (top === null || whole) {
+  if (top === null || whole || fromScratch) {
     plan.mode = "whole-script";
-    plan.notes.push(top === null ? `the run has ${run.topLoops.length === 0 ? "no" : run.topLoops.length} outermost loops: replaying the whole script` : "a statement's loop level is unknown: replaying the whole script");
+    plan.notes.push(fromScratch ? "asked to re-run from scratch" : top === null ? `the run has ${run.topLoops.length === 0 ? "no" : run.topLoops.length} outermost loops: replaying the whole script` : "a statement's loop level is unknown: replaying the whole script");
     plan.ranges = top === null ? [] : [[0, top.iterations]];
     plan.iterations = top?.iterations ?? 0;
     return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set() };
@@ -364,7 +366,7 @@ function chunkTasks(work: RunWork, target: number): PlannedTask[] {
   const { run, top } = work;
   const start = childStartSeconds(run.filename);
   if (top === null) {
-    return [makeTask(work, [], true, true, null, (run.seconds ?? 0) + start, 0)];
+    return [makeTask(work, [], true, true, null, (run.seconds ?? 0) + start, run.iterations.length)];
   }
   const seconds = new Map(run.iterations.map((it) => [it.iteration, it.seconds]));
   const overhead = start + top.start;

@@ -1,0 +1,109 @@
+import { FlorUsageError } from "../../errors.js";
+import { scopePredicate } from "../../florql/scope-predicate.js";
+import { listEvents, type ReplayJob } from "../../replay/replay-jobs.js";
+import { planReplay, type ReplayPlan, type ReplayRequest } from "../../replay/replay-plan.js";
+import { ReplayQueue } from "../../replay/replay-queue.js";
+import { requestReplay, runJobLocally, waitForJob } from "../../replay/replay-service.js";
+import type { Store } from "../../store/open-store.js";
+import type { ProjectLayout } from "../../project-layout.js";
+import { catalogNames } from "../../store/queries/catalog.js";
+import { render, type OutputFormat } from "../output.js";
+import { ReplayProgress } from "../progress.js";
+import { withProject } from "../project-session.js";
+import type { CommandOutput } from "./propagate.js";
+
+export interface ReplayCommandOptions {
+  names: string[];
+  where: string | undefined;
+  script: string | undefined;
+  dryRun: boolean;
+  workers: number;
+  format: OutputFormat;
+}
+
+/**
+ * `flor replay <names...>`: fills the names in past runs by propagation and selective replay. With
+ * `--dry-run` it prints the plan and its cost estimate and runs nothing.
+ */
+export async function replayCommand(options: ReplayCommandOptions): Promise<CommandOutput> {
+  if (options.names.length === 0) throw new FlorUsageError("flor replay needs the log names to fill", "Example: flor replay grad_norm --where \"epoch >= 18\"");
+  return withProject("replay", async ({ layout, store }) => {
+    const request: ReplayRequest = {
+      names: options.names,
+      ...(options.script === undefined ? {} : { filename: options.script }),
+      ...(options.where === undefined ? {} : { where: scopePredicate(options.where, await catalogNames(store, layout.projid)), whereText: options.where }),
+    };
+    if (options.dryRun) {
+      const plan = await planReplay(store, layout, request, { workers: options.workers });
+      return { stdout: options.format === "json" ? `${JSON.stringify(publicPlan(plan), null, 2)}\n` : describePlan(plan), stderr: "", exitCode: 0 };
+    }
+    const { jobId, plan } = await requestReplay(store, layout, request, { workers: options.workers });
+    let stderr = "";
+    if (plan === null) process.stderr.write(`flor: the same replay is already running as job ${jobId}; following it\n`);
+    else process.stderr.write(describePlan(plan));
+    const job = await runJob(store, layout, jobId, plan !== null, options.workers);
+    const events = await listEvents(store.db, jobId);
+    for (const event of events.filter((e) => e.kind === "task-failed" || e.kind === "task-fallback")) {
+      const data = event.data as { error?: string; reason?: string };
+      stderr += `flor: task ${event.taskId} ${event.kind === "task-failed" ? `failed: ${data.error}` : `could not use checkpoints (${data.reason}); replayed the whole script`}\n`;
+    }
+    const divergences = await store.db.selectFrom("replay_divergences as d").innerJoin("replay_tasks as t", "t.id", "d.task_id")
+      .innerJoin("runs as r", "r.id", "d.run_id")
+      .select(["r.tstamp", "d.name", "d.occurrence", "d.recorded", "d.replayed", "d.detail"]).where("t.job_id", "=", jobId).orderBy("r.tstamp").limit(20).execute();
+    if (divergences.length > 0) {
+      stderr += `flor: warning: the replay did not reproduce ${job.divergences} recorded value(s); the replayed values may not be faithful:\n`;
+      for (const d of divergences) stderr += `  run ${d.tstamp.toISOString()}: ${d.name} #${d.occurrence}: recorded ${JSON.stringify(d.recorded)}, replayed ${JSON.stringify(d.replayed)} (${d.detail})\n`;
+    }
+    const summary = { job: job.id, status: job.status, tasks: job.tasks.total, failed: job.tasks.failed, iterations: job.iterations.done, values: job.values, divergences: job.divergences };
+    return { stdout: render(Object.keys(summary), [summary], options.format), stderr, exitCode: job.status === "done" ? 0 : 1 };
+  });
+}
+
+/** Runs the job here (embedded store), or through the queue on a PostgreSQL server with `workers` local workers besides any `flor worker`. */
+async function runJob(store: Store, layout: ProjectLayout, jobId: number, fresh: boolean, workers: number): Promise<ReplayJob> {
+  const progress = new ReplayProgress();
+  try {
+    if (store.kind !== "postgres") return await runJobLocally(store, layout, jobId, { workers: Math.max(1, workers), onProgress: (job) => progress.update(job) });
+    const queue = await ReplayQueue.connect(process.env["FLOR_DATABASE_URL"]!, layout.projid);
+    try {
+      if (fresh) await queue.enqueue(store, jobId);
+      const ctx = workers > 0 ? await queue.work(store, layout, workers) : undefined;
+      if (workers === 0) process.stderr.write(`flor: job ${jobId} is queued for \`flor worker\` processes\n`);
+      const job = await waitForJob(store, jobId, { onProgress: (job) => progress.update(job) });
+      await queue.stop(ctx);
+      return job;
+    } catch (error) {
+      await queue.stop();
+      throw error;
+    }
+  } finally {
+    progress.end();
+  }
+}
+
+/** The plan without the patched sources (which are for workers, not people). */
+function publicPlan(plan: ReplayPlan): object {
+  return { ...plan, tasks: plan.tasks.map(({ runId, estimatedSeconds, iterations, spec }) => ({ runId, estimatedSeconds, iterations, ranges: spec.segments.map((s) => [s.from, s.to]), before: spec.before, after: spec.after })) };
+}
+
+/** The plan for people: what runs, which iterations, why not, and what it should cost. */
+export function describePlan(plan: ReplayPlan): string {
+  const replay = plan.runs.filter((r) => r.outcome === "replay");
+  const lines = [`replay ${plan.names.join(", ")}${plan.where === null ? "" : ` where ${plan.where}`}: ${plan.runs.length} runs in scope, ${replay.length} to replay, `
+    + `${plan.runs.filter((r) => r.outcome === "nothing-to-do").length} with nothing to do, ${plan.runs.filter((r) => r.outcome === "declined").length} declined`];
+  if (replay.length > 0) {
+    lines.push(render(["run", "vid", "mode", "iterations", "estimate_s"], replay.map((r) => ({
+      run: r.tstamp, vid: r.vid?.slice(0, 10) ?? null, mode: r.mode,
+      iterations: r.ranges.length === 0 ? "-" : r.ranges.map(([from, to]) => (to - from === 1 ? `${from}` : `${from}..${to - 1}`)).join(","),
+      estimate_s: Number(r.estimatedSeconds.toFixed(2)),
+    })), "table").trimEnd());
+  }
+  for (const run of plan.runs) {
+    for (const name of run.names.filter((n) => n.status === "declined")) lines.push(`  declined ${name.name} for run ${run.tstamp}: ${name.reason}`);
+    for (const note of run.notes) lines.push(`  note for run ${run.tstamp}: ${note}`);
+  }
+  const { cpuSeconds, wallSeconds, fullSeconds } = plan.estimate;
+  lines.push(`estimate: ${plan.tasks.length} tasks, ${cpuSeconds.toFixed(1)} s of work, ${wallSeconds.toFixed(1)} s with ${plan.workers} workers `
+    + `(re-running those runs from scratch: ${fullSeconds.toFixed(1)} s)`);
+  return `${lines.join("\n")}\n`;
+}

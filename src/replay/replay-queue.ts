@@ -1,0 +1,79 @@
+import { hostname } from "node:os";
+import PgBoss from "pg-boss";
+import type { ProjectLayout } from "../project-layout.js";
+import type { Store } from "../store/open-store.js";
+import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
+import { getTask, jobTasks } from "./replay-jobs.js";
+import { projectIdOf } from "./replay-service.js";
+
+interface TaskMessage {
+  jobId: number;
+  taskId: number;
+}
+
+/** A task whose worker vanished (machine lost, process killed) is handed to another worker after this long. */
+const EXPIRE_SECONDS = 6 * 3600;
+
+/**
+ * Replay tasks delivered through pg-boss on the PostgreSQL server, so that `flor worker` processes on
+ * any machine with a clone of the repository (and the checkpoint objects) share a job. The store's
+ * replay_tasks rows stay the record of status and progress; the queue only hands tasks out. Its
+ * tables live in their own schema on the same server.
+ */
+export class ReplayQueue {
+  private constructor(private readonly boss: PgBoss, private readonly name: string) {}
+
+  static async connect(databaseUrl: string, projid: string): Promise<ReplayQueue> {
+    const boss = new PgBoss({ connectionString: databaseUrl, schema: "flor_queue", max: 4, supervise: true, schedule: false });
+    boss.on("error", (error) => process.stderr.write(`flor: job queue: ${error.message}\n`));
+    await boss.start();
+    const name = `flor-replay.${projid.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+    if ((await boss.getQueue(name)) === null) {
+      try {
+        await boss.createQueue(name, { name, retryLimit: 2, retryDelay: 1, expireInSeconds: EXPIRE_SECONDS });
+      } catch (error) {
+        if ((await boss.getQueue(name)) === null) throw error; // not a race with another worker creating it
+      }
+    }
+    return new ReplayQueue(boss, name);
+  }
+
+  /** Hands a job's queued tasks to the queue, longest first. */
+  async enqueue(store: Store, jobId: number): Promise<number> {
+    const tasks = (await jobTasks(store.db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
+    await this.boss.insert(tasks.map((task, index) => ({
+      name: this.name, data: { jobId, taskId: task.id } satisfies TaskMessage, priority: tasks.length - index,
+    })));
+    return tasks.length;
+  }
+
+  /**
+   * Works tasks with `concurrency` child processes until `stop()` is called; `onTask` hears each ending.
+   * A task this queue hands out again (its worker vanished) is taken over from the running state.
+   */
+  async work(store: Store, layout: ProjectLayout, concurrency: number, onTask?: (taskId: number, outcome: string) => void): Promise<WorkerContext> {
+    const ctx: WorkerContext = {
+      store, layout, projectId: await projectIdOf(store, layout), worker: `${hostname()}:${process.pid}`, trees: new TreeCache(layout.root),
+    };
+    for (let i = 0; i < Math.max(1, concurrency); i++) {
+      await this.boss.work<TaskMessage>(this.name, { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true }, async ([job]) => {
+        if (job === undefined) return;
+        const task = await getTask(store.db, job.data.taskId);
+        if (task === null) return;
+        if (task.status === "running" && job.retryCount > 0) {
+          await store.db.updateTable("replay_tasks").set({ status: "queued" }).where("id", "=", task.id).where("status", "=", "running").execute();
+          task.status = "queued";
+        }
+        if (task.status !== "queued") return;
+        onTask?.(task.id, await executeTask(ctx, task));
+      });
+    }
+    return ctx;
+  }
+
+  async stop(ctx?: WorkerContext): Promise<void> {
+    await this.boss.offWork(this.name).catch(() => undefined);
+    await this.boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+    await ctx?.trees.clear();
+  }
+}
