@@ -14,6 +14,11 @@ const FLOR_BIN = path.join(PACKAGE_ROOT, "bin/flor.js");
 export class TestRepo {
   private constructor(readonly dir: string) {}
 
+  /** A TestRepo for an existing directory, such as a copy of another one. */
+  static at(dir: string): TestRepo {
+    return new TestRepo(dir);
+  }
+
   static create(files: Record<string, string> = {}): TestRepo {
     const dir = mkdtempSync(path.join(tmpdir(), "flor-repo-"));
     const repo = new TestRepo(dir);
@@ -64,6 +69,11 @@ export class TestRepo {
   /** Runs the built `flor` CLI in the repository. */
   flor(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
     return spawnSync(process.execPath, [FLOR_BIN, ...args], { cwd: this.dir, encoding: "utf8", env: { ...process.env, ...env } });
+  }
+
+  /** Starts the built `flor` CLI without waiting, for long-running commands (`flor worker`). */
+  startFlor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    return spawn(process.execPath, [FLOR_BIN, ...args], { cwd: this.dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   }
 
   remove(): void {
