@@ -98,7 +98,7 @@ describe("flordb installed with npm in another repository", () => {
     const runs = JSON.parse(runsOut.stdout) as Run[];
     expect(runs.map((r) => [r.filename, r.status, r.vid])).toEqual([["train.ts", "ok", head], ["train.js", "ok", head]]);
     const [tsRun, jsRun] = runs as [Run, Run];
-    expect(tsRun.args).toEqual({ seed: 42, lr: 0.05, momentum: 0.9, epochs: 2, batch_size: 16, hidden: 16 });
+    expect(tsRun.args).toEqual({ seed: 42, lr: 0.05, momentum: 0.9, epochs: 2, batch_size: 16, hidden: 16, augment: 1 });
     expect(jsRun.args).toEqual({ epochs: 3 });
 
     const lossOut = run("node_modules/.bin/flor", ["dataframe", "loss", "--format", "json"], florEnv);
