@@ -86,6 +86,7 @@ const VALID_QUERIES = [
   "SELECT Loss, LOSS",
   "sElEcT x FrOm train.ts WhErE y",
   "SELECT log.order, log.from, arg.select, log.`odd name`",
+  "SELECT log.from + 1, log.from / 2 FROM train.ts",
   "SELECT ARG.lr, Log.loss",
   "SELECT selection, orders, limits, asc_x, notes, nullable",
   "SELECT count, first AS last",
