@@ -5,7 +5,7 @@ import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
 import { EXIT_CANNOT_FAST_FORWARD, REPLAY_FORMAT, type ReplaySpec } from "../sdk/replay-spec.js";
 import { runScript, type ChildResult } from "./child-process.js";
-import { IncompleteReplay, ingestReplayJournal } from "./ingest-replay.js";
+import { IncompleteReplay, ingestReplayJournal } from "../store/ingest-replay.js";
 import { addEvent, claimTask, settleJob, type ReplayTask } from "./replay-jobs.js";
 import { materializeVersion, removeTree } from "./source-tree.js";
 import type { TaskSpec } from "./task-spec.js";

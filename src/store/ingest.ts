@@ -4,6 +4,7 @@ import { sql, type Kysely } from "kysely";
 import type { ProjectLayout } from "../project-layout.js";
 import type { JsonValue } from "../journal/records.js";
 import { isAlive } from "./pglite-lock.js";
+import { IncompleteReplay, ingestReplayJournal } from "./ingest-replay.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
 import type { Store, StoreTransaction } from "./open-store.js";
 
@@ -78,8 +79,47 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
     report.rows += await ingestJournal(store, projectId, absolute, size, state);
     report.problems.push(...state.problems);
   }
+  report.rows += await ingestReplayJournals(store, layout, projectId, new Set(known.keys()), report);
   report.seconds = (performance.now() - started) / 1000;
   return report;
+}
+
+/**
+ * Ingests finished replay journals that the store does not have: after a rebuild, or when the process
+ * that ran a task died before storing it. Journals of attempts that failed, or of tasks still queued or
+ * running somewhere, are left alone; coverage keeps a value from being stored twice.
+ */
+async function ingestReplayJournals(store: Store, layout: ProjectLayout, projectId: number, known: Set<string>, report: IngestReport): Promise<number> {
+  if (!existsSync(layout.replaysDir)) return 0;
+  const active = new Set((await store.db.selectFrom("replay_tasks").select("id").where("status", "in", ["queued", "running"]).execute()).map((t) => t.id));
+  let rows = 0;
+  for (const job of readdirSync(layout.replaysDir).sort()) {
+    const dir = path.join(layout.replaysDir, job);
+    if (!statSync(dir).isDirectory()) continue;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort()) {
+      const relative = `replays/${job}/${file}`;
+      const task = Number(/^task-(\d+)-/.exec(file)?.[1]);
+      if (known.has(relative) || active.has(task)) continue;
+      const absolute = path.join(dir, file);
+      try {
+        rows += await store.transaction(async (tx) => {
+          const result = await ingestReplayJournal(tx, projectId, absolute, null);
+          await tx.db.insertInto("journals").values({
+            project_id: projectId, path: relative, run_id: result.runId, offset: statSync(absolute).size, lines: 0, bad_lines: 0, complete: true, updated_at: new Date(),
+          }).onConflict((c) => c.columns(["project_id", "path"]).doNothing()).execute();
+          return result.values;
+        });
+        report.read++;
+      } catch (error) {
+        if (!(error instanceof IncompleteReplay)) throw error;
+        // A failed attempt: remembered, so it is not read again.
+        await store.db.insertInto("journals").values({
+          project_id: projectId, path: relative, run_id: null, offset: statSync(absolute).size, lines: 0, bad_lines: 0, complete: true, updated_at: new Date(),
+        }).onConflict((c) => c.columns(["project_id", "path"]).doNothing()).execute();
+      }
+    }
+  }
+  return rows;
 }
 
 async function ensureProject(db: Kysely<Database>, projid: string): Promise<number> {
@@ -91,9 +131,11 @@ async function ensureProject(db: Kysely<Database>, projid: string): Promise<numb
 async function forgetProject(store: Store, projectId: number): Promise<void> {
   await store.transaction(async ({ db: trx }) => {
     const runs = trx.selectFrom("runs").select("id").where("project_id", "=", projectId);
-    for (const table of ["logs", "log_names", "loops", "loop_summaries", "args", "checkpoints"] as const) {
+    for (const table of ["logs", "log_names", "loops", "loop_summaries", "args", "checkpoints", "replay_coverage", "replay_divergences"] as const) {
       await trx.deleteFrom(table).where("run_id", "in", runs).execute();
     }
+    // Jobs refer to runs by id, which a rebuild changes; the values they filled come back from their journals.
+    await trx.deleteFrom("replay_jobs").where("project_id", "=", projectId).execute();
     await trx.deleteFrom("journals").where("project_id", "=", projectId).execute();
     await trx.deleteFrom("runs").where("project_id", "=", projectId).execute();
   });

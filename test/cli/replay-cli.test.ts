@@ -30,8 +30,11 @@ describe("flor replay", () => {
     const summary = result.stdout.split("\n")[2]!.trim().split(/\s+/);
     // job, status, tasks, failed, iterations, values, divergences: round 5 of four runs (the 4-round run has none), w1 and decay
     expect(summary).toEqual(["1", "done", "4", "0", "4", String(4 + 2), "0"]);
-    const frame = JSON.parse(repo.flor(["dataframe", "w1", "--format", "json"], env).stdout) as { round: number }[];
-    expect(frame.map((row) => row.round)).toEqual([5, 5, 5, 5]);
+    const frame = repo.flor(["dataframe", "w1", "decay", "--format", "json"], env).stdout;
+    expect((JSON.parse(frame) as { round: number }[]).map((row) => row.round)).toEqual([5, 5, 5, 5]);
+    // The store can be rebuilt from journals: replayed values come back from the replay journals.
+    expect(repo.flor(["ingest", "--rebuild"], env).status).toBe(0);
+    expect(repo.flor(["dataframe", "w1", "decay", "--format", "json"], env).stdout).toBe(frame);
   });
 
   it("rejects a misspelt name in --where with a suggestion, and a missing name list", () => {

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Kysely } from "kysely";
 import type { JsonValue } from "../journal/records.js";
-import type { Database } from "../store/schema.js";
-import type { StoreTransaction } from "../store/open-store.js";
+import type { Database } from "./schema.js";
+import type { StoreTransaction } from "./open-store.js";
 
 /** What one replay journal added to the store. */
 export interface ReplayIngestResult {
