@@ -40,15 +40,15 @@ export function irisRepository(): { dir: string; git: (...args: string[]) => str
 }
 
 /**
- * Records `1 + EDITS.length` versions of the example, one run each with `kwargs`, `parallel` runs at a
+ * Records `versions` versions of the example (at most `1 + EDITS.length`), one run each with `kwargs`, `parallel` runs at a
  * time: each version is committed, its run started, and the next edit made once that run has taken its
  * snapshot (its journal exists), so every run records exactly its version.
  */
-export async function recordVersions(dir: string, git: (...args: string[]) => string, kwargs: string[], parallel: number): Promise<number> {
+export async function recordVersions(dir: string, git: (...args: string[]) => string, kwargs: string[], parallel: number, versions = EDITS.length + 1): Promise<number> {
   const started = performance.now();
   const running = new Set<Promise<void>>();
   const journals = () => (existsSync(path.join(dir, ".flor/journals")) ? readdirSync(path.join(dir, ".flor/journals")).length : 0);
-  for (let version = 0; version <= EDITS.length; version++) {
+  for (let version = 0; version < versions; version++) {
     if (version > 0) {
       const edit = EDITS[version - 1]!;
       const file = path.join(dir, "training.ts");

@@ -1,7 +1,6 @@
 import { FlorUsageError } from "../../errors.js";
-import { scopePredicate } from "../../florql/scope-predicate.js";
 import { listEvents, type ReplayJob } from "../../replay/replay-jobs.js";
-import { planReplay, type ReplayPlan, type ReplayRequest } from "../../replay/replay-plan.js";
+import { planReplay, type ReplayPlan, type ReplayRequest, type ScopePredicate } from "../../replay/replay-plan.js";
 import { ReplayQueue } from "../../replay/replay-queue.js";
 import { requestReplay, runJobLocally, waitForJob } from "../../replay/replay-service.js";
 import type { Store } from "../../store/open-store.js";
@@ -31,7 +30,7 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
     const request: ReplayRequest = {
       names: options.names,
       ...(options.script === undefined ? {} : { filename: options.script }),
-      ...(options.where === undefined ? {} : { where: scopePredicate(options.where, await catalogNames(store, layout.projid)), whereText: options.where }),
+      ...(options.where === undefined ? {} : { where: await scope(options.where, store, layout), whereText: options.where }),
     };
     if (options.dryRun) {
       const plan = await planReplay(store, layout, request, { workers: options.workers });
@@ -57,6 +56,12 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
     const summary = { job: job.id, status: job.status, tasks: job.tasks.total, failed: job.tasks.failed, iterations: job.iterations.done, values: job.values, divergences: job.divergences };
     return { stdout: render(Object.keys(summary), [summary], options.format), stderr, exitCode: job.status === "done" ? 0 : 1 };
   });
+}
+
+/** The --where predicate; the FlorQL parser is loaded only when there is one. */
+async function scope(where: string, store: Store, layout: ProjectLayout): Promise<ScopePredicate> {
+  const { scopePredicate } = await import("../../florql/scope-predicate.js");
+  return scopePredicate(where, await catalogNames(store, layout.projid));
 }
 
 /** Runs the job here (embedded store), or through the queue on a PostgreSQL server with `workers` local workers besides any `flor worker`. */
