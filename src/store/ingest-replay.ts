@@ -75,7 +75,9 @@ export async function ingestReplayJournal(tx: StoreTransaction, projectId: numbe
   if (run === undefined) throw new IncompleteReplay(`${file} replays a run (${header.filename} at ${header.tstamp}) that is not in the store`);
   const runId = run.id;
 
-  const contexts = await originalContexts(db, runId);
+  const executedTop = header.loop === null ? null
+    : records.filter((r) => r["k"] === "ctx" && r["p"] === null).map((r) => `${r["n"] as string}\u0000${r["i"] as number}`);
+  const contexts = await originalContexts(db, runId, executedTop);
   const mapped = new Map<number, number | null>();
   const topLevel = new Map<number, number>();
   const childrenSeen = new Map<number, number>();
@@ -131,11 +133,15 @@ export async function ingestReplayJournal(tx: StoreTransaction, projectId: numbe
     }
   });
 
-  const originalNames = new Set((await db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute()).map((r) => r.name));
+  // Names an earlier replay filled are in the catalog too, but only the run's own values are compared.
+  const replayed = new Set((await db.selectFrom("replay_coverage").select("name").distinct().where("run_id", "=", runId).execute()).map((r) => r.name));
+  const originalNames = new Set((await db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute()).map((r) => r.name).filter((name) => !replayed.has(name)));
   const asked = new Set(header.names.filter((name) => !originalNames.has(name)));
   const coverage = await claimCoverage(db, runId, header, [...asked], taskId);
   const compared = logs.filter((log) => originalNames.has(log.name));
-  const originals = await originalValues(db, runId, [...new Set(compared.map((log) => log.name))]);
+  const contextsUsed = new Set<number>();
+  for (const log of compared) if (log.ctx !== null) { const ctx = mapped.get(log.ctx); if (ctx !== undefined && ctx !== null) contextsUsed.add(ctx); }
+  const originals = await originalValues(db, runId, [...new Set(compared.map((log) => log.name))], [...contextsUsed]);
 
   const divergences: Record<string, unknown>[] = structural.map((detail) => ({
     run_id: runId, task_id: taskId, ctx_id: null, name: "(loop structure)", occurrence: 0, recorded: null, replayed: null, detail,
@@ -195,9 +201,28 @@ interface OriginalContexts {
   children: Map<number, number[]>;
 }
 
-async function originalContexts(db: Kysely<Database>, runId: number): Promise<OriginalContexts> {
-  const rows = await db.selectFrom("loops").select(["ctx_id", "parent_ctx_id", "name", "iteration", "value"])
-    .where("run_id", "=", runId).orderBy("ctx_id").execute();
+/**
+ * The original run's loop contexts that a replay can map to: every one for a whole-script replay
+ * (`executedTop` null), else the top-level contexts and the subtrees of the executed ones. Context ids
+ * are assigned in execution order, so a subtree is the id range up to the next top-level context: read
+ * by primary key, never the whole run (a run can have millions of contexts).
+ */
+async function originalContexts(db: Kysely<Database>, runId: number, executedTop: string[] | null): Promise<OriginalContexts> {
+  const columns = ["ctx_id", "parent_ctx_id", "name", "iteration", "value"] as const;
+  let rows;
+  if (executedTop === null) {
+    rows = await db.selectFrom("loops").select(columns).where("run_id", "=", runId).orderBy("ctx_id").execute();
+  } else {
+    const top = await db.selectFrom("loops").select(columns).where("run_id", "=", runId).where("parent_ctx_id", "is", null).orderBy("ctx_id").execute();
+    const wanted = new Set(executedTop);
+    const ranges: [number, number][] = [];
+    top.forEach((row, i) => {
+      if (wanted.has(`${row.name}\u0000${row.iteration}`)) ranges.push([row.ctx_id + 1, (top[i + 1]?.ctx_id ?? 2 ** 31) - 1]);
+    });
+    const nested = ranges.length === 0 ? [] : await db.selectFrom("loops").select(columns).where("run_id", "=", runId)
+      .where((eb) => eb.or(ranges.map(([from, to]) => eb.between("ctx_id", from, to)))).orderBy("ctx_id").execute();
+    rows = [...top, ...nested].sort((a, b) => a.ctx_id - b.ctx_id);
+  }
   const contexts: OriginalContexts = { byId: new Map(), top: [], topByIteration: new Map(), children: new Map() };
   for (const row of rows) {
     contexts.byId.set(row.ctx_id, { name: row.name, iteration: row.iteration, parent: row.parent_ctx_id, hasValue: row.value !== null });
@@ -213,13 +238,18 @@ async function originalContexts(db: Kysely<Database>, runId: number): Promise<Or
   return contexts;
 }
 
-/** The original run's values of `names`, per context and name, in logging order. */
-async function originalValues(db: Kysely<Database>, runId: number, names: string[]): Promise<Map<string, { num: number | null; value: JsonValue | null }[]>> {
+/** The original run's values of `names` in `contexts` (and outside every loop), per context and name, in logging order. */
+async function originalValues(db: Kysely<Database>, runId: number, names: string[], contexts: number[]): Promise<Map<string, { num: number | null; value: JsonValue | null }[]>> {
   const values = new Map<string, { num: number | null; value: JsonValue | null }[]>();
   if (names.length === 0) return values;
   const rows = await db.selectFrom("logs").select(["ctx_id", "name", "num", "value"])
-    .where("run_id", "=", runId).where("name", "in", names).where("seq", "<", 1_000_000_000).orderBy("seq").execute();
+    .where("run_id", "=", runId).where("name", "in", names).where("seq", "<", 1_000_000_000)
+    .where((eb) => (contexts.length === 0 ? eb("ctx_id", "is", null)
+      : eb.or([eb("ctx_id", "is", null), eb.between("ctx_id", Math.min(...contexts), Math.max(...contexts))])))
+    .orderBy("seq").execute();
+  const wanted = new Set(contexts);
   for (const row of rows) {
+    if (row.ctx_id !== null && !wanted.has(row.ctx_id)) continue;
     const key = `${row.ctx_id}\u0000${row.name}`;
     const list = values.get(key) ?? [];
     list.push({ num: row.num === null ? null : Number(row.num), value: row.value });

@@ -166,6 +166,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("replay_divergences_run").on("replay_divergences").column("run_id").execute();
     },
   },
+  "0003-logs-by-context": {
+    async up(db: Kysely<unknown>) {
+      // Replay compares a run's values in the contexts it re-executed: a range of context ids within a
+      // name and run. The name-and-run prefix still serves every query by name.
+      await db.schema.dropIndex("logs_name_run").execute();
+      await db.schema.createIndex("logs_name_run_ctx").on("logs").columns(["name", "run_id", "ctx_id"]).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
