@@ -20,6 +20,12 @@ Commands:
                            inject the flor.log statements of the newest version of a script into an
                            old version; prints the patched old version (or, with --json, the report);
                            exit code 3 when a statement had to be declined (reasons on stderr)
+  query "<florql>" [--replay wait|none|async] [--workers N]
+                           answer a FlorQL query over every version (see the README's FlorQL reference);
+                           values that past versions never logged are filled by replay first (wait, the
+                           default), left empty (none), or filled in the background (async)
+  explain "<florql>"       the query's plan: run scope, which versions have each column, the replay
+                           tasks and their estimated cost, the SQL
   replay <names...> [--where <predicate>] [--script <file>] [--dry-run] [--workers N]
                            fill log names in past runs: propagate the newest version's statements
                            into each run's code version and re-execute only the iterations needed,
@@ -66,6 +72,8 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
       "dry-run": { type: "boolean" },
       workers: { type: "string" },
       "idle-exit": { type: "string" },
+      job: { type: "string" },
+      replay: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -95,9 +103,18 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
       return (await import("./commands/propagate.js")).propagateCommand(values.new, values.old, values.json === true);
     case "replay":
       return (await import("./commands/replay.js")).replayCommand({
-        names: rest, where: values.where, script: values.script, dryRun: values["dry-run"] === true,
+        names: rest, job: count("--job", values.job, 1), where: values.where, script: values.script, dryRun: values["dry-run"] === true,
         workers: count("--workers", values.workers, 0) ?? availableParallelism(), format,
       });
+    case "query":
+    case "explain": {
+      if (rest.length !== 1) throw new FlorUsageError(`flor ${command} takes one FlorQL query in quotes`, `Example: flor ${command} "SELECT epoch, loss FROM train.ts WHERE epoch >= 18"`);
+      const replay = values.replay ?? "wait";
+      if (replay !== "wait" && replay !== "none" && replay !== "async") throw new FlorUsageError(`--replay must be wait, none or async, not "${replay}"`);
+      return (await import("./commands/query.js")).queryCommand(rest[0]!, {
+        explain: command === "explain", replay, format, workers: count("--workers", values.workers, 1) ?? availableParallelism(),
+      });
+    }
     case "worker":
       noArguments();
       return (await import("./commands/worker.js")).workerCommand(count("--workers", values.workers, 1) ?? availableParallelism(), count("--idle-exit", values["idle-exit"], 0));

@@ -22,6 +22,11 @@ export const FlorQLErrorCodes = {
   // Raised by name resolution against the store's catalog, after parsing.
   unknownName: "FQL020",
   ambiguousName: "FQL021",
+  dimensionNotAvailable: "FQL022",
+  aggregateInWhere: "FQL023",
+  notGrouped: "FQL024",
+  unknownScript: "FQL025",
+  typeMismatch: "FQL026",
 } as const;
 
 export type FlorQLErrorCode = (typeof FlorQLErrorCodes)[keyof typeof FlorQLErrorCodes];
@@ -42,6 +47,11 @@ export const FLORQL_ERROR_TITLES: { readonly [C in FlorQLErrorCode]: string } = 
   FQL012: "bad aggregate call",
   FQL020: "unknown name",
   FQL021: "ambiguous name",
+  FQL022: "dimension not available",
+  FQL023: "aggregate in WHERE",
+  FQL024: "not grouped",
+  FQL025: "unknown script",
+  FQL026: "type mismatch",
 };
 
 /** Where an error is: 1-based line and column (UTF-16 code units), offset and length in the query text. */

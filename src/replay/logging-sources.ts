@@ -12,8 +12,21 @@ const RELATIVE_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimpor
  * modules it imports with relative paths, transitively. Returns repository-relative path → names.
  */
 export function filesLogging(root: string, entry: string, names: readonly string[]): Map<string, string[]> {
-  const wanted = new Set(names);
   const found = new Map<string, string[]>();
+  for (const [file, statements] of logStatements(root, entry, names)) {
+    const hits = [...new Set(statements.map((s) => s.name))];
+    if (hits.length > 0) found.set(file, hits);
+  }
+  return found;
+}
+
+/**
+ * Every `flor.log("name", ...)` in the entry script and the modules it imports (only those of `names`,
+ * when given): repository-relative path → the names and the lines where they are logged.
+ */
+export function logStatements(root: string, entry: string, names: readonly string[] | null = null): Map<string, { name: string; line: number }[]> {
+  const wanted = names === null ? null : new Set(names);
+  const found = new Map<string, { name: string; line: number }[]>();
   const seen = new Set<string>();
   const queue = [path.join(root, entry)];
   while (queue.length > 0) {
@@ -25,14 +38,14 @@ export function filesLogging(root: string, entry: string, names: readonly string
       const target = resolveImport(path.dirname(file), match[1]!);
       if (target !== null && target.startsWith(root + path.sep) && !target.includes(`${path.sep}node_modules${path.sep}`)) queue.push(target);
     }
-    if (![...wanted].some((name) => code.includes(name))) continue;
-    let logged: Set<string>;
+    if (!code.includes("flor.log") || (wanted !== null && ![...wanted].some((name) => code.includes(name)))) continue;
+    let logged: { name: string; line: number }[];
     try {
-      logged = logNames(parseSource(code, file));
+      logged = logCalls(parseSource(code, file));
     } catch {
       continue; // a file the working tree cannot parse logs nothing replay could use
     }
-    const hits = [...wanted].filter((name) => logged.has(name));
+    const hits = logged.filter(({ name }) => wanted === null || wanted.has(name));
     if (hits.length > 0) found.set(path.relative(root, file).split(path.sep).join("/"), hits);
   }
   return found;
@@ -47,8 +60,8 @@ function resolveImport(dir: string, specifier: string): string | null {
   return null;
 }
 
-function logNames(root: Node): Set<string> {
-  const names = new Set<string>();
+function logCalls(root: Node): { name: string; line: number }[] {
+  const calls: { name: string; line: number }[] = [];
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -58,8 +71,8 @@ function logNames(root: Node): Set<string> {
     }
     if (typeof node !== "object" || node === null || typeof (node as Node).type !== "string") continue;
     const name = florLogName(node as Node);
-    if (name !== null) names.add(name);
+    if (name !== null) calls.push({ name, line: (node as Node).loc?.start.line ?? 0 });
     for (const [key, value] of Object.entries(node)) if (key !== "loc" && typeof value === "object") stack.push(value);
   }
-  return names;
+  return calls;
 }

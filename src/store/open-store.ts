@@ -38,6 +38,8 @@ export interface StoreOptions {
   databaseUrl?: string | undefined;
   /** The command holding the embedded store, named in the lock so others can say who has it. */
   command?: string;
+  /** How long to wait for the embedded store while another process holds it (default: fail at once). */
+  waitSeconds?: number;
 }
 
 type CopyCsv = (client: pg.PoolClient, statement: string, csv: string) => Promise<void>;
@@ -45,7 +47,7 @@ type CopyCsv = (client: pg.PoolClient, statement: string, csv: string) => Promis
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
   const url = options.databaseUrl ?? process.env["FLOR_DATABASE_URL"];
-  return url ? openServer(url) : openEmbedded(layout.databaseDir, layout.databaseLock, options.command ?? "flor");
+  return url ? openServer(url) : openEmbedded(layout.databaseDir, layout.databaseLock, options.command ?? "flor", options.waitSeconds ?? 0);
 }
 
 async function openServer(url: string): Promise<Store> {
@@ -64,8 +66,18 @@ async function openServer(url: string): Promise<Store> {
   return migrated(pool, "postgres", location, copy, async () => undefined);
 }
 
-async function openEmbedded(dataDir: string, lockFile: string, command: string): Promise<Store> {
-  const lock = DirectoryLock.acquire(lockFile, command);
+async function openEmbedded(dataDir: string, lockFile: string, command: string, waitSeconds: number): Promise<Store> {
+  const deadline = performance.now() + waitSeconds * 1000;
+  let lock: DirectoryLock;
+  for (;;) {
+    try {
+      lock = DirectoryLock.acquire(lockFile, command);
+      break;
+    } catch (error) {
+      if (performance.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
   let pglite: PGlite;
   try {
     pglite = await PGlite.create({ dataDir });

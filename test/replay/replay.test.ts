@@ -92,12 +92,17 @@ describe("replay of past versions", () => {
     expect(results[0]).toEqual(expected);
   });
 
-  it("replays nothing twice: a second request for the same scope has no tasks", async () => {
+  it("replays nothing twice: a wider request replays only what is new, and a repeated one nothing", async () => {
     const { root, store } = await project("twice");
     try {
       const layout = layoutFor(root);
-      const first = await requestReplay(store, layout, { names: ["w1"] }, { workers: 2 });
+      const first = await requestReplay(store, layout, { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" }, { workers: 2 });
       await runJobLocally(store, layout, first.jobId, { workers: 2 });
+      const wider = await requestReplay(store, layout, { names: ["w1"] }, { workers: 2 });
+      expect(wider.plan!.runs.map((r) => r.ranges)).toEqual([[[0, 4]], [[0, 4]], [[0, 4]], [[0, 4]], [[0, 4]]]);
+      const job = await runJobLocally(store, layout, wider.jobId, { workers: 2 });
+      expect(job.divergences).toBe(0);
+      expect(await storedValues(store, ["w1"])).toEqual(truth.map((lines) => lines.filter((line) => line.startsWith("w1|"))));
       const again = await planReplay(store, layout, { names: ["w1"] }, { workers: 2 });
       expect(again.tasks).toEqual([]);
       expect(again.runs.every((r) => r.outcome === "nothing-to-do")).toBe(true);

@@ -1,18 +1,19 @@
 import { FlorUsageError } from "../../errors.js";
-import { listEvents, type ReplayJob } from "../../replay/replay-jobs.js";
+import { listEvents } from "../../replay/replay-jobs.js";
 import { planReplay, type ReplayPlan, type ReplayRequest, type ScopePredicate } from "../../replay/replay-plan.js";
-import { ReplayQueue } from "../../replay/replay-queue.js";
-import { requestReplay, runJobLocally, waitForJob } from "../../replay/replay-service.js";
+import { requestReplay } from "../../replay/replay-service.js";
+import { runJob } from "../job-runner.js";
 import type { Store } from "../../store/open-store.js";
 import type { ProjectLayout } from "../../project-layout.js";
 import { catalogNames } from "../../store/queries/catalog.js";
 import { render, type OutputFormat } from "../output.js";
-import { ReplayProgress } from "../progress.js";
 import { withProject } from "../project-session.js";
 import type { CommandOutput } from "./propagate.js";
 
 export interface ReplayCommandOptions {
   names: string[];
+  /** Run this existing job's queued tasks (what `flor query --replay async` starts in the background). */
+  job: number | undefined;
   where: string | undefined;
   script: string | undefined;
   dryRun: boolean;
@@ -25,6 +26,14 @@ export interface ReplayCommandOptions {
  * `--dry-run` it prints the plan and its cost estimate and runs nothing.
  */
 export async function replayCommand(options: ReplayCommandOptions): Promise<CommandOutput> {
+  if (options.job !== undefined) {
+    const jobId = options.job;
+    return withProject("replay", async ({ layout, store }) => {
+      const job = await runJob(store, layout, jobId, false, options.workers);
+      const summary = { job: job.id, status: job.status, tasks: job.tasks.total, failed: job.tasks.failed, iterations: job.iterations.done, values: job.values, divergences: job.divergences };
+      return { stdout: render(Object.keys(summary), [summary], options.format), stderr: "", exitCode: job.status === "done" ? 0 : 1 };
+    }, { waitSeconds: 300 });
+  }
   if (options.names.length === 0) throw new FlorUsageError("flor replay needs the log names to fill", "Example: flor replay grad_norm --where \"epoch >= 18\"");
   return withProject("replay", async ({ layout, store }) => {
     const request: ReplayRequest = {
@@ -62,28 +71,6 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
 async function scope(where: string, store: Store, layout: ProjectLayout): Promise<ScopePredicate> {
   const { scopePredicate } = await import("../../florql/scope-predicate.js");
   return scopePredicate(where, await catalogNames(store, layout.projid));
-}
-
-/** Runs the job here (embedded store), or through the queue on a PostgreSQL server with `workers` local workers besides any `flor worker`. */
-async function runJob(store: Store, layout: ProjectLayout, jobId: number, fresh: boolean, workers: number): Promise<ReplayJob> {
-  const progress = new ReplayProgress();
-  try {
-    if (store.kind !== "postgres") return await runJobLocally(store, layout, jobId, { workers: Math.max(1, workers), onProgress: (job) => progress.update(job) });
-    const queue = await ReplayQueue.connect(process.env["FLOR_DATABASE_URL"]!, layout.projid);
-    try {
-      if (fresh) await queue.enqueue(store, jobId);
-      const ctx = workers > 0 ? await queue.work(store, layout, workers) : undefined;
-      if (workers === 0) process.stderr.write(`flor: job ${jobId} is queued for \`flor worker\` processes\n`);
-      const job = await waitForJob(store, jobId, { onProgress: (job) => progress.update(job) });
-      await queue.stop(ctx);
-      return job;
-    } catch (error) {
-      await queue.stop();
-      throw error;
-    }
-  } finally {
-    progress.end();
-  }
 }
 
 /** The plan without the patched sources (which are for workers, not people). */

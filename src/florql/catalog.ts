@@ -1,0 +1,104 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { JsonValue } from "../journal/records.js";
+import type { Store } from "../store/open-store.js";
+import { RUN_DIMENSIONS } from "../store/queries/catalog.js";
+import { logStatements } from "../replay/logging-sources.js";
+import { statementLevel } from "../replay/statement-level.js";
+
+export interface CatalogRun {
+  id: number;
+  tstamp: Date;
+  filename: string;
+  vid: string | null;
+  status: string;
+  args: Map<string, JsonValue>;
+}
+
+/** A logged name: the loop dimensions its values carry (outer first), and whether only hindsight would give it. */
+export interface CatalogLog {
+  dims: string[];
+  /** Logged by no run yet; the newest version of a script logs it (the query can fill it by replay). */
+  hindsight: boolean;
+}
+
+/**
+ * What FlorQL names can refer to in a project: run dimensions, loop dimensions, args, the names the runs
+ * logged, and (looked up only when a query needs them) the names the newest version of each script
+ * logs, which replay can fill.
+ */
+export class QueryCatalog {
+  private newest: Map<string, CatalogLog> | null = null;
+
+  constructor(
+    readonly projid: string,
+    readonly root: string,
+    readonly runs: CatalogRun[],
+    readonly args: Set<string>,
+    readonly loops: Map<string, { valued: boolean }>,
+    readonly logs: Map<string, CatalogLog>,
+  ) {}
+
+  static async load(store: Store, projid: string, root: string): Promise<QueryCatalog> {
+    const runs = store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id").where("p.projid", "=", projid);
+    const [runRows, argRows, loopRows, logRows] = await Promise.all([
+      runs.select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status"]).orderBy("r.tstamp").execute(),
+      store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", runs.select("r.id")).execute(),
+      store.db.selectFrom("loop_summaries").select("name").distinct().where("run_id", "in", runs.select("r.id")).execute(),
+      store.db.selectFrom("log_names").select(["name", "dim_keys"]).where("run_id", "in", runs.select("r.id")).execute(),
+    ]);
+    const valued = await store.db.selectFrom("loops").select("name").distinct()
+      .where("run_id", "in", runs.select("r.id")).where("value", "is not", null).execute();
+    const byId = new Map<number, CatalogRun>(runRows.map((r) => [r.id, { id: r.id, tstamp: r.tstamp, filename: r.filename, vid: r.vid, status: r.status, args: new Map() }]));
+    for (const a of argRows) byId.get(a.run_id)?.args.set(a.name, a.value);
+    const loops = new Map(loopRows.map((l) => [l.name, { valued: false }]));
+    for (const v of valued) loops.set(v.name, { valued: true });
+    const logs = new Map<string, CatalogLog>();
+    for (const { name, dim_keys } of logRows) {
+      const entry = logs.get(name) ?? { dims: [], hindsight: false };
+      for (const key of dim_keys) if (!entry.dims.includes(key)) entry.dims.push(key);
+      logs.set(name, entry);
+    }
+    return new QueryCatalog(projid, root, [...byId.values()], new Set(argRows.map((a) => a.name)), loops, logs);
+  }
+
+  /** Every name a query can use, for "did you mean". */
+  allNames(): string[] {
+    return [...RUN_DIMENSIONS, ...this.loopDimensions(), ...this.args, ...this.logs.keys(), ...this.newestLogs().keys()];
+  }
+
+  loopDimensions(): string[] {
+    return [...this.loops].flatMap(([name, { valued }]) => (valued ? [name, `${name}_value`] : [name]));
+  }
+
+  /** A logged name: recorded by some run, or logged by the newest version of a script (hindsight). */
+  log(name: string): CatalogLog | undefined {
+    return this.logs.get(name) ?? this.newestLogs().get(name);
+  }
+
+  /**
+   * The names the working tree's version of each recorded script logs that no run has: their dims come
+   * from where the statement is (inside which loops), read from its syntax.
+   */
+  private newestLogs(): Map<string, CatalogLog> {
+    if (this.newest !== null) return this.newest;
+    this.newest = new Map();
+    for (const filename of new Set(this.runs.map((r) => r.filename))) {
+      for (const [file, statements] of logStatements(this.root, filename)) {
+        let code: string;
+        try {
+          code = readFileSync(path.join(this.root, file), "utf8");
+        } catch {
+          continue;
+        }
+        for (const { name, line } of statements) {
+          if (this.logs.has(name) || this.newest.has(name)) continue;
+          const level = statementLevel(code, file, line, name);
+          const loops = level.kind === "loop" ? level.loops : [];
+          this.newest.set(name, { dims: loops.flatMap((loop) => (this.loops.get(loop)?.valued ? [loop, `${loop}_value`] : [loop])), hindsight: true });
+        }
+      }
+    }
+    return this.newest;
+  }
+}

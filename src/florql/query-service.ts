@@ -1,0 +1,172 @@
+import type { CompiledQuery as KyselyCompiled } from "kysely";
+import type { JsonValue } from "../journal/records.js";
+import type { ProjectLayout } from "../project-layout.js";
+import type { Store } from "../store/open-store.js";
+import { planReplay, type ReplayPlan, type ReplayRequest, type ScopePredicate } from "../replay/replay-plan.js";
+import type { ReplayJob } from "../replay/replay-jobs.js";
+import type { Expression, NameRef } from "./ast.js";
+import { analyze, type AnalyzedQuery } from "./analyze.js";
+import { QueryCatalog } from "./catalog.js";
+import { compileSql } from "./compile-sql.js";
+import { evaluatePredicate } from "./evaluate.js";
+import { parseQuery } from "./parse.js";
+
+export type ReplayMode = "wait" | "none" | "async";
+
+/** Whether a log name's values exist for the runs of one code version, or can be filled, or not. */
+export interface Availability {
+  vid: string | null;
+  filename: string;
+  runs: number;
+  columns: Record<string, string>;
+}
+
+export interface QueryPlan {
+  text: string;
+  projid: string;
+  analyzed: AnalyzedQuery;
+  /** Runs the query can see after pushing its run-level predicates down, of how many. */
+  runIds: number[];
+  totalRuns: number;
+  sql: { text: string; parameters: readonly unknown[] };
+  availability: Availability[];
+  /** What replay would fill for the query's missing log names, and the request that plans it; null when nothing is missing. */
+  replay: ReplayPlan | null;
+  replayRequest: ReplayRequest | null;
+  /** Names the query reads that some in-scope runs lack and replay cannot fill, with why. */
+  unfillable: { name: string; runs: number; reasons: string[] }[];
+  timings: { parseMs: number; catalogMs: number; planMs: number };
+}
+
+export interface QueryResult {
+  columns: string[];
+  rows: Record<string, JsonValue>[];
+  plan: QueryPlan;
+  /** The replay job that filled (wait) or is filling (async) missing values. */
+  job: ReplayJob | null;
+  queryMs: number;
+}
+
+/**
+ * Plans a FlorQL query: parse, resolve names against the catalog, push run-level predicates (versions,
+ * args, time, script) down to a run scope, check which log names each in-scope run has, plan the replay
+ * that fills what is missing (restricted by the same predicates, down to loop iterations), and compile
+ * the SQL. Nothing is executed.
+ */
+export async function planQuery(store: Store, layout: ProjectLayout, text: string, options: { workers: number }): Promise<QueryPlan> {
+  const t0 = performance.now();
+  const query = parseQuery(text);
+  const t1 = performance.now();
+  const catalog = await QueryCatalog.load(store, layout.projid, layout.root);
+  const t2 = performance.now();
+  const analyzed = analyze(query, text, catalog);
+
+  const where = query.where;
+  const inScope = catalog.runs.filter((run) => {
+    if (analyzed.filename !== null && run.filename !== analyzed.filename) return false;
+    if (where === null) return true;
+    return evaluatePredicate(where, (ref) => {
+      const meaning = analyzed.resolved.get(ref);
+      if (meaning?.kind === "run") return meaning.name === "tstamp" ? run.tstamp.toISOString() : meaning.name === "projid" ? layout.projid : run[meaning.name];
+      if (meaning?.kind === "arg") return run.args.has(meaning.name) ? run.args.get(meaning.name)! : null;
+      return undefined;
+    }) !== false;
+  });
+  const runIds = inScope.map((r) => r.id);
+  const narrowed = runIds.length < catalog.runs.length;
+  const compiled = compileSql(analyzed, layout.projid, narrowed ? runIds : null).query.compile(store.db) as KyselyCompiled;
+  const t3 = performance.now();
+
+  const names = analyzed.logs.map((l) => l.name);
+  const have = new Map<string, Set<number>>();
+  if (names.length > 0 && runIds.length > 0) {
+    // A name that replay filled counts as missing: the planner knows which parts it filled, and plans the rest.
+    const [rows, replayed] = await Promise.all([
+      store.db.selectFrom("log_names").select(["run_id", "name"]).where("name", "in", names).where("run_id", "in", runIds).execute(),
+      store.db.selectFrom("replay_coverage").select(["run_id", "name"]).distinct().where("name", "in", names).where("run_id", "in", runIds).execute(),
+    ]);
+    const filled = new Set(replayed.map((r) => `${r.run_id}\u0000${r.name}`));
+    for (const { run_id, name } of rows) if (!filled.has(`${run_id}\u0000${name}`)) (have.get(name) ?? have.set(name, new Set()).get(name)!).add(run_id);
+  }
+  const missing = names.filter((name) => inScope.some((run) => !have.get(name)?.has(run.id)));
+  const replayRequest: ReplayRequest | null = missing.length === 0 || runIds.length === 0 ? null : {
+    names: missing, runIds: inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id))).map((r) => r.id),
+    ...(where === null ? {} : { where: scopeOf(where, analyzed), whereText: printWhere(text, where) }),
+  };
+  const replay = replayRequest === null ? null : await planReplay(store, layout, replayRequest, options);
+  return {
+    text, projid: layout.projid, analyzed, runIds, totalRuns: catalog.runs.length, sql: { text: compiled.sql, parameters: compiled.parameters },
+    availability: availability(inScope, names, have, replay), replay, replayRequest, unfillable: unfillable(replay),
+    timings: { parseMs: t1 - t0, catalogMs: t2 - t1, planMs: t3 - t2 },
+  };
+}
+
+/** Runs a planned query: fills missing values first (`wait`), starts filling them (`async`), or not (`none`). */
+export async function runQuery(
+  store: Store, plan: QueryPlan, fill: (request: ReplayRequest, plan: ReplayPlan, mode: "wait" | "async") => Promise<ReplayJob | null>, mode: ReplayMode,
+): Promise<QueryResult> {
+  const needsReplay = plan.replay !== null && plan.replay.tasks.length > 0;
+  const job = needsReplay && mode !== "none" ? await fill(plan.replayRequest!, plan.replay!, mode) : null;
+  const started = performance.now();
+  const compiled = compileSql(plan.analyzed, plan.projid, plan.runIds.length < plan.totalRuns ? plan.runIds : null);
+  const result = await compiled.query.execute(store.db);
+  const queryMs = performance.now() - started;
+  const rows = result.rows.map((row) => {
+    const out: Record<string, JsonValue> = {};
+    for (const output of compiled.outputs) {
+      const [first, second] = output.columns;
+      const value = second === undefined ? row[first!] : row[first!] ?? row[second];
+      out[output.label] = value instanceof Date ? value.toISOString() : (value ?? null) as JsonValue;
+    }
+    return out;
+  });
+  return { columns: compiled.outputs.map((o) => o.label), rows, plan, job, queryMs };
+}
+
+/** The WHERE clause as a replay scope: run-level and outermost-loop-level names known, the rest left open. */
+function scopeOf(where: Expression, analyzed: AnalyzedQuery): ScopePredicate {
+  return (lookup) => evaluatePredicate(where, (ref: NameRef) => {
+    const meaning = analyzed.resolved.get(ref);
+    if (meaning === undefined || meaning.kind === "log") return undefined;
+    const namespace = meaning.kind === "run" ? "run" : meaning.kind === "arg" ? "arg" : "loop";
+    const value = lookup(meaning.name, namespace);
+    return value === undefined && meaning.kind === "arg" ? null : value;
+  });
+}
+
+function printWhere(text: string, where: Expression): string {
+  return text.slice(where.span.start.offset, where.span.end.offset);
+}
+
+function availability(runs: QueryCatalog["runs"], names: string[], have: Map<string, Set<number>>, replay: ReplayPlan | null): Availability[] {
+  const byVersion = new Map<string, Availability & { states: Map<string, Set<string>> }>();
+  const planned = new Map((replay?.runs ?? []).map((r) => [r.runId, r]));
+  for (const run of runs) {
+    const key = `${run.vid}\u0000${run.filename}`;
+    const entry = byVersion.get(key) ?? { vid: run.vid, filename: run.filename, runs: 0, columns: {}, states: new Map() };
+    entry.runs++;
+    for (const name of names) {
+      let state = "recorded";
+      if (!have.get(name)?.has(run.id)) {
+        const fate = planned.get(run.id)?.names.find((n) => n.name === name);
+        state = fate === undefined ? "missing" : fate.status === "fill" ? "fill by replay" : fate.status === "declined" ? "cannot fill" : fate.status;
+      }
+      (entry.states.get(name) ?? entry.states.set(name, new Set()).get(name)!).add(state);
+    }
+    byVersion.set(key, entry);
+  }
+  return [...byVersion.values()].map(({ states, ...entry }) => ({ ...entry, columns: Object.fromEntries([...states].map(([name, set]) => [name, [...set].join(" / ")])) }));
+}
+
+function unfillable(replay: ReplayPlan | null): QueryPlan["unfillable"] {
+  const byName = new Map<string, { runs: number; reasons: Set<string> }>();
+  for (const run of replay?.runs ?? []) {
+    for (const name of run.names.filter((n) => n.status === "declined")) {
+      const entry = byName.get(name.name) ?? { runs: 0, reasons: new Set<string>() };
+      entry.runs++;
+      entry.reasons.add(name.reason ?? "");
+      byName.set(name.name, entry);
+    }
+  }
+  return [...byName].map(([name, { runs, reasons }]) => ({ name, runs, reasons: [...reasons] }));
+}
