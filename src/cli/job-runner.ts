@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
-import type { ReplayJob } from "../replay/replay-jobs.js";
+import { listEvents, type ReplayJob } from "../replay/replay-jobs.js";
 import { ReplayQueue } from "../replay/replay-queue.js";
 import { runJobLocally, waitForJob } from "../replay/replay-service.js";
 import { ReplayProgress } from "./progress.js";
@@ -51,4 +51,14 @@ export async function startJob(store: Store, layout: ProjectLayout, jobId: numbe
   });
   child.unref();
   return `replay job ${jobId} runs in the background (pid ${child.pid}); \`flor query\` again shows its values as they land`;
+}
+
+/** What went wrong in a job, one line per failed task or fallback, for stderr. */
+export async function jobProblems(store: Store, jobId: number): Promise<string> {
+  let text = "";
+  for (const event of (await listEvents(store.db, jobId)).filter((e) => e.kind === "task-failed" || e.kind === "task-fallback")) {
+    const data = event.data as { error?: string; reason?: string };
+    text += `flor: task ${event.taskId} ${event.kind === "task-failed" ? `failed: ${data.error}` : `could not use checkpoints (${data.reason}); replayed the whole script`}\n`;
+  }
+  return text;
 }

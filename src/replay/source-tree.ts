@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { FlorError } from "../errors.js";
 
@@ -8,10 +7,14 @@ import { FlorError } from "../errors.js";
  * Writes the files of code version `vid` into a new temporary directory, with `patches` applied, and
  * never touches the user's checkout, index or branch: git reads the tree into a private index file and
  * checks it out under the temporary prefix. What git does not track but the script needs at run time
- * (node_modules, data directories) is linked from the repository root.
+ * (data directories read by relative paths) is linked from the repository root.
  */
 export function materializeVersion(root: string, vid: string, patches: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `flor-replay-${vid.slice(0, 10)}-`));
+  // Inside the repository (under .flor/, which git ignores), so that what the script resolves by walking
+  // up directories is what it resolved when it ran: node_modules, package.json "type", tsconfig.json.
+  const trees = path.join(root, ".flor", "trees");
+  mkdirSync(trees, { recursive: true });
+  const dir = mkdtempSync(path.join(trees, `${vid.slice(0, 10)}-`));
   const index = path.join(dir, ".flor-index");
   try {
     execFileSync("git", ["read-tree", `--index-output=${index}`, vid], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });

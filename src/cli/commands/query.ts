@@ -3,7 +3,7 @@ import { planQuery, runQuery, type ReplayMode } from "../../florql/query-service
 import { requestReplay } from "../../replay/replay-service.js";
 import { render, type OutputFormat } from "../output.js";
 import { withProject } from "../project-session.js";
-import { runJob, startJob } from "../job-runner.js";
+import { jobProblems, runJob, startJob } from "../job-runner.js";
 import type { CommandOutput } from "./propagate.js";
 
 export interface QueryCommandOptions {
@@ -32,7 +32,9 @@ export async function queryCommand(text: string, options: QueryCommandOptions): 
       return runJob(store, layout, jobId, true, options.workers);
     }, options.replay);
     let stderr = note;
-    if (result.job !== null && result.job.status !== "done") stderr += `flor: replay job ${result.job.id} ended ${result.job.status}: ${result.job.error ?? ""}; values it could not fill are empty\n`;
+    if (result.job !== null && result.job.status !== "done") {
+      stderr += `${await jobProblems(store, result.job.id)}flor: replay job ${result.job.id} ended ${result.job.status}: ${result.job.error ?? ""}; values it could not fill are empty\n`;
+    }
     if (result.job !== null && result.job.divergences > 0) stderr += `flor: warning: replay job ${result.job.id} did not reproduce ${result.job.divergences} recorded value(s); see flor replay's report\n`;
     if (options.replay === "none" && plan.replay !== null && plan.replay.tasks.length > 0) stderr += `flor: ${plan.replay.names.join(", ")} missing for ${plan.replay.runs.filter((r) => r.outcome === "replay").length} run(s); run with --replay wait to fill them\n`;
     for (const { name, runs, reasons } of plan.unfillable) stderr += `flor: cannot fill ${name} for ${runs} run(s): ${reasons.join("; ")}\n`;

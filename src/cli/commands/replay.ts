@@ -1,8 +1,7 @@
 import { FlorUsageError } from "../../errors.js";
-import { listEvents } from "../../replay/replay-jobs.js";
 import { planReplay, type ReplayPlan, type ReplayRequest, type ScopePredicate } from "../../replay/replay-plan.js";
 import { requestReplay } from "../../replay/replay-service.js";
-import { runJob } from "../job-runner.js";
+import { jobProblems, runJob } from "../job-runner.js";
 import type { Store } from "../../store/open-store.js";
 import type { ProjectLayout } from "../../project-layout.js";
 import { catalogNames } from "../../store/queries/catalog.js";
@@ -50,11 +49,7 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
     if (plan === null) process.stderr.write(`flor: the same replay is already running as job ${jobId}; following it\n`);
     else process.stderr.write(describePlan(plan));
     const job = await runJob(store, layout, jobId, plan !== null, options.workers);
-    const events = await listEvents(store.db, jobId);
-    for (const event of events.filter((e) => e.kind === "task-failed" || e.kind === "task-fallback")) {
-      const data = event.data as { error?: string; reason?: string };
-      stderr += `flor: task ${event.taskId} ${event.kind === "task-failed" ? `failed: ${data.error}` : `could not use checkpoints (${data.reason}); replayed the whole script`}\n`;
-    }
+    stderr += await jobProblems(store, jobId);
     const divergences = await store.db.selectFrom("replay_divergences as d").innerJoin("replay_tasks as t", "t.id", "d.task_id")
       .innerJoin("runs as r", "r.id", "d.run_id")
       .select(["r.tstamp", "d.name", "d.occurrence", "d.recorded", "d.replayed", "d.detail"]).where("t.job_id", "=", jobId).orderBy("r.tstamp").limit(20).execute();
