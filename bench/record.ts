@@ -13,6 +13,7 @@ import { ingest } from "../src/store/ingest.js";
 import { noTracking, train, type Tracker } from "../examples/iris/training.js";
 import { benchRepo, median } from "./bench-repo.js";
 import { withArgs } from "./with-args.js";
+import { postgresServer } from "./postgres-server.js";
 import { timedTracker } from "./timed-tracker.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -150,21 +151,6 @@ async function ingestRate(kind: "pglite" | "postgres", url: string): Promise<voi
   repo.remove();
   results[`ingest_${kind}`] = { rows: report.rows, seconds: report.seconds, perSecond: rate, baselinePerSecond: baseline };
   line(`| ingest into ${kind === "pglite" ? "embedded PGlite" : "PostgreSQL 15 server"} (${(report.rows / 1e6).toFixed(2)}M rows) | ${Math.round(baseline / 1000)}k rows/s (multi-row INSERT) | ${Math.round(rate / 1000)}k rows/s | ${(rate / baseline).toFixed(1)}× | target ≥ ${kind === "pglite" ? "100k" : "200k"} rows/s |`);
-}
-
-/** A PostgreSQL server: FLOR_BENCH_DATABASE_URL, or a throwaway one when PostgreSQL is installed. */
-function postgresServer(): { url: string; stop(): void } | null {
-  const given = process.env["FLOR_BENCH_DATABASE_URL"];
-  if (given) return { url: given, stop: () => undefined };
-  const script = path.join(here, "../scripts/throwaway-postgres.sh");
-  const dir = mkdtempSync(path.join(tmpdir(), "flor-bench-pg-"));
-  try {
-    const url = execFileSync("bash", [script, "start", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return { url, stop: () => execFileSync("bash", [script, "stop", dir], { stdio: "ignore" }) };
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return null;
-  }
 }
 
 export async function benchRecord(): Promise<Record<string, unknown>> {

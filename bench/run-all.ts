@@ -5,10 +5,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchRecord } from "./record.js";
 import { benchPropagation } from "./propagation.js";
+import { benchReplay } from "./replay.js";
+import { benchQuery } from "./query.js";
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 process.stdout.write(`# FlorDB benchmarks\n\nMachine: ${machine}\n`);
-const results = { machine, date: new Date().toISOString(), record: await benchRecord(), propagation: benchPropagation() };
+const results = {
+  machine, date: new Date().toISOString(), record: await benchRecord(), propagation: benchPropagation(),
+  query: await benchQuery(), replay: await benchReplay(),
+};
 const file = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.json");
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`\nResults written to ${path.relative(process.cwd(), file)}\n`);

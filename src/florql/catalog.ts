@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { sql } from "kysely";
 import type { JsonValue } from "../journal/records.js";
 import type { Store } from "../store/open-store.js";
 import { RUN_DIMENSIONS } from "../store/queries/catalog.js";
@@ -27,8 +28,10 @@ export interface CatalogLog {
  * logged, and (looked up only when a query needs them) the names the newest version of each script
  * logs, which replay can fill.
  */
+const CACHE = new WeakMap<Store, Map<string, { fingerprint: string; catalog: QueryCatalog }>>();
+
 export class QueryCatalog {
-  private newest: Map<string, CatalogLog> | null = null;
+  newest: Map<string, CatalogLog> | null = null;
 
   constructor(
     readonly projid: string,
@@ -39,27 +42,57 @@ export class QueryCatalog {
     readonly logs: Map<string, CatalogLog>,
   ) {}
 
+  /** Runs (by id) that recorded each name themselves, and runs that replay filled each name for. */
+  recordedBy = new Map<string, Set<number>>();
+  replayedFor = new Map<string, Set<number>>();
+
+  /**
+   * Loads the catalog, or returns the one loaded before when the store has not changed since: every
+   * change to runs, logs and replayed values comes with a change to the `journals` table, whose
+   * fingerprint is one cheap query.
+   */
   static async load(store: Store, projid: string, root: string): Promise<QueryCatalog> {
+    const fingerprint = JSON.stringify(await store.db.selectFrom("journals as j").innerJoin("projects as p", "p.id", "j.project_id")
+      .select([sql<string>`count(*)`.as("n"), sql<string>`max(j.updated_at)`.as("at"), sql<string>`sum(j.offset)`.as("bytes")])
+      .where("p.projid", "=", projid).executeTakeFirst());
+    const key = `${projid}\u0000${root}`;
+    let cached = CACHE.get(store)?.get(key);
+    if (cached === undefined || cached.fingerprint !== fingerprint) {
+      cached = { fingerprint, catalog: await QueryCatalog.read(store, projid, root) };
+      const forStore = CACHE.get(store) ?? new Map<string, { fingerprint: string; catalog: QueryCatalog }>();
+      forStore.set(key, cached);
+      CACHE.set(store, forStore);
+    }
+    // What the working tree logs can change without the store changing: looked up afresh.
+    cached.catalog.newest = null;
+    return cached.catalog;
+  }
+
+  private static async read(store: Store, projid: string, root: string): Promise<QueryCatalog> {
     const runs = store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id").where("p.projid", "=", projid);
-    const [runRows, argRows, loopRows, logRows] = await Promise.all([
+    const [runRows, argRows, logRows, coverage] = await Promise.all([
       runs.select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status"]).orderBy("r.tstamp").execute(),
       store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", runs.select("r.id")).execute(),
-      store.db.selectFrom("loop_summaries").select("name").distinct().where("run_id", "in", runs.select("r.id")).execute(),
-      store.db.selectFrom("log_names").select(["name", "dim_keys"]).where("run_id", "in", runs.select("r.id")).execute(),
+      store.db.selectFrom("log_names").select(["run_id", "name", "dim_keys"]).where("run_id", "in", runs.select("r.id")).execute(),
+      store.db.selectFrom("replay_coverage").select(["run_id", "name"]).distinct().where("run_id", "in", runs.select("r.id")).execute(),
     ]);
-    const valued = await store.db.selectFrom("loops").select("name").distinct()
-      .where("run_id", "in", runs.select("r.id")).where("value", "is not", null).execute();
     const byId = new Map<number, CatalogRun>(runRows.map((r) => [r.id, { id: r.id, tstamp: r.tstamp, filename: r.filename, vid: r.vid, status: r.status, args: new Map() }]));
     for (const a of argRows) byId.get(a.run_id)?.args.set(a.name, a.value);
-    const loops = new Map(loopRows.map((l) => [l.name, { valued: false }]));
-    for (const v of valued) loops.set(v.name, { valued: true });
+    // Loops are known by the dimensions of the values logged in them: `x_value` next to `x` is an item value.
+    const keys = new Set(logRows.flatMap((l) => l.dim_keys));
+    const loops = new Map<string, { valued: boolean }>();
+    for (const key of keys) if (!(key.endsWith("_value") && keys.has(key.slice(0, -6)))) loops.set(key, { valued: keys.has(`${key}_value`) });
     const logs = new Map<string, CatalogLog>();
-    for (const { name, dim_keys } of logRows) {
+    const catalog = new QueryCatalog(projid, root, [...byId.values()], new Set(argRows.map((a) => a.name)), loops, logs);
+    const replayed = new Set(coverage.map((c) => `${c.run_id}\u0000${c.name}`));
+    for (const { run_id, name, dim_keys } of logRows) {
       const entry = logs.get(name) ?? { dims: [], hindsight: false };
       for (const key of dim_keys) if (!entry.dims.includes(key)) entry.dims.push(key);
       logs.set(name, entry);
+      const into = replayed.has(`${run_id}\u0000${name}`) ? catalog.replayedFor : catalog.recordedBy;
+      (into.get(name) ?? into.set(name, new Set()).get(name)!).add(run_id);
     }
-    return new QueryCatalog(projid, root, [...byId.values()], new Set(argRows.map((a) => a.name)), loops, logs);
+    return catalog;
   }
 
   /** Every name a query can use, for "did you mean". */

@@ -36,17 +36,22 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
   const logIndex = new Map(logs.map((log, i) => [log.name, i]));
   const argIndex = new Map(args.map((name, i) => [name, i]));
   const scope = runIds === null ? sql`` : sql` and lg.run_id = any(${[...runIds]}::int[])`;
+  // The same scope on the loops side of the (left) join, so only the runs in scope are read there too.
+  const loopScope = runIds === null ? sql`` : sql` and lp.run_id = any(${[...runIds]}::int[])`;
 
   const pushed = loopDimensionFilters(analyzed);
+  // A loop index: the context's own iteration when it is that loop's (no JSON to read), else its `dims`.
+  const index = (key: string) => sql`(case when lp.name = ${key} then lp.iteration else (lp.dims ->> ${key})::int end)`;
   const relations = logs.map((log, i) => {
-    // A WHERE conjunct on a loop dimension also filters every relation that carries it: the same rows
-    // survive (the outer WHERE still applies), but far fewer reach the joins.
-    const filters = pushed.filter((f) => log.dims.includes(f.dim)).map((f) => sql` and ${f.test(sql`(lp.dims ->> ${f.dim})::int`)}`);
+    // A WHERE conjunct on a loop dimension filters every relation that carries it, so far fewer rows
+    // reach the joins; the outer WHERE then only has to drop rows without that dimension.
+    // `lp.ctx_id is not null` lets PostgreSQL treat the loops join as an inner one and filter while scanning loops.
+    const filters = pushed.filter((f) => log.dims.includes(f.dim)).map((f) => sql` and lp.ctx_id is not null and ${f.test(index(f.dim))}`);
     const dimColumns = log.dims.map((key) => (key.endsWith("_value") && !isLoopIndex(key, log.dims)
       ? sql`lp.dims -> ${key} as ${id(dimAlias(key))}`
-      : sql`(lp.dims ->> ${key})::int as ${id(dimAlias(key))}`));
+      : sql`${index(key)} as ${id(dimAlias(key))}`));
     return sql`select lg.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`])}
-      from ${table("logs")} lg left join ${table("loops")} lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id
+      from ${table("logs")} lg left join ${table("loops")} lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id${loopScope}
       where lg.name = ${log.name}${scope}${sql.join(filters, sql``)}`;
   });
   let from: RawBuilder<unknown>;
@@ -68,7 +73,14 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
   const conditions = [sql`r.project_id = (select id from ${table("projects")} where projid = ${projid})`];
   if (runIds !== null) conditions.push(sql`r.id = any(${[...runIds]}::int[])`);
   if (analyzed.filename !== null) conditions.push(sql`r.filename = ${analyzed.filename}`);
-  if (analyzed.query.where !== null) conditions.push(sql`coalesce(${emitter.emit(analyzed.query.where, "bool")}, false)`);
+  const where = analyzed.query.where;
+  if (where !== null) {
+    for (const conjunct of where.kind === "and" ? where.operands : [where]) {
+      const filter = pushed.find((f) => f.conjunct === conjunct);
+      conditions.push(filter === undefined ? sql`coalesce(${emitter.emit(conjunct, "bool")}, false)`
+        : relations.length > 0 ? sql`p.${id(dimAlias(filter.dim))} is not null` : sql`false`);
+    }
+  }
 
   const selected: RawBuilder<unknown>[] = [];
   const outputs: OutputColumn[] = analyzed.outputs.map((output, i) => {
@@ -97,7 +109,7 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
 }
 
 /** The top-level AND conjuncts of WHERE that compare a loop's iteration index with number literals. */
-function loopDimensionFilters(analyzed: AnalyzedQuery): { dim: string; test: (column: RawBuilder<unknown>) => RawBuilder<unknown> }[] {
+function loopDimensionFilters(analyzed: AnalyzedQuery): { dim: string; conjunct: Expression; test: (column: RawBuilder<unknown>) => RawBuilder<unknown> }[] {
   const where = analyzed.query.where;
   if (where === null) return [];
   const conjuncts = where.kind === "and" ? where.operands : [where];
@@ -107,19 +119,20 @@ function loopDimensionFilters(analyzed: AnalyzedQuery): { dim: string; test: (co
     return meaning?.kind === "loop" && meaning.valueOf === null ? e.name : null;
   };
   const number = (e: Expression): number | null => (e.kind === "number" ? e.value : null);
-  const filters: { dim: string; test: (column: RawBuilder<unknown>) => RawBuilder<unknown> }[] = [];
+  const filters: { dim: string; conjunct: Expression; test: (column: RawBuilder<unknown>) => RawBuilder<unknown> }[] = [];
+  const literal = (value: number) => (Number.isInteger(value) ? sql`${value}::int` : sql`${value}::float8`);
   const flipped: Record<string, string> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "<>" };
   for (const c of conjuncts) {
     if (c.kind === "comparison") {
       const [dim, value, operator] = dimOf(c.left) !== null && number(c.right) !== null ? [dimOf(c.left)!, number(c.right)!, c.operator === "!=" ? "<>" : c.operator]
         : dimOf(c.right) !== null && number(c.left) !== null ? [dimOf(c.right)!, number(c.left)!, flipped[c.operator]!] : [null, null, null];
-      if (dim !== null) filters.push({ dim, test: (column) => sql`${column} ${sql.raw(operator!)} ${value}::float8` });
+      if (dim !== null) filters.push({ dim, conjunct: c, test: (column) => sql`${column} ${sql.raw(operator!)} ${literal(value!)}` });
     } else if (c.kind === "in" && !c.negated && dimOf(c.operand) !== null && c.list.every((e) => number(e) !== null)) {
       const values = c.list.map((e) => number(e)!);
-      filters.push({ dim: dimOf(c.operand)!, test: (column) => sql`${column} = any(${values}::float8[])` });
+      filters.push({ dim: dimOf(c.operand)!, conjunct: c, test: (column) => sql`${column} = any(${values}::float8[])` });
     } else if (c.kind === "between" && !c.negated && dimOf(c.operand) !== null && number(c.low) !== null && number(c.high) !== null) {
       const [low, high] = [number(c.low)!, number(c.high)!];
-      filters.push({ dim: dimOf(c.operand)!, test: (column) => sql`${column} between ${low}::float8 and ${high}::float8` });
+      filters.push({ dim: dimOf(c.operand)!, conjunct: c, test: (column) => sql`${column} between ${literal(low)} and ${literal(high)}` });
     }
   }
   return filters;

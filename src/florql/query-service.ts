@@ -78,16 +78,8 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   const t3 = performance.now();
 
   const names = analyzed.logs.map((l) => l.name);
-  const have = new Map<string, Set<number>>();
-  if (names.length > 0 && runIds.length > 0) {
-    // A name that replay filled counts as missing: the planner knows which parts it filled, and plans the rest.
-    const [rows, replayed] = await Promise.all([
-      store.db.selectFrom("log_names").select(["run_id", "name"]).where("name", "in", names).where("run_id", "in", runIds).execute(),
-      store.db.selectFrom("replay_coverage").select(["run_id", "name"]).distinct().where("name", "in", names).where("run_id", "in", runIds).execute(),
-    ]);
-    const filled = new Set(replayed.map((r) => `${r.run_id}\u0000${r.name}`));
-    for (const { run_id, name } of rows) if (!filled.has(`${run_id}\u0000${name}`)) (have.get(name) ?? have.set(name, new Set()).get(name)!).add(run_id);
-  }
+  // A name that replay filled counts as missing: the planner knows which parts it filled, and plans the rest.
+  const have = new Map(names.map((name) => [name, catalog.recordedBy.get(name) ?? new Set<number>()]));
   const missing = names.filter((name) => inScope.some((run) => !have.get(name)?.has(run.id)));
   const replayRequest: ReplayRequest | null = missing.length === 0 || runIds.length === 0 ? null : {
     names: missing, runIds: inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id))).map((r) => r.id),

@@ -23,6 +23,7 @@ export interface IngestReport {
 /** Bytes of journal handled per transaction: bounds memory, and a crash mid-ingest loses no progress. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
 const MAX_PROBLEMS_PER_JOURNAL = 5;
+const ANALYZE_AFTER_ROWS = 50_000;
 
 /** Where ingestion of one journal stands; persisted in `journals`, rebuilt from it on the next call. */
 interface JournalState {
@@ -80,6 +81,9 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
     report.problems.push(...state.problems);
   }
   report.rows += await ingestReplayJournals(store, layout, projectId, new Set(known.keys()), report);
+  // Query plans depend on table statistics, and PGlite has no autovacuum to gather them: after a large
+  // ingest a pivot over a million rows otherwise runs as a million index lookups.
+  if (report.rows >= ANALYZE_AFTER_ROWS) await sql`analyze ${sql.table(`${STORE_SCHEMA}.logs`)}, ${sql.table(`${STORE_SCHEMA}.loops`)}, ${sql.table(`${STORE_SCHEMA}.log_names`)}, ${sql.table(`${STORE_SCHEMA}.runs`)}, ${sql.table(`${STORE_SCHEMA}.args`)}`.execute(db);
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }

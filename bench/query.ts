@@ -1,0 +1,189 @@
+// bench/query: FlorQL latency on a store of 1M+ log rows over 1,000 runs, compared in the same process
+// run with hand-written SQL that gives the same answer on the same database; parse + plan time; and the
+// peak memory of `flor query` on the embedded store.
+import { execFileSync, spawnSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { sql } from "kysely";
+import { layoutFor, type ProjectLayout } from "../src/project-layout.js";
+import { openStore, type Store } from "../src/store/open-store.js";
+import { ingest } from "../src/store/ingest.js";
+import { planQuery, runQuery } from "../src/florql/query-service.js";
+import { parseQuery } from "../src/florql/parse.js";
+import { analyze } from "../src/florql/analyze.js";
+import { compileSql } from "../src/florql/compile-sql.js";
+import { QueryCatalog } from "../src/florql/catalog.js";
+import { median } from "./bench-repo.js";
+import { postgresServer } from "./postgres-server.js";
+
+const RUNS = 1000;
+const EPOCHS = 20;
+const STEPS = 50;
+const ROUNDS = 15;
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/flor.js");
+const line = (text: string): void => void process.stdout.write(`${text}\n`);
+
+/** The typical questions, each with hand-written SQL over the store's tables that gives the same rows. */
+const QUERIES: { name: string; florql: string; hand: ReturnType<typeof sql> }[] = [
+  {
+    name: "filter on args",
+    florql: "SELECT lr, epoch, acc WHERE lr < 0.02 ORDER BY lr, epoch",
+    hand: sql`select a.value as lr, (l.dims ->> 'epoch')::int as epoch, g.num as acc
+      from flor.logs g join flor.loops l on l.run_id = g.run_id and l.ctx_id = g.ctx_id
+      join flor.args a on a.run_id = g.run_id and a.name = 'lr'
+      where g.name = 'acc' and (a.value #>> '{}')::float8 < 0.02 order by (a.value #>> '{}')::float8, 2`,
+  },
+  {
+    name: "filter on a loop dimension",
+    florql: "SELECT epoch, step, loss WHERE epoch = 19 AND step < 5",
+    hand: sql`select r.tstamp, (l.dims ->> 'epoch')::int as epoch, (l.dims ->> 'step')::int as step, g.num as loss
+      from flor.logs g join flor.loops l on l.run_id = g.run_id and l.ctx_id = g.ctx_id join flor.runs r on r.id = g.run_id
+      where g.name = 'loss' and (l.dims ->> 'epoch')::int = 19 and (l.dims ->> 'step')::int < 5 order by r.tstamp, r.id, 2, 3`,
+  },
+  {
+    name: "pivot of 3 names",
+    florql: "SELECT epoch, step, loss, acc, gnorm WHERE opt = 'adam' AND lr < 0.1",
+    hand: sql`select r.tstamp, (ls.dims ->> 'epoch')::int as epoch, (ls.dims ->> 'step')::int as step, g.num as loss, ga.num as acc, gg.num as gnorm
+      from flor.logs g join flor.loops ls on ls.run_id = g.run_id and ls.ctx_id = g.ctx_id
+      left join flor.logs ga on ga.run_id = g.run_id and ga.ctx_id = ls.parent_ctx_id and ga.name = 'acc'
+      left join flor.logs gg on gg.run_id = g.run_id and gg.ctx_id = ls.parent_ctx_id and gg.name = 'gnorm'
+      join flor.runs r on r.id = g.run_id
+      join flor.args ao on ao.run_id = g.run_id and ao.name = 'opt' join flor.args al on al.run_id = g.run_id and al.name = 'lr'
+      where g.name = 'loss' and ao.value = '"adam"' and (al.value #>> '{}')::float8 < 0.1 order by r.tstamp, r.id, 2, 3`,
+  },
+  {
+    name: "aggregate",
+    florql: "SELECT opt, avg(acc) AS mean, max(acc) AS best WHERE epoch = 19 GROUP BY opt",
+    hand: sql`select a.value #>> '{}' as opt, avg(g.num) as mean, max(g.num) as best
+      from flor.logs g join flor.loops l on l.run_id = g.run_id and l.ctx_id = g.ctx_id join flor.args a on a.run_id = g.run_id and a.name = 'opt'
+      where g.name = 'acc' and (l.dims ->> 'epoch')::int = 19 group by 1 order by 1`,
+  },
+];
+
+/** Journals of RUNS runs, written directly: loss per step, acc and gnorm per epoch, args lr and opt. */
+function writeJournals(layout: ProjectLayout): number {
+  mkdirSync(layout.journalsDir, { recursive: true });
+  let rows = 0;
+  const start = Date.UTC(2026, 0, 1);
+  for (let k = 0; k < RUNS; k++) {
+    const tstamp = new Date(start + k * 60_000).toISOString();
+    const fd = openSync(path.join(layout.journalsDir, `${tstamp.replace(/:/g, "-")}.jsonl`), "w");
+    const lines: string[] = [JSON.stringify({ k: "run", format: 1, projid: layout.projid, tstamp, filename: "train.ts", vid: null, pid: 1, host: "bench", argv: [], node: process.version })];
+    const lr = Math.round((k + 1) * 0.001 * 1000) / 1000;
+    lines.push(JSON.stringify({ k: "arg", n: "lr", v: lr, src: "kwargs" }), JSON.stringify({ k: "arg", n: "opt", v: k % 2 === 0 ? "adam" : "sgd", src: "kwargs" }));
+    let id = 0;
+    for (let epoch = 0; epoch < EPOCHS; epoch++) {
+      const e = ++id;
+      lines.push(`{"k":"ctx","id":${e},"p":null,"n":"epoch","i":${epoch}}`);
+      for (let step = 0; step < STEPS; step++) {
+        const s = ++id;
+        lines.push(`{"k":"ctx","id":${s},"p":${e},"n":"step","i":${step}}`, `{"k":"log","c":${s},"n":"loss","v":${1 / (1 + epoch + step / STEPS) * lr}}`, `{"k":"it","id":${s},"s":0.001}`);
+        rows++;
+      }
+      lines.push(`{"k":"loop","c":${e},"n":"step","count":${STEPS},"t0":0,"s":0.05}`);
+      lines.push(`{"k":"log","c":${e},"n":"acc","v":${0.5 + epoch / 50 + lr}}`, `{"k":"log","c":${e},"n":"gnorm","v":${1 / (epoch + 1)}}`, `{"k":"it","id":${e},"s":0.05}`);
+      rows += 2;
+    }
+    lines.push(`{"k":"loop","c":null,"n":"epoch","count":${EPOCHS},"t0":0,"s":1}`, `{"k":"end","status":"ok","exit":0,"s":1}`);
+    writeSync(fd, `${lines.join("\n")}\n`);
+    closeSync(fd);
+  }
+  return rows;
+}
+
+async function timeIt(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+async function compare(store: Store, layout: ProjectLayout, kind: string): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  for (const { name, florql, hand } of QUERIES) {
+    const viaFlorql = async () => runQuery(store, await planQuery(store, layout, florql, { workers: 1 }), async () => null, "none");
+    const [a, b] = [await viaFlorql(), await hand.execute(store.db)];
+    if (a.rows.length !== b.rows.length) throw new Error(`${name}: FlorQL gave ${a.rows.length} rows, the hand-written SQL ${b.rows.length}`);
+    const florTimes: number[] = [];
+    const handTimes: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      florTimes.push(await timeIt(viaFlorql));
+      handTimes.push(await timeIt(() => hand.execute(store.db)));
+    }
+    const f = median(florTimes);
+    const h = median(handTimes);
+    line(`| ${kind} | ${name} (${a.rows.length} rows) | ${h.toFixed(1)} ms | ${f.toFixed(1)} ms | ${(f / h).toFixed(2)}× |`);
+    results[name] = { rows: a.rows.length, handMs: h, florqlMs: f, ratio: f / h };
+  }
+  return results;
+}
+
+export async function benchQuery(): Promise<Record<string, unknown>> {
+  line(`\n## bench/query (${RUNS} runs × ${EPOCHS} epochs × ${STEPS} steps)\n`);
+  const dir = mkdtempSync(path.join(tmpdir(), "flor-query-bench-"));
+  execFileSync("git", ["init", "-q", dir]);
+  const layout = layoutFor(dir);
+  const results: Record<string, unknown> = {};
+  try {
+    const rows = writeJournals(layout);
+    line(`${(rows / 1e6).toFixed(2)}M log rows in ${RUNS} journals\n`);
+    line("| store | query | hand-written SQL (median) | FlorQL (median, parse to rows) | ratio |");
+    line("| --- | --- | --- | --- | --- |");
+    const embedded = await openStore(layout, { databaseUrl: "" });
+    try {
+      await ingest(embedded, layout);
+      results["pglite"] = await compare(embedded, layout, "PGlite");
+      results["planning"] = await planning(embedded, layout);
+    } finally {
+      await embedded.close();
+    }
+    results["peakMemoryMB"] = peakMemory(dir, QUERIES[1]!.florql);
+    const server = postgresServer();
+    if (server === null) line("| PostgreSQL | skipped: no server | | | |");
+    else {
+      const store = await openStore(layout, { databaseUrl: server.url });
+      try {
+        await ingest(store, layout);
+        results["postgres"] = await compare(store, layout, "PostgreSQL");
+      } finally {
+        await store.close();
+        server.stop();
+      }
+    }
+    const planningMs = (results["planning"] as { medianMs: number }).medianMs;
+    line(`\nparse + plan (analysis and SQL, catalog in memory): median ${(planningMs * 1000).toFixed(0)} µs (target < 1 ms: ${planningMs < 1 ? "met" : "NOT met"})`);
+    line(`peak memory of \`flor query\` on the embedded store: ${results["peakMemoryMB"] ?? "n/a"} MB (max RSS)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+/** Parse + analysis + SQL compilation of each typical query, with the catalog already loaded. */
+async function planning(store: Store, layout: ProjectLayout): Promise<{ medianMs: number }> {
+  const catalog = await QueryCatalog.load(store, layout.projid, layout.root);
+  const times: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    for (const { florql } of QUERIES) {
+      const started = performance.now();
+      const query = parseQuery(florql);
+      compileSql(analyze(query, florql, catalog), layout.projid, null).query.compile(store.db);
+      times.push(performance.now() - started);
+    }
+  }
+  return { medianMs: median(times.slice(QUERIES.length * 20)) };
+}
+
+/** Max RSS of one `flor query` process on the embedded store (GNU time), in MB. */
+function peakMemory(dir: string, query: string): number | null {
+  const result = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, bin, "query", query, "--replay", "none", "--format", "csv"], {
+    cwd: dir, env: { ...process.env, FLOR_DATABASE_URL: "" }, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"],
+  });
+  const kb = Number(result.stderr?.trim().split("\n").pop());
+  return result.status === 0 && Number.isFinite(kb) && kb > 0 ? Math.round(kb / 1024) : null;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`\n${JSON.stringify(await benchQuery(), null, 2)}\n`);
+}
