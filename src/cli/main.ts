@@ -20,10 +20,11 @@ Commands:
                            inject the flor.log statements of the newest version of a script into an
                            old version; prints the patched old version (or, with --json, the report);
                            exit code 3 when a statement had to be declined (reasons on stderr)
-  query "<florql>" [--replay wait|none|async] [--workers N]
+  query "<florql>" [--replay wait|none|async] [--no-replay] [--workers N]
                            answer a FlorQL query over every version (see the README's FlorQL reference);
                            values that past versions never logged are filled by replay first (wait, the
-                           default), left empty (none), or filled in the background (async)
+                           default), left empty (none, or --no-replay), or filled in the background
+                           (async)
   explain "<florql>"       the query's plan: run scope, which versions have each column, the replay
                            tasks and their estimated cost, the SQL
   replay <names...> [--where <predicate>] [--script <file>] [--dry-run] [--workers N]
@@ -74,6 +75,7 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
       "idle-exit": { type: "string" },
       job: { type: "string" },
       replay: { type: "string" },
+      "no-replay": { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -109,7 +111,7 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
     case "query":
     case "explain": {
       if (rest.length !== 1) throw new FlorUsageError(`flor ${command} takes one FlorQL query in quotes`, `Example: flor ${command} "SELECT epoch, loss FROM train.ts WHERE epoch >= 18"`);
-      const replay = values.replay ?? "wait";
+      const replay = values["no-replay"] ? "none" : values.replay ?? "wait";
       if (replay !== "wait" && replay !== "none" && replay !== "async") throw new FlorUsageError(`--replay must be wait, none or async, not "${replay}"`);
       return (await import("./commands/query.js")).queryCommand(rest[0]!, {
         explain: command === "explain", replay, format, workers: count("--workers", values.workers, 1) ?? availableParallelism(),

@@ -30,7 +30,7 @@ describe("flor query and flor explain", () => {
     expect(explain.status, explain.stderr).toBe(0);
     expect(explain.stdout).toMatch(/fill by replay/);
     expect(repo.flor(["explain", question], env).stdout).toMatch(/replay: 3 tasks/);
-    const none = JSON.parse(repo.flor(["query", question, "--replay", "none", "--format", "json"], env).stdout) as { w1: number | null }[];
+    const none = JSON.parse(repo.flor(["query", question, "--no-replay", "--format", "json"], env).stdout) as { w1: number | null }[];
     expect(none.map((r) => r.w1)).toEqual([null, null, null]);
     const filled = repo.flor(["query", question, "--format", "json"], env);
     expect(filled.status, filled.stderr).toBe(0);
