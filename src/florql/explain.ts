@@ -1,4 +1,5 @@
-import { render } from "../cli/output.js";
+import { render } from "../text/render-table.js";
+import { replayRunsTable } from "../replay/describe-runs.js";
 import type { QueryPlan } from "./query-service.js";
 
 /**
@@ -21,11 +22,7 @@ export function explainText(plan: QueryPlan): string {
   if (replay !== null && replay.tasks.length > 0) {
     lines.push("", `replay: ${replay.tasks.length} tasks on ${replay.workers} workers, estimated ${replay.estimate.wallSeconds.toFixed(1)} s `
       + `(${replay.estimate.cpuSeconds.toFixed(1)} s of work; re-running those runs from scratch: ${replay.estimate.fullSeconds.toFixed(1)} s)`);
-    lines.push(render(["run", "vid", "mode", "iterations", "estimate_s"], replay.runs.filter((r) => r.outcome === "replay").map((r) => ({
-      run: r.tstamp, vid: r.vid?.slice(0, 10) ?? null, mode: r.mode,
-      iterations: r.ranges.length === 0 ? "-" : r.ranges.map(([from, to]) => (to - from === 1 ? `${from}` : `${from}..${to - 1}`)).join(","),
-      estimate_s: Number(r.estimatedSeconds.toFixed(2)),
-    })), "table").trimEnd());
+    lines.push(replayRunsTable(replay));
     for (const run of replay.runs) for (const note of run.notes) lines.push(`  note for run ${run.tstamp}: ${note}`);
   } else if (analyzed.logs.length > 0) {
     lines.push("", "replay: none needed");

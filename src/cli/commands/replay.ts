@@ -6,6 +6,7 @@ import type { Store } from "../../store/open-store.js";
 import type { ProjectLayout } from "../../project-layout.js";
 import { catalogNames } from "../../store/queries/catalog.js";
 import { render, type OutputFormat } from "../output.js";
+import { replayRunsTable } from "../../replay/describe-runs.js";
 import { withProject } from "../project-session.js";
 import type { CommandOutput } from "./propagate.js";
 
@@ -78,13 +79,7 @@ export function describePlan(plan: ReplayPlan): string {
   const replay = plan.runs.filter((r) => r.outcome === "replay");
   const lines = [`replay ${plan.names.join(", ")}${plan.where === null ? "" : ` where ${plan.where}`}: ${plan.runs.length} runs in scope, ${replay.length} to replay, `
     + `${plan.runs.filter((r) => r.outcome === "nothing-to-do").length} with nothing to do, ${plan.runs.filter((r) => r.outcome === "declined").length} declined`];
-  if (replay.length > 0) {
-    lines.push(render(["run", "vid", "mode", "iterations", "estimate_s"], replay.map((r) => ({
-      run: r.tstamp, vid: r.vid?.slice(0, 10) ?? null, mode: r.mode,
-      iterations: r.ranges.length === 0 ? "-" : r.ranges.map(([from, to]) => (to - from === 1 ? `${from}` : `${from}..${to - 1}`)).join(","),
-      estimate_s: Number(r.estimatedSeconds.toFixed(2)),
-    })), "table").trimEnd());
-  }
+  if (replay.length > 0) lines.push(replayRunsTable(plan));
   for (const run of plan.runs) {
     for (const name of run.names.filter((n) => n.status === "declined")) lines.push(`  declined ${name.name} for run ${run.tstamp}: ${name.reason}`);
     for (const note of run.notes) lines.push(`  note for run ${run.tstamp}: ${note}`);
