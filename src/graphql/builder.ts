@@ -1,0 +1,23 @@
+import SchemaBuilder from "@pothos/core";
+import type { ProjectLayout } from "../project-layout.js";
+import type { Store } from "../store/open-store.js";
+
+/** What every resolver gets: the open store and the project it belongs to. */
+export interface FlorContext {
+  store: Store;
+  layout: ProjectLayout;
+  /** Replay workers for planning (the estimate in EXPLAIN depends on it). */
+  workers: number;
+}
+
+/**
+ * The one SchemaBuilder. Fields are non-null unless they say otherwise: Pothos defaults to nullable,
+ * which would make clients null-check values FlorDB always has.
+ */
+export const builder = new SchemaBuilder<{
+  Context: FlorContext;
+  DefaultFieldNullability: false;
+  Scalars: { JSON: { Input: unknown; Output: unknown } };
+}>({ defaultFieldNullability: false });
+
+builder.queryType({});
