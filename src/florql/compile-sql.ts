@@ -30,7 +30,7 @@ const id = (name: string): RawBuilder<unknown> => sql.id(name);
  * every name the user wrote is a bound parameter; identifiers in the SQL are ours. `runIds` is the run
  * scope that planning pushed down (null: every run of the project).
  */
-export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: readonly number[] | null): CompiledQuery {
+export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: readonly number[] | null, lacking: ReadonlyMap<string, readonly number[]> = new Map()): CompiledQuery {
   const { logs, dims, args } = analyzed;
   const dimAlias = (key: string) => `d${dims.indexOf(key)}`;
   const logIndex = new Map(logs.map((log, i) => [log.name, i]));
@@ -50,9 +50,20 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
     const dimColumns = log.dims.map((key) => (key.endsWith("_value") && !isLoopIndex(key, log.dims)
       ? sql`lp.dims -> ${key} as ${id(dimAlias(key))}`
       : sql`${index(key)} as ${id(dimAlias(key))}`));
-    return sql`select lg.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`])}
+    const values = sql`select lg.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`])}
       from ${table("logs")} lg left join ${table("loops")} lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id${loopScope}
       where lg.name = ${log.name}${scope}${sql.join(filters, sql``)}`;
+    // Runs that never logged the name (replay has not filled it, or cannot) still get its rows, empty:
+    // one per iteration of the loop the statement is in, or one per run outside loops.
+    const missing = lacking.get(log.name) ?? [];
+    if (missing.length === 0) return values;
+    const innermost = [...log.dims].reverse().find((key) => !key.endsWith("_value") || isLoopIndex(key, log.dims));
+    const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}`;
+    const skeleton = innermost === undefined
+      ? sql`select r.id as run_id, ${empty} from ${table("runs")} r where r.id = any(${[...missing]}::int[])`
+      : sql`select lp.run_id, ${sql.join([...dimColumns, empty])} from ${table("loops")} lp
+          where lp.name = ${innermost} and lp.run_id = any(${[...missing]}::int[])${sql.join(filters, sql``)}`;
+    return sql`${values} union all ${skeleton}`;
   });
   let from: RawBuilder<unknown>;
   if (relations.length === 0) {

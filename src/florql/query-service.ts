@@ -1,4 +1,4 @@
-import type { CompiledQuery as KyselyCompiled } from "kysely";
+import { sql, type CompiledQuery as KyselyCompiled } from "kysely";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
@@ -74,12 +74,12 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   });
   const runIds = inScope.map((r) => r.id);
   const narrowed = runIds.length < catalog.runs.length;
-  const compiled = compileSql(analyzed, layout.projid, narrowed ? runIds : null).query.compile(store.db) as KyselyCompiled;
-  const t3 = performance.now();
-
   const names = analyzed.logs.map((l) => l.name);
   // A name that replay filled counts as missing: the planner knows which parts it filled, and plans the rest.
   const have = new Map(names.map((name) => [name, catalog.recordedBy.get(name) ?? new Set<number>()]));
+  const lacking = new Map(names.map((name) => [name, runIds.filter((id) => !have.get(name)!.has(id) && !catalog.replayedFor.get(name)?.has(id))]));
+  const compiled = compileSql(analyzed, layout.projid, narrowed ? runIds : null, lacking).query.compile(store.db) as KyselyCompiled;
+  const t3 = performance.now();
   const missing = names.filter((name) => inScope.some((run) => !have.get(name)?.has(run.id)));
   const replayRequest: ReplayRequest | null = missing.length === 0 || runIds.length === 0 ? null : {
     names: missing, runIds: inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id))).map((r) => r.id),
@@ -100,7 +100,7 @@ export async function runQuery(
   const needsReplay = plan.replay !== null && plan.replay.tasks.length > 0;
   const job = needsReplay && mode !== "none" ? await fill(plan.replayRequest!, plan.replay!, mode) : null;
   const started = performance.now();
-  const compiled = compileSql(plan.analyzed, plan.projid, plan.runIds.length < plan.totalRuns ? plan.runIds : null);
+  const compiled = compileSql(plan.analyzed, plan.projid, plan.runIds.length < plan.totalRuns ? plan.runIds : null, await lackingNow(store, plan));
   const result = await compiled.query.execute(store.db);
   const queryMs = performance.now() - started;
   const rows = result.rows.map((row) => {
@@ -113,6 +113,16 @@ export async function runQuery(
     return out;
   });
   return { columns: compiled.outputs.map((o) => o.label), rows, plan, job, queryMs };
+}
+
+/** Which in-scope runs lack each log name now (a replay may just have filled some). */
+async function lackingNow(store: Store, plan: QueryPlan): Promise<Map<string, number[]>> {
+  const names = plan.analyzed.logs.map((l) => l.name);
+  if (names.length === 0 || plan.runIds.length === 0) return new Map();
+  const rows = await store.db.selectFrom("log_names").select(["run_id", "name"])
+    .where("name", "in", names).where("run_id", "=", sql<number>`any(${plan.runIds}::int[])`).execute();
+  const has = new Set(rows.map((r) => `${r.run_id}\u0000${r.name}`));
+  return new Map(names.map((name) => [name, plan.runIds.filter((id) => !has.has(`${id}\u0000${name}`))]));
 }
 
 /** The WHERE clause as a replay scope: run-level and outermost-loop-level names known, the rest left open. */

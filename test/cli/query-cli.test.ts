@@ -32,6 +32,9 @@ describe("flor query and flor explain", () => {
     expect(repo.flor(["explain", question], env).stdout).toMatch(/replay: 3 tasks/);
     const none = JSON.parse(repo.flor(["query", question, "--no-replay", "--format", "json"], env).stdout) as { w1: number | null }[];
     expect(none.map((r) => r.w1)).toEqual([null, null, null]);
+    // Only the missing column: its rows are there (the iterations of its loop), empty.
+    const onlyMissing = JSON.parse(repo.flor(["query", "SELECT seed, round, w1 FROM train.mjs WHERE round >= 4 AND seed = 3", "--no-replay", "--format", "json"], env).stdout);
+    expect(onlyMissing).toEqual([3, 3, 3].flatMap((seed) => [4, 5].map((round) => ({ seed, round, w1: null }))));
     const filled = repo.flor(["query", question, "--format", "json"], env);
     expect(filled.status, filled.stderr).toBe(0);
     expect(filled.stderr).toMatch(/filling w1 by replay \(3 tasks/);

@@ -27,7 +27,7 @@ interface Outcome {
   millis: number;
 }
 
-/** Parses `text`; anything thrown but a FlorQLError fails the test, and so does a slow parse. */
+/** Parses `text`; anything thrown but a FlorQLError fails the test, and so does a parse that (nearly) hangs. */
 function attempt(text: string, parse: (text: string) => unknown = parseQuery): Outcome {
   const started = performance.now();
   let error: FlorQLError | null = null;
@@ -39,7 +39,8 @@ function attempt(text: string, parse: (text: string) => unknown = parseQuery): O
     checkError(text, thrown);
   }
   const millis = performance.now() - started;
-  expect(millis, JSON.stringify(text)).toBeLessThan(50);
+  // A hang guard, not a benchmark: generous, so a busy machine (CI, parallel test files) does not fail it.
+  expect(millis, JSON.stringify(text)).toBeLessThan(1000);
   return { error, millis };
 }
 
