@@ -33,6 +33,9 @@ Commands:
                            from checkpoints, N child processes at a time (default: the cores);
                            --where limits runs and iterations with a FlorQL predicate (e.g.
                            "epoch >= 18 AND lr < 0.1"); --dry-run prints the plan and its estimate
+  serve [--port 4000] [--host 127.0.0.1]
+                           the GraphQL API at http://host:port/graphql (GraphiQL in a browser) until
+                           Ctrl-C; binds loopback unless --host says otherwise
   worker [--workers N] [--idle-exit S]
                            run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL), from
                            any machine with a clone of the repository and the .flor objects (FLOR_DIR)
@@ -76,6 +79,8 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
       job: { type: "string" },
       replay: { type: "string" },
       "no-replay": { type: "boolean" },
+      port: { type: "string" },
+      host: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -117,6 +122,11 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
         explain: command === "explain", replay, format, workers: count("--workers", values.workers, 1) ?? availableParallelism(),
       });
     }
+    case "serve":
+      noArguments();
+      return (await import("./commands/serve.js")).serveCommand({
+        port: count("--port", values.port, 0) ?? 4000, host: values.host ?? "127.0.0.1", workers: count("--workers", values.workers, 1) ?? availableParallelism(),
+      });
     case "worker":
       noArguments();
       return (await import("./commands/worker.js")).workerCommand(count("--workers", values.workers, 1) ?? availableParallelism(), count("--idle-exit", values["idle-exit"], 0));
