@@ -8,6 +8,8 @@ export interface FlorContext {
   layout: ProjectLayout;
   /** Replay workers for planning (the estimate in EXPLAIN depends on it). */
   workers: number;
+  /** Whether the request carried the configured bearer token (mutations require it). */
+  authorized: boolean;
 }
 
 /**
@@ -21,3 +23,4 @@ export const builder = new SchemaBuilder<{
 }>({ defaultFieldNullability: false });
 
 builder.queryType({});
+builder.mutationType({});

@@ -7,6 +7,8 @@ import "./types/project.js";
 import "./types/run.js";
 import "./types/version.js";
 import "./types/florql.js";
+import "./types/replay-job.js";
+import "./types/replay.js";
 
 export const schema = builder.toSchema();
 

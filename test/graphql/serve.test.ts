@@ -1,4 +1,6 @@
 import { once } from "node:events";
+import { readFileSync, statSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { TestRepo } from "../helpers/repo.js";
 
@@ -31,6 +33,20 @@ it("flor serve ingests, answers over HTTP on loopback, and shuts down on SIGTERM
     body: JSON.stringify({ query: "{ runs { edges { node { filename args { name value } } } } }" }),
   });
   expect(await response.json()).toEqual({ data: { runs: { edges: [{ node: { filename: "train.mjs", args: [{ name: "lr", value: 0.1 }, { name: "opt", value: "sgd" }] } }] } } });
+
+  // Without a configured token it made one, readable by this user only, and said where (not what) it is.
+  const tokenPath = path.join(repo.dir, ".flor", "graphql-token");
+  const token = readFileSync(tokenPath, "utf8").trim();
+  expect(token.length).toBeGreaterThanOrEqual(32);
+  expect(statSync(tokenPath).mode & 0o777).toBe(0o600);
+  expect(stderr).toContain(tokenPath);
+  expect(stderr).not.toContain(token);
+  const mutate = (authorization: string) => fetch(url, {
+    method: "POST", headers: { "content-type": "application/json", authorization },
+    body: JSON.stringify({ query: "mutation { cancelReplay(id: 12345) }" }),
+  }).then((r) => r.json());
+  expect(await mutate(`Bearer ${token}`)).toEqual({ data: { cancelReplay: false } });
+  expect(await mutate("Bearer nope")).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
 
   server.kill("SIGTERM");
   const [code] = await once(server, "exit");

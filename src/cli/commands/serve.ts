@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FlorError, FlorUsageError } from "../../errors.js";
-import { createFlorYoga } from "../../graphql/server.js";
+import { configuredToken, createFlorYoga, tokenFile } from "../../graphql/server.js";
 import { withProject } from "../project-session.js";
 
 export interface ServeOptions {
@@ -18,7 +20,15 @@ export interface ServeOptions {
 export async function serveCommand({ port, host, workers }: ServeOptions): Promise<string> {
   if (port > 65535) throw new FlorUsageError(`--port must be at most 65535, not ${port}`);
   return withProject("serve", async ({ layout, store }) => {
-    const server = createServer(createFlorYoga({ store, layout, workers }));
+    let token = configuredToken(layout);
+    if (token === null) {
+      // Mutations need a token; without one configured, make one only this user can read.
+      token = randomBytes(32).toString("base64url");
+      mkdirSync(layout.florDir, { recursive: true });
+      writeFileSync(tokenFile(layout), `${token}\n`, { mode: 0o600 });
+      process.stderr.write(`flor: wrote a new GraphQL token for mutations to ${tokenFile(layout)} (send it as Authorization: Bearer <token>)\n`);
+    }
+    const server = createServer(createFlorYoga({ store, layout, workers, token }));
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) => reject(new FlorError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)));
       server.listen(port, host, resolve);
