@@ -25,12 +25,17 @@ export class TreeCache {
     if (tree === undefined) {
       tree = Promise.resolve().then(() => materializeVersion(this.root, spec.run.vid!, spec.patches));
       this.trees.set(key, tree);
+      // A failed checkout is not remembered: the task's retry tries again.
+      tree.catch(() => this.trees.delete(key));
     }
     return tree;
   }
 
   async clear(): Promise<void> {
-    for (const tree of this.trees.values()) removeTree(await tree.catch(() => ""));
+    for (const tree of this.trees.values()) {
+      const dir = await tree.catch(() => null);
+      if (dir !== null) removeTree(dir);
+    }
     this.trees.clear();
   }
 }
@@ -64,18 +69,22 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
     attempt++;
     await db.updateTable("replay_tasks").set({ attempts: attempt }).where("id", "=", task.id).execute();
     const journal = path.join(ctx.layout.replaysDir, `job-${task.jobId}`, `task-${task.id}-${attempt}.jsonl`);
-    let result: ChildResult;
+    let result: ChildResult | null;
+    let startFailure = "";
     try {
       result = await runAttempt(ctx, task, spec, attempt, journal);
     } catch (error) {
-      result = { exitCode: null, signal: null, stderr: (error as Error).message, seconds: 0 };
+      result = null;
+      startFailure = `the replay could not start: ${(error as Error).message}`;
     }
     if ((await db.selectFrom("replay_tasks").select("status").where("id", "=", task.id).executeTakeFirst())?.status === "cancelled") {
       outcome = "cancelled";
       break;
     }
     let problem: string;
-    if (result.exitCode === 0) {
+    if (result === null) {
+      problem = startFailure;
+    } else if (result.exitCode === 0) {
       try {
         await storeResult(ctx, task, journal, attempt, result.seconds);
         outcome = "done";

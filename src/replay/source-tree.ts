@@ -17,8 +17,11 @@ export function materializeVersion(root: string, vid: string, patches: Record<st
   const dir = mkdtempSync(path.join(trees, `${vid.slice(0, 10)}-`));
   const index = path.join(dir, ".flor-index");
   try {
-    execFileSync("git", ["read-tree", `--index-output=${index}`, vid], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
-    execFileSync("git", ["checkout-index", "-a", "-f", `--prefix=${dir}${path.sep}`], { cwd: root, env: { ...process.env, GIT_INDEX_FILE: index }, stdio: ["ignore", "ignore", "pipe"] });
+    // GIT_INDEX_FILE, not --index-output: read-tree would still lock the user's .git/index, which fails
+    // when another worker (or the user's own git) holds it.
+    const env = { ...process.env, GIT_INDEX_FILE: index };
+    execFileSync("git", ["read-tree", vid], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync("git", ["checkout-index", "-a", "-f", `--prefix=${dir}${path.sep}`], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
