@@ -3,7 +3,6 @@ import path from "node:path";
 import { sql } from "kysely";
 import type { JsonValue } from "../journal/records.js";
 import type { Store } from "../store/open-store.js";
-import { RUN_DIMENSIONS } from "../store/queries/catalog.js";
 import { logStatements } from "../replay/logging-sources.js";
 import { statementLevel } from "../replay/statement-level.js";
 
@@ -28,6 +27,9 @@ export interface CatalogLog {
  * logged, and (looked up only when a query needs them) the names the newest version of each script
  * logs, which replay can fill.
  */
+/** The run dimensions every run has. */
+const RUN_DIMENSIONS = ["projid", "tstamp", "filename", "vid", "status"] as const;
+
 const CACHE = new WeakMap<Store, Map<string, { fingerprint: string; catalog: QueryCatalog }>>();
 
 export class QueryCatalog {

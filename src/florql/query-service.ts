@@ -1,4 +1,4 @@
-import { sql, type CompiledQuery as KyselyCompiled } from "kysely";
+import type { CompiledQuery as KyselyCompiled } from "kysely";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
@@ -24,6 +24,8 @@ export interface Availability {
 export interface QueryPlan {
   text: string;
   projid: string;
+  /** The repository root, where the newest version of each script is. */
+  root: string;
   analyzed: AnalyzedQuery;
   /** Runs the query can see after pushing its run-level predicates down, of how many. */
   runIds: number[];
@@ -77,8 +79,7 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   const names = analyzed.logs.map((l) => l.name);
   // A name that replay filled counts as missing: the planner knows which parts it filled, and plans the rest.
   const have = new Map(names.map((name) => [name, catalog.recordedBy.get(name) ?? new Set<number>()]));
-  const lacking = new Map(names.map((name) => [name, runIds.filter((id) => !have.get(name)!.has(id) && !catalog.replayedFor.get(name)?.has(id))]));
-  const compiled = compileSql(analyzed, layout.projid, narrowed ? runIds : null, lacking).query.compile(store.db) as KyselyCompiled;
+  const compiled = compileSql(analyzed, layout.projid, narrowed ? runIds : null, lackingRuns(catalog, names, runIds)).query.compile(store.db) as KyselyCompiled;
   const t3 = performance.now();
   const missing = names.filter((name) => inScope.some((run) => !have.get(name)?.has(run.id)));
   const replayRequest: ReplayRequest | null = missing.length === 0 || runIds.length === 0 ? null : {
@@ -87,7 +88,7 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   };
   const replay = replayRequest === null ? null : await planReplay(store, layout, replayRequest, options);
   return {
-    text, projid: layout.projid, analyzed, runIds, totalRuns: catalog.runs.length, sql: { text: compiled.sql, parameters: compiled.parameters },
+    text, projid: layout.projid, root: layout.root, analyzed, runIds, totalRuns: catalog.runs.length, sql: { text: compiled.sql, parameters: compiled.parameters },
     availability: availability(inScope, names, have, replay), replay, replayRequest, unfillable: unfillable(replay),
     timings: { parseMs: t1 - t0, catalogMs: t2 - t1, planMs: t3 - t2 },
   };
@@ -100,7 +101,10 @@ export async function runQuery(
   const needsReplay = plan.replay !== null && plan.replay.tasks.length > 0;
   const job = needsReplay && mode !== "none" ? await fill(plan.replayRequest!, plan.replay!, mode) : null;
   const started = performance.now();
-  const compiled = compileSql(plan.analyzed, plan.projid, plan.runIds.length < plan.totalRuns ? plan.runIds : null, await lackingNow(store, plan));
+  // The catalog again (the cached one unless a replay just changed the store): who lacks what now.
+  const catalog = await QueryCatalog.load(store, plan.projid, plan.root);
+  const lacking = lackingRuns(catalog, plan.analyzed.logs.map((l) => l.name), plan.runIds);
+  const compiled = compileSql(plan.analyzed, plan.projid, plan.runIds.length < plan.totalRuns ? plan.runIds : null, lacking);
   const result = await compiled.query.execute(store.db);
   const queryMs = performance.now() - started;
   const rows = result.rows.map((row) => {
@@ -115,14 +119,9 @@ export async function runQuery(
   return { columns: compiled.outputs.map((o) => o.label), rows, plan, job, queryMs };
 }
 
-/** Which in-scope runs lack each log name now (a replay may just have filled some). */
-async function lackingNow(store: Store, plan: QueryPlan): Promise<Map<string, number[]>> {
-  const names = plan.analyzed.logs.map((l) => l.name);
-  if (names.length === 0 || plan.runIds.length === 0) return new Map();
-  const rows = await store.db.selectFrom("log_names").select(["run_id", "name"])
-    .where("name", "in", names).where("run_id", "=", sql<number>`any(${plan.runIds}::int[])`).execute();
-  const has = new Set(rows.map((r) => `${r.run_id}\u0000${r.name}`));
-  return new Map(names.map((name) => [name, plan.runIds.filter((id) => !has.has(`${id}\u0000${name}`))]));
+/** The runs of `runIds` that have no value of each name, neither recorded nor filled by replay. */
+function lackingRuns(catalog: QueryCatalog, names: readonly string[], runIds: readonly number[]): Map<string, number[]> {
+  return new Map(names.map((name) => [name, runIds.filter((id) => !catalog.recordedBy.get(name)?.has(id) && !catalog.replayedFor.get(name)?.has(id))]));
 }
 
 /** The WHERE clause as a replay scope: run-level and outermost-loop-level names known, the rest left open. */

@@ -1,5 +1,7 @@
-import { FlorQLError, FlorQLErrorCodes } from "./florql-error.js";
-import { closestNameHint } from "./florql-error.js";
+import type { ProjectLayout } from "../project-layout.js";
+import type { Store } from "../store/open-store.js";
+import { closestNameHint, FlorQLError, FlorQLErrorCodes } from "./florql-error.js";
+import { QueryCatalog } from "./catalog.js";
 import { evaluatePredicate, namesIn } from "./evaluate.js";
 import { parseExpression } from "./parse.js";
 import type { ScopePredicate } from "../replay/replay-plan.js";
@@ -22,4 +24,9 @@ export function scopePredicate(text: string, catalog: readonly string[]): ScopeP
     }, text);
   }
   return (lookup) => evaluatePredicate(expression, (ref) => lookup(ref.name, ref.namespace ?? undefined));
+}
+
+/** `scopePredicate` against the project's catalog (the one FlorQL queries use, cached per store change). */
+export async function projectScope(text: string, store: Store, layout: ProjectLayout): Promise<ScopePredicate> {
+  return scopePredicate(text, (await QueryCatalog.load(store, layout.projid, layout.root)).allNames());
 }

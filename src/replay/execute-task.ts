@@ -94,11 +94,11 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
         problem = error.message;
       }
     } else if (result.exitCode === EXIT_CANNOT_FAST_FORWARD && spec.loop !== null) {
-      await addEvent(db, task.jobId, "task-fallback", task.id, { attempt, reason: lastLine(result.stderr) });
+      await addEvent(db, task.jobId, "task-fallback", task.id, { attempt, reason: errorLine(result.stderr) });
       spec = wholeScript(spec);
       continue;
     } else {
-      problem = result.signal !== null ? `the replay process was killed (${result.signal})` : `the replay process exited with code ${result.exitCode}: ${lastLine(result.stderr)}`;
+      problem = result.signal !== null ? `the replay process was killed (${result.signal})` : `the replay process exited with code ${result.exitCode}: ${errorLine(result.stderr)}`;
     }
     if (failures++ < RETRIES) {
       await addEvent(db, task.jobId, "task-retry", task.id, { attempt, error: problem });
@@ -149,7 +149,7 @@ function wholeScript(spec: TaskSpec): TaskSpec {
 }
 
 /** The line of a child's stderr that says what went wrong: flor's own message, else the error, else the last line. */
-function lastLine(text: string): string {
+function errorLine(text: string): string {
   const lines = text.split("\n").map((line) => line.trim()).filter((line) => line !== "");
   return lines.find((line) => line.startsWith("flor:")) ?? lines.find((line) => /^\w*Error\b/.test(line)) ?? lines[lines.length - 1] ?? "(no output)";
 }

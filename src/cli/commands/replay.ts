@@ -1,10 +1,10 @@
 import { FlorUsageError } from "../../errors.js";
 import { planReplay, type ReplayPlan, type ReplayRequest, type ScopePredicate } from "../../replay/replay-plan.js";
 import { requestReplay } from "../../replay/replay-service.js";
+import type { ReplayJob } from "../../replay/replay-jobs.js";
 import { jobProblems, runJob } from "../job-runner.js";
 import type { Store } from "../../store/open-store.js";
 import type { ProjectLayout } from "../../project-layout.js";
-import { catalogNames } from "../../store/queries/catalog.js";
 import { render, type OutputFormat } from "../output.js";
 import { replayRunsTable } from "../../replay/describe-runs.js";
 import { withProject } from "../project-session.js";
@@ -30,8 +30,7 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
     const jobId = options.job;
     return withProject("replay", async ({ layout, store }) => {
       const job = await runJob(store, layout, jobId, false, options.workers);
-      const summary = { job: job.id, status: job.status, tasks: job.tasks.total, failed: job.tasks.failed, iterations: job.iterations.done, values: job.values, divergences: job.divergences };
-      return { stdout: render(Object.keys(summary), [summary], options.format), stderr: "", exitCode: job.status === "done" ? 0 : 1 };
+      return { stdout: jobSummary(job, options.format), stderr: "", exitCode: job.status === "done" ? 0 : 1 };
     }, { waitSeconds: 300 });
   }
   if (options.names.length === 0) throw new FlorUsageError("flor replay needs the log names to fill", "Example: flor replay grad_norm --where \"epoch >= 18\"");
@@ -58,15 +57,20 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
       stderr += `flor: warning: the replay did not reproduce ${job.divergences} recorded value(s); the replayed values may not be faithful:\n`;
       for (const d of divergences) stderr += `  run ${d.tstamp.toISOString()}: ${d.name} #${d.occurrence}: recorded ${JSON.stringify(d.recorded)}, replayed ${JSON.stringify(d.replayed)} (${d.detail})\n`;
     }
-    const summary = { job: job.id, status: job.status, tasks: job.tasks.total, failed: job.tasks.failed, iterations: job.iterations.done, values: job.values, divergences: job.divergences };
-    return { stdout: render(Object.keys(summary), [summary], options.format), stderr, exitCode: job.status === "done" ? 0 : 1 };
+    return { stdout: jobSummary(job, options.format), stderr, exitCode: job.status === "done" ? 0 : 1 };
   });
 }
 
 /** The --where predicate; the FlorQL parser is loaded only when there is one. */
 async function scope(where: string, store: Store, layout: ProjectLayout): Promise<ScopePredicate> {
-  const { scopePredicate } = await import("../../florql/scope-predicate.js");
-  return scopePredicate(where, await catalogNames(store, layout.projid));
+  const { projectScope } = await import("../../florql/scope-predicate.js");
+  return projectScope(where, store, layout);
+}
+
+/** How a job ended, one row: tasks, iterations executed, values stored, divergences. */
+function jobSummary(job: ReplayJob, format: OutputFormat): string {
+  const summary = { job: job.id, status: job.status, tasks: job.tasks.total, failed: job.tasks.failed, iterations: job.iterations.done, values: job.values, divergences: job.divergences };
+  return render(Object.keys(summary), [summary], format);
 }
 
 /** The plan without the patched sources (which are for workers, not people). */

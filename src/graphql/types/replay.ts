@@ -1,7 +1,6 @@
-import { catalogNames } from "../../store/queries/catalog.js";
 import { cancelJob, getJob } from "../../replay/replay-jobs.js";
 import type { ReplayRequest } from "../../replay/replay-plan.js";
-import { scopePredicate } from "../../florql/scope-predicate.js";
+import { projectScope } from "../../florql/scope-predicate.js";
 import { builder } from "../builder.js";
 import { requireToken, startReplay } from "../replay-runner.js";
 import { asData, FlorqlErrorRef } from "./florql.js";
@@ -37,7 +36,7 @@ builder.mutationFields((t) => ({
         const request: ReplayRequest = {
           names,
           ...(script === null || script === undefined ? {} : { filename: script }),
-          ...(where === null || where === undefined ? {} : { where: scopePredicate(where, await catalogNames(context.store, context.layout.projid)), whereText: where }),
+          ...(where === null || where === undefined ? {} : { where: await projectScope(where, context.store, context.layout), whereText: where }),
         };
         return startReplay(context, request);
       });
