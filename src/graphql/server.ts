@@ -17,6 +17,8 @@ export interface FlorYogaOptions {
   graphiql?: boolean;
   /** The bearer token mutations (and replay: ASYNC) require; null or absent refuses them all. */
   token?: string | null;
+  /** Runs before each request's operation, e.g. to ingest journals written since the last request. */
+  refresh?: () => Promise<void>;
 }
 
 /** Operations nested deeper than this many selection levels are refused (code QUERY_TOO_DEEP). */
@@ -86,13 +88,16 @@ const depthLimit: Plugin = {
  * clients see "Unexpected error." while GraphQLErrors raised on purpose and FlorQL errors-as-data pass.
  * Reads are open; mutations need `Authorization: Bearer <token>`.
  */
-export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null }: FlorYogaOptions) {
+export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh }: FlorYogaOptions) {
   return createYoga({
     schema,
     graphqlEndpoint: "/graphql",
     graphiql,
     landingPage: false,
     plugins: [depthLimit],
-    context: ({ request }) => ({ store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token) }),
+    context: async ({ request }) => {
+      await refresh?.();
+      return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token) };
+    },
   });
 }
