@@ -5,17 +5,40 @@ import { planQuery, runQuery, type QueryPlan } from "../../florql/query-service.
 import type { JsonValue } from "../../journal/records.js";
 import { builder, type FlorContext } from "../builder.js";
 import type { ReplayJob } from "../../replay/replay-jobs.js";
-import { requireToken, startReplay } from "../replay-runner.js";
+import type { ReplayPlan, ReplayRequest } from "../../replay/replay-plan.js";
+import { jobWithin, requireToken, startReplay } from "../replay-runner.js";
 import { JsonScalar } from "./json.js";
 import { ReplayJobRef } from "./replay-job.js";
 
-interface Answer { kind: "answer"; columns: string[]; rows: Record<string, JsonValue>[]; explain: string; job: ReplayJob | null }
+interface Answer { kind: "answer"; columns: string[]; rows: Record<string, JsonValue>[]; explain: string; job: ReplayJob | null; plan: QueryPlan; complete: boolean }
+
+/** WAIT's default patience: below common proxy and client timeouts; a longer job is followed through replayJobEvents. */
+export const DEFAULT_REPLAY_WAIT_SECONDS = 20;
 interface Explanation { kind: "explanation"; explain: string }
-export interface Refusal { kind: "error"; code: string; message: string; line: number | null; column: number | null; hint: string | null }
+export interface Refusal { kind: "error"; code: string; message: string; line: number | null; column: number | null; hint: string | null; offset?: number | null; length?: number | null }
 
 const ReplayModeEnum = builder.enumType("ReplayMode", {
   description: "What to do about values that past versions never logged: leave them empty (NONE), fill them in the background (ASYNC), or fill them first (WAIT).",
   values: ["NONE", "ASYNC", "WAIT"] as const,
+});
+
+const FlorqlReplayPlanRef = builder.objectRef<ReplayPlan>("FlorqlReplayPlan").implement({
+  description: "What replay fills for a query's missing log names.",
+  fields: (t) => ({
+    names: t.exposeStringList("names"),
+    runs: t.int({ description: "Runs to replay.", resolve: (plan) => plan.runs.filter((r) => r.outcome === "replay").length }),
+    tasks: t.int({ resolve: (plan) => plan.tasks.length }),
+    estimatedSeconds: t.float({ description: "Estimated wall time.", resolve: (plan) => plan.estimate.wallSeconds }),
+  }),
+});
+
+const FlorqlUnfillableRef = builder.objectRef<QueryPlan["unfillable"][number]>("FlorqlUnfillable").implement({
+  description: "A log name some runs in scope lack that replay cannot fill.",
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    runs: t.exposeInt("runs"),
+    reasons: t.exposeStringList("reasons"),
+  }),
 });
 
 const FlorqlAnswerRef = builder.objectRef<Answer>("FlorqlAnswer").implement({
@@ -23,7 +46,10 @@ const FlorqlAnswerRef = builder.objectRef<Answer>("FlorqlAnswer").implement({
     columns: t.exposeStringList("columns"),
     rows: t.field({ type: [JsonScalar], description: "One object per row, keyed by column.", resolve: (a) => a.rows }),
     explain: t.exposeString("explain", { description: "The plan, as EXPLAIN prints it." }),
-    job: t.field({ type: ReplayJobRef, nullable: true, description: "The replay job filling missing values (replay: ASYNC), if one started; the rows show what is filled so far.", resolve: (a) => a.job }),
+    job: t.field({ type: ReplayJobRef, nullable: true, description: "The replay job filling missing values (replay: ASYNC or WAIT), if one started; the rows show what is filled so far.", resolve: (a) => a.job }),
+    complete: t.exposeBoolean("complete", { description: "Whether the rows hold every value the plan can fill: false when values are missing and replay is NONE, or its job still runs (ASYNC, or WAIT past its time limit) or failed." }),
+    replayPlan: t.field({ type: FlorqlReplayPlanRef, nullable: true, description: "What replay fills for the missing log names; null when nothing is missing.", resolve: (a) => a.plan.replay }),
+    unfillable: t.field({ type: [FlorqlUnfillableRef], description: "Missing log names replay cannot fill, with why.", resolve: (a) => a.plan.unfillable }),
   }),
 });
 
@@ -36,10 +62,12 @@ const FlorqlExplanationRef = builder.objectRef<Explanation>("FlorqlExplanation")
 export const FlorqlErrorRef = builder.objectRef<Refusal>("FlorqlError").implement({
   description: "A query FlorDB will not answer: a FlorQL syntax or name error, or a refused request. Not a GraphQL error.",
   fields: (t) => ({
-    code: t.exposeString("code", { description: "A FlorQL error code (FQL001...; see the README), USAGE for other mistakes, or NOT_YET for a replay mode this server does not offer yet." }),
+    code: t.exposeString("code", { description: "A FlorQL error code (FQL001...; see the README), or USAGE for other mistakes." }),
     message: t.exposeString("message"),
     line: t.exposeInt("line", { nullable: true, description: "1-based line of the culprit in the query." }),
     column: t.exposeInt("column", { nullable: true }),
+    offset: t.int({ nullable: true, description: "0-based offset of the culprit in the query (UTF-16 code units).", resolve: (e) => e.offset ?? null }),
+    length: t.int({ nullable: true, description: "Length of the culprit (UTF-16 code units).", resolve: (e) => e.length ?? null }),
     hint: t.exposeString("hint", { nullable: true, description: "A suggestion, such as a name it may have meant." }),
   }),
 });
@@ -57,21 +85,25 @@ const ExplainResultRef = builder.unionType("ExplainResult", {
 builder.queryFields((t) => ({
   florql: t.field({
     type: FlorqlResultRef,
-    description: "Answers a FlorQL query. replay: ASYNC starts filling missing values in the background (needs the bearer token) and answers at once, with the job; WAIT is refused with code NOT_YET.",
+    description: "Answers a FlorQL query. Values past versions never logged are left empty (replay: NONE), filled in the background while the answer shows what is there (ASYNC), or filled first (WAIT, up to the server's wait limit; then it answers with complete: false and the job to follow with replayJobEvents). ASYNC and WAIT need the bearer token when they run replays.",
     args: {
       query: t.arg.string({ required: true }),
       replay: t.arg({ type: ReplayModeEnum, required: true, defaultValue: "NONE" }),
     },
     resolve: (_root, { query, replay }, context) => asData(async (): Promise<Answer | Refusal> => {
-      // Waiting for a replay inside a request needs request timeouts and progress, which come later.
-      if (replay === "WAIT") return { kind: "error", code: "NOT_YET", message: `replay: ${replay} is not served yet; use NONE, or flor query --replay ${replay.toLowerCase()}`, line: null, column: null, hint: null };
       const plan = await planFor(context, query);
       const explain = explainText(plan);
-      if (plan.analyzed.query.explain) return { kind: "answer", columns: [], rows: [], explain, job: null };
-      const needsReplay = replay === "ASYNC" && plan.replayRequest !== null && plan.replay !== null && plan.replay.tasks.length > 0;
-      if (needsReplay) requireToken(context, "florql with replay: ASYNC");
-      const result = await runQuery(context.store, plan, (request) => startReplay(context, request), needsReplay ? "async" : "none");
-      return { kind: "answer", columns: result.columns, rows: result.rows, explain, job: result.job };
+      if (plan.analyzed.query.explain) return { kind: "answer", columns: [], rows: [], explain, job: null, plan, complete: true };
+      const needsReplay = plan.replayRequest !== null && plan.replay !== null && plan.replay.tasks.length > 0;
+      if (needsReplay && replay !== "NONE") requireToken(context, `florql with replay: ${replay}`);
+      const mode = !needsReplay || replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
+      const fill = async (request: ReplayRequest) => {
+        const job = await startReplay(context, request);
+        return mode === "wait" ? jobWithin(context, job.id, context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS) : job;
+      };
+      const result = await runQuery(context.store, plan, fill, mode);
+      const complete = !needsReplay || (mode === "wait" && result.job?.status === "done");
+      return { kind: "answer", columns: result.columns, rows: result.rows, explain, job: result.job, plan, complete };
     }),
   }),
   explain: t.field({
@@ -91,7 +123,7 @@ export async function asData<T>(work: () => Promise<T>): Promise<T | Refusal> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof FlorQLError) return { kind: "error", code: error.code, message: error.summary, line: error.span.line, column: error.span.column, hint: error.hint ?? null };
+    if (error instanceof FlorQLError) return { kind: "error", code: error.code, message: error.summary, line: error.span.line, column: error.span.column, hint: error.hint ?? null, offset: error.span.offset, length: error.span.length };
     if (error instanceof FlorUsageError) return { kind: "error", code: "USAGE", message: error.message, line: null, column: null, hint: error.hint ?? null };
     throw error;
   }

@@ -15,6 +15,7 @@ interface RunNode {
   seconds: number | null;
   args: { name: string; value: JsonValue }[];
   logNames: string[];
+  logs: number;
 }
 
 const ArgRef = builder.objectRef<{ name: string; value: JsonValue }>("Arg").implement({
@@ -35,6 +36,7 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
     seconds: t.exposeFloat("seconds", { nullable: true }),
     args: t.field({ type: [ArgRef], resolve: (run) => run.args }),
     logNames: t.exposeStringList("logNames", { description: "The names the run logged, sorted." }),
+    logs: t.exposeInt("logs", { description: "How many values the run logged (flor runs' logs column)." }),
   }),
 });
 
@@ -84,7 +86,7 @@ async function runsPage({ store, layout }: FlorContext, first: number, after: st
   const ids = page.map((r) => r.id);
   const [args, names] = ids.length === 0 ? [[], []] : await Promise.all([
     store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
-    store.db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
+    store.db.selectFrom("log_names").select(["run_id", "name", "count"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
   ]);
   const edges = page.map((row) => {
     const tstamp = row.tstamp.toISOString();
@@ -92,6 +94,7 @@ async function runsPage({ store, layout }: FlorContext, first: number, after: st
       id: row.id, tstamp, filename: row.filename, vid: row.vid, status: row.status, seconds: row.seconds,
       args: args.filter((a) => a.run_id === row.id).map((a) => ({ name: a.name, value: a.value as JsonValue })),
       logNames: [...new Set(names.filter((n) => n.run_id === row.id).map((n) => n.name))],
+      logs: names.filter((n) => n.run_id === row.id).reduce((sum, n) => sum + Number(n.count), 0),
     };
     return { cursor: encodeCursor({ tstamp, id: row.id }), node };
   });
