@@ -59,10 +59,13 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
     if (missing.length === 0) return values;
     const innermost = [...log.dims].reverse().find((key) => !key.endsWith("_value") || isLoopIndex(key, log.dims));
     const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}`;
+    // A run replay filled in part (some iterations) has values for those: the skeleton skips them.
     const skeleton = innermost === undefined
-      ? sql`select r.id as run_id, ${empty} from ${table("runs")} r where r.id = any(${[...missing]}::int[])`
+      ? sql`select r.id as run_id, ${empty} from ${table("runs")} r where r.id = any(${[...missing]}::int[])
+          and not exists (select 1 from ${table("logs")} lg where lg.name = ${log.name} and lg.run_id = r.id)`
       : sql`select lp.run_id, ${sql.join([...dimColumns, empty])} from ${table("loops")} lp
-          where lp.name = ${innermost} and lp.run_id = any(${[...missing]}::int[])${sql.join(filters, sql``)}`;
+          where lp.name = ${innermost} and lp.run_id = any(${[...missing]}::int[])${sql.join(filters, sql``)}
+          and not exists (select 1 from ${table("logs")} lg where lg.name = ${log.name} and lg.run_id = lp.run_id and lg.ctx_id = lp.ctx_id)`;
     return sql`${values} union all ${skeleton}`;
   });
   let from: RawBuilder<unknown>;

@@ -119,9 +119,12 @@ export async function runQuery(
   return { columns: compiled.outputs.map((o) => o.label), rows, plan, job, queryMs };
 }
 
-/** The runs of `runIds` that have no value of each name, neither recorded nor filled by replay. */
+/**
+ * The runs of `runIds` that may lack values of each name: those that never recorded it, including
+ * those replay filled only in part (the SQL leaves out the iterations that have a value).
+ */
 function lackingRuns(catalog: QueryCatalog, names: readonly string[], runIds: readonly number[]): Map<string, number[]> {
-  return new Map(names.map((name) => [name, runIds.filter((id) => !catalog.recordedBy.get(name)?.has(id) && !catalog.replayedFor.get(name)?.has(id))]));
+  return new Map(names.map((name) => [name, runIds.filter((id) => !catalog.recordedBy.get(name)?.has(id))]));
 }
 
 /** The WHERE clause as a replay scope: run-level and outermost-loop-level names known, the rest left open. */

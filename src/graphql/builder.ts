@@ -10,6 +10,8 @@ export interface FlorContext {
   workers: number;
   /** Whether the request carried the configured bearer token (mutations require it). */
   authorized: boolean;
+  /** How long florql(replay: WAIT) waits for its replay before answering with what is filled so far. */
+  replayWaitSeconds?: number;
 }
 
 /**
@@ -24,3 +26,4 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

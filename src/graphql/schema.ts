@@ -9,6 +9,7 @@ import "./types/version.js";
 import "./types/florql.js";
 import "./types/replay-job.js";
 import "./types/replay.js";
+import "./types/replay-events.js";
 
 export const schema = builder.toSchema();
 

@@ -77,13 +77,29 @@ export async function activeJobFor(db: Kysely<Database>, projectId: number, fing
   return row?.id ?? null;
 }
 
+/** The advisory-lock class serializing a job's event inserts (the job id is the other key). */
+const EVENT_LOCK_CLASS = 0x464c4f52;
+
+/** The event kinds after which a job has no more events. */
+export const FINAL_EVENT_KINDS: ReadonlySet<string> = new Set(["done", "failed", "cancelled"]);
+
+/**
+ * Appends an event. Its id comes from a sequence, and readers resume "after" an id, so a lower id
+ * must never become visible after a higher one: a per-job advisory lock, held to the end of the
+ * transaction, makes ids commit in order (one statement, so it holds outside transactions too).
+ */
 export async function addEvent(db: Kysely<Database>, jobId: number, kind: string, taskId: number | null, data: JsonValue): Promise<void> {
-  await db.insertInto("replay_events").values({ job_id: jobId, kind, task_id: taskId, data: JSON.stringify(data) }).execute();
+  const ordered = sql`(select pg_advisory_xact_lock(${EVENT_LOCK_CLASS}::int, ${jobId}::int))`.as("ordered");
+  await db.insertInto("replay_events").columns(["job_id", "kind", "task_id", "data"]).expression(
+    db.selectFrom(ordered).select([sql<number>`${jobId}::int`.as("job_id"), sql<string>`${kind}::text`.as("kind"), sql<number | null>`${taskId}::int`.as("task_id"), sql<JsonValue>`${JSON.stringify(data)}::jsonb`.as("data")]),
+  ).execute();
 }
 
-export async function listEvents(db: Kysely<Database>, jobId: number, after?: string | null): Promise<ReplayEvent[]> {
+/** A job's events in order, those after the event id `after` when given, at most `limit` of them. */
+export async function listEvents(db: Kysely<Database>, jobId: number, after?: string | null, limit?: number): Promise<ReplayEvent[]> {
   let query = db.selectFrom("replay_events").select(["id", "job_id", "at", "kind", "task_id", "data"]).where("job_id", "=", jobId);
   if (after !== undefined && after !== null) query = query.where("id", ">", after);
+  if (limit !== undefined) query = query.limit(limit);
   const rows = await query.orderBy("id").execute();
   return rows.map((r) => ({ id: String(r.id), jobId: r.job_id, at: r.at, kind: r.kind, taskId: r.task_id, data: r.data }));
 }
