@@ -13,12 +13,14 @@ export function requireToken(context: FlorContext, what: string): void {
 }
 
 /**
- * Requests a replay (idempotent while the same one runs) and, when the job is new, runs it in the
- * background in this process. Failures are not lost: the job's status and error record them.
+ * Requests a replay (idempotent while the same one runs) and runs its job in the background in this
+ * process: a new job, or on the embedded store an unfinished one nobody runs any more (joining it when
+ * this process already does). Failures are not lost: the job's status and error record them.
  */
 export async function startReplay({ store, layout, workers }: FlorContext, request: ReplayRequest): Promise<ReplayJob> {
   const { jobId, plan } = await requestReplay(store, layout, request, { workers });
-  if (plan !== null && plan.tasks.length > 0) void runJobLocally(store, layout, jobId, { workers }).catch(() => undefined);
+  const runHere = plan === null ? store.kind === "pglite" : plan.tasks.length > 0;
+  if (runHere) void runJobLocally(store, layout, jobId, { workers }).catch(() => undefined);
   return (await getJob(store.db, jobId))!;
 }
 

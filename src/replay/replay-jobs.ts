@@ -172,6 +172,23 @@ export async function settleJob(db: Kysely<Database>, jobId: number): Promise<Jo
   return status;
 }
 
+/**
+ * Puts a job's running tasks back in the queue, for a process taking over from one that died while
+ * running them (their partial journals were never ingested, so nothing is stored twice).
+ */
+export async function requeueRunningTasks(db: Kysely<Database>, jobId: number): Promise<number> {
+  const requeued = await db.updateTable("replay_tasks").set({ status: "queued", worker: null, started_at: null })
+    .where("job_id", "=", jobId).where("status", "=", "running").returning(["id", "worker"]).execute();
+  for (const task of requeued) await addEvent(db, jobId, "task-requeued", task.id, { abandonedBy: task.worker });
+  return requeued.length;
+}
+
+/** The project's jobs that are queued or running, oldest first. */
+export async function activeJobs(db: Kysely<Database>, projectId: number): Promise<number[]> {
+  const rows = await db.selectFrom("replay_jobs").select("id").where("project_id", "=", projectId).where("status", "in", ["queued", "running"]).orderBy("id").execute();
+  return rows.map((r) => r.id);
+}
+
 /** Cancels a job: its queued tasks never start; workers stop its running ones. */
 export async function cancelJob(db: Kysely<Database>, jobId: number): Promise<boolean> {
   const cancelled = await db.updateTable("replay_jobs").set({ status: "cancelled", finished_at: new Date(), updated_at: new Date() })

@@ -5,7 +5,7 @@ import { FlorError } from "../errors.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
 import { planReplay, type ReplayPlan, type ReplayRequest } from "./replay-plan.js";
-import { activeJobFor, createJob, getJob, jobTasks, type ReplayJob } from "./replay-jobs.js";
+import { activeJobFor, activeJobs, createJob, getJob, jobTasks, requeueRunningTasks, type ReplayJob } from "./replay-jobs.js";
 import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
 
 export function defaultWorkers(): number {
@@ -50,7 +50,35 @@ export interface LocalRunOptions {
  * Runs a job's queued tasks here, `workers` child processes at a time, longest first; stops the
  * running children when the job is cancelled. Returns the job as it ended.
  */
-export async function runJobLocally(store: Store, layout: ProjectLayout, jobId: number, options: LocalRunOptions): Promise<ReplayJob> {
+export function runJobLocally(store: Store, layout: ProjectLayout, jobId: number, options: LocalRunOptions): Promise<ReplayJob> {
+  // One runner per job in a process: a second request for a job this process already runs joins it.
+  let running = localRuns.get(store)?.get(jobId);
+  if (running === undefined) {
+    running = runHere(store, layout, jobId, options).finally(() => localRuns.get(store)?.delete(jobId));
+    (localRuns.get(store) ?? localRuns.set(store, new Map()).get(store)!).set(jobId, running);
+  }
+  return running;
+}
+
+const localRuns = new WeakMap<Store, Map<number, Promise<ReplayJob>>>();
+
+/**
+ * On the embedded store, resumes every queued or running job in the background: they were left by a
+ * process that stopped before finishing them (the store lock means no other process is running them).
+ */
+export async function resumeAbandonedJobs(store: Store, layout: ProjectLayout, options: LocalRunOptions): Promise<number[]> {
+  if (store.kind !== "pglite") return [];
+  const project = await store.db.selectFrom("projects").select("id").where("projid", "=", layout.projid).executeTakeFirst();
+  if (project === undefined) return [];
+  const jobs = await activeJobs(store.db, project.id);
+  for (const jobId of jobs) void runJobLocally(store, layout, jobId, options).catch(() => undefined);
+  return jobs;
+}
+
+async function runHere(store: Store, layout: ProjectLayout, jobId: number, options: LocalRunOptions): Promise<ReplayJob> {
+  // The embedded store has one process at a time, and this process runs the job only here: a task
+  // marked running belongs to a process that stopped, and would otherwise keep the job open forever.
+  if (store.kind === "pglite") await requeueRunningTasks(store.db, jobId);
   const projectId = await projectIdOf(store, layout);
   const kills = new Map<number, () => void>();
   const ctx: WorkerContext = {

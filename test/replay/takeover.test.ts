@@ -1,0 +1,54 @@
+import { existsSync, readdirSync } from "node:fs";
+import { once } from "node:events";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { layoutFor } from "../../src/project-layout.js";
+import { getJob, listEvents } from "../../src/replay/replay-jobs.js";
+import { openStore } from "../../src/store/open-store.js";
+import type { TestRepo } from "../helpers/repo.js";
+import { recordHistory } from "./replay-history.js";
+
+const env = { FLOR_DATABASE_URL: "" };
+let repo: TestRepo;
+
+beforeAll(() => {
+  repo = recordHistory();
+});
+
+afterAll(() => repo?.remove());
+
+it("a replay whose process was killed is taken over by the next request for it, and completes once", async () => {
+  const first = repo.startFlor(["replay", "w1", "--workers", "1"], env);
+  // Killed as soon as its first task has started writing a journal, as a Ctrl-C'd or OOM-killed run would be.
+  const journals = path.join(repo.dir, ".flor", "replays", "job-1");
+  const deadline = Date.now() + 60_000;
+  while (!(existsSync(journals) && readdirSync(journals).length > 0)) {
+    if (Date.now() > deadline) throw new Error("the first replay never started a task");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  first.kill("SIGKILL");
+  await once(first, "exit");
+
+  // The same request finds the unfinished job and runs it to the end instead of waiting on it forever.
+  const again = repo.flor(["replay", "w1", "--workers", "2"], env);
+  expect(again.stderr).not.toMatch(/Error|at .*\.js/);
+  expect(again.status).toBe(0);
+
+  const layout = layoutFor(repo.dir);
+  const store = await openStore(layout, { databaseUrl: "" });
+  try {
+    const job = (await getJob(store.db, 1))!;
+    expect(job).toMatchObject({ status: "done", error: null });
+    expect(job.tasks.done).toBe(job.tasks.total);
+    expect((await listEvents(store.db, 1)).filter((e) => e.kind === "task-requeued").length).toBe(1);
+    expect(await store.db.selectFrom("replay_jobs").select("id").execute()).toHaveLength(1);
+    // Every iteration has its value exactly once.
+    const rows = await store.db.selectFrom("logs as lg").innerJoin("loops as lp", (join) => join.onRef("lp.run_id", "=", "lg.run_id").onRef("lp.ctx_id", "=", "lg.ctx_id"))
+      .select(["lg.run_id", "lp.iteration"]).where("lg.name", "=", "w1").where("lp.name", "=", "round").execute();
+    const rounds = await store.db.selectFrom("loops").select(["run_id", "iteration"]).where("name", "=", "round").execute();
+    expect(rows.length).toBe(rounds.length);
+    expect(new Set(rows.map((r) => `${r.run_id}:${r.iteration}`)).size).toBe(rounds.length);
+  } finally {
+    await store.close();
+  }
+}, 180_000);
