@@ -84,14 +84,16 @@ describe("GraphQL", () => {
   });
 
   it("lists the project, filters runs by script and lists versions", async () => {
-    const result = await graphql<{ project: { projid: string }; runs: { edges: unknown[] }; none: { edges: unknown[] }; versions: { vid: string; runs: number; filenames: string[] }[] }>(`{
-      project { projid }
+    const result = await graphql<{ project: { projid: string; runCount: number }; projects: unknown[]; runs: { edges: unknown[] }; none: { edges: unknown[] }; versions: { vid: string; runs: number; filenames: string[] }[] }>(`{
+      project { projid runCount }
+      projects { projid runCount firstRun lastRun served }
       runs(filename: "train.mjs") { edges { cursor } }
       none: runs(filename: "other.mjs") { edges { cursor } }
       versions { vid runs filenames }
     }`);
     expect(result.errors).toBeUndefined();
-    expect(result.data!.project.projid).toBe(layoutFor(repo.dir).projid);
+    expect(result.data!.project).toEqual({ projid: layoutFor(repo.dir).projid, runCount: 3 });
+    expect(result.data!.projects).toEqual([{ projid: layoutFor(repo.dir).projid, runCount: 3, firstRun: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), lastRun: expect.stringMatching(/^\d{4}-/), served: true }]);
     expect(result.data!.runs.edges).toHaveLength(3);
     expect(result.data!.none.edges).toHaveLength(0);
     expect(result.data!.versions).toEqual([{ vid: expect.stringMatching(/^[0-9a-f]{40}$/), runs: 3, filenames: ["train.mjs"] }]);
@@ -126,9 +128,10 @@ describe("GraphQL", () => {
     expect(explain.data!.explain).toMatchObject({ __typename: "FlorqlError", code: "FQL004", line: 1 });
   });
 
-  it("refuses replay modes this slice does not serve, as data", async () => {
+  it("answers replay: WAIT without a token when every value is recorded (nothing would run)", async () => {
     const result = await graphql<{ florql: Record<string, unknown> }>(FLORQL, { q: "SELECT loss", replay: "WAIT" });
-    expect(result.data!.florql).toMatchObject({ __typename: "FlorqlError", code: "NOT_YET" });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.florql).toMatchObject({ __typename: "FlorqlAnswer", columns: ["loss"] });
   });
 
   it("explains a query without running it", async () => {
