@@ -2,10 +2,10 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
-import { createYoga, type Plugin } from "graphql-yoga";
-import { GraphQLError, Kind, type ASTNode, type ValidationContext, type ASTVisitor } from "graphql/index.js";
+import { createYoga } from "graphql-yoga";
 import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
+import { checkedTimeout, configuredTimeoutSeconds, costLimit, documentLimits, MAX_BODY_BYTES, MAX_COST, requestTimeout } from "./limits.js";
 import { schema } from "./schema.js";
 
 export interface FlorYogaOptions {
@@ -19,10 +19,11 @@ export interface FlorYogaOptions {
   token?: string | null;
   /** Runs before each request's operation, e.g. to ingest journals written since the last request. */
   refresh?: () => Promise<void>;
+  /** How long florql(replay: WAIT) waits for its replay before answering with what is filled (default 20 s). */
+  replayWaitSeconds?: number;
+  /** Queries and mutations running longer are answered with REQUEST_TIMEOUT (default FLOR_GRAPHQL_TIMEOUT_SECONDS, else 30). */
+  timeoutSeconds?: number;
 }
-
-/** Operations nested deeper than this many selection levels are refused (code QUERY_TOO_DEEP). */
-export const MAX_DEPTH = 12;
 
 /** The file holding the token when FLOR_GRAPHQL_TOKEN is not set. */
 export function tokenFile(layout: ProjectLayout): string {
@@ -51,53 +52,24 @@ export function bearerMatches(header: string | null, token: string | null | unde
   return timingSafeEqual(digest(match[1]!), digest(token));
 }
 
-/** A validation rule refusing operations whose selections nest deeper than `max` (fragments followed). */
-export function depthLimitRule(max: number) {
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map(context.getDocument().definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-    const depthOf = (node: ASTNode, seen: Set<string>): number => {
-      if (node.kind === Kind.FRAGMENT_SPREAD) {
-        const fragment = fragments.get(node.name.value);
-        if (fragment === undefined || seen.has(node.name.value)) return 0;
-        return depthOf(fragment.selectionSet, new Set([...seen, node.name.value]));
-      }
-      if (node.kind === Kind.FIELD) return node.selectionSet === undefined ? 1 : 1 + depthOf(node.selectionSet, seen);
-      if (node.kind === Kind.INLINE_FRAGMENT || node.kind === Kind.OPERATION_DEFINITION || node.kind === Kind.FRAGMENT_DEFINITION) return depthOf(node.selectionSet, seen);
-      if (node.kind === Kind.SELECTION_SET) return Math.max(0, ...node.selections.map((s) => depthOf(s, seen)));
-      return 0;
-    };
-    return {
-      OperationDefinition(operation) {
-        const depth = depthOf(operation, new Set());
-        if (depth > max) {
-          context.reportError(new GraphQLError(`the operation nests ${depth} levels deep; at most ${max} are allowed`, { nodes: [operation], extensions: { code: "QUERY_TOO_DEEP" } }));
-        }
-      },
-    };
-  };
-}
-
-const depthLimit: Plugin = {
-  onValidate({ addValidationRule }) {
-    addValidationRule(depthLimitRule(MAX_DEPTH));
-  },
-};
-
 /**
  * The GraphQL endpoint at /graphql over one open store. Unexpected errors are masked (yoga's default):
  * clients see "Unexpected error." while GraphQLErrors raised on purpose and FlorQL errors-as-data pass.
- * Reads are open; mutations need `Authorization: Bearer <token>`.
+ * Reads are open; mutations need `Authorization: Bearer <token>`. Operations are limited in size, depth,
+ * aliases, estimated cost and (except subscriptions) running time: see limits.ts.
  */
-export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh }: FlorYogaOptions) {
+export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh, replayWaitSeconds, timeoutSeconds }: FlorYogaOptions) {
+  const timeout = timeoutSeconds === undefined ? configuredTimeoutSeconds() : checkedTimeout(timeoutSeconds);
   return createYoga({
     schema,
     graphqlEndpoint: "/graphql",
     graphiql,
     landingPage: false,
-    plugins: [depthLimit],
+    maxRequestBodySize: MAX_BODY_BYTES,
+    plugins: [documentLimits(), costLimit(MAX_COST), requestTimeout(timeout)],
     context: async ({ request }) => {
       await refresh?.();
-      return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token) };
+      return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token), ...(replayWaitSeconds === undefined ? {} : { replayWaitSeconds }) };
     },
   });
 }

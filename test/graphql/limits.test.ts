@@ -1,0 +1,139 @@
+import { getIntrospectionQuery } from "graphql/index.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FlorUsageError } from "../../src/errors.js";
+import { MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS } from "../../src/graphql/limits.js";
+import { createFlorYoga } from "../../src/graphql/server.js";
+import { layoutFor, type ProjectLayout } from "../../src/project-layout.js";
+import { ingest } from "../../src/store/ingest.js";
+import { openStore, type Store } from "../../src/store/open-store.js";
+import { TestRepo } from "../helpers/repo.js";
+
+let repo: TestRepo;
+let layout: ProjectLayout;
+let store: Store;
+let yoga: ReturnType<typeof createFlorYoga>;
+
+interface Response { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] }
+
+async function graphql(query: string, variables: Record<string, unknown> = {}, client = yoga): Promise<Response> {
+  const response = await client.fetch("http://flor.test/graphql", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as Response;
+}
+
+beforeAll(async () => {
+  repo = TestRepo.create().addFixture("query-fixture.mjs", "train.mjs");
+  repo.commitAll("fixture");
+  for (const lr of ["0.1", "0.01"]) expect(repo.runScript("train.mjs", ["--kwargs", `lr=${lr}`]).status).toBe(0);
+  layout = layoutFor(repo.dir);
+  store = await openStore(layout, { databaseUrl: "" });
+  await ingest(store, layout);
+  yoga = createFlorYoga({ store, layout, workers: 1 });
+});
+
+afterAll(async () => {
+  await store?.close();
+  repo?.remove();
+});
+
+afterEach(() => {
+  delete process.env["FLOR_GRAPHQL_TIMEOUT_SECONDS"];
+});
+
+describe("GraphQL protection limits", () => {
+  it(`allows ${MAX_ALIASES} aliased fields and refuses more, counting a fragment at every spread`, async () => {
+    const aliased = (n: number) => Array.from({ length: n }, (_, i) => `a${i}: project { projid }`).join(" ");
+    const allowed = await graphql(`{ ${aliased(MAX_ALIASES)} }`);
+    expect(allowed.errors).toBeUndefined();
+    expect(Object.keys(allowed.data!)).toHaveLength(MAX_ALIASES);
+
+    const refused = await graphql(`{ ${aliased(MAX_ALIASES + 1)} }`);
+    expect(refused.data).toBeUndefined();
+    expect(refused.errors).toEqual([expect.objectContaining({ message: `the operation has ${MAX_ALIASES + 1} aliased fields; at most ${MAX_ALIASES} are allowed`, extensions: { code: "QUERY_TOO_MANY_ALIASES" } })]);
+
+    // 16 aliases in a fragment spread twice are 32 fields to resolve.
+    const viaFragment = await graphql(`{ ...F x: project { projid } ... on Query { ...F } } fragment F on Query { ${aliased(16)} }`);
+    expect(viaFragment.errors?.[0]?.extensions?.code).toBe("QUERY_TOO_MANY_ALIASES");
+  });
+
+  it("refuses operations whose estimated cost is above the budget, saying the cost, with page sizes from variables", async () => {
+    // Each page costs 1 (runs) + 1 (edges) + first × (1 (node) + 1 (id) + 1 (args) + 10 (a list's default size) × 2 (name, value)).
+    const pages = (n: number) => Array.from({ length: n }, (_, i) => `p${i}: runs(first: $first) { edges { node { id args { name value } } } }`).join(" ");
+    const query = (n: number) => `query($first: Int) { ${pages(n)} }`;
+    const cost = (n: number, first: number) => n * (2 + first * 23);
+    expect(cost(2, 100)).toBeLessThanOrEqual(MAX_COST);
+    expect(cost(3, 100)).toBeGreaterThan(MAX_COST);
+
+    expect((await graphql(query(2), { first: 100 })).errors).toBeUndefined();
+    const refused = await graphql(query(3), { first: 100 });
+    expect(refused.data).toBeUndefined();
+    expect(refused.errors).toEqual([{
+      message: `the operation's estimated cost is ${cost(3, 100)}; at most ${MAX_COST} is allowed (ask for smaller pages or fewer fields)`,
+      extensions: { code: "QUERY_TOO_COSTLY", cost: cost(3, 100), budget: MAX_COST },
+    }]);
+    // Smaller pages fit; without a page size the cap (100) counts.
+    const small = await graphql(query(3), { first: 2 });
+    expect(small.errors).toBeUndefined();
+    expect(small.data!["p0"]).toEqual({ edges: [{ node: expect.objectContaining({ args: expect.any(Array) }) }, expect.anything()] });
+    expect((await graphql(query(3))).errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COSTLY", cost: cost(3, 100) });
+  });
+
+  it(`refuses operations nested deeper than ${MAX_DEPTH} levels`, async () => {
+    // The schema has no cycles, so only introspection nests this deep (graphql's own rule refuses it too).
+    const refused = await graphql(`{ __type(name: "Query") { ${"fields { type { ".repeat(6)}name${" } }".repeat(6)} } }`);
+    expect(refused.data).toBeUndefined();
+    expect(refused.errors).toContainEqual(expect.objectContaining({ message: `the operation nests 14 levels deep; at most ${MAX_DEPTH} are allowed`, extensions: { code: "QUERY_TOO_DEEP" } }));
+  });
+
+  it("still answers the introspection query GraphiQL sends, 15 levels deep counting each ofType", async () => {
+    const result = await graphql(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }));
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toHaveProperty("__schema.queryType.name", "Query");
+  });
+
+  it(`refuses documents of more than ${MAX_TOKENS} tokens`, async () => {
+    // `{ }`, 12 tokens per distinct fragment and its spread (graphql's own validation meters repeated fields), then __typename.
+    const fragments = Math.floor((MAX_TOKENS - 2) / 12);
+    const fill = MAX_TOKENS - 2 - 12 * fragments;
+    const document = (typenames: number) => {
+      const names = Array.from({ length: fragments }, (_, i) => `F${i}`);
+      return `{ ${names.map((n) => `...${n}`).join(" ")} ${"__typename ".repeat(typenames)}} ${names.map((n) => `fragment ${n} on Query { project { projid } }`).join(" ")}`;
+    };
+    const allowed = await graphql(document(fill));
+    expect(allowed.errors).toBeUndefined();
+    expect(allowed.data).toEqual({ project: { projid: layout.projid }, __typename: "Query" });
+    const refused = await graphql(document(fill + 1));
+    expect(refused.errors).toEqual([expect.objectContaining({ message: `the document has more than ${MAX_TOKENS} tokens; at most ${MAX_TOKENS} are allowed`, extensions: { code: "QUERY_TOO_LARGE" } })]);
+    // Other syntax errors stay what they are.
+    expect((await graphql("{ project { projid ")).errors?.[0]?.message).toMatch(/^Syntax Error/);
+  });
+
+  it("answers REQUEST_TIMEOUT when an operation outlives the timeout, and keeps serving", async () => {
+    // versions asks git about every version, in child processes: far longer than a millisecond.
+    const hasty = createFlorYoga({ store, layout, workers: 1, timeoutSeconds: 0.001 });
+    const started = performance.now();
+    const timedOut = await graphql("{ versions { vid message } }", {}, hasty);
+    expect(timedOut).toEqual({
+      data: null,
+      errors: [expect.objectContaining({ message: "the operation did not finish within 0.001 s", extensions: { code: "REQUEST_TIMEOUT", seconds: 0.001 } })],
+    });
+    // The same server answers what fits in its time, and with the default timeout versions answers.
+    expect(await graphql("{ project { projid } }", {}, hasty)).toEqual({ data: { project: { projid: layout.projid } } });
+    const patient = await graphql("{ versions { vid message } }");
+    expect(patient.errors).toBeUndefined();
+    expect(patient.data!["versions"]).toEqual([{ vid: expect.stringMatching(/^[0-9a-f]{40}$/), message: "fixture" }]);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it("takes the timeout from FLOR_GRAPHQL_TIMEOUT_SECONDS and refuses one that is not a positive number", async () => {
+    process.env["FLOR_GRAPHQL_TIMEOUT_SECONDS"] = "0.001";
+    const fromEnv = createFlorYoga({ store, layout, workers: 1 });
+    expect((await graphql("{ versions { vid } }", {}, fromEnv)).errors?.[0]?.extensions?.code).toBe("REQUEST_TIMEOUT");
+    for (const bad of ["0", "-1", "soon"]) {
+      process.env["FLOR_GRAPHQL_TIMEOUT_SECONDS"] = bad;
+      expect(() => createFlorYoga({ store, layout })).toThrow(FlorUsageError);
+    }
+    expect(() => createFlorYoga({ store, layout, timeoutSeconds: Number.NaN })).toThrow(/positive number of seconds/);
+  });
+});
