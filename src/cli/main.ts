@@ -4,6 +4,7 @@ import { FlorError, FlorUsageError } from "../errors.js";
 import { parseFormat } from "./output.js";
 import { availableParallelism } from "node:os";
 import type { CommandOutput } from "./commands/propagate.js";
+import type { ServeClient } from "./serve-client.js";
 
 const HELP = `flor: multiversion hindsight logging
 
@@ -60,6 +61,14 @@ function count(option: string, text: string | undefined, min: number): number | 
   return value;
 }
 
+/**
+ * The `flor serve` holding the embedded store, if one does: the commands it can answer go through it,
+ * since the store admits one process.
+ */
+async function server(): Promise<ServeClient | null> {
+  return (await import("./serve-client.js")).servedClient();
+}
+
 async function run(argv: string[]): Promise<string | CommandOutput> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -94,12 +103,18 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
   };
   switch (command) {
     // Commands are imported when used: the query language's parser alone takes 0.4 s to load.
-    case "runs":
+    case "runs": {
       noArguments();
+      const client = await server();
+      if (client !== null) return (await import("./commands/remote.js")).remoteRuns(client, format);
       return (await import("./commands/runs.js")).runsCommand(format);
-    case "versions":
+    }
+    case "versions": {
       noArguments();
+      const client = await server();
+      if (client !== null) return (await import("./commands/remote.js")).remoteVersions(client, format);
       return (await import("./commands/versions.js")).versionsCommand(format);
+    }
     case "ingest":
       noArguments();
       return (await import("./commands/ingest.js")).ingestCommand(values.rebuild === true);
@@ -108,16 +123,24 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
     case "propagate":
       noArguments();
       return (await import("./commands/propagate.js")).propagateCommand(values.new, values.old, values.json === true);
-    case "replay":
-      return (await import("./commands/replay.js")).replayCommand({
+    case "replay": {
+      const options = {
         names: rest, job: count("--job", values.job, 1), where: values.where, script: values.script, dryRun: values["dry-run"] === true,
         workers: count("--workers", values.workers, 0) ?? availableParallelism(), format,
-      });
+      };
+      if (options.job === undefined && rest.length === 0) throw new FlorUsageError("flor replay needs the log names to fill", "Example: flor replay grad_norm --where \"epoch >= 18\"");
+      // A dry run prints the plan, which the API does not return; --job is how a background replay runs here.
+      const client = options.job === undefined && !options.dryRun ? await server() : null;
+      if (client !== null) return (await import("./commands/remote.js")).remoteReplay(client, options);
+      return (await import("./commands/replay.js")).replayCommand(options);
+    }
     case "query":
     case "explain": {
       if (rest.length !== 1) throw new FlorUsageError(`flor ${command} takes one FlorQL query in quotes`, `Example: flor ${command} "SELECT epoch, loss FROM train.ts WHERE epoch >= 18"`);
       const replay = values["no-replay"] ? "none" : values.replay ?? "wait";
       if (replay !== "wait" && replay !== "none" && replay !== "async") throw new FlorUsageError(`--replay must be wait, none or async, not "${replay}"`);
+      const client = await server();
+      if (client !== null) return (await import("./commands/remote.js")).remoteQuery(client, rest[0]!, { explain: command === "explain", replay, format });
       return (await import("./commands/query.js")).queryCommand(rest[0]!, {
         explain: command === "explain", replay, format, workers: count("--workers", values.workers, 1) ?? availableParallelism(),
       });

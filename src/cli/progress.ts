@@ -9,7 +9,7 @@ export class ReplayProgress {
   private readonly started = performance.now();
   private readonly tty = process.stderr.isTTY === true;
 
-  update(job: ReplayJob): void {
+  update(job: Pick<ReplayJob, "id" | "tasks" | "iterations" | "values">): void {
     const finished = job.tasks.done + job.tasks.failed + job.tasks.cancelled;
     if (finished === this.lastDone && !this.tty) return;
     this.lastDone = finished;

@@ -4,6 +4,7 @@ import { requestReplay } from "../../replay/replay-service.js";
 import { render, type OutputFormat } from "../output.js";
 import { withProject } from "../project-session.js";
 import { jobProblems, runJob, startJob } from "../job-runner.js";
+import { answerNotes, fillingNote } from "../command-text.js";
 import type { CommandOutput } from "./propagate.js";
 
 export interface QueryCommandOptions {
@@ -28,16 +29,12 @@ export async function queryCommand(text: string, options: QueryCommandOptions): 
         note = `flor: ${await startJob(store, layout, jobId, options.workers)}\n`;
         return null;
       }
-      process.stderr.write(`flor: filling ${replayPlan.names.join(", ")} by replay (${replayPlan.tasks.length} tasks, estimated ${replayPlan.estimate.wallSeconds.toFixed(1)} s)\n`);
+      process.stderr.write(fillingNote(replayPlan.names, replayPlan.tasks.length, replayPlan.estimate.wallSeconds));
       return runJob(store, layout, jobId, true, options.workers);
     }, options.replay);
-    let stderr = note;
-    if (result.job !== null && result.job.status !== "done") {
-      stderr += `${await jobProblems(store, result.job.id)}flor: replay job ${result.job.id} ended ${result.job.status}: ${result.job.error ?? ""}; values it could not fill are empty\n`;
-    }
-    if (result.job !== null && result.job.divergences > 0) stderr += `flor: warning: replay job ${result.job.id} did not reproduce ${result.job.divergences} recorded value(s); see flor replay's report\n`;
-    if (options.replay === "none" && plan.replay !== null && plan.replay.tasks.length > 0) stderr += `flor: ${plan.replay.names.join(", ")} missing for ${plan.replay.runs.filter((r) => r.outcome === "replay").length} run(s); run with --replay wait to fill them\n`;
-    for (const { name, runs, reasons } of plan.unfillable) stderr += `flor: cannot fill ${name} for ${runs} run(s): ${reasons.join("; ")}\n`;
+    const replay = plan.replay === null ? null : { names: plan.replay.names, runs: plan.replay.runs.filter((r) => r.outcome === "replay").length, tasks: plan.replay.tasks.length };
+    const problems = result.job !== null && result.job.status !== "done" ? await jobProblems(store, result.job.id) : "";
+    const stderr = note + answerNotes({ job: result.job, problems, replay, unfillable: plan.unfillable }, options.replay);
     return { stdout: render(result.columns, result.rows, options.format), stderr, exitCode: 0 };
   });
 }

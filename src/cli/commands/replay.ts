@@ -1,13 +1,12 @@
-import { FlorUsageError } from "../../errors.js";
 import { planReplay, type ReplayPlan, type ReplayRequest, type ScopePredicate } from "../../replay/replay-plan.js";
 import { requestReplay } from "../../replay/replay-service.js";
-import type { ReplayJob } from "../../replay/replay-jobs.js";
 import { jobProblems, runJob } from "../job-runner.js";
 import type { Store } from "../../store/open-store.js";
 import type { ProjectLayout } from "../../project-layout.js";
 import { render, type OutputFormat } from "../output.js";
 import { replayRunsTable } from "../../replay/describe-runs.js";
 import { withProject } from "../project-session.js";
+import { jobSummary } from "../command-text.js";
 import type { CommandOutput } from "./propagate.js";
 
 export interface ReplayCommandOptions {
@@ -33,7 +32,6 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
       return { stdout: jobSummary(job, options.format), stderr: "", exitCode: job.status === "done" ? 0 : 1 };
     }, { waitSeconds: 300 });
   }
-  if (options.names.length === 0) throw new FlorUsageError("flor replay needs the log names to fill", "Example: flor replay grad_norm --where \"epoch >= 18\"");
   return withProject("replay", async ({ layout, store }) => {
     const request: ReplayRequest = {
       names: options.names,
@@ -65,12 +63,6 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
 async function scope(where: string, store: Store, layout: ProjectLayout): Promise<ScopePredicate> {
   const { projectScope } = await import("../../florql/scope-predicate.js");
   return projectScope(where, store, layout);
-}
-
-/** How a job ended, one row: tasks, iterations executed, values stored, divergences. */
-function jobSummary(job: ReplayJob, format: OutputFormat): string {
-  const summary = { job: job.id, status: job.status, tasks: job.tasks.total, failed: job.tasks.failed, iterations: job.iterations.done, values: job.values, divergences: job.divergences };
-  return render(Object.keys(summary), [summary], format);
 }
 
 /** The plan without the patched sources (which are for workers, not people). */

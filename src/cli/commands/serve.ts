@@ -1,10 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { FlorError, FlorUsageError } from "../../errors.js";
 import { configuredToken, createFlorYoga, tokenFile } from "../../graphql/server.js";
+import type { ProjectLayout } from "../../project-layout.js";
 import { withProject } from "../project-session.js";
+import { discoveryFile, type ServeInfo } from "../serve-client.js";
+import { journalRefresher } from "../serve-refresh.js";
 
 export interface ServeOptions {
   port: number;
@@ -15,7 +19,8 @@ export interface ServeOptions {
 /**
  * `flor serve`: the GraphQL API at http://host:port/graphql over the project's store, until SIGINT or
  * SIGTERM. Shutting down stops accepting requests, lets those in flight finish, then closes the store,
- * so the embedded database is never left mid-write.
+ * so the embedded database is never left mid-write. Journals written meanwhile are ingested before the
+ * next request; `<florDir>/serve.json` tells the CLI's commands where to ask while this holds the store.
  */
 export async function serveCommand({ port, host, workers }: ServeOptions): Promise<string> {
   if (port > 65535) throw new FlorUsageError(`--port must be at most 65535, not ${port}`);
@@ -28,15 +33,17 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
       writeFileSync(tokenFile(layout), `${token}\n`, { mode: 0o600 });
       process.stderr.write(`flor: wrote a new GraphQL token for mutations to ${tokenFile(layout)} (send it as Authorization: Bearer <token>)\n`);
     }
-    const server = createServer(createFlorYoga({ store, layout, workers, token }));
+    const refresh = journalRefresher(store, layout, (problem) => process.stderr.write(`flor: warning: ${problem}\n`));
+    // Knows which journals can still change before the first request asks.
+    await refresh();
+    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh }));
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) => reject(new FlorError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)));
       server.listen(port, host, resolve);
     });
     const address = server.address() as AddressInfo;
     const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}/graphql`;
-    process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stopped = new Promise<NodeJS.Signals>((resolve) => {
       // Both handlers go at the first signal, so a second Ctrl-C while requests drain exits at once.
       const stop = (received: NodeJS.Signals): void => {
         process.off("SIGINT", stop).off("SIGTERM", stop);
@@ -44,12 +51,37 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
       };
       process.on("SIGINT", stop).on("SIGTERM", stop);
     });
-    process.stderr.write(`flor: ${signal}: stopping\n`);
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Idle keep-alive connections would hold close() open until the client goes away.
-      server.closeIdleConnections();
-    });
+    try {
+      advertise(layout, { url, pid: process.pid, host: hostname(), started: new Date().toISOString() });
+      process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
+      process.stderr.write(`flor: ${await stopped}: stopping\n`);
+    } finally {
+      // New commands stop coming here before the server stops accepting them.
+      withdraw(layout);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive connections would hold close() open until the client goes away.
+        server.closeIdleConnections();
+      });
+    }
     return "";
   });
+}
+
+/** Writes the discovery file whole (a reader never sees half of it), readable by this user only. */
+function advertise(layout: ProjectLayout, info: ServeInfo): void {
+  const file = discoveryFile(layout);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+}
+
+/** Removes the discovery file if it is still this process's (another server may have replaced a stale one). */
+function withdraw(layout: ProjectLayout): void {
+  const file = discoveryFile(layout);
+  try {
+    if ((JSON.parse(readFileSync(file, "utf8")) as Partial<ServeInfo>).pid === process.pid) rmSync(file, { force: true });
+  } catch {
+    // Already gone.
+  }
 }

@@ -1,0 +1,156 @@
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
+import { FlorError, FlorUsageError } from "../errors.js";
+import { FlorQLError, type FlorQLErrorCode } from "../florql/florql-error.js";
+import { findRepositoryRoot, layoutFor, type ProjectLayout } from "../project-layout.js";
+import type { JobStatus } from "../replay/replay-jobs.js";
+import { isAlive } from "../store/pglite-lock.js";
+
+/**
+ * The CLI's side of `flor serve`: while a server holds the embedded store (which admits one process),
+ * commands that have a GraphQL path ask it instead of opening the store. Only light modules are
+ * imported here, so a command through the server loads neither PGlite nor the query language.
+ */
+
+/** What `flor serve` writes to `<florDir>/serve.json` while it listens. */
+export interface ServeInfo {
+  url: string;
+  pid: number;
+  host: string;
+  started: string;
+}
+
+/** A replay job as the API reports it, shaped like the store's so one renderer prints both. */
+export interface RemoteJob {
+  id: number;
+  status: JobStatus;
+  error: string | null;
+  estimatedSeconds: number | null;
+  tasks: { total: number; queued: number; running: number; done: number; failed: number; cancelled: number };
+  iterations: { total: number; done: number };
+  values: number;
+  divergences: number;
+}
+
+/** The fields of `RemoteJob`, for selections. */
+export const JOB_FIELDS = "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergences";
+
+/** A FlorqlError as selected by `FLORQL_ERROR_FIELDS`. */
+export interface RemoteFlorqlError {
+  __typename: "FlorqlError";
+  code: string;
+  message: string;
+  line: number | null;
+  column: number | null;
+  offset: number | null;
+  length: number | null;
+  hint: string | null;
+}
+
+export const FLORQL_ERROR_FIELDS = "... on FlorqlError { __typename code message line column offset length hint }";
+
+export function discoveryFile(layout: ProjectLayout): string {
+  return path.join(layout.florDir, "serve.json");
+}
+
+/**
+ * The `flor serve` holding this project's embedded store, or null: none runs, it died (its file is
+ * stale), it runs on another host (its loopback address is not ours), or FLOR_DATABASE_URL names a
+ * PostgreSQL server that every command opens itself.
+ */
+export function runningServer(layout: ProjectLayout): ServeInfo | null {
+  if (process.env["FLOR_DATABASE_URL"]) return null;
+  let info: Partial<ServeInfo>;
+  try {
+    info = JSON.parse(readFileSync(discoveryFile(layout), "utf8")) as Partial<ServeInfo>;
+  } catch {
+    return null;
+  }
+  if (typeof info.url !== "string" || typeof info.pid !== "number" || info.host !== hostname() || typeof info.started !== "string") return null;
+  return isAlive({ pid: info.pid, host: info.host }) ? (info as ServeInfo) : null;
+}
+
+/** A client of the server holding the store of the project around the working directory, when one does. */
+export function servedClient(): ServeClient | null {
+  const layout = layoutFor(findRepositoryRoot(process.cwd()));
+  const info = runningServer(layout);
+  return info === null ? null : new ServeClient(info, layout);
+}
+
+export class ServeClient {
+  constructor(readonly info: ServeInfo, private readonly layout: ProjectLayout) {}
+
+  /** Runs one operation; mutations send the token (FLOR_GRAPHQL_TOKEN, else `.flor/graphql-token`, as the server reads it). */
+  async request<T>(query: string, variables: Record<string, unknown>, options: { authorized?: boolean } = {}): Promise<T> {
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
+    if (options.authorized) headers["authorization"] = `Bearer ${this.token()}`;
+    let body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+    try {
+      const response = await fetch(this.info.url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+      body = await response.json() as typeof body;
+    } catch (error) {
+      throw new FlorError(`\`flor serve\` (pid ${this.info.pid}) holds the embedded store but did not answer at ${this.info.url}: ${(error as Error).message}`, {
+        hint: "Stop it and run the command again, or wait for it to come back.",
+      });
+    }
+    const problem = body.errors?.[0];
+    if (problem !== undefined || body.data === undefined || body.data === null) {
+      if (problem?.extensions?.code === "UNAUTHENTICATED") {
+        throw new FlorError(`\`flor serve\` refused the token this command sent (${problem.message})`, {
+          hint: "Set FLOR_GRAPHQL_TOKEN to the token the server uses, or unset it on both sides to use .flor/graphql-token.",
+        });
+      }
+      throw new FlorError(`\`flor serve\` at ${this.info.url} answered with an error: ${problem?.message ?? "no data"}`);
+    }
+    return body.data;
+  }
+
+  /** Polls a job every `intervalMs` until it ends, reporting each state to `onProgress`. */
+  async followJob(id: number, onProgress: (job: RemoteJob) => void, intervalMs = 250): Promise<RemoteJob> {
+    for (;;) {
+      const { replayJob } = await this.request<{ replayJob: RemoteApiJob | null }>(`query ($id: Int!) { replayJob(id: $id) { ${JOB_FIELDS} } }`, { id });
+      if (replayJob === null) throw new FlorError(`replay job ${id} disappeared from the store of \`flor serve\``);
+      const job = remoteJob(replayJob);
+      onProgress(job);
+      if (job.status !== "queued" && job.status !== "running") return job;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+
+  private token(): string {
+    const fromEnv = process.env["FLOR_GRAPHQL_TOKEN"]?.trim();
+    if (fromEnv) return fromEnv;
+    const file = path.join(this.layout.florDir, "graphql-token");
+    try {
+      const fromFile = readFileSync(file, "utf8").trim();
+      if (fromFile !== "") return fromFile;
+    } catch {
+      // Reported below with what to do.
+    }
+    throw new FlorError(`\`flor serve\` needs its token to run replays, and this command has none (no FLOR_GRAPHQL_TOKEN, no ${file})`, {
+      hint: "Set FLOR_GRAPHQL_TOKEN to the token the server uses.",
+    });
+  }
+}
+
+/** A job as GraphQL spells it (status in capitals). */
+export type RemoteApiJob = Omit<RemoteJob, "status"> & { status: string };
+
+export function remoteJob(job: RemoteApiJob): RemoteJob {
+  return { ...job, status: job.status.toLowerCase() as JobStatus };
+}
+
+/**
+ * The error the local command would have thrown for the same mistake: a FlorQLError with its code,
+ * position and excerpt of `source` (the query or the --where text), or a usage error.
+ */
+export function florqlFailure(error: RemoteFlorqlError, source: string): FlorError {
+  if (/^FQL\d{3}$/.test(error.code) && error.line !== null && error.column !== null && error.offset !== null && error.length !== null) {
+    const start = { offset: error.offset, line: error.line, column: error.column };
+    const end = { offset: error.offset + error.length, line: error.line, column: error.column + error.length };
+    return new FlorQLError({ code: error.code as FlorQLErrorCode, message: error.message, span: { start, end }, ...(error.hint === null ? {} : { hint: error.hint }) }, source);
+  }
+  if (error.code === "USAGE") return new FlorUsageError(error.message, error.hint ?? undefined);
+  return new FlorError(`${error.code}: ${error.message}`, error.hint === null ? {} : { hint: error.hint });
+}

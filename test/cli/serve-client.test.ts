@@ -1,0 +1,139 @@
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TestRepo } from "../helpers/repo.js";
+import { copyRepo, recordHistory } from "../replay/replay-history.js";
+
+// An empty FLOR_DATABASE_URL keeps the embedded store even when the test run has a PostgreSQL server.
+const env = { FLOR_DATABASE_URL: "" };
+const QUESTION = "SELECT seed, round, norm, w1 FROM train.mjs WHERE round >= 4 ORDER BY seed, round";
+const TYPO = "SELECT nrom FROM train.mjs";
+/** The commands compared, each run locally (before the server starts) and through the server. */
+const COMMANDS: Record<string, string[]> = {
+  runs: ["runs"],
+  runsJson: ["runs", "--format", "json"],
+  runsCsv: ["runs", "--format", "csv"],
+  versions: ["versions"],
+  versionsJson: ["versions", "--format", "json"],
+  query: ["query", QUESTION, "--no-replay"],
+  queryJson: ["query", QUESTION, "--no-replay", "--format", "json"],
+  explain: ["explain", QUESTION],
+  explainInQuery: ["query", `EXPLAIN ${QUESTION}`],
+  typo: ["query", TYPO],
+  explainTypo: ["explain", TYPO],
+  badWhere: ["replay", "w1", "--where", "roudn >= 4"],
+};
+
+let repo: TestRepo;
+/** A copy of the project, for replaying locally what the server replays. */
+let twin: TestRepo;
+let server: ReturnType<TestRepo["startFlor"]>;
+let serverLog = "";
+const local: Record<string, { status: number | null; stdout: string; stderr: string }> = {};
+
+beforeAll(async () => {
+  repo = recordHistory();
+  for (const [name, args] of Object.entries(COMMANDS)) {
+    const { status, stdout, stderr } = repo.flor(args, env);
+    local[name] = { status, stdout, stderr };
+  }
+  twin = TestRepo.at(copyRepo(repo, path.join(mkdtempSync(path.join(tmpdir(), "flor-twin-")), "repo")));
+  server = repo.startFlor(["serve", "--port", "0"], env);
+  await new Promise<void>((resolve, reject) => {
+    server.stderr.on("data", (chunk: Buffer) => {
+      serverLog += chunk.toString();
+      if (/serving GraphQL at/.test(serverLog)) resolve();
+    });
+    server.once("exit", (code) => reject(new Error(`flor serve exited ${code}: ${serverLog}`)));
+  });
+}, 120_000);
+
+afterAll(() => {
+  if (server.exitCode === null) server.kill("SIGKILL");
+  repo?.remove();
+  twin?.remove();
+});
+
+describe("the CLI through flor serve", () => {
+  it("finds the server by its discovery file, readable by this user only", () => {
+    const file = path.join(repo.dir, ".flor", "serve.json");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const info = JSON.parse(readFileSync(file, "utf8")) as { url: string; pid: number; host: string; started: string };
+    expect(info).toMatchObject({ pid: server.pid, host: hostname() });
+    expect(serverLog).toContain(`serving GraphQL at ${info.url}`);
+  });
+
+  it("prints exactly what the commands print with the store opened locally, errors and exit codes included", () => {
+    for (const [name, args] of Object.entries(COMMANDS)) {
+      const { status, stdout, stderr } = repo.flor(args, env);
+      expect({ name, status, stdout, stderr }).toEqual({ name, ...local[name] });
+    }
+    // Not vacuous: the local answers were answers, and the mistakes were usage errors (2) with the excerpt.
+    expect(local["query"]!.status).toBe(0);
+    expect(local["query"]!.stderr).toMatch(/w1 missing for \d+ run\(s\); run with --replay wait/);
+    expect(local["runs"]!.stdout.trim().split("\n")).toHaveLength(2 + 5);
+    expect(local["typo"]).toEqual({ status: 2, stdout: "", stderr: "flor: FQL020 at line 1, column 8: no run dimension, loop, arg or log is named `nrom`\n  SELECT nrom FROM train.mjs\n         ^^^^\ndid you mean `norm`?\n" });
+    expect(local["badWhere"]!.status).toBe(2);
+  });
+
+  it("commands without a path through the server say that it holds the store and what works through it", () => {
+    const ingest = repo.flor(["ingest"], env);
+    expect(ingest.status).toBe(1);
+    expect(ingest.stderr).toMatch(/in use by `flor serve`/);
+    expect(ingest.stderr).toMatch(/flor runs, versions, query, explain and replay go through it/);
+  });
+
+  it("shows a run recorded while the server runs at the next request", () => {
+    expect(repo.runScript("train.mjs", ["--kwargs", "seed=11", "rounds=2"]).status).toBe(0);
+    const runs = JSON.parse(repo.flor(["runs", "--format", "json"], env).stdout) as { args: { seed?: number }; status: string; logs: number }[];
+    expect(runs).toHaveLength(6);
+    expect(runs.at(-1)).toMatchObject({ args: { seed: 11 }, status: "ok" });
+    expect(runs.at(-1)!.logs).toBeGreaterThan(0);
+  });
+
+  it("replays through the server, with the summary the same replay prints locally", () => {
+    const args = ["replay", "w1", "--where", "round = 5 AND seed = 3"];
+    const here = twin.flor(args, env);
+    expect(here.status, here.stderr).toBe(0);
+    const there = repo.flor(args, env);
+    expect(there.status, there.stderr).toBe(0);
+    expect(there.stdout).toBe(here.stdout);
+    expect(there.stderr).toMatch(/runs in `flor serve` .* as job 1: 3 tasks/);
+    const filled = JSON.parse(repo.flor(["query", "SELECT seed, round, w1 FROM train.mjs WHERE round = 5 AND seed = 3", "--no-replay", "--format", "json"], env).stdout) as { w1: number | null }[];
+    expect(filled).toHaveLength(3);
+    expect(filled.every((row) => typeof row.w1 === "number")).toBe(true);
+  }, 120_000);
+
+  it("waits for a query's replay through the server and answers as the local query does", () => {
+    const args = ["query", "SELECT seed, part, w0_part FROM train.mjs WHERE round = 0 AND part = 1 ORDER BY seed", "--format", "json"];
+    const here = twin.flor(args, env);
+    expect(here.status, here.stderr).toBe(0);
+    const there = repo.flor(args, env);
+    expect(there.status, there.stderr).toBe(0);
+    // The twin lacks the run recorded meanwhile (seed 11), which logs w0_part itself.
+    const rows = JSON.parse(there.stdout) as { seed: number; w0_part: number | null }[];
+    expect(rows.filter((row) => row.seed !== 11)).toEqual(JSON.parse(here.stdout));
+    expect(rows.every((row) => typeof row.w0_part === "number")).toBe(true);
+    expect(there.stderr).toMatch(/filling w0_part by replay \(\d+ tasks/);
+    // Progress lines carry timings; the rest is the same.
+    const quiet = (text: string) => text.replace(/^replay job \d+ \[.*\n/gm, "");
+    expect(quiet(there.stderr)).toBe(quiet(here.stderr));
+  }, 120_000);
+
+  it("opens the store itself again once the server stops, and ignores a stale discovery file", async () => {
+    const through = repo.flor(["runs", "--format", "json"], env).stdout;
+    server.kill("SIGTERM");
+    const [code] = await once(server, "exit");
+    expect(code).toBe(0);
+    const file = path.join(repo.dir, ".flor", "serve.json");
+    expect(existsSync(file)).toBe(false);
+    const after = repo.flor(["runs", "--format", "json"], env);
+    expect(after.status, after.stderr).toBe(0);
+    expect(after.stdout).toBe(through);
+    // A server killed without cleaning up leaves its file; a dead pid sends commands to the store.
+    writeFileSync(file, JSON.stringify({ url: "http://127.0.0.1:1/graphql", pid: 2 ** 22 + 12345, host: hostname(), started: new Date().toISOString() }));
+    expect(repo.flor(["runs", "--format", "json"], env).stdout).toBe(through);
+  });
+});
