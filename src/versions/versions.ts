@@ -18,19 +18,20 @@ export interface CodeVersion {
 
 const FIELD = "\x1f";
 
-/** The code versions the project's runs ran, oldest first, described from git. */
-export async function listVersions(store: Store, projid: string, root: string): Promise<CodeVersion[]> {
-  const rows = await store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
+/** The code versions the project's runs ran (only those in `vids` when given), oldest first, described from git. */
+export async function listVersions(store: Store, projid: string, root: string, vids?: readonly string[]): Promise<CodeVersion[]> {
+  if (vids?.length === 0) return [];
+  let query = store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
     .select((eb) => [
       "r.vid", eb.fn.min("r.tstamp").as("first"), eb.fn.max("r.tstamp").as("last"), eb.fn.countAll<string>().as("runs"),
       sql<string[]>`array_agg(distinct r.filename)`.as("filenames"),
     ])
-    .where("p.projid", "=", projid).where("r.vid", "is not", null)
-    .groupBy("r.vid").orderBy("first").execute();
+    .where("p.projid", "=", projid).where("r.vid", "is not", null);
+  if (vids !== undefined) query = query.where("r.vid", "in", vids);
+  const rows = await query.groupBy("r.vid").orderBy("first").execute();
   const git = simpleGit({ baseDir: root });
   const described = new Map<string, { parents: string[]; message: string; date: string; author: string }>();
-  const vids = rows.map((r) => r.vid!);
-  for (const vid of vids) {
+  for (const vid of rows.map((r) => r.vid!)) {
     try {
       const out = await git.raw(["show", "-s", `--format=%P${FIELD}%s${FIELD}%cI${FIELD}%an`, vid]);
       const [parents = "", message = "", date = "", author = ""] = out.trim().split(FIELD);

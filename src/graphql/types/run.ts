@@ -1,10 +1,21 @@
+import { sql, type RawBuilder } from "kysely";
 import type { JsonValue } from "../../journal/records.js";
+import type { Store } from "../../store/open-store.js";
+import { checkpointSummaries, loopStructures, runLogs, type CheckpointSummary, type LogEntry, type LogPosition, type LoopStructure } from "../../store/queries/run-details.js";
+import { resolveRecordedVid } from "../../versions/recorded-vid.js";
+import { batched } from "../batch.js";
 import { builder, type FlorContext } from "../builder.js";
+import { withUserErrors } from "../user-errors.js";
 import { JsonScalar } from "./json.js";
 import { badInput, decodeCursor, encodeCursor, PageInfoRef, type PageInfo } from "./page-info.js";
+import { VersionRef, versionsByVid } from "./version.js";
 
 export const MAX_PAGE_SIZE = 100;
 const DEFAULT_PAGE_SIZE = 20;
+export const MAX_LOG_PAGE_SIZE = 1000;
+const DEFAULT_LOG_PAGE_SIZE = 100;
+/** Each argument filter is a subquery; a request needs a handful, not hundreds. */
+const MAX_ARG_FILTERS = 20;
 
 interface RunNode {
   id: number;
@@ -15,13 +26,61 @@ interface RunNode {
   seconds: number | null;
   args: { name: string; value: JsonValue }[];
   logNames: string[];
-  logs: number;
 }
+
+interface Edge<T> { cursor: string; node: T }
+interface Connection<T> { edges: Edge<T>[]; pageInfo: PageInfo }
 
 const ArgRef = builder.objectRef<{ name: string; value: JsonValue }>("Arg").implement({
   fields: (t) => ({
     name: t.exposeString("name"),
     value: t.expose("value", { type: JsonScalar, nullable: true }),
+  }),
+});
+
+const LoopRef = builder.objectRef<LoopStructure>("Loop").implement({
+  description: "A flor.loop of a run: all executions of the loop with this name at one place in the nesting.",
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    parent: t.exposeString("parent", { nullable: true, description: "The enclosing loop's name; null for an outermost loop." }),
+    depth: t.exposeInt("depth", { description: "0 for an outermost loop, 1 for one nested in it, ..." }),
+    executions: t.exposeInt("executions", { description: "How many times the loop was entered (once per iteration of its parent)." }),
+    iterations: t.exposeInt("iterations", { description: "Iterations over all executions." }),
+    seconds: t.exposeFloat("seconds", { nullable: true, description: "Time spent in its iterations; null when none recorded it (a killed run)." }),
+  }),
+});
+
+const CheckpointRef = builder.objectRef<CheckpointSummary>("Checkpoint").implement({
+  description: "The registered state, saved at the end of a loop iteration.",
+  fields: (t) => ({
+    coordinates: t.expose("coordinates", { type: JsonScalar, description: "The iteration it ends, as loop name → index (and <loop>_value → item), e.g. {\"epoch\": 3}." }),
+    objects: t.expose("objects", { type: JsonScalar, description: "Object name → content hash in the checkpoint store." }),
+    bytes: t.exposeFloat("bytes", { description: "Serialised size (a Float: sizes can pass 2^31)." }),
+    writtenBytes: t.exposeFloat("writtenBytes", { description: "Bytes newly written; the rest was stored already." }),
+    seconds: t.exposeFloat("seconds"),
+  }),
+});
+
+const LogRef = builder.objectRef<LogEntry>("Log").implement({
+  description: "One value a run logged.",
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    value: t.expose("value", { type: JsonScalar, nullable: true, description: "The value (NaN and infinities as null)." }),
+    coordinates: t.expose("coordinates", { type: JsonScalar, description: "Where it was logged, as loop name → iteration index (and <loop>_value → item), e.g. {\"epoch\": 3, \"step\": 10}; {} outside every loop." }),
+  }),
+});
+
+const LogEdgeRef = builder.objectRef<Edge<LogEntry>>("LogEdge").implement({
+  fields: (t) => ({
+    cursor: t.exposeString("cursor"),
+    node: t.field({ type: LogRef, resolve: (edge) => edge.node }),
+  }),
+});
+
+const LogConnectionRef = builder.objectRef<Connection<LogEntry>>("LogConnection").implement({
+  fields: (t) => ({
+    edges: t.field({ type: [LogEdgeRef], resolve: (c) => c.edges }),
+    pageInfo: t.field({ type: PageInfoRef, resolve: (c) => c.pageInfo }),
   }),
 });
 
@@ -36,75 +95,242 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
     seconds: t.exposeFloat("seconds", { nullable: true }),
     args: t.field({ type: [ArgRef], resolve: (run) => run.args }),
     logNames: t.exposeStringList("logNames", { description: "The names the run logged, sorted." }),
-    logs: t.exposeInt("logs", { description: "How many values the run logged (flor runs' logs column)." }),
+    loops: t.field({
+      type: [LoopRef],
+      description: "The run's loops, outer before inner, in the order they were first entered.",
+      resolve: async (run, _args, context) => (await batched(context, loopsByRun, run.id)) ?? [],
+    }),
+    checkpoints: t.field({
+      type: [CheckpointRef],
+      description: "The checkpoints taken, in order.",
+      resolve: async (run, _args, context) => (await batched(context, checkpointsByRun, run.id)) ?? [],
+    }),
+    version: t.field({
+      type: VersionRef,
+      nullable: true,
+      description: "The code version that ran; null for a run recorded without one.",
+      resolve: async (run, _args, context) => (run.vid === null ? null : (await batched(context, versionsByVid, run.vid)) ?? null),
+    }),
+    logs: t.field({
+      type: LogConnectionRef,
+      description: `The values the run logged, a page at a time (at most ${MAX_LOG_PAGE_SIZE}): name by name in code-point order; within a name, values logged in loops in loop order, then those logged outside every loop.`,
+      args: {
+        names: t.arg.stringList({ required: false, description: "Only these names (default: all)." }),
+        first: t.arg.int({ required: false, description: `Page size, 1 to ${MAX_LOG_PAGE_SIZE} (default ${DEFAULT_LOG_PAGE_SIZE}).` }),
+        after: t.arg.string({ required: false, description: "The endCursor of the previous page." }),
+      },
+      resolve: (run, args, { store }) => logsPage(store, run.id, args.names ?? null, args.first ?? DEFAULT_LOG_PAGE_SIZE, args.after ?? null),
+    }),
   }),
 });
 
-const RunEdgeRef = builder.objectRef<{ cursor: string; node: RunNode }>("RunEdge").implement({
+const RunEdgeRef = builder.objectRef<Edge<RunNode>>("RunEdge").implement({
   fields: (t) => ({
     cursor: t.exposeString("cursor"),
     node: t.field({ type: RunRef, resolve: (edge) => edge.node }),
   }),
 });
 
-const RunConnectionRef = builder.objectRef<{ edges: { cursor: string; node: RunNode }[]; pageInfo: PageInfo }>("RunConnection").implement({
+const RunConnectionRef = builder.objectRef<Connection<RunNode>>("RunConnection").implement({
   fields: (t) => ({
     edges: t.field({ type: [RunEdgeRef], resolve: (c) => c.edges }),
     pageInfo: t.field({ type: PageInfoRef, resolve: (c) => c.pageInfo }),
   }),
 });
 
-builder.queryField("runs", (t) => t.field({
-  type: RunConnectionRef,
-  description: `The project's runs, oldest first, a page at a time (at most ${MAX_PAGE_SIZE}).`,
-  args: {
-    first: t.arg.int({ required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).` }),
-    after: t.arg.string({ required: false, description: "The endCursor of the previous page." }),
-    filename: t.arg.string({ required: false, description: "Only runs of this script." }),
-  },
-  resolve: (_root, args, context) => runsPage(context, args.first ?? DEFAULT_PAGE_SIZE, args.after ?? null, args.filename ?? null),
+const RunStatusEnum = builder.enumType("RunStatus", {
+  description: "A run's status (Run.status, upper-cased).",
+  values: ["OK", "FAILED", "RUNNING", "INCOMPLETE"] as const,
+});
+
+const ArgFilterRef = builder.inputType("ArgFilter", {
+  description: "Runs whose argument `name` meets every condition given; with none, runs that have the argument.",
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    value: t.field({ type: JsonScalar, required: false, description: "Equal as JSON (1 and 1.0 are equal); an explicit null matches a null argument." }),
+    gt: t.float({ required: false, description: "A number greater than this." }),
+    gte: t.float({ required: false }),
+    lt: t.float({ required: false }),
+    lte: t.float({ required: false }),
+  }),
+});
+
+interface RunFilters {
+  filename: string | null;
+  vid: string | null;
+  status: readonly string[] | null;
+  since: string | null;
+  until: string | null;
+  args: readonly ArgFilter[] | null;
+}
+
+builder.queryFields((t) => ({
+  runs: t.field({
+    type: RunConnectionRef,
+    description: `The project's runs, oldest first, a page at a time (at most ${MAX_PAGE_SIZE}), optionally filtered (filters combine with AND). A cursor is a position in start order: it stays valid when runs are added and with other filters.`,
+    args: {
+      first: t.arg.int({ required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).` }),
+      after: t.arg.string({ required: false, description: "The endCursor of the previous page." }),
+      filename: t.arg.string({ required: false, description: "Only runs of this script." }),
+      vid: t.arg.string({ required: false, description: "Only runs of this version: a commit id, or a prefix of at least 4 hex digits naming one version." }),
+      status: t.arg({ type: [RunStatusEnum], required: false, description: "Only runs with one of these statuses." }),
+      since: t.arg.string({ required: false, description: "Only runs started at or after this ISO-8601 instant (e.g. 2026-01-31T12:00:00Z; a date alone is midnight UTC)." }),
+      until: t.arg.string({ required: false, description: "Only runs started before this ISO-8601 instant." }),
+      args: t.arg({ type: [ArgFilterRef], required: false, description: `Only runs whose arguments match every filter (at most ${MAX_ARG_FILTERS}).` }),
+    },
+    resolve: (_root, args, context) => withUserErrors(() => runsPage(context, args.first ?? DEFAULT_PAGE_SIZE, args.after ?? null, {
+      filename: args.filename ?? null, vid: args.vid ?? null, status: args.status ?? null, since: args.since ?? null, until: args.until ?? null, args: args.args ?? null,
+    })),
+  }),
+  run: t.field({
+    type: RunRef,
+    nullable: true,
+    description: "One run of the project by its id; null when the project has no such run.",
+    args: { id: t.arg.int({ required: true }) },
+    resolve: async (_root, { id }, { store, layout }) => {
+      const rows = await runRows(store, layout.projid).where("r.id", "=", id).execute();
+      return (await runNodes(store, rows))[0] ?? null;
+    },
+  }),
 }));
+
+function runRows(store: Store, projid: string) {
+  return store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
+    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds"])
+    .where("p.projid", "=", projid);
+}
+
+type RunRow = Awaited<ReturnType<ReturnType<typeof runRows>["execute"]>>[number];
 
 /**
  * A keyset page: runs after the cursor's (tstamp, id) in that order, so a page stays the same while
- * runs are being added and the database never counts past skipped rows.
+ * runs are being added and the database never counts past skipped rows. Filters only narrow the rows
+ * after that position; every value is bound as a parameter.
  */
-async function runsPage({ store, layout }: FlorContext, first: number, after: string | null, filename: string | null) {
+async function runsPage({ store, layout }: FlorContext, first: number, after: string | null, filters: RunFilters): Promise<Connection<RunNode>> {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}, not ${first}`);
   const position = after === null ? null : decodeCursor(after);
-  let query = store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
-    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds"])
-    .where("p.projid", "=", layout.projid);
-  if (filename !== null) query = query.where("r.filename", "=", filename);
+  const since = filters.since === null ? null : parseInstant("since", filters.since);
+  const until = filters.until === null ? null : parseInstant("until", filters.until);
+  if ((filters.args?.length ?? 0) > MAX_ARG_FILTERS) throw badInput(`at most ${MAX_ARG_FILTERS} argument filters, not ${filters.args!.length}`);
+  const vid = filters.vid === null ? null : await resolveRecordedVid(store, layout.projid, filters.vid);
+  const empty = (filters.vid !== null && vid === null) || filters.status?.length === 0;
+
+  let query = runRows(store, layout.projid);
+  if (filters.filename !== null) query = query.where("r.filename", "=", filters.filename);
+  if (vid !== null) query = query.where("r.vid", "=", vid);
+  if (filters.status !== null && filters.status.length > 0) query = query.where("r.status", "in", filters.status.map((s) => s.toLowerCase() as RunRow["status"]));
+  if (since !== null) query = query.where("r.tstamp", ">=", since);
+  if (until !== null) query = query.where("r.tstamp", "<", until);
+  for (const filter of filters.args ?? []) {
+    query = query.where(({ exists, selectFrom }) => exists(
+      argConditions(filter).reduce((sub, condition) => sub.where(condition), selectFrom("args as a").select("a.run_id").whereRef("a.run_id", "=", "r.id")),
+    ));
+  }
   if (position !== null) {
     const tstamp = new Date(position.tstamp);
     query = query.where((eb) => eb.or([eb("r.tstamp", ">", tstamp), eb.and([eb("r.tstamp", "=", tstamp), eb("r.id", ">", position.id)])]));
   }
   // One row more than asked says whether there is a next page without a count.
-  const rows = await query.orderBy("r.tstamp").orderBy("r.id").limit(first + 1).execute();
-  const page = rows.slice(0, first);
-  const ids = page.map((r) => r.id);
-  const [args, names] = ids.length === 0 ? [[], []] : await Promise.all([
-    store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
-    store.db.selectFrom("log_names").select(["run_id", "name", "count"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
-  ]);
-  const edges = page.map((row) => {
-    const tstamp = row.tstamp.toISOString();
-    const node: RunNode = {
-      id: row.id, tstamp, filename: row.filename, vid: row.vid, status: row.status, seconds: row.seconds,
-      args: args.filter((a) => a.run_id === row.id).map((a) => ({ name: a.name, value: a.value as JsonValue })),
-      logNames: [...new Set(names.filter((n) => n.run_id === row.id).map((n) => n.name))],
-      logs: names.filter((n) => n.run_id === row.id).reduce((sum, n) => sum + Number(n.count), 0),
-    };
-    return { cursor: encodeCursor({ tstamp, id: row.id }), node };
-  });
+  const rows = empty ? [] : await query.orderBy("r.tstamp").orderBy("r.id").limit(first + 1).execute();
+  const edges = (await runNodes(store, rows.slice(0, first))).map((node) => ({ cursor: encodeCursor({ tstamp: node.tstamp, id: node.id }), node }));
   return {
     edges,
-    pageInfo: {
-      hasNextPage: rows.length > first,
-      hasPreviousPage: position !== null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
-    },
+    pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: position !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
   };
+}
+
+/** What an argument row `a` must meet for `filter`; user values are bound parameters. */
+type ArgFilter = typeof ArgFilterRef.$inferInput;
+
+function argConditions(filter: ArgFilter): RawBuilder<boolean>[] {
+  const conditions = [sql<boolean>`a.name = ${filter.name}`];
+  if ("value" in filter) conditions.push(sql<boolean>`a.value = ${JSON.stringify(filter.value ?? null)}::jsonb`);
+  // CASE, not AND: SQL does not promise to test the type before casting.
+  const number = sql<number>`case when jsonb_typeof(a.value) = 'number' then (a.value)::double precision end`;
+  if (filter.gt != null) conditions.push(sql<boolean>`${number} > ${filter.gt}`);
+  if (filter.gte != null) conditions.push(sql<boolean>`${number} >= ${filter.gte}`);
+  if (filter.lt != null) conditions.push(sql<boolean>`${number} < ${filter.lt}`);
+  if (filter.lte != null) conditions.push(sql<boolean>`${number} <= ${filter.lte}`);
+  return conditions;
+}
+
+/** Runs with their arguments and logged names: two queries for the whole page. */
+async function runNodes(store: Store, rows: readonly RunRow[]): Promise<RunNode[]> {
+  const ids = rows.map((r) => r.id);
+  const [args, names] = ids.length === 0 ? [[], []] : await Promise.all([
+    store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
+    store.db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
+  ]);
+  return rows.map((row) => ({
+    id: row.id, tstamp: row.tstamp.toISOString(), filename: row.filename, vid: row.vid, status: row.status, seconds: row.seconds,
+    args: args.filter((a) => a.run_id === row.id).map((a) => ({ name: a.name, value: a.value })),
+    logNames: [...new Set(names.filter((n) => n.run_id === row.id).map((n) => n.name))],
+  }));
+}
+
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2}))?$/i;
+
+/**
+ * An ISO-8601 instant: a date (midnight UTC) or a date and time with Z or an offset. Date.parse alone
+ * accepts far more (and reads a time without a zone as local time), so the form is checked here and
+ * impossible dates (February 30) are refused. Start times have millisecond resolution: a finer instant
+ * rounds up, which keeps `>= since` and `< until` exact.
+ */
+function parseInstant(argument: string, text: string): Date {
+  const match = INSTANT.exec(text);
+  const refuse = () => badInput(`${argument} must be an ISO-8601 instant such as 2026-01-31T12:00:00Z, not "${text.replace(/[\0-\x1f]/g, "?")}"`);
+  if (match === null) throw refuse();
+  const [, y, mo, d, h = "0", mi = "0", s = "0", fraction = "", zone = "Z"] = match;
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
+  const local = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  const sameFields = local.getUTCFullYear() === year && local.getUTCMonth() === month - 1 && local.getUTCDate() === day && local.getUTCHours() === hour && local.getUTCMinutes() === minute && local.getUTCSeconds() === second;
+  let offsetMinutes = 0;
+  if (zone.toUpperCase() !== "Z") {
+    const [oh, om] = zone.slice(1).split(":").map(Number) as [number, number];
+    if (oh > 23 || om > 59) throw refuse();
+    offsetMinutes = (zone.startsWith("-") ? -1 : 1) * (oh * 60 + om);
+  }
+  if (!sameFields) throw refuse();
+  const millis = Number(fraction.padEnd(3, "0").slice(0, 3)) + (/[1-9]/.test(fraction.slice(3)) ? 1 : 0);
+  return new Date(local.getTime() - offsetMinutes * 60_000 + millis);
+}
+
+async function logsPage(store: Store, runId: number, names: readonly string[] | null, first: number, after: string | null): Promise<Connection<LogEntry>> {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_LOG_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_LOG_PAGE_SIZE}, not ${first}`);
+  const position = after === null ? null : decodeLogCursor(after);
+  const entries = await runLogs(store, runId, names, position, first + 1);
+  const edges = entries.slice(0, first).map((node) => ({ cursor: encodeLogCursor(node), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: entries.length > first, hasPreviousPage: position !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+  };
+}
+
+function encodeLogCursor({ name, ctx, seq }: LogPosition): string {
+  return Buffer.from(JSON.stringify(["log", name, ctx, seq])).toString("base64url");
+}
+
+function decodeLogCursor(cursor: string): LogPosition {
+  try {
+    const [tag, name, ctx, seq] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
+    if (tag === "log" && typeof name === "string" && (ctx === null || Number.isInteger(ctx)) && Number.isInteger(seq)) return { name, ctx: ctx as number | null, seq: seq as number };
+  } catch {
+    // Not base64 JSON: reported below like any other foreign cursor.
+  }
+  throw badInput(`"${cursor}" is not a log cursor this server gave out`);
+}
+
+async function loopsByRun({ store }: FlorContext, runIds: readonly number[]): Promise<Map<number, LoopStructure[]>> {
+  return groupByRun(runIds, await loopStructures(store, runIds));
+}
+
+async function checkpointsByRun({ store }: FlorContext, runIds: readonly number[]): Promise<Map<number, CheckpointSummary[]>> {
+  return groupByRun(runIds, await checkpointSummaries(store, runIds));
+}
+
+function groupByRun<T extends { runId: number }>(runIds: readonly number[], items: readonly T[]): Map<number, T[]> {
+  const byRun = new Map(runIds.map((id) => [id, [] as T[]]));
+  for (const item of items) byRun.get(item.runId)?.push(item);
+  return byRun;
 }
