@@ -6,7 +6,9 @@ import { createFlorYoga } from "../../src/graphql/server.js";
 import { layoutFor, type ProjectLayout } from "../../src/project-layout.js";
 import { ingest } from "../../src/store/ingest.js";
 import { openStore, type Store } from "../../src/store/open-store.js";
+import { addEvent } from "../../src/replay/replay-jobs.js";
 import { TestRepo } from "../helpers/repo.js";
+import { eventsOf, readSse, SUBSCRIBE } from "./sse.js";
 
 let repo: TestRepo;
 let layout: ProjectLayout;
@@ -124,6 +126,26 @@ describe("GraphQL protection limits", () => {
     expect(patient.errors).toBeUndefined();
     expect(patient.data!["versions"]).toEqual([{ vid: expect.stringMatching(/^[0-9a-f]{40}$/), message: "fixture" }]);
     expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it("does not time out subscriptions: a job's events keep coming past the timeout", async () => {
+    const hasty = createFlorYoga({ store, layout, workers: 1, timeoutSeconds: 0.05 });
+    // A job as a replay runner would leave it: running, its events written as its tasks progress.
+    const project = await store.db.selectFrom("projects").select("id").where("projid", "=", layout.projid).executeTakeFirstOrThrow();
+    const { id } = await store.db.insertInto("replay_jobs").values({ project_id: project.id, status: "running", request: JSON.stringify({}), error: null }).returning("id").executeTakeFirstOrThrow();
+    await addEvent(store.db, id, "planned", null, { tasks: 1 });
+    const response = await hasty.fetch("http://flor.test/graphql", {
+      method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream" }, body: JSON.stringify({ query: SUBSCRIBE, variables: { id } }),
+    });
+    expect(response.status).toBe(200);
+    const started = performance.now();
+    const messages = readSse(response);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await addEvent(store.db, id, "task-started", 1, { worker: "test" });
+    await store.db.updateTable("replay_jobs").set({ status: "done" }).where("id", "=", id).execute();
+    await addEvent(store.db, id, "done", null, { values: 0, divergences: 0 });
+    expect(eventsOf(await messages).map((e) => e.kind)).toEqual(["planned", "task-started", "done"]);
+    expect(performance.now() - started).toBeGreaterThan(500);
   });
 
   it("takes the timeout from FLOR_GRAPHQL_TIMEOUT_SECONDS and refuses one that is not a positive number", async () => {
