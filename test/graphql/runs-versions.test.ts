@@ -135,10 +135,10 @@ describe("GraphQL runs: filters", () => {
 
   it("pages through filtered runs with keyset cursors that stay valid, with the same filters or others", async () => {
     const adam = { args: [{ name: "opt", value: "adam" }] };
-    const sgdOrAdam = { filename: "train.mjs" };
-    const byOne = await allPages(sgdOrAdam, 1);
+    const trainRuns = { filename: "train.mjs" };
+    const byOne = await allPages(trainRuns, 1);
     expect(byOne.map(lrOf)).toEqual([0.1, 0.01, 0.05, 0.2]);
-    expect((await allPages(sgdOrAdam, 3)).map((e) => e.node.id)).toEqual(byOne.map((e) => e.node.id));
+    expect((await allPages(trainRuns, 3)).map((e) => e.node.id)).toEqual(byOne.map((e) => e.node.id));
 
     const first = await runs({ ...adam, first: 1 });
     expect(first.edges.map(lrOf)).toEqual([0.01]);
