@@ -26,6 +26,7 @@ interface RunNode {
   seconds: number | null;
   args: { name: string; value: JsonValue }[];
   logNames: string[];
+  logCount: number;
 }
 
 interface Edge<T> { cursor: string; node: T }
@@ -95,6 +96,7 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
     seconds: t.exposeFloat("seconds", { nullable: true }),
     args: t.field({ type: [ArgRef], resolve: (run) => run.args }),
     logNames: t.exposeStringList("logNames", { description: "The names the run logged, sorted." }),
+    logCount: t.exposeInt("logCount", { description: "How many values the run logged (the logs column of flor runs)." }),
     loops: t.field({
       type: [LoopRef],
       description: "The run's loops, outer before inner, in the order they were first entered.",
@@ -260,12 +262,13 @@ async function runNodes(store: Store, rows: readonly RunRow[]): Promise<RunNode[
   const ids = rows.map((r) => r.id);
   const [args, names] = ids.length === 0 ? [[], []] : await Promise.all([
     store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
-    store.db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
+    store.db.selectFrom("log_names").select(["run_id", "name", "count"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
   ]);
   return rows.map((row) => ({
     id: row.id, tstamp: row.tstamp.toISOString(), filename: row.filename, vid: row.vid, status: row.status, seconds: row.seconds,
     args: args.filter((a) => a.run_id === row.id).map((a) => ({ name: a.name, value: a.value })),
     logNames: [...new Set(names.filter((n) => n.run_id === row.id).map((n) => n.name))],
+    logCount: names.filter((n) => n.run_id === row.id).reduce((sum, n) => sum + Number(n.count), 0),
   }));
 }
 

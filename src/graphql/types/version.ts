@@ -12,6 +12,8 @@ export const VersionRef = builder.objectRef<CodeVersion>("Version").implement({
   fields: (t) => ({
     vid: t.exposeString("vid"),
     kind: t.exposeString("kind", { description: "commit, snapshot (uncommitted changes) or missing (not in this clone)." }),
+    base: t.exposeString("base", { nullable: true, description: "For a snapshot, the user's commit it was taken on." }),
+    committedAt: t.exposeString("committedAt", { nullable: true, description: "ISO-8601 commit time of a committed version." }),
     message: t.exposeString("message", { nullable: true }),
     firstRun: t.exposeString("firstRun", { description: "ISO-8601 time of the version's first run." }),
     lastRun: t.exposeString("lastRun"),
