@@ -31,7 +31,8 @@ export async function listVersions(store: Store, projid: string, root: string, v
   const rows = await query.groupBy("r.vid").orderBy("first").execute();
   const git = simpleGit({ baseDir: root });
   const described = new Map<string, { parents: string[]; message: string; date: string; author: string }>();
-  for (const vid of rows.map((r) => r.vid!)) {
+  // A vid comes from a journal, which anyone can edit: only an object id may reach git's command line.
+  for (const vid of rows.map((r) => r.vid!).filter((vid) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(vid))) {
     try {
       const out = await git.raw(["show", "-s", `--format=%P${FIELD}%s${FIELD}%cI${FIELD}%an`, vid]);
       const [parents = "", message = "", date = "", author = ""] = out.trim().split(FIELD);
