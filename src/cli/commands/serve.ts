@@ -52,7 +52,8 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
       process.on("SIGINT", stop).on("SIGTERM", stop);
     });
     try {
-      advertise(layout, { url, pid: process.pid, host: hostname(), started: new Date().toISOString() });
+      // Only the embedded store keeps other processes out; on a PostgreSQL server every command opens it itself.
+      if (store.kind === "pglite") advertise(layout, { url, pid: process.pid, host: hostname(), started: new Date().toISOString() });
       process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
       process.stderr.write(`flor: ${await stopped}: stopping\n`);
     } finally {
