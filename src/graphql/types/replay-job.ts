@@ -1,5 +1,6 @@
 import type { ReplayJob } from "../../replay/replay-jobs.js";
 import { builder } from "../builder.js";
+import { JsonScalar } from "./json.js";
 
 type Tasks = ReplayJob["tasks"];
 type Iterations = ReplayJob["iterations"];
@@ -41,5 +42,11 @@ export const ReplayJobRef = builder.objectRef<ReplayJob>("ReplayJob").implement(
     divergences: t.exposeInt("divergences", { description: "Recorded values the replay did not reproduce." }),
     createdAt: t.string({ description: "ISO-8601.", resolve: (job) => job.createdAt.toISOString() }),
     finishedAt: t.string({ nullable: true, description: "ISO-8601; null while the job runs.", resolve: (job) => job.finishedAt?.toISOString() ?? null }),
+    plan: t.field({
+      type: JsonScalar,
+      nullable: true,
+      description: "The plan it runs, as planned: names, the runs in scope with each one's outcome (replay, nothing-to-do, declined and why), the tasks and the estimate.",
+      resolve: async (job, _args, { store }) => (await store.db.selectFrom("replay_jobs").select("plan").where("id", "=", job.id).executeTakeFirstOrThrow()).plan,
+    }),
   }),
 });
