@@ -8,7 +8,7 @@ import {
   type GraphQLField, type GraphQLNamedType, type GraphQLOutputType, type GraphQLSchema, type SelectionSetNode, type ValidationContext,
 } from "graphql/index.js";
 import { FlorUsageError } from "../errors.js";
-import { MAX_PAGE_SIZE } from "./types/run.js";
+import { MAX_LOG_PAGE_SIZE, MAX_PAGE_SIZE } from "./types/run.js";
 
 /** Operations nested deeper than this many selection levels are refused (code QUERY_TOO_DEEP). */
 export const MAX_DEPTH = 12;
@@ -23,9 +23,9 @@ export const MAX_COST = 5000;
 /** The length assumed for a list field that has no page size of its own. */
 export const DEFAULT_LIST_SIZE = 10;
 /** Page size caps of connections (fields with a `first` argument), by schema coordinate. */
-const PAGE_CAPS: Record<string, number> = { "Query.runs": MAX_PAGE_SIZE };
-/** The cap assumed for a connection not listed: the largest page any FlorDB connection serves (Run.logs). */
-const LARGEST_PAGE = 1000;
+const PAGE_CAPS: Record<string, number> = { "Query.runs": MAX_PAGE_SIZE, "Run.logs": MAX_LOG_PAGE_SIZE };
+/** The cap assumed for a connection not listed: the largest of those listed. */
+const LARGEST_PAGE = Math.max(...Object.values(PAGE_CAPS));
 /** Queries and mutations still running after this long are answered with REQUEST_TIMEOUT. */
 export const DEFAULT_TIMEOUT_SECONDS = 30;
 

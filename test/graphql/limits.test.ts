@@ -79,6 +79,10 @@ describe("GraphQL protection limits", () => {
     expect(small.errors).toBeUndefined();
     expect(small.data!["p0"]).toEqual({ edges: [{ node: expect.objectContaining({ args: expect.any(Array) }) }, expect.anything()] });
     expect((await graphql(query(3))).errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COSTLY", cost: cost(3, 100) });
+    // Pages within pages multiply: 5 runs × their first 1000 (the cap) logs × 3 fields.
+    const nested = await graphql("{ runs(first: 5) { edges { node { logs { edges { node { name value coordinates } } } } } } }");
+    expect(nested.errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COSTLY", cost: 2 + 5 * (3 + 1000 * 4) });
+    expect((await graphql("{ runs(first: 5) { edges { node { logs(first: 100) { edges { node { name value } } } } } } }")).errors).toBeUndefined();
   });
 
   it(`refuses operations nested deeper than ${MAX_DEPTH} levels`, async () => {
