@@ -1,5 +1,7 @@
 import type { ReplayMode } from "../florql/query-service.js";
+import { replayRunsTable } from "../replay/describe-runs.js";
 import type { ReplayJob } from "../replay/replay-jobs.js";
+import type { ReplayPlan } from "../replay/replay-plan.js";
 import type { RunSummary } from "../store/queries/runs.js";
 import type { CodeVersion } from "../versions/versions.js";
 import { render, type OutputFormat } from "./output.js";
@@ -52,4 +54,24 @@ export function answerNotes({ job, problems, replay, unfillable }: AnswerFacts, 
   if (mode === "none" && replay !== null && replay.tasks > 0) stderr += `flor: ${replay.names.join(", ")} missing for ${replay.runs} run(s); run with --replay wait to fill them\n`;
   for (const { name, runs, reasons } of unfillable) stderr += `flor: cannot fill ${name} for ${runs} run(s): ${reasons.join("; ")}\n`;
   return stderr;
+}
+
+/** A replay plan as planned or as stored with its job (tasks without their patched sources). */
+export type PlanSummary = Omit<ReplayPlan, "tasks"> & { tasks: readonly unknown[] };
+
+/** The plan for people: what runs, which iterations, why not, and what it should cost. */
+export function describePlan(plan: PlanSummary): string {
+  const replay = plan.runs.filter((r) => r.outcome === "replay");
+  const lines = [`replay ${plan.names.join(", ")}${plan.where === null ? "" : ` where ${plan.where}`}: ${plan.runs.length} runs in scope, ${replay.length} to replay, `
+    + `${plan.runs.filter((r) => r.outcome === "nothing-to-do").length} with nothing to do, ${plan.runs.filter((r) => r.outcome === "declined").length} declined`];
+  // The table reads only the runs.
+  if (replay.length > 0) lines.push(replayRunsTable({ ...plan, tasks: [] }));
+  for (const run of plan.runs) {
+    for (const name of run.names.filter((n) => n.status === "declined")) lines.push(`  declined ${name.name} for run ${run.tstamp}: ${name.reason}`);
+    for (const note of run.notes) lines.push(`  note for run ${run.tstamp}: ${note}`);
+  }
+  const { cpuSeconds, wallSeconds, fullSeconds } = plan.estimate;
+  lines.push(`estimate: ${plan.tasks.length} tasks, ${cpuSeconds.toFixed(1)} s of work, ${wallSeconds.toFixed(1)} s with ${plan.workers} workers `
+    + `(re-running those runs from scratch: ${fullSeconds.toFixed(1)} s)`);
+  return `${lines.join("\n")}\n`;
 }

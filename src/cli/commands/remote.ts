@@ -2,7 +2,7 @@ import type { ReplayMode } from "../../florql/query-service.js";
 import type { JsonValue, RunStatus } from "../../journal/records.js";
 import type { RunSummary } from "../../store/queries/runs.js";
 import type { CodeVersion } from "../../versions/versions.js";
-import { answerNotes, fillingNote, jobSummary, renderRuns, renderVersions, type AnswerFacts } from "../command-text.js";
+import { answerNotes, describePlan, fillingNote, jobSummary, renderRuns, renderVersions, type AnswerFacts, type PlanSummary } from "../command-text.js";
 import { render, type OutputFormat } from "../output.js";
 import { ReplayProgress } from "../progress.js";
 import { FLORQL_ERROR_FIELDS, florqlFailure, JOB_FIELDS, remoteJob, type RemoteApiJob, type RemoteFlorqlError, type RemoteJob, type ServeClient } from "../serve-client.js";
@@ -104,20 +104,18 @@ export async function remoteQuery(client: ServeClient, text: string, options: { 
 }
 
 /**
- * `flor replay`: the server plans and runs it; this follows the job and prints the same summary. The
- * plan's table and why tasks failed are in the server's log and the job's events, not repeated here.
+ * `flor replay`: the server plans and runs it; this prints the job's plan, follows it, and prints the
+ * same summary. Why tasks failed and which values diverged are in the job's events, not repeated here.
  */
 export async function remoteReplay(client: ServeClient, options: { names: string[]; where: string | undefined; script: string | undefined; format: OutputFormat }): Promise<CommandOutput> {
-  const { requestReplay: result } = await client.request<{ requestReplay: ({ __typename: "ReplayJob" } & RemoteApiJob) | RemoteFlorqlError }>(
+  const { requestReplay: result } = await client.request<{ requestReplay: ({ __typename: "ReplayJob"; plan: PlanSummary | null } & RemoteApiJob) | RemoteFlorqlError }>(
     `mutation ($names: [String!]!, $where: String, $script: String) {
-      requestReplay(names: $names, where: $where, script: $script) { ... on ReplayJob { __typename ${JOB_FIELDS} } ${FLORQL_ERROR_FIELDS} }
+      requestReplay(names: $names, where: $where, script: $script) { ... on ReplayJob { __typename ${JOB_FIELDS} plan } ${FLORQL_ERROR_FIELDS} }
     }`,
     { names: options.names, where: options.where ?? null, script: options.script ?? null }, { authorized: true });
   if (result.__typename === "FlorqlError") throw florqlFailure(result, options.where ?? "");
-  const started = remoteJob(result);
-  process.stderr.write(`flor: replay ${options.names.join(", ")}${options.where === undefined ? "" : ` where ${options.where}`} runs in \`flor serve\` (pid ${client.info.pid}) as job ${started.id}: `
-    + `${started.tasks.total} tasks, estimated ${(started.estimatedSeconds ?? 0).toFixed(1)} s\n`);
-  const job = await follow(client, started.id);
+  if (result.plan !== null) process.stderr.write(describePlan(result.plan));
+  const job = await follow(client, remoteJob(result).id);
   let stderr = "";
   if (job.status !== "done") stderr += `flor: replay job ${job.id} ended ${job.status}${job.error === null ? "" : `: ${job.error}`}\n`;
   if (job.divergences > 0) stderr += `flor: warning: the replay did not reproduce ${job.divergences} recorded value(s); the replayed values may not be faithful\n`;

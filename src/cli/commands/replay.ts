@@ -3,10 +3,9 @@ import { requestReplay } from "../../replay/replay-service.js";
 import { jobProblems, runJob } from "../job-runner.js";
 import type { Store } from "../../store/open-store.js";
 import type { ProjectLayout } from "../../project-layout.js";
-import { render, type OutputFormat } from "../output.js";
-import { replayRunsTable } from "../../replay/describe-runs.js";
+import type { OutputFormat } from "../output.js";
 import { withProject } from "../project-session.js";
-import { jobSummary } from "../command-text.js";
+import { describePlan, jobSummary } from "../command-text.js";
 import type { CommandOutput } from "./propagate.js";
 
 export interface ReplayCommandOptions {
@@ -68,20 +67,4 @@ async function scope(where: string, store: Store, layout: ProjectLayout): Promis
 /** The plan without the patched sources (which are for workers, not people). */
 function publicPlan(plan: ReplayPlan): object {
   return { ...plan, tasks: plan.tasks.map(({ runId, estimatedSeconds, iterations, spec }) => ({ runId, estimatedSeconds, iterations, ranges: spec.segments.map((s) => [s.from, s.to]), before: spec.before, after: spec.after })) };
-}
-
-/** The plan for people: what runs, which iterations, why not, and what it should cost. */
-export function describePlan(plan: ReplayPlan): string {
-  const replay = plan.runs.filter((r) => r.outcome === "replay");
-  const lines = [`replay ${plan.names.join(", ")}${plan.where === null ? "" : ` where ${plan.where}`}: ${plan.runs.length} runs in scope, ${replay.length} to replay, `
-    + `${plan.runs.filter((r) => r.outcome === "nothing-to-do").length} with nothing to do, ${plan.runs.filter((r) => r.outcome === "declined").length} declined`];
-  if (replay.length > 0) lines.push(replayRunsTable(plan));
-  for (const run of plan.runs) {
-    for (const name of run.names.filter((n) => n.status === "declined")) lines.push(`  declined ${name.name} for run ${run.tstamp}: ${name.reason}`);
-    for (const note of run.notes) lines.push(`  note for run ${run.tstamp}: ${note}`);
-  }
-  const { cpuSeconds, wallSeconds, fullSeconds } = plan.estimate;
-  lines.push(`estimate: ${plan.tasks.length} tasks, ${cpuSeconds.toFixed(1)} s of work, ${wallSeconds.toFixed(1)} s with ${plan.workers} workers `
-    + `(re-running those runs from scratch: ${fullSeconds.toFixed(1)} s)`);
-  return `${lines.join("\n")}\n`;
 }
