@@ -32,6 +32,16 @@ export function jobSummary(job: Pick<ReplayJob, "id" | "status" | "tasks" | "ite
   return render(Object.keys(summary), [summary], format);
 }
 
+/** What went wrong in a job, one line per failed task or fallback, from its events (stored or through the API). */
+export function jobProblemLines(events: readonly { kind: string; taskId: number | null; data: unknown }[]): string {
+  let text = "";
+  for (const event of events.filter((e) => e.kind === "task-failed" || e.kind === "task-fallback")) {
+    const data = event.data as { error?: string; reason?: string };
+    text += `flor: task ${event.taskId} ${event.kind === "task-failed" ? `failed: ${data.error}` : `could not use checkpoints (${data.reason}); replayed the whole script`}\n`;
+  }
+  return text;
+}
+
 export function fillingNote(names: readonly string[], tasks: number, wallSeconds: number): string {
   return `flor: filling ${names.join(", ")} by replay (${tasks} tasks, estimated ${wallSeconds.toFixed(1)} s)\n`;
 }
@@ -39,7 +49,7 @@ export function fillingNote(names: readonly string[], tasks: number, wallSeconds
 /** What the notes after a query's answer need, from a local plan or from the API. */
 export interface AnswerFacts {
   job: Pick<ReplayJob, "id" | "status" | "error" | "divergences"> | null;
-  /** Why the job's failed tasks failed (only the local path knows). */
+  /** Why tasks of the job failed or fell back, one line each. */
   problems: string;
   /** The replay that would fill missing values; null when nothing is missing. */
   replay: { names: readonly string[]; runs: number; tasks: number } | null;

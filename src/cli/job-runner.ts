@@ -6,6 +6,7 @@ import type { Store } from "../store/open-store.js";
 import { listEvents, type ReplayJob } from "../replay/replay-jobs.js";
 import { ReplayQueue } from "../replay/replay-queue.js";
 import { runJobLocally, waitForJob } from "../replay/replay-service.js";
+import { jobProblemLines } from "./command-text.js";
 import { ReplayProgress } from "./progress.js";
 
 /** Runs the job here (embedded store), or through the queue on a PostgreSQL server with `workers` local workers besides any `flor worker`. */
@@ -55,10 +56,5 @@ export async function startJob(store: Store, layout: ProjectLayout, jobId: numbe
 
 /** What went wrong in a job, one line per failed task or fallback, for stderr. */
 export async function jobProblems(store: Store, jobId: number): Promise<string> {
-  let text = "";
-  for (const event of (await listEvents(store.db, jobId)).filter((e) => e.kind === "task-failed" || e.kind === "task-fallback")) {
-    const data = event.data as { error?: string; reason?: string };
-    text += `flor: task ${event.taskId} ${event.kind === "task-failed" ? `failed: ${data.error}` : `could not use checkpoints (${data.reason}); replayed the whole script`}\n`;
-  }
-  return text;
+  return jobProblemLines(await listEvents(store.db, jobId));
 }

@@ -118,6 +118,32 @@ export class ServeClient {
     }
   }
 
+  /**
+   * The events of a job that has ended, read from the replayJobEvents subscription (GraphQL over
+   * server-sent events), which sends them all and completes.
+   */
+  async jobEvents(id: number): Promise<{ kind: string; taskId: number | null; data: unknown }[]> {
+    type Message = { data?: { replayJobEvents: { kind: string; taskId: number | null; data: unknown } } | null; errors?: { message: string }[] };
+    let text: string;
+    try {
+      const response = await fetch(this.info.url, {
+        method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ query: "subscription ($id: Int!) { replayJobEvents(id: $id) { kind taskId data } }", variables: { id } }),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw new FlorError(`\`flor serve\` (pid ${this.info.pid}) stopped answering at ${this.info.url}: ${(error as Error).message}`);
+    }
+    const events: { kind: string; taskId: number | null; data: unknown }[] = [];
+    for (const block of text.split("\n\n")) {
+      if (!/^event: ?next$/m.test(block)) continue;
+      const message = JSON.parse(block.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.replace(/^data: ?/, "")).join("\n")) as Message;
+      if (message.errors !== undefined || !message.data) throw new FlorError(`\`flor serve\` could not list the events of replay job ${id}: ${message.errors?.[0]?.message ?? "no data"}`);
+      events.push(message.data.replayJobEvents);
+    }
+    return events;
+  }
+
   private token(): string {
     const fromEnv = process.env["FLOR_GRAPHQL_TOKEN"]?.trim();
     if (fromEnv) return fromEnv;

@@ -2,7 +2,7 @@ import type { ReplayMode } from "../../florql/query-service.js";
 import type { JsonValue, RunStatus } from "../../journal/records.js";
 import type { RunSummary } from "../../store/queries/runs.js";
 import type { CodeVersion } from "../../versions/versions.js";
-import { answerNotes, describePlan, fillingNote, jobSummary, renderRuns, renderVersions, type AnswerFacts, type PlanSummary } from "../command-text.js";
+import { answerNotes, describePlan, fillingNote, jobProblemLines, jobSummary, renderRuns, renderVersions, type AnswerFacts, type PlanSummary } from "../command-text.js";
 import { render, type OutputFormat } from "../output.js";
 import { ReplayProgress } from "../progress.js";
 import { FLORQL_ERROR_FIELDS, florqlFailure, JOB_FIELDS, remoteJob, type RemoteApiJob, type RemoteFlorqlError, type RemoteJob, type ServeClient } from "../serve-client.js";
@@ -97,7 +97,7 @@ export async function remoteQuery(client: ServeClient, text: string, options: { 
     } else answer = started;
   }
   const facts: AnswerFacts = {
-    job, problems: "", unfillable: answer.unfillable,
+    job, problems: job !== null && job.status !== "done" ? jobProblemLines(await client.jobEvents(job.id)) : "", unfillable: answer.unfillable,
     replay: answer.replayPlan === null ? null : { names: answer.replayPlan.names, runs: answer.replayPlan.runs, tasks: answer.replayPlan.tasks },
   };
   return { stdout: render(answer.columns, answer.rows, options.format), stderr: note + answerNotes(facts, options.replay), exitCode: 0 };
@@ -105,7 +105,7 @@ export async function remoteQuery(client: ServeClient, text: string, options: { 
 
 /**
  * `flor replay`: the server plans and runs it; this prints the job's plan, follows it, and prints the
- * same summary. Why tasks failed and which values diverged are in the job's events, not repeated here.
+ * same summary and task problems. Which values diverged the API does not say, only how many.
  */
 export async function remoteReplay(client: ServeClient, options: { names: string[]; where: string | undefined; script: string | undefined; format: OutputFormat }): Promise<CommandOutput> {
   const { requestReplay: result } = await client.request<{ requestReplay: ({ __typename: "ReplayJob"; plan: PlanSummary | null } & RemoteApiJob) | RemoteFlorqlError }>(
@@ -116,8 +116,7 @@ export async function remoteReplay(client: ServeClient, options: { names: string
   if (result.__typename === "FlorqlError") throw florqlFailure(result, options.where ?? "");
   if (result.plan !== null) process.stderr.write(describePlan(result.plan));
   const job = await follow(client, remoteJob(result).id);
-  let stderr = "";
-  if (job.status !== "done") stderr += `flor: replay job ${job.id} ended ${job.status}${job.error === null ? "" : `: ${job.error}`}\n`;
+  let stderr = jobProblemLines(await client.jobEvents(job.id));
   if (job.divergences > 0) stderr += `flor: warning: the replay did not reproduce ${job.divergences} recorded value(s); the replayed values may not be faithful\n`;
   return { stdout: jobSummary(job, options.format), stderr, exitCode: job.status === "done" ? 0 : 1 };
 }
