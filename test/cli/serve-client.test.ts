@@ -87,7 +87,14 @@ describe("the CLI through flor serve", () => {
     const ingest = repo.flor(["ingest"], env);
     expect(ingest.status).toBe(1);
     expect(ingest.stderr).toMatch(/in use by `flor serve`/);
-    expect(ingest.stderr).toMatch(/flor runs, versions, query, explain and replay go through it/);
+    expect(ingest.stderr).toMatch(/flor runs, versions, query, explain and replay \(but not --dry-run\) go through `flor serve` once it listens/);
+    const dryRun = repo.flor(["replay", "w1", "--dry-run"], env);
+    expect(dryRun.status).toBe(1);
+    expect(dryRun.stderr).toMatch(/in use by `flor serve`/);
+    // With a PostgreSQL server configured, commands open that themselves (here: one that is not there).
+    const postgres = repo.flor(["runs"], { FLOR_DATABASE_URL: "postgres://flor@127.0.0.1:1/none" });
+    expect(postgres.status).toBe(1);
+    expect(postgres.stderr).toMatch(/cannot connect to the PostgreSQL server/);
   });
 
   it("shows a run recorded while the server runs at the next request", () => {
@@ -125,6 +132,21 @@ describe("the CLI through flor serve", () => {
     expect(rows.every((row) => typeof row.w0_part === "number")).toBe(true);
     expect(there.stderr).toMatch(/filling w0_part by replay \(\d+ tasks/);
     expect(quiet(there.stderr)).toBe(quiet(here.stderr));
+  }, 120_000);
+
+  it("starts a query's replay in the server with --replay async, and the values land", async () => {
+    const question = "SELECT seed, round, w1 FROM train.mjs WHERE round = 3 AND seed = 3";
+    const now = repo.flor(["query", question, "--replay", "async", "--format", "json"], env);
+    expect(now.status, now.stderr).toBe(0);
+    expect(now.stderr).toMatch(/^flor: replay job \d+ runs in `flor serve` \(pid \d+\)/);
+    expect((JSON.parse(now.stdout) as { w1: number | null }[]).map((r) => r.w1)).toEqual([null, null, null]);
+    let rows: { w1: number | null }[] = [];
+    // An answer while the replay is under way can be partial, even empty: wait for the whole one.
+    for (let attempt = 0; attempt < 120 && !(rows.length === 3 && rows.every((r) => typeof r.w1 === "number")); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      rows = JSON.parse(repo.flor(["query", question, "--no-replay", "--format", "json"], env).stdout) as { w1: number | null }[];
+    }
+    expect(rows.map((r) => typeof r.w1)).toEqual(["number", "number", "number"]);
   }, 120_000);
 
   it("opens the store itself again once the server stops, and ignores a stale discovery file", async () => {
