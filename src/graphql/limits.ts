@@ -4,7 +4,7 @@ import type { Plugin } from "graphql-yoga";
 import {
   getArgumentValues, getNamedType, getOperationAST, getVariableValues, GraphQLError, isInterfaceType, isListType,
   isNonNullType, isObjectType, Kind, Lexer, parse, Source, TokenKind,
-  type ASTNode, type ASTVisitor, type ExecutionArgs, type ExecutionResult, type FieldNode, type FragmentDefinitionNode,
+  type ASTNode, type ASTVisitor, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FieldNode, type FragmentDefinitionNode,
   type GraphQLField, type GraphQLNamedType, type GraphQLOutputType, type GraphQLSchema, type SelectionSetNode, type ValidationContext,
 } from "graphql/index.js";
 import { FlorUsageError } from "../errors.js";
@@ -33,8 +33,8 @@ function refusal(message: string, code: string, nodes?: ASTNode, extensions: Rec
   return new GraphQLError(message, { ...(nodes === undefined ? {} : { nodes }), extensions: { code, ...extensions } });
 }
 
-function fragmentsOf(context: ValidationContext): Map<string, FragmentDefinitionNode> {
-  return new Map(context.getDocument().definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  return new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
 }
 
 /**
@@ -64,7 +64,7 @@ export function depthLimitRule(max: number) {
   return (context: ValidationContext): ASTVisitor => {
     // Introspection's `ofType` unwraps a type's list and non-null wrappers, a chain that ends within a few
     // levels; GraphiQL follows it 7 deep, which would otherwise put its schema query over the limit.
-    const depth = measure(fragmentsOf(context), (field, inner) => (field.name.value === "ofType" ? 0 : 1) + (field.selectionSet === undefined ? 0 : inner(field.selectionSet)), (values) => Math.max(0, ...values));
+    const depth = measure(fragmentsOf(context.getDocument()), (field, inner) => (field.name.value === "ofType" ? 0 : 1) + (field.selectionSet === undefined ? 0 : inner(field.selectionSet)), (values) => Math.max(0, ...values));
     return {
       OperationDefinition(operation) {
         const levels = depth(operation.selectionSet);
@@ -78,7 +78,7 @@ export function depthLimitRule(max: number) {
 export function aliasLimitRule(max: number) {
   return (context: ValidationContext): ASTVisitor => {
     const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-    const aliases = measure(fragmentsOf(context), (field, inner) => (field.alias === undefined ? 0 : 1) + (field.selectionSet === undefined ? 0 : inner(field.selectionSet)), sum);
+    const aliases = measure(fragmentsOf(context.getDocument()), (field, inner) => (field.alias === undefined ? 0 : 1) + (field.selectionSet === undefined ? 0 : inner(field.selectionSet)), sum);
     return {
       OperationDefinition(operation) {
         const count = aliases(operation.selectionSet);
@@ -92,7 +92,8 @@ export function aliasLimitRule(max: number) {
  * The static cost estimate of an operation, with its variables: every field costs 1, plus its
  * selections' cost times the number of objects it can return. That number is the page size for the
  * `edges` of a connection (a field with a `first` argument: `first`, or the connection's cap when
- * absent), DEFAULT_LIST_SIZE for any other list, and 1 otherwise. Alternatives of a union are all
+ * absent), DEFAULT_LIST_SIZE for any other list, and 1 otherwise. Fields that execution merges (the
+ * same response key, e.g. from a fragment spread twice) count once. Alternatives of a union are all
  * counted, so the estimate errs high. Introspection fields cost nothing: they are answered from the
  * schema in memory, whose size bounds them. Returns null when the variables are invalid (execution
  * reports that).
@@ -103,36 +104,51 @@ export function operationCost(schema: GraphQLSchema, args: Pick<ExecutionArgs, "
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
   if (coerced.errors !== undefined) return null;
   const variables = coerced.coerced;
-  const fragments = new Map(args.document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  const fragments = fragmentsOf(args.document);
   const root = operation.operation === "query" ? schema.getQueryType() : operation.operation === "mutation" ? schema.getMutationType() : schema.getSubscriptionType();
   if (root === null || root === undefined) return null;
 
-  // Fragments are measured once per page size they are reached with (see `measure`).
-  const memo = new Map<string, number>();
-  const selectionsCost = (set: SelectionSetNode, type: GraphQLNamedType, pageSize: number | null): number => set.selections.reduce((total, selection) => {
-    if (selection.kind === Kind.FIELD) return total + fieldCost(selection, type, pageSize);
-    if (selection.kind === Kind.INLINE_FRAGMENT) {
-      const condition = selection.typeCondition === undefined ? type : schema.getType(selection.typeCondition.name.value) ?? type;
-      return total + selectionsCost(selection.selectionSet, condition, pageSize);
-    }
-    const fragment = fragments.get(selection.name.value);
-    if (fragment === undefined) return total;
-    const key = `${fragment.name.value}@${pageSize}`;
-    if (!memo.has(key)) {
-      memo.set(key, 0);
-      memo.set(key, selectionsCost(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) ?? type, pageSize));
-    }
-    return total + memo.get(key)!;
-  }, 0);
+  // As execution does, fields are gathered by response key (and, here, the type they are selected on),
+  // through fragments, each fragment once per gathering; a key's selections merge and run once.
+  type Group = { node: FieldNode; parent: GraphQLNamedType; sets: SelectionSetNode[] };
+  const gather = (sets: readonly SelectionSetNode[], type: GraphQLNamedType): Map<string, Group> => {
+    const groups = new Map<string, Group>();
+    const visited = new Set<string>();
+    const visit = (set: SelectionSetNode, parent: GraphQLNamedType): void => {
+      for (const selection of set.selections) {
+        if (selection.kind === Kind.FIELD) {
+          const key = `${parent.name}.${selection.alias?.value ?? selection.name.value}`;
+          const group = groups.get(key) ?? { node: selection, parent, sets: [] };
+          if (selection.selectionSet !== undefined) group.sets.push(selection.selectionSet);
+          groups.set(key, group);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          visit(selection.selectionSet, selection.typeCondition === undefined ? parent : schema.getType(selection.typeCondition.name.value) ?? parent);
+        } else {
+          const fragment = fragments.get(selection.name.value);
+          if (fragment === undefined || visited.has(fragment.name.value)) continue;
+          visited.add(fragment.name.value);
+          visit(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) ?? parent);
+        }
+      }
+    };
+    for (const set of sets) visit(set, type);
+    return groups;
+  };
 
-  const fieldCost = (node: FieldNode, parent: GraphQLNamedType, pageSize: number | null): number => {
+  const selectionsCost = (sets: readonly SelectionSetNode[], type: GraphQLNamedType, pageSize: number | null): number => {
+    let total = 0;
+    for (const group of gather(sets, type).values()) total += fieldCost(group, pageSize);
+    return total;
+  };
+
+  const fieldCost = ({ node, parent, sets }: Group, pageSize: number | null): number => {
     if (node.name.value.startsWith("__")) return 0;
     const field: GraphQLField<unknown, unknown> | undefined = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[node.name.value] : undefined;
-    if (field === undefined || node.selectionSet === undefined) return 1;
+    if (field === undefined || sets.length === 0) return 1;
     const connection = field.args.some((a) => a.name === "first");
     const ownPageSize = connection ? pageSizeOf(field, node, PAGE_CAPS[`${parent.name}.${field.name}`] ?? LARGEST_PAGE) : null;
     const count = isList(field.type) ? (pageSize ?? DEFAULT_LIST_SIZE) : 1;
-    return 1 + count * selectionsCost(node.selectionSet, getNamedType(field.type), ownPageSize);
+    return 1 + count * selectionsCost(sets, getNamedType(field.type), ownPageSize);
   };
 
   // Above the cap, the resolver refuses the page itself, saying why.
@@ -146,7 +162,7 @@ export function operationCost(schema: GraphQLSchema, args: Pick<ExecutionArgs, "
     }
   };
 
-  return selectionsCost(operation.selectionSet, root, null);
+  return selectionsCost([operation.selectionSet], root, null);
 }
 
 function isList(type: GraphQLOutputType): boolean {

@@ -85,6 +85,14 @@ describe("GraphQL protection limits", () => {
     expect((await graphql("{ runs(first: 5) { edges { node { logs(first: 100) { edges { node { name value } } } } } } }")).errors).toBeUndefined();
   });
 
+  it("measures fragments spread into fragments once each, not once per path (2^40 paths here)", async () => {
+    const fragments = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ... on Query { ...F${i + 1} } }`).join(" ");
+    const started = performance.now();
+    const result = await graphql(`{ ...F0 } ${fragments} fragment F40 on Query { project { projid } }`);
+    expect(result).toEqual({ data: { project: { projid: layout.projid } } });
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
   it(`refuses operations nested deeper than ${MAX_DEPTH} levels`, async () => {
     // The schema has no cycles, so only introspection nests this deep (graphql's own rule refuses it too).
     const refused = await graphql(`{ __type(name: "Query") { ${"fields { type { ".repeat(6)}name${" } }".repeat(6)} } }`);
