@@ -53,7 +53,7 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     });
     try {
       // Only the embedded store keeps other processes out; on a PostgreSQL server every command opens it itself.
-      if (store.kind === "pglite") advertise(layout, { url, pid: process.pid, host: hostname(), started: new Date().toISOString() });
+      if (store.kind === "pglite") advertise(layout, { url: loopbackUrl(address), pid: process.pid, host: hostname(), started: new Date().toISOString() });
       process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
       process.stderr.write(`flor: ${await stopped}: stopping\n`);
     } finally {
@@ -67,6 +67,12 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     }
     return "";
   });
+}
+
+/** Where commands on this host reach the server: bound to every address, it is on loopback too. */
+function loopbackUrl({ address, family, port }: AddressInfo): string {
+  const host = address === "0.0.0.0" ? "127.0.0.1" : address === "::" ? "[::1]" : family === "IPv6" ? `[${address}]` : address;
+  return `http://${host}:${port}/graphql`;
 }
 
 /** Writes the discovery file whole (a reader never sees half of it), readable by this user only. */
