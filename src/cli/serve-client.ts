@@ -59,7 +59,7 @@ export function discoveryFile(layout: ProjectLayout): string {
  * stale), it runs on another host (its loopback address is not ours), or FLOR_DATABASE_URL names a
  * PostgreSQL server that every command opens itself.
  */
-export function runningServer(layout: ProjectLayout): ServeInfo | null {
+function runningServer(layout: ProjectLayout): ServeInfo | null {
   if (process.env["FLOR_DATABASE_URL"]) return null;
   let info: Partial<ServeInfo>;
   try {
