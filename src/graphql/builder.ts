@@ -12,6 +12,8 @@ export interface FlorContext {
   authorized: boolean;
   /** How long florql(replay: WAIT) waits for its replay before answering with what is filled so far. */
   replayWaitSeconds?: number;
+  /** Aborted when the server is stopping. */
+  stopping?: AbortSignal;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
 import { checkedTimeout, configuredTimeoutSeconds, costLimit, documentLimits, MAX_BODY_BYTES, MAX_COST, requestTimeout } from "./limits.js";
 import { schema } from "./schema.js";
+import { DEFAULT_REPLAY_WAIT_SECONDS } from "./types/florql.js";
 
 export interface FlorYogaOptions {
   store: Store;
@@ -21,6 +22,8 @@ export interface FlorYogaOptions {
   refresh?: () => Promise<void>;
   /** How long florql(replay: WAIT) waits for its replay before answering with what is filled (default 20 s). */
   replayWaitSeconds?: number;
+  /** Aborted when the server stops: event streams end with SERVER_STOPPING instead of reading a closing store. */
+  stopping?: AbortSignal;
   /** Queries and mutations running longer are answered with REQUEST_TIMEOUT (default FLOR_GRAPHQL_TIMEOUT_SECONDS, else 30). */
   timeoutSeconds?: number;
 }
@@ -58,8 +61,10 @@ export function bearerMatches(header: string | null, token: string | null | unde
  * Reads are open; mutations need `Authorization: Bearer <token>`. Operations are limited in size, depth,
  * aliases, estimated cost and (except subscriptions) running time: see limits.ts.
  */
-export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh, replayWaitSeconds, timeoutSeconds }: FlorYogaOptions) {
+export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh, replayWaitSeconds, timeoutSeconds, stopping }: FlorYogaOptions) {
   const timeout = timeoutSeconds === undefined ? configuredTimeoutSeconds() : checkedTimeout(timeoutSeconds);
+  // WAIT answers (with what is filled so far) well before the request would time out.
+  const waitSeconds = replayWaitSeconds ?? Math.min(DEFAULT_REPLAY_WAIT_SECONDS, timeout * 2 / 3);
   return createYoga({
     schema,
     graphqlEndpoint: "/graphql",
@@ -69,7 +74,7 @@ export function createFlorYoga({ store, layout, workers = availableParallelism()
     plugins: [documentLimits(), costLimit(MAX_COST), requestTimeout(timeout)],
     context: async ({ request }) => {
       await refresh?.();
-      return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token), ...(replayWaitSeconds === undefined ? {} : { replayWaitSeconds }) };
+      return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token), replayWaitSeconds: waitSeconds, ...(stopping === undefined ? {} : { stopping }) };
     },
   });
 }

@@ -49,9 +49,12 @@ export interface WorkerContext {
   trees: TreeCache;
   /** Called with a function that kills the running child (for cancellation). */
   onChild?: (taskId: number, kill: (() => void) | null) => void;
+  /** Whether the runner is shutting down: a child it killed is not the task's failure. */
+  stopping?: () => boolean;
 }
 
-export type TaskOutcome = "done" | "failed" | "cancelled" | "skipped";
+/** `stopped`: the runner shut down mid-task; the task is queued again for whoever runs the job next. */
+export type TaskOutcome = "done" | "failed" | "cancelled" | "skipped" | "stopped";
 
 /**
  * Runs one replay task to its end: claims it, runs the child (retrying a failed attempt once, and
@@ -76,6 +79,11 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
     } catch (error) {
       result = null;
       startFailure = `the replay could not start: ${(error as Error).message}`;
+    }
+    if (ctx.stopping?.() === true && result?.exitCode !== 0) {
+      await db.updateTable("replay_tasks").set({ status: "queued", worker: null, started_at: null }).where("id", "=", task.id).where("status", "=", "running").execute();
+      await addEvent(db, task.jobId, "task-requeued", task.id, { attempt, reason: "the runner stopped" });
+      return "stopped";
     }
     if ((await db.selectFrom("replay_tasks").select("status").where("id", "=", task.id).executeTakeFirst())?.status === "cancelled") {
       outcome = "cancelled";

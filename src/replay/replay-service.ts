@@ -61,6 +61,16 @@ export function runJobLocally(store: Store, layout: ProjectLayout, jobId: number
 }
 
 const localRuns = new WeakMap<Store, Map<number, Promise<ReplayJob>>>();
+const stoppers = new WeakMap<Store, Set<() => void>>();
+
+/**
+ * Stops the jobs this process runs on `store`, before the store closes: running children are killed
+ * and their tasks queued again (a later runner takes the jobs over), nothing is marked failed.
+ */
+export async function stopLocalRuns(store: Store): Promise<void> {
+  for (const stop of stoppers.get(store) ?? []) stop();
+  await Promise.allSettled([...(localRuns.get(store)?.values() ?? [])]);
+}
 
 /**
  * On the embedded store, resumes every queued or running job in the background: they were left by a
@@ -76,14 +86,28 @@ export async function resumeAbandonedJobs(store: Store, layout: ProjectLayout, o
 }
 
 async function runHere(store: Store, layout: ProjectLayout, jobId: number, options: LocalRunOptions): Promise<ReplayJob> {
+  const kills = new Map<number, () => void>();
+  let stopping = false;
+  const stop = (): void => {
+    stopping = true;
+    for (const kill of kills.values()) kill();
+  };
+  (stoppers.get(store) ?? stoppers.set(store, new Set()).get(store)!).add(stop);
+  try {
+    return await runTasks(store, layout, jobId, options, kills, () => stopping);
+  } finally {
+    stoppers.get(store)?.delete(stop);
+  }
+}
+
+async function runTasks(store: Store, layout: ProjectLayout, jobId: number, options: LocalRunOptions, kills: Map<number, () => void>, stopping: () => boolean): Promise<ReplayJob> {
   // The embedded store has one process at a time, and this process runs the job only here: a task
   // marked running belongs to a process that stopped, and would otherwise keep the job open forever.
   if (store.kind === "pglite") await requeueRunningTasks(store.db, jobId);
   const projectId = await projectIdOf(store, layout);
-  const kills = new Map<number, () => void>();
   const ctx: WorkerContext = {
     store, layout, projectId, worker: `${hostname()}:${process.pid}`, trees: new TreeCache(layout.root),
-    onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)),
+    onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)), stopping,
   };
   const queue = (await jobTasks(store.db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
   let cancelled = false;
@@ -96,7 +120,7 @@ async function runHere(store: Store, layout: ProjectLayout, jobId: number, optio
   }, 500);
   try {
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.workers, queue.length)) }, async () => {
-      for (let task = queue.shift(); task !== undefined && !cancelled; task = queue.shift()) {
+      for (let task = queue.shift(); task !== undefined && !cancelled && !stopping(); task = queue.shift()) {
         await executeTask(ctx, task);
         if (options.onProgress !== undefined) {
           const job = await getJob(store.db, jobId);

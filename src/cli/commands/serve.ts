@@ -6,9 +6,13 @@ import { hostname } from "node:os";
 import { FlorError, FlorUsageError } from "../../errors.js";
 import { configuredToken, createFlorYoga, tokenFile } from "../../graphql/server.js";
 import type { ProjectLayout } from "../../project-layout.js";
+import { resumeAbandonedJobs, stopLocalRuns } from "../../replay/replay-service.js";
 import { withProject } from "../project-session.js";
 import { discoveryFile, type ServeInfo } from "../serve-client.js";
 import { journalRefresher } from "../serve-refresh.js";
+
+/** How long requests in flight (and event streams) get to finish after a stop signal. */
+const DRAIN_SECONDS = 5;
 
 export interface ServeOptions {
   port: number;
@@ -36,7 +40,10 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     const refresh = journalRefresher(store, layout, (problem) => process.stderr.write(`flor: warning: ${problem}\n`));
     // Knows which journals can still change before the first request asks.
     await refresh();
-    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh }));
+    const stopping = new AbortController();
+    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh, stopping: stopping.signal }));
+    // Replays a previous server (or a killed flor replay) left unfinished go on here.
+    for (const job of await resumeAbandonedJobs(store, layout, { workers })) process.stderr.write(`flor: resuming replay job ${job}\n`);
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) => reject(new FlorError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)));
       server.listen(port, host, resolve);
@@ -59,11 +66,16 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     } finally {
       // New commands stop coming here before the server stops accepting them.
       withdraw(layout);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive connections would hold close() open until the client goes away.
-        server.closeIdleConnections();
-      });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections would hold close() open until the client goes away.
+      server.closeIdleConnections();
+      // Replays stop first (their tasks go back to the queue for the next start), so WAIT requests answer.
+      await stopLocalRuns(store);
+      // Event streams never end by themselves: they end now, telling their clients to resume with `after`.
+      stopping.abort();
+      const grace = setTimeout(() => server.closeAllConnections(), DRAIN_SECONDS * 1000);
+      await closed;
+      clearTimeout(grace);
     }
     return "";
   });

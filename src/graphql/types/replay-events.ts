@@ -29,12 +29,12 @@ builder.subscriptionField("replayJobEvents", (t) => t.field({
     id: t.arg.int({ required: true, description: "The job." }),
     after: t.arg.string({ required: false, description: "The id of the last event already seen." }),
   },
-  subscribe: (_root, { id, after }, { store }) => follow(store, id, after ?? null),
+  subscribe: (_root, { id, after }, { store, stopping }) => follow(store, id, after ?? null, stopping),
   resolve: (event) => event,
 }));
 
 /** The job's events after `after`, polling the store for new ones until a final event has been sent. */
-async function* follow(store: Store, jobId: number, after: string | null): AsyncGenerator<ReplayEvent> {
+async function* follow(store: Store, jobId: number, after: string | null, stopping?: AbortSignal): AsyncGenerator<ReplayEvent> {
   if (after !== null && !/^\d{1,18}$/.test(after)) {
     throw new GraphQLError(`after must be an event id (digits), not ${JSON.stringify(after.slice(0, 40))}`, { extensions: { code: "BAD_USER_INPUT" } });
   }
@@ -52,7 +52,10 @@ async function* follow(store: Store, jobId: number, after: string | null): Async
     }
     if (events.length === BATCH) continue;
     if (events.length === 0 && ENDED.has((await getJob(store.db, jobId))?.status ?? "done") && ++endedQuietly === 2) return;
-    await sleep(POLL_MS);
+    await sleep(POLL_MS, undefined, stopping === undefined ? {} : { signal: stopping }).catch(() => undefined);
+    if (stopping?.aborted === true) {
+      throw new GraphQLError(`the server is stopping; subscribe again with after: ${JSON.stringify(cursor)} to go on where this left off`, { extensions: { code: "SERVER_STOPPING", after: cursor } });
+    }
   }
 }
 
