@@ -25,8 +25,6 @@ interface RunNode {
   status: string;
   seconds: number | null;
   args: { name: string; value: JsonValue }[];
-  logNames: string[];
-  logCount: number;
 }
 
 interface Edge<T> { cursor: string; node: T }
@@ -95,8 +93,8 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
     status: t.exposeString("status"),
     seconds: t.exposeFloat("seconds", { nullable: true }),
     args: t.field({ type: [ArgRef], resolve: (run) => run.args }),
-    logNames: t.exposeStringList("logNames", { description: "The names the run logged, sorted." }),
-    logCount: t.exposeInt("logCount", { description: "How many values the run logged (the logs column of flor runs)." }),
+    logNames: t.stringList({ description: "The names the run logged, sorted.", resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.names ?? [] }),
+    logCount: t.int({ description: "How many values the run logged (the logs column of flor runs).", resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.count ?? 0 }),
     loops: t.field({
       type: [LoopRef],
       description: "The run's loops, outer before inner, in the order they were first entered.",
@@ -257,19 +255,26 @@ function argConditions(filter: ArgFilter): RawBuilder<boolean>[] {
   return conditions;
 }
 
-/** Runs with their arguments and logged names: two queries for the whole page. */
+/** Runs with their arguments: one query for the whole page (logged names load only when asked for). */
 async function runNodes(store: Store, rows: readonly RunRow[]): Promise<RunNode[]> {
   const ids = rows.map((r) => r.id);
-  const [args, names] = ids.length === 0 ? [[], []] : await Promise.all([
-    store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
-    store.db.selectFrom("log_names").select(["run_id", "name", "count"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute(),
-  ]);
+  const args = ids.length === 0 ? [] : await store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute();
+  const byRun = new Map<number, { name: string; value: JsonValue }[]>(ids.map((id) => [id, []]));
+  for (const a of args) byRun.get(a.run_id)!.push({ name: a.name, value: a.value });
   return rows.map((row) => ({
-    id: row.id, tstamp: row.tstamp.toISOString(), filename: row.filename, vid: row.vid, status: row.status, seconds: row.seconds,
-    args: args.filter((a) => a.run_id === row.id).map((a) => ({ name: a.name, value: a.value })),
-    logNames: [...new Set(names.filter((n) => n.run_id === row.id).map((n) => n.name))],
-    logCount: names.filter((n) => n.run_id === row.id).reduce((sum, n) => sum + Number(n.count), 0),
+    id: row.id, tstamp: row.tstamp.toISOString(), filename: row.filename, vid: row.vid, status: row.status, seconds: row.seconds, args: byRun.get(row.id)!,
   }));
+}
+
+async function logNamesByRun({ store }: FlorContext, runIds: readonly number[]): Promise<Map<number, { names: string[]; count: number }>> {
+  const rows = await store.db.selectFrom("log_names").select(["run_id", "name", "count"]).where("run_id", "in", [...runIds]).orderBy("run_id").orderBy("name").execute();
+  const byRun = new Map<number, { names: string[]; count: number }>();
+  for (const row of rows) {
+    const entry = byRun.get(row.run_id) ?? byRun.set(row.run_id, { names: [], count: 0 }).get(row.run_id)!;
+    if (entry.names.at(-1) !== row.name) entry.names.push(row.name);
+    entry.count += Number(row.count);
+  }
+  return byRun;
 }
 
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2}))?$/i;
