@@ -1,9 +1,9 @@
-import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestRepo } from "../helpers/repo.js";
+import { startServe, type RunningServe } from "../helpers/serve.js";
 import { copyRepo, recordHistory } from "../replay/replay-history.js";
 
 // An empty FLOR_DATABASE_URL keeps the embedded store even when the test run has a PostgreSQL server.
@@ -29,8 +29,7 @@ const COMMANDS: Record<string, string[]> = {
 let repo: TestRepo;
 /** A copy of the project, for replaying locally what the server replays. */
 let twin: TestRepo;
-let server: ReturnType<TestRepo["startFlor"]>;
-let serverLog = "";
+let server: RunningServe;
 const local: Record<string, { status: number | null; stdout: string; stderr: string }> = {};
 /** EXPLAIN's planning times are the one part that differs from one run to the next. */
 const untimed = (text: string) => text.replace(/^planning: .*$/m, "planning: (times)");
@@ -44,18 +43,11 @@ beforeAll(async () => {
     local[name] = { status, stdout: untimed(stdout), stderr };
   }
   twin = TestRepo.at(copyRepo(repo, path.join(mkdtempSync(path.join(tmpdir(), "flor-twin-")), "repo")));
-  server = repo.startFlor(["serve", "--port", "0"], env);
-  await new Promise<void>((resolve, reject) => {
-    server.stderr.on("data", (chunk: Buffer) => {
-      serverLog += chunk.toString();
-      if (/serving GraphQL at/.test(serverLog)) resolve();
-    });
-    server.once("exit", (code) => reject(new Error(`flor serve exited ${code}: ${serverLog}`)));
-  });
+  server = await startServe(repo, [], env);
 }, 120_000);
 
 afterAll(() => {
-  if (server.exitCode === null) server.kill("SIGKILL");
+  if (server?.process.exitCode === null) server.process.kill("SIGKILL");
   repo?.remove();
   twin?.remove();
 });
@@ -65,8 +57,8 @@ describe("the CLI through flor serve", () => {
     const file = path.join(repo.dir, ".flor", "serve.json");
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const info = JSON.parse(readFileSync(file, "utf8")) as { url: string; pid: number; host: string; started: string };
-    expect(info).toMatchObject({ pid: server.pid, host: hostname() });
-    expect(serverLog).toContain(`serving GraphQL at ${info.url}`);
+    expect(info).toMatchObject({ pid: server.process.pid, host: hostname() });
+    expect(server.stderr()).toContain(`serving GraphQL at ${info.url}`);
   });
 
   it("prints exactly what the commands print with the store opened locally, errors and exit codes included", () => {
@@ -151,8 +143,7 @@ describe("the CLI through flor serve", () => {
 
   it("opens the store itself again once the server stops, and ignores a stale discovery file", async () => {
     const through = repo.flor(["runs", "--format", "json"], env).stdout;
-    server.kill("SIGTERM");
-    const [code] = await once(server, "exit");
+    const code = await server.stop();
     expect(code).toBe(0);
     const file = path.join(repo.dir, ".flor", "serve.json");
     expect(existsSync(file)).toBe(false);

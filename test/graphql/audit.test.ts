@@ -1,7 +1,7 @@
-import { once } from "node:events";
 import { auditServer } from "graphql-http";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { TestRepo } from "../helpers/repo.js";
+import { startServe } from "../helpers/serve.js";
 
 let repo: TestRepo;
 
@@ -14,19 +14,9 @@ beforeAll(() => {
 afterAll(() => repo?.remove());
 
 it("flor serve passes every MUST of the GraphQL-over-HTTP audit (graphql-http)", async () => {
-  // An empty FLOR_DATABASE_URL keeps the embedded store even when the test run has a PostgreSQL server.
-  const server = repo.startFlor(["serve", "--port", "0"], { FLOR_DATABASE_URL: "" });
+  const server = await startServe(repo);
   try {
-    let stderr = "";
-    const url = await new Promise<string>((resolve, reject) => {
-      server.stderr.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const found = /serving GraphQL at (\S+)/.exec(stderr);
-        if (found) resolve(found[1]!);
-      });
-      server.once("exit", (code) => reject(new Error(`flor serve exited ${code}: ${stderr}`)));
-    });
-    const results = await auditServer({ url });
+    const results = await auditServer({ url: server.url });
     const musts = results.filter((r) => r.name.startsWith("MUST"));
     // graphql-http 1.23.1 has 13 MUST items (of 61); fewer would mean the audit did not run them.
     expect(musts.length).toBeGreaterThanOrEqual(13);
@@ -36,7 +26,6 @@ it("flor serve passes every MUST of the GraphQL-over-HTTP audit (graphql-http)",
     // Not required by the spec; printed so a change shows up in the test log.
     if (notPassed.length > 0) process.stdout.write(`graphql-http audit, not passed (not MUST):\n${notPassed.join("\n")}\n`);
   } finally {
-    server.kill("SIGTERM");
-    if (server.exitCode === null) await once(server, "exit");
+    await server.stop();
   }
 }, 60_000);

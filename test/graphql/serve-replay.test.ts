@@ -1,12 +1,11 @@
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { TestRepo } from "../helpers/repo.js";
+import { startServe } from "../helpers/serve.js";
 import { recordHistory } from "../replay/replay-history.js";
 import { eventsOf, readSse, SUBSCRIBE, type EventPayload } from "./sse.js";
 
-const env = { FLOR_DATABASE_URL: "" };
 const QUERY = "SELECT tstamp, round, part, w0_part FROM train.mjs ORDER BY tstamp, round, part";
 let repo: TestRepo;
 
@@ -16,35 +15,12 @@ beforeAll(() => {
 
 afterAll(() => repo?.remove());
 
-/** Starts `flor serve` on a free port; resolves with its URL and a reader of its stderr so far. */
-async function serve(): Promise<{ url: string; stop: () => Promise<number | null>; stderr: () => string }> {
-  const child = repo.startFlor(["serve", "--port", "0", "--workers", "1"], env);
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on("data", () => {
-      const found = /serving GraphQL at (\S+)/.exec(stderr);
-      if (found) resolve(found[1]!);
-    });
-    child.once("exit", (code) => reject(new Error(`flor serve exited ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    stderr: () => stderr,
-    stop: async () => {
-      child.kill("SIGTERM");
-      const [code] = await once(child, "exit");
-      return code as number | null;
-    },
-  };
-}
-
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 }
 
 it("a job followed over SSE survives a restart of flor serve: resumed there, the stream picks up after the last event seen", async () => {
-  const first = await serve();
+  const first = await startServe(repo, ["--workers", "1"]);
   const token = readFileSync(path.join(repo.dir, ".flor", "graphql-token"), "utf8").trim();
   const asked = await post(first.url, {
     query: "query($q: String!) { florql(query: $q, replay: ASYNC) { ... on FlorqlAnswer { complete job { id tasks { total } } } } }",
@@ -70,7 +46,7 @@ it("a job followed over SSE survives a restart of flor serve: resumed there, the
   expect(ended.flatMap((m) => m.data?.errors ?? []).map((e) => e.extensions?.code)).toEqual(["SERVER_STOPPING"]);
   expect(first.stderr()).not.toMatch(/Error|at .*\.js/);
 
-  const second = await serve();
+  const second = await startServe(repo, ["--workers", "1"]);
   try {
     expect(second.stderr()).toContain(`resuming replay job ${jobId}`);
     const rest = eventsOf(await readSse(await post(second.url, { query: SUBSCRIBE, variables: { id: jobId, after: events.at(-1)!.id } }, { accept: "text/event-stream" })));

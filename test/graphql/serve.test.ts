@@ -1,8 +1,8 @@
-import { once } from "node:events";
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { TestRepo } from "../helpers/repo.js";
+import { startServe } from "../helpers/serve.js";
 
 let repo: TestRepo;
 
@@ -15,18 +15,9 @@ beforeAll(() => {
 afterAll(() => repo?.remove());
 
 it("flor serve ingests, answers over HTTP on loopback, and shuts down on SIGTERM releasing the store", async () => {
-  // An empty FLOR_DATABASE_URL keeps the embedded store even when the test run has a PostgreSQL server.
   const env = { FLOR_DATABASE_URL: "" };
-  const server = repo.startFlor(["serve", "--port", "0"], env);
-  let stderr = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    server.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const found = /serving GraphQL at (\S+)/.exec(stderr);
-      if (found) resolve(found[1]!);
-    });
-    server.once("exit", (code) => reject(new Error(`flor serve exited ${code}: ${stderr}`)));
-  });
+  const server = await startServe(repo, [], env);
+  const { url } = server;
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
   const response = await fetch(url, {
     method: "POST", headers: { "content-type": "application/json" },
@@ -39,8 +30,8 @@ it("flor serve ingests, answers over HTTP on loopback, and shuts down on SIGTERM
   const token = readFileSync(tokenPath, "utf8").trim();
   expect(token.length).toBeGreaterThanOrEqual(32);
   expect(statSync(tokenPath).mode & 0o777).toBe(0o600);
-  expect(stderr).toContain(tokenPath);
-  expect(stderr).not.toContain(token);
+  expect(server.stderr()).toContain(tokenPath);
+  expect(server.stderr()).not.toContain(token);
   const mutate = (authorization: string) => fetch(url, {
     method: "POST", headers: { "content-type": "application/json", authorization },
     body: JSON.stringify({ query: "mutation { cancelReplay(id: 12345) }" }),
@@ -48,9 +39,7 @@ it("flor serve ingests, answers over HTTP on loopback, and shuts down on SIGTERM
   expect(await mutate(`Bearer ${token}`)).toEqual({ data: { cancelReplay: false } });
   expect(await mutate("Bearer nope")).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
 
-  server.kill("SIGTERM");
-  const [code] = await once(server, "exit");
-  expect(code).toBe(0);
+  expect(await server.stop()).toBe(0);
   // The embedded store was closed: another command can open it.
   expect(repo.flor(["runs", "--format", "json"], env).status).toBe(0);
 });
