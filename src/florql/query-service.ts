@@ -7,7 +7,7 @@ import type { ReplayJob } from "../replay/replay-jobs.js";
 import type { Expression, NameRef } from "./ast.js";
 import { analyze, type AnalyzedQuery } from "./analyze.js";
 import { QueryCatalog } from "./catalog.js";
-import { compileSql } from "./compile-sql.js";
+import { compileSql, type CompiledQuery } from "./compile-sql.js";
 import { evaluatePredicate } from "./evaluate.js";
 import { parseQuery } from "./parse.js";
 
@@ -31,6 +31,8 @@ export interface QueryPlan {
   runIds: number[];
   totalRuns: number;
   sql: { text: string; parameters: readonly unknown[] };
+  /** The compiled pivot, ready to run, and how its columns map to the query's outputs. */
+  compiled: CompiledQuery;
   availability: Availability[];
   /** What replay would fill for the query's missing log names, and the request that plans it; null when nothing is missing. */
   replay: ReplayPlan | null;
@@ -79,7 +81,9 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   const names = analyzed.logs.map((l) => l.name);
   // A name that replay filled counts as missing: the planner knows which parts it filled, and plans the rest.
   const have = new Map(names.map((name) => [name, catalog.recordedBy.get(name) ?? new Set<number>()]));
-  const compiled = compileSql(analyzed, layout.projid, narrowed ? runIds : null, lackingRuns(catalog, names, runIds)).query.compile(store.db) as KyselyCompiled;
+  // Which runs lack a name depends only on what was recorded, which a replay does not change.
+  const compiled = compileSql(analyzed, layout.projid, narrowed ? runIds : null, lackingRuns(catalog, names, runIds));
+  const kysely = compiled.query.compile(store.db) as KyselyCompiled;
   const t3 = performance.now();
   const missing = names.filter((name) => inScope.some((run) => !have.get(name)?.has(run.id)));
   const replayRequest: ReplayRequest | null = missing.length === 0 || runIds.length === 0 ? null : {
@@ -88,7 +92,7 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   };
   const replay = replayRequest === null ? null : await planReplay(store, layout, replayRequest, options);
   return {
-    text, projid: layout.projid, root: layout.root, analyzed, runIds, totalRuns: catalog.runs.length, sql: { text: compiled.sql, parameters: compiled.parameters },
+    text, projid: layout.projid, root: layout.root, analyzed, runIds, totalRuns: catalog.runs.length, sql: { text: kysely.sql, parameters: kysely.parameters }, compiled,
     availability: availability(inScope, names, have, replay), replay, replayRequest, unfillable: unfillable(replay),
     timings: { parseMs: t1 - t0, catalogMs: t2 - t1, planMs: t3 - t2 },
   };
@@ -101,10 +105,7 @@ export async function runQuery(
   const needsReplay = plan.replay !== null && plan.replay.tasks.length > 0;
   const job = needsReplay && mode !== "none" ? await fill(plan.replayRequest!, plan.replay!, mode) : null;
   const started = performance.now();
-  // The catalog again (the cached one unless a replay just changed the store): who lacks what now.
-  const catalog = await QueryCatalog.load(store, plan.projid, plan.root);
-  const lacking = lackingRuns(catalog, plan.analyzed.logs.map((l) => l.name), plan.runIds);
-  const compiled = compileSql(plan.analyzed, plan.projid, plan.runIds.length < plan.totalRuns ? plan.runIds : null, lacking);
+  const { compiled } = plan;
   const result = await compiled.query.execute(store.db);
   const queryMs = performance.now() - started;
   const rows = result.rows.map((row) => {
