@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { TestRepo } from "../helpers/repo.js";
@@ -42,4 +42,17 @@ it("flor serve ingests, answers over HTTP on loopback, and shuts down on SIGTERM
   expect(await server.stop()).toBe(0);
   // The embedded store was closed: another command can open it.
   expect(repo.flor(["runs", "--format", "json"], env).status).toBe(0);
+});
+
+it("flor serve refuses a bad FLOR_GRAPHQL_TIMEOUT_SECONDS before it touches the store or writes a token", () => {
+  const fresh = TestRepo.create().addFixture("query-fixture.mjs", "train.mjs");
+  try {
+    const result = fresh.flor(["serve", "--port", "0"], { FLOR_DATABASE_URL: "", FLOR_GRAPHQL_TIMEOUT_SECONDS: "soon" });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/FLOR_GRAPHQL_TIMEOUT_SECONDS=soon: the GraphQL request timeout must be a positive number of seconds/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(path.join(fresh.dir, ".flor", "graphql-token"))).toBe(false);
+  } finally {
+    fresh.remove();
+  }
 });

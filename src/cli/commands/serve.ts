@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { FlorError, FlorUsageError } from "../../errors.js";
+import { configuredTimeoutSeconds } from "../../graphql/limits.js";
 import { configuredToken, createFlorYoga, tokenFile } from "../../graphql/server.js";
 import type { ProjectLayout } from "../../project-layout.js";
 import { resumeAbandonedJobs, stopLocalRuns } from "../../replay/replay-service.js";
@@ -28,6 +29,8 @@ export interface ServeOptions {
  */
 export async function serveCommand({ port, host, workers }: ServeOptions): Promise<string> {
   if (port > 65535) throw new FlorUsageError(`--port must be at most 65535, not ${port}`);
+  // Configuration mistakes stop it before it touches anything (the store, the token file).
+  const timeoutSeconds = configuredTimeoutSeconds();
   return withProject("serve", async ({ layout, store }) => {
     let token = configuredToken(layout);
     if (token === null) {
@@ -41,7 +44,7 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     // Knows which journals can still change before the first request asks.
     await refresh();
     const stopping = new AbortController();
-    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh, stopping: stopping.signal }));
+    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh, timeoutSeconds, stopping: stopping.signal }));
     // Replays a previous server (or a killed flor replay) left unfinished go on here.
     for (const job of await resumeAbandonedJobs(store, layout, { workers })) process.stderr.write(`flor: resuming replay job ${job}\n`);
     await new Promise<void>((resolve, reject) => {
