@@ -81,10 +81,14 @@ export function servedClient(): ServeClient | null {
 export class ServeClient {
   constructor(readonly info: ServeInfo, private readonly layout: ProjectLayout) {}
 
-  /** Runs one operation; mutations send the token (FLOR_GRAPHQL_TOKEN, else `.flor/graphql-token`, as the server reads it). */
+  /**
+   * Runs one operation with the token (FLOR_GRAPHQL_TOKEN, else `.flor/graphql-token`, as the server
+   * reads it): `authorized` operations fail without one; reads send it when there is one, which a server
+   * bound beyond loopback requires.
+   */
   async request<T>(query: string, variables: Record<string, unknown>, options: { authorized?: boolean } = {}): Promise<T> {
-    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
-    if (options.authorized) headers["authorization"] = `Bearer ${this.token()}`;
+    const token = options.authorized ? this.token() : this.knownToken();
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(token === null ? {} : { authorization: `Bearer ${token}` }) };
     let body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
     try {
       const response = await fetch(this.info.url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
@@ -127,7 +131,7 @@ export class ServeClient {
     let text: string;
     try {
       const response = await fetch(this.info.url, {
-        method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream" },
+        method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream", ...(this.knownToken() === null ? {} : { authorization: `Bearer ${this.knownToken()}` }) },
         body: JSON.stringify({ query: "subscription ($id: Int!) { replayJobEvents(id: $id) { kind taskId data } }", variables: { id } }),
       });
       text = await response.text();
@@ -144,16 +148,21 @@ export class ServeClient {
     return events;
   }
 
-  private token(): string {
+  private knownToken(): string | null {
     const fromEnv = process.env["FLOR_GRAPHQL_TOKEN"]?.trim();
     if (fromEnv) return fromEnv;
-    const file = path.join(this.layout.florDir, "graphql-token");
     try {
-      const fromFile = readFileSync(file, "utf8").trim();
-      if (fromFile !== "") return fromFile;
+      const fromFile = readFileSync(path.join(this.layout.florDir, "graphql-token"), "utf8").trim();
+      return fromFile === "" ? null : fromFile;
     } catch {
-      // Reported below with what to do.
+      return null;
     }
+  }
+
+  private token(): string {
+    const known = this.knownToken();
+    if (known !== null) return known;
+    const file = path.join(this.layout.florDir, "graphql-token");
     throw new FlorError(`\`flor serve\` needs its token to run replays, and this command has none (no FLOR_GRAPHQL_TOKEN, no ${file})`, {
       hint: "Set FLOR_GRAPHQL_TOKEN to the token the server uses.",
     });

@@ -2,7 +2,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
-import { createYoga } from "graphql-yoga";
+import { createYoga, type Plugin } from "graphql-yoga";
+import { GraphQLError, type ExecutionResult } from "graphql/index.js";
+import type { FlorContext } from "./builder.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
 import { checkedTimeout, configuredTimeoutSeconds, costLimit, documentLimits, MAX_BODY_BYTES, MAX_COST, requestTimeout } from "./limits.js";
@@ -22,6 +24,8 @@ export interface FlorYogaOptions {
   refresh?: () => Promise<void>;
   /** How long florql(replay: WAIT) waits for its replay before answering with what is filled (default 20 s). */
   replayWaitSeconds?: number;
+  /** Whether reads are served without the token (default true: right on loopback only, see readsAreOpenOn). */
+  openReads?: boolean;
   /** Aborted when the server stops: event streams end with SERVER_STOPPING instead of reading a closing store. */
   stopping?: AbortSignal;
   /** Queries and mutations running longer are answered with REQUEST_TIMEOUT (default FLOR_GRAPHQL_TIMEOUT_SECONDS, else 30). */
@@ -61,7 +65,7 @@ export function bearerMatches(header: string | null, token: string | null | unde
  * Reads are open; mutations need `Authorization: Bearer <token>`. Operations are limited in size, depth,
  * aliases, estimated cost and (except subscriptions) running time: see limits.ts.
  */
-export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh, replayWaitSeconds, timeoutSeconds, stopping }: FlorYogaOptions) {
+export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh, replayWaitSeconds, timeoutSeconds, stopping, openReads = true }: FlorYogaOptions) {
   const timeout = timeoutSeconds === undefined ? configuredTimeoutSeconds() : checkedTimeout(timeoutSeconds);
   // WAIT answers (with what is filled so far) well before the request would time out.
   const waitSeconds = replayWaitSeconds ?? Math.min(DEFAULT_REPLAY_WAIT_SECONDS, timeout * 2 / 3);
@@ -71,10 +75,29 @@ export function createFlorYoga({ store, layout, workers = availableParallelism()
     graphiql,
     landingPage: false,
     maxRequestBodySize: MAX_BODY_BYTES,
-    plugins: [documentLimits(), costLimit(MAX_COST), requestTimeout(timeout)],
+    plugins: [...(openReads ? [] : [tokenForEverything]), documentLimits(), costLimit(MAX_COST), requestTimeout(timeout)],
     context: async ({ request }) => {
       await refresh?.();
       return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token), replayWaitSeconds: waitSeconds, ...(stopping === undefined ? {} : { stopping }) };
     },
   });
 }
+
+/** Loopback addresses, where reads may go without the token: only this machine's users reach them. */
+export function readsAreOpenOn(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+function unauthenticated(): ExecutionResult {
+  return { errors: [new GraphQLError("this server needs the bearer token for every request (it is not bound to loopback): Authorization: Bearer <token>", { extensions: { code: "UNAUTHENTICATED" } })] };
+}
+
+/** Reads show runs, logs and source code: off loopback, they need the token as mutations do. */
+const tokenForEverything: Plugin<FlorContext> = {
+  onExecute({ args, setResultAndStopExecution }) {
+    if (!(args.contextValue as FlorContext).authorized) setResultAndStopExecution(unauthenticated());
+  },
+  onSubscribe({ args, setResultAndStopExecution }) {
+    if (!(args.contextValue as FlorContext).authorized) setResultAndStopExecution(unauthenticated());
+  },
+};

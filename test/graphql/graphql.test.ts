@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFlorYoga } from "../../src/graphql/server.js";
+import { createFlorYoga, readsAreOpenOn } from "../../src/graphql/server.js";
 import { layoutFor } from "../../src/project-layout.js";
 import { ingest } from "../../src/store/ingest.js";
 import { openStore, type Store } from "../../src/store/open-store.js";
@@ -138,6 +138,21 @@ describe("GraphQL", () => {
     const result = await graphql<{ explain: { __typename: string; explain: string } }>(`{ explain(query: "SELECT loss FROM train.mjs WHERE epoch = 1") { __typename ... on FlorqlExplanation { explain } } }`);
     expect(result.data!.explain.__typename).toBe("FlorqlExplanation");
     expect(result.data!.explain.explain).toContain("loss");
+  });
+
+  it("off loopback, needs the token for reads and subscriptions too", async () => {
+    expect(["127.0.0.1", "127.1.2.3", "::1", "localhost"].every(readsAreOpenOn)).toBe(true);
+    expect(["0.0.0.0", "::", "10.0.0.5", "example.org", "127.0.0.1.example.org"].some(readsAreOpenOn)).toBe(false);
+    const closed = createFlorYoga({ store, layout: layoutFor(repo.dir), workers: 1, token: "reads-token-0123456789", openReads: false });
+    const ask = async (headers: Record<string, string>, query: string) => (await closed.fetch("http://flor.test/graphql", {
+      method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query }),
+    })).text();
+    for (const authorization of [undefined, "Bearer wrong"]) {
+      const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+      expect(JSON.parse(await ask(headers, "{ project { projid } }"))).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
+      expect(await ask({ ...headers, accept: "text/event-stream" }, "subscription { replayJobEvents(id: 1) { id } }")).toContain("UNAUTHENTICATED");
+    }
+    expect(JSON.parse(await ask({ authorization: "Bearer reads-token-0123456789" }, "{ project { projid } }"))).toEqual({ data: { project: { projid: layoutFor(repo.dir).projid } } });
   });
 
   it("serves POST /graphql over real HTTP", async () => {

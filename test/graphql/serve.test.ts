@@ -56,3 +56,22 @@ it("flor serve refuses a bad FLOR_GRAPHQL_TIMEOUT_SECONDS before it touches the 
     fresh.remove();
   }
 });
+
+it("flor serve bound beyond loopback needs the token for reads, and the CLI still goes through it", async () => {
+  const env = { FLOR_DATABASE_URL: "" };
+  const server = await startServe(repo, ["--host", "0.0.0.0"], env);
+  try {
+    expect(server.stderr()).toContain("0.0.0.0 is not loopback: every request needs the bearer token, reads too");
+    const port = new URL(server.url).port;
+    const read = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ runs { edges { cursor } } }" }),
+    });
+    expect(await read.json()).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
+    // The CLI finds the server (on loopback) and sends the token it reads from .flor/graphql-token.
+    const runs = repo.flor(["runs", "--format", "json"], env);
+    expect(runs.status, runs.stderr).toBe(0);
+    expect(JSON.parse(runs.stdout)).toHaveLength(1);
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+});

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { FlorError, FlorUsageError } from "../../errors.js";
 import { configuredTimeoutSeconds } from "../../graphql/limits.js";
-import { configuredToken, createFlorYoga, tokenFile } from "../../graphql/server.js";
+import { configuredToken, createFlorYoga, readsAreOpenOn, tokenFile } from "../../graphql/server.js";
 import type { ProjectLayout } from "../../project-layout.js";
 import { resumeAbandonedJobs, stopLocalRuns } from "../../replay/replay-service.js";
 import { withProject } from "../project-session.js";
@@ -44,7 +44,7 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     // Knows which journals can still change before the first request asks.
     await refresh();
     const stopping = new AbortController();
-    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh, timeoutSeconds, stopping: stopping.signal }));
+    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh, timeoutSeconds, stopping: stopping.signal, openReads: readsAreOpenOn(host) }));
     // Replays a previous server (or a killed flor replay) left unfinished go on here.
     for (const job of await resumeAbandonedJobs(store, layout, { workers })) process.stderr.write(`flor: resuming replay job ${job}\n`);
     await new Promise<void>((resolve, reject) => {
@@ -64,6 +64,7 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     try {
       // Only the embedded store keeps other processes out; on a PostgreSQL server every command opens it itself.
       if (store.kind === "pglite") advertise(layout, { url: loopbackUrl(address), pid: process.pid, host: hostname(), started: new Date().toISOString() });
+      if (!readsAreOpenOn(host)) process.stderr.write(`flor: ${host} is not loopback: every request needs the bearer token, reads too\n`);
       process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
       process.stderr.write(`flor: ${await stopped}: stopping\n`);
     } finally {
