@@ -34,9 +34,11 @@ Commands:
                            from checkpoints, N child processes at a time (default: the cores);
                            --where limits runs and iterations with a FlorQL predicate (e.g.
                            "epoch >= 18 AND lr < 0.1"); --dry-run prints the plan and its estimate
-  serve [--port 4000] [--host 127.0.0.1]
+  serve [--port 4000] [--host 127.0.0.1] [--workers N]
                            the GraphQL API at http://host:port/graphql (GraphiQL in a browser) until
-                           Ctrl-C; binds loopback unless --host says otherwise
+                           Ctrl-C; binds loopback unless --host says otherwise (then every request
+                           needs the token); while it holds the embedded store, runs, versions, query,
+                           explain and replay go through it
   worker [--workers N] [--idle-exit S]
                            run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL), from
                            any machine with a clone of the repository and the .flor objects (FLOR_DIR)
@@ -49,6 +51,9 @@ Options:
 Environment:
   FLOR_DATABASE_URL        a PostgreSQL server (postgres://...) instead of the embedded store in .flor/
   FLOR_DIR                 where journals, checkpoint objects and the embedded store live (default .flor/)
+  FLOR_GRAPHQL_TOKEN       the bearer token of flor serve (default: .flor/graphql-token, made when missing)
+  FLOR_GRAPHQL_TIMEOUT_SECONDS
+                           how long a GraphQL query or mutation may run (default 30)
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 declined (propagate).
 `;
