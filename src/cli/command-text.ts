@@ -1,3 +1,4 @@
+import { FlorError } from "../errors.js";
 import type { ReplayMode } from "../florql/query-service.js";
 import { replayRunsTable } from "../replay/describe-runs.js";
 import type { ReplayJob } from "../replay/replay-jobs.js";
@@ -84,4 +85,11 @@ export function describePlan(plan: PlanSummary): string {
   lines.push(`estimate: ${plan.tasks.length} tasks, ${cpuSeconds.toFixed(1)} s of work, ${wallSeconds.toFixed(1)} s with ${plan.workers} workers `
     + `(re-running those runs from scratch: ${fullSeconds.toFixed(1)} s)`);
   return `${lines.join("\n")}\n`;
+}
+
+/** What `flor replay --cancel` prints, locally and through `flor serve`; a job that does not exist is an error. */
+export function cancelledText(jobId: number, cancelled: boolean, status: string | null): string {
+  if (cancelled) return `cancelled replay job ${jobId}\n`;
+  if (status === null) throw new FlorError(`there is no replay job ${jobId}`);
+  return `replay job ${jobId} had already ended (${status}); nothing to cancel\n`;
 }

@@ -34,6 +34,7 @@ Commands:
                            from checkpoints, N child processes at a time (default: the cores);
                            --where limits runs and iterations with a FlorQL predicate (e.g.
                            "epoch >= 18 AND lr < 0.1"); --dry-run prints the plan and its estimate
+  replay --cancel N        cancel replay job N: its queued tasks never start, running ones stop
   serve [--port 4000] [--host 127.0.0.1] [--workers N]
                            the GraphQL API at http://host:port/graphql (GraphiQL in a browser) until
                            Ctrl-C; binds loopback unless --host says otherwise (then every request
@@ -91,6 +92,7 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
       workers: { type: "string" },
       "idle-exit": { type: "string" },
       job: { type: "string" },
+      cancel: { type: "string" },
       replay: { type: "string" },
       "no-replay": { type: "boolean" },
       port: { type: "string" },
@@ -129,6 +131,13 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
       noArguments();
       return (await import("./commands/propagate.js")).propagateCommand(values.new, values.old, values.json === true);
     case "replay": {
+      const cancel = count("--cancel", values.cancel, 1);
+      if (cancel !== undefined) {
+        if (rest.length > 0 || values.job !== undefined || values.where !== undefined || values["dry-run"]) throw new FlorUsageError("flor replay --cancel N takes no names or other replay options");
+        const client = await server();
+        if (client !== null) return (await import("./commands/remote.js")).remoteCancel(client, cancel);
+        return (await import("./commands/replay.js")).cancelReplayCommand(cancel);
+      }
       const options = {
         names: rest, job: count("--job", values.job, 1), where: values.where, script: values.script, dryRun: values["dry-run"] === true,
         workers: count("--workers", values.workers, 0) ?? availableParallelism(), format,

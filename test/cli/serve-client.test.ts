@@ -89,6 +89,12 @@ describe("the CLI through flor serve", () => {
     expect(postgres.stderr).toMatch(/cannot connect to the PostgreSQL server/);
   });
 
+  it("cancels through the server, saying when there is no such job", () => {
+    const missing = repo.flor(["replay", "--cancel", "999"], env);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/there is no replay job 999/);
+  });
+
   it("shows a run recorded while the server runs at the next request", () => {
     expect(repo.runScript("train.mjs", ["--kwargs", "seed=11", "rounds=2"]).status).toBe(0);
     const runs = JSON.parse(repo.flor(["runs", "--format", "json"], env).stdout) as { args: { seed?: number }; status: string; logs: number }[];

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { layoutFor } from "../../src/project-layout.js";
 import { getJob, listEvents } from "../../src/replay/replay-jobs.js";
+import { requestReplay } from "../../src/replay/replay-service.js";
 import { openStore } from "../../src/store/open-store.js";
 import type { TestRepo } from "../helpers/repo.js";
 import { recordHistory } from "./replay-history.js";
@@ -48,6 +49,38 @@ it("a replay whose process was killed is taken over by the next request for it, 
     const rounds = await store.db.selectFrom("loops").select(["run_id", "iteration"]).where("name", "=", "round").execute();
     expect(rows.length).toBe(rounds.length);
     expect(new Set(rows.map((r) => `${r.run_id}:${r.iteration}`)).size).toBe(rounds.length);
+  } finally {
+    await store.close();
+  }
+}, 180_000);
+
+it("flor replay --cancel ends a job nobody runs any more, so the next request starts afresh", async () => {
+  // A job planned and left queued, as by a process that stopped before running it.
+  const layout = layoutFor(repo.dir);
+  const planner = await openStore(layout, { databaseUrl: "" });
+  let id: number;
+  try {
+    id = (await requestReplay(planner, layout, { names: ["w0_part"] }, { workers: 1 })).jobId;
+  } finally {
+    await planner.close();
+  }
+
+  const cancel = repo.flor(["replay", "--cancel", String(id)], env);
+  expect({ status: cancel.status, stdout: cancel.stdout, stderr: cancel.stderr }).toEqual({ status: 0, stdout: `cancelled replay job ${id}\n`, stderr: "" });
+  const again = repo.flor(["replay", "--cancel", String(id)], env);
+  expect(again.stdout).toBe(`replay job ${id} had already ended (cancelled); nothing to cancel\n`);
+  const missing = repo.flor(["replay", "--cancel", "9999"], env);
+  expect(missing.status).toBe(1);
+  expect(missing.stderr).toMatch(/there is no replay job 9999/);
+  expect(repo.flor(["replay", "--cancel", String(id), "w1"], env).status).toBe(2);
+
+  const fresh = repo.flor(["replay", "w0_part", "--workers", "2"], env);
+  expect(fresh.status, fresh.stderr).toBe(0);
+  const store = await openStore(layoutFor(repo.dir), { databaseUrl: "" });
+  try {
+    expect((await getJob(store.db, id))!.status).toBe("cancelled");
+    const jobs = await store.db.selectFrom("replay_jobs").select(["id", "status"]).where("id", ">", id).execute();
+    expect(jobs.map((j) => j.status)).toEqual(["done"]);
   } finally {
     await store.close();
   }

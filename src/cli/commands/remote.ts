@@ -2,7 +2,7 @@ import type { ReplayMode } from "../../florql/query-service.js";
 import type { JsonValue, RunStatus } from "../../journal/records.js";
 import type { RunSummary } from "../../store/queries/runs.js";
 import type { CodeVersion } from "../../versions/versions.js";
-import { answerNotes, describePlan, fillingNote, jobProblemLines, jobSummary, renderRuns, renderVersions, type AnswerFacts, type PlanSummary } from "../command-text.js";
+import { answerNotes, cancelledText, describePlan, fillingNote, jobProblemLines, jobSummary, renderRuns, renderVersions, type AnswerFacts, type PlanSummary } from "../command-text.js";
 import { render, type OutputFormat } from "../output.js";
 import { ReplayProgress } from "../progress.js";
 import { FLORQL_ERROR_FIELDS, florqlFailure, JOB_FIELDS, remoteJob, type RemoteApiJob, type RemoteFlorqlError, type RemoteJob, type ServeClient } from "../serve-client.js";
@@ -128,4 +128,11 @@ async function follow(client: ServeClient, id: number): Promise<RemoteJob> {
   } finally {
     progress.end();
   }
+}
+
+/** `flor replay --cancel N` through the server: the cancelReplay mutation, then the job's status for the message. */
+export async function remoteCancel(client: ServeClient, jobId: number): Promise<string> {
+  const { cancelReplay } = await client.request<{ cancelReplay: boolean }>("mutation ($id: Int!) { cancelReplay(id: $id) }", { id: jobId }, { authorized: true });
+  const { replayJob } = await client.request<{ replayJob: { status: string } | null }>("query ($id: Int!) { replayJob(id: $id) { status } }", { id: jobId });
+  return cancelledText(jobId, cancelReplay, replayJob === null ? null : replayJob.status.toLowerCase());
 }

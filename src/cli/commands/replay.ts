@@ -1,11 +1,12 @@
 import { planReplay, type ReplayPlan, type ReplayRequest, type ScopePredicate } from "../../replay/replay-plan.js";
 import { requestReplay } from "../../replay/replay-service.js";
+import { cancelJob, getJob } from "../../replay/replay-jobs.js";
 import { jobProblems, runJob } from "../job-runner.js";
 import type { Store } from "../../store/open-store.js";
 import type { ProjectLayout } from "../../project-layout.js";
 import type { OutputFormat } from "../output.js";
 import { withProject } from "../project-session.js";
-import { describePlan, jobSummary } from "../command-text.js";
+import { cancelledText, describePlan, jobSummary } from "../command-text.js";
 import type { CommandOutput } from "./propagate.js";
 
 export interface ReplayCommandOptions {
@@ -17,6 +18,14 @@ export interface ReplayCommandOptions {
   dryRun: boolean;
   workers: number;
   format: OutputFormat;
+}
+
+/**
+ * `flor replay --cancel N`: its queued tasks never start, and the processes running its tasks stop them.
+ * Nothing the job stored is undone (each finished task's values are complete for what it covered).
+ */
+export async function cancelReplayCommand(jobId: number): Promise<string> {
+  return withProject("replay --cancel", async ({ store }) => cancelledText(jobId, await cancelJob(store.db, jobId), (await getJob(store.db, jobId))?.status ?? null));
 }
 
 /**
