@@ -10,17 +10,18 @@
 // (autocannon's expectBody). FLOR_BENCH_QUICK=1: one round of 5 s.
 import { spawn, execFileSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, cpSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { cpSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { layoutFor, type ProjectLayout } from "../src/project-layout.js";
+import { layoutFor } from "../src/project-layout.js";
 import { ingest } from "../src/store/ingest.js";
 import { openStore } from "../src/store/open-store.js";
 import { benchRepo } from "./bench-repo.js";
+import { writeTrainingJournals } from "./synthetic-journals.js";
 
 const RUNS = 200;
 const EPOCHS = 10;
@@ -37,37 +38,6 @@ const line = (text: string): void => void process.stdout.write(`${text}\n`);
 
 const RUNS_PAGE = "{ runs(first: 20) { edges { node { id filename args { name value } } } } }";
 const FLORQL = `{ florql(query: "SELECT lr, epoch, acc FROM train.ts WHERE lr < 0.002 AND epoch >= 5 ORDER BY lr, epoch", replay: NONE) { __typename ... on FlorqlAnswer { columns rows } ... on FlorqlError { code message } } }`;
-
-/** Journals of RUNS runs of train.ts at `vid`: loss per step, acc per epoch, args lr and opt. */
-function writeJournals(layout: ProjectLayout, vid: string): number {
-  mkdirSync(layout.journalsDir, { recursive: true });
-  let rows = 0;
-  const start = Date.UTC(2026, 0, 1);
-  for (let k = 0; k < RUNS; k++) {
-    const tstamp = new Date(start + k * 60_000).toISOString();
-    const lr = (k + 1) / 10_000;
-    const lines = [
-      JSON.stringify({ k: "run", format: 1, projid: layout.projid, tstamp, filename: "train.ts", vid, pid: 1, host: "bench", argv: [], node: process.version }),
-      JSON.stringify({ k: "arg", n: "lr", v: lr, src: "kwargs" }), JSON.stringify({ k: "arg", n: "opt", v: k % 2 === 0 ? "adam" : "sgd", src: "kwargs" }),
-    ];
-    let id = 0;
-    for (let epoch = 0; epoch < EPOCHS; epoch++) {
-      const e = ++id;
-      lines.push(`{"k":"ctx","id":${e},"p":null,"n":"epoch","i":${epoch}}`);
-      for (let step = 0; step < STEPS; step++) {
-        const s = ++id;
-        lines.push(`{"k":"ctx","id":${s},"p":${e},"n":"step","i":${step}}`, `{"k":"log","c":${s},"n":"loss","v":${lr / (1 + epoch + step / STEPS)}}`, `{"k":"it","id":${s},"s":0.001}`);
-      }
-      lines.push(`{"k":"loop","c":${e},"n":"step","count":${STEPS},"t0":0,"s":0.03}`, `{"k":"log","c":${e},"n":"acc","v":${0.5 + epoch / 50 + lr}}`, `{"k":"it","id":${e},"s":0.03}`);
-      rows += STEPS + 1;
-    }
-    lines.push(`{"k":"loop","c":null,"n":"epoch","count":${EPOCHS},"t0":0,"s":0.3}`, `{"k":"end","status":"ok","exit":0,"s":0.3}`);
-    const fd = openSync(path.join(layout.journalsDir, `${tstamp.replace(/:/g, "-")}.jsonl`), "w");
-    writeSync(fd, `${lines.join("\n")}\n`);
-    closeSync(fd);
-  }
-  return rows;
-}
 
 /** Starts a server process and resolves with the URL it prints on stderr as `serving ... at <url>`. */
 async function startServer(command: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ url: string; child: ChildProcessWithoutNullStreams; stop(): Promise<void> }> {
@@ -121,7 +91,7 @@ export async function benchGraphql(): Promise<Record<string, unknown>> {
   const repo = benchRepo();
   try {
     const vid = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repo.dir, encoding: "utf8" }).trim();
-    const rows = writeJournals(layoutFor(repo.dir), vid);
+    const rows = writeTrainingJournals(layoutFor(repo.dir), { runs: RUNS, epochs: EPOCHS, steps: STEPS, vid, lr: (k) => (k + 1) / 10_000 });
     line(`${rows} log rows in ${RUNS} journals; flor serve is the built CLI on the embedded store\n`);
 
     // The embedded store takes one process at a time: the baseline gets a copy, made before either starts.

@@ -2,7 +2,7 @@
 // run with hand-written SQL that gives the same answer on the same database; parse + plan time; and the
 // peak memory of `flor query` on the embedded store.
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,7 @@ import { compileSql } from "../src/florql/compile-sql.js";
 import { QueryCatalog } from "../src/florql/catalog.js";
 import { median } from "./bench-repo.js";
 import { postgresServer } from "./postgres-server.js";
+import { writeTrainingJournals } from "./synthetic-journals.js";
 
 const RUNS = 1000;
 const EPOCHS = 20;
@@ -62,37 +63,6 @@ const QUERIES: { name: string; florql: string; hand: ReturnType<typeof sql> }[] 
   },
 ];
 
-/** Journals of RUNS runs, written directly: loss per step, acc and gnorm per epoch, args lr and opt. */
-function writeJournals(layout: ProjectLayout): number {
-  mkdirSync(layout.journalsDir, { recursive: true });
-  let rows = 0;
-  const start = Date.UTC(2026, 0, 1);
-  for (let k = 0; k < RUNS; k++) {
-    const tstamp = new Date(start + k * 60_000).toISOString();
-    const fd = openSync(path.join(layout.journalsDir, `${tstamp.replace(/:/g, "-")}.jsonl`), "w");
-    const lines: string[] = [JSON.stringify({ k: "run", format: 1, projid: layout.projid, tstamp, filename: "train.ts", vid: null, pid: 1, host: "bench", argv: [], node: process.version })];
-    const lr = Math.round((k + 1) * 0.001 * 1000) / 1000;
-    lines.push(JSON.stringify({ k: "arg", n: "lr", v: lr, src: "kwargs" }), JSON.stringify({ k: "arg", n: "opt", v: k % 2 === 0 ? "adam" : "sgd", src: "kwargs" }));
-    let id = 0;
-    for (let epoch = 0; epoch < EPOCHS; epoch++) {
-      const e = ++id;
-      lines.push(`{"k":"ctx","id":${e},"p":null,"n":"epoch","i":${epoch}}`);
-      for (let step = 0; step < STEPS; step++) {
-        const s = ++id;
-        lines.push(`{"k":"ctx","id":${s},"p":${e},"n":"step","i":${step}}`, `{"k":"log","c":${s},"n":"loss","v":${1 / (1 + epoch + step / STEPS) * lr}}`, `{"k":"it","id":${s},"s":0.001}`);
-        rows++;
-      }
-      lines.push(`{"k":"loop","c":${e},"n":"step","count":${STEPS},"t0":0,"s":0.05}`);
-      lines.push(`{"k":"log","c":${e},"n":"acc","v":${0.5 + epoch / 50 + lr}}`, `{"k":"log","c":${e},"n":"gnorm","v":${1 / (epoch + 1)}}`, `{"k":"it","id":${e},"s":0.05}`);
-      rows += 2;
-    }
-    lines.push(`{"k":"loop","c":null,"n":"epoch","count":${EPOCHS},"t0":0,"s":1}`, `{"k":"end","status":"ok","exit":0,"s":1}`);
-    writeSync(fd, `${lines.join("\n")}\n`);
-    closeSync(fd);
-  }
-  return rows;
-}
-
 async function timeIt(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await work();
@@ -126,7 +96,7 @@ export async function benchQuery(): Promise<Record<string, unknown>> {
   const layout = layoutFor(dir);
   const results: Record<string, unknown> = {};
   try {
-    const rows = writeJournals(layout);
+    const rows = writeTrainingJournals(layout, { runs: RUNS, epochs: EPOCHS, steps: STEPS, vid: null, lr: (k) => Math.round((k + 1) * 0.001 * 1000) / 1000, gnorm: true });
     line(`${(rows / 1e6).toFixed(2)}M log rows in ${RUNS} journals\n`);
     line("| store | query | hand-written SQL (median) | FlorQL (median, parse to rows) | ratio |");
     line("| --- | --- | --- | --- | --- |");
