@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlorYoga, readsAreOpenOn } from "../../src/graphql/server.js";
 import { layoutFor } from "../../src/project-layout.js";
-import { ingest } from "../../src/store/ingest.js";
-import { openStore, type Store } from "../../src/store/open-store.js";
+import type { Store } from "../../src/store/open-store.js";
+import { openGraphql } from "../helpers/graphql.js";
 import { TestRepo } from "../helpers/repo.js";
 
 const RUNS = [["lr=0.1", "opt=sgd"], ["lr=0.01", "opt=adam"], ["lr=0.05", "opt=adam"]];
@@ -26,10 +26,7 @@ beforeAll(async () => {
   repo = TestRepo.create().addFixture("query-fixture.mjs", "train.mjs");
   repo.commitAll("fixture");
   for (const kwargs of RUNS) expect(repo.runScript("train.mjs", ["--kwargs", ...kwargs]).status).toBe(0);
-  const layout = layoutFor(repo.dir);
-  store = await openStore(layout, { databaseUrl: "" });
-  await ingest(store, layout);
-  yoga = createFlorYoga({ store, layout, workers: 1 });
+  ({ store, yoga } = await openGraphql(repo, { workers: 1 }));
 });
 
 afterAll(async () => {

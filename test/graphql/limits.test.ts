@@ -3,10 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FlorUsageError } from "../../src/errors.js";
 import { MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS } from "../../src/graphql/limits.js";
 import { createFlorYoga } from "../../src/graphql/server.js";
-import { layoutFor, type ProjectLayout } from "../../src/project-layout.js";
-import { ingest } from "../../src/store/ingest.js";
-import { openStore, type Store } from "../../src/store/open-store.js";
+import type { ProjectLayout } from "../../src/project-layout.js";
+import type { Store } from "../../src/store/open-store.js";
 import { addEvent } from "../../src/replay/replay-jobs.js";
+import { openGraphql } from "../helpers/graphql.js";
 import { TestRepo } from "../helpers/repo.js";
 import { eventsOf, readSse, SUBSCRIBE } from "./sse.js";
 
@@ -28,10 +28,7 @@ beforeAll(async () => {
   repo = TestRepo.create().addFixture("query-fixture.mjs", "train.mjs");
   repo.commitAll("fixture");
   for (const lr of ["0.1", "0.01"]) expect(repo.runScript("train.mjs", ["--kwargs", `lr=${lr}`]).status).toBe(0);
-  layout = layoutFor(repo.dir);
-  store = await openStore(layout, { databaseUrl: "" });
-  await ingest(store, layout);
-  yoga = createFlorYoga({ store, layout, workers: 1 });
+  ({ layout, store, yoga } = await openGraphql(repo, { workers: 1 }));
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlorYoga } from "../../src/graphql/server.js";
 import { layoutFor } from "../../src/project-layout.js";
-import { ingest } from "../../src/store/ingest.js";
-import { openStore, type Store } from "../../src/store/open-store.js";
+import type { Store } from "../../src/store/open-store.js";
+import { openGraphql } from "../helpers/graphql.js";
 import type { TestRepo } from "../helpers/repo.js";
 import { recordHistory } from "../replay/replay-history.js";
 
@@ -47,10 +47,7 @@ async function untilEnded(id: number): Promise<Job> {
 
 beforeAll(async () => {
   repo = recordHistory();
-  const layout = layoutFor(repo.dir);
-  store = await openStore(layout, { databaseUrl: "" });
-  await ingest(store, layout);
-  yoga = createFlorYoga({ store, layout, workers: 2, token: TOKEN });
+  ({ store, yoga } = await openGraphql(repo, { workers: 2, token: TOKEN }));
 }, 120_000);
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlorYoga } from "../../src/graphql/server.js";
 import { layoutFor } from "../../src/project-layout.js";
-import { ingest } from "../../src/store/ingest.js";
-import { openStore, type Store } from "../../src/store/open-store.js";
+import type { Store } from "../../src/store/open-store.js";
+import { openGraphql } from "../helpers/graphql.js";
 import { TestRepo } from "../helpers/repo.js";
 
 let repo: TestRepo;
@@ -49,10 +49,7 @@ beforeAll(async () => {
   repo.write("train.mjs", repo.git("show", "HEAD:train.mjs").replace('flor.log("final", lr * 100);', 'flor.log("final", lr * 1000);'));
   v2 = repo.commitAll("final in per mille");
   expect(repo.runScript("train.mjs", ["--kwargs", "lr=0.2", "opt=sgd"]).status).toBe(0);
-  const layout = layoutFor(repo.dir);
-  store = await openStore(layout, { databaseUrl: "" });
-  await ingest(store, layout);
-  yoga = createFlorYoga({ store, layout, workers: 1 });
+  ({ store, yoga } = await openGraphql(repo, { workers: 1 }));
 }, 120_000);
 
 afterAll(async () => {
