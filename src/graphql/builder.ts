@@ -14,6 +14,8 @@ export interface FlorContext {
   replayWaitSeconds?: number;
   /** Aborted when the server is stopping. */
   stopping?: AbortSignal;
+  /** Hands a new job's tasks to the replay queue (a PostgreSQL store with workers); absent: this process runs them. */
+  dispatch?: (jobId: number) => Promise<void>;
 }
 
 /**

@@ -13,14 +13,19 @@ export function requireToken(context: FlorContext, what: string): void {
 }
 
 /**
- * Requests a replay (idempotent while the same one runs) and runs its job in the background in this
- * process: a new job, or on the embedded store an unfinished one nobody runs any more (joining it when
- * this process already does). Failures are not lost: the job's status and error record them.
+ * Requests a replay (idempotent while the same one runs) and has its job run: through the replay queue
+ * when the server has one, else in the background in this process (a new job, or on the embedded store
+ * an unfinished one nobody runs any more, joining it when this process already does). Failures are not
+ * lost: the job's status and error record them.
  */
-export async function startReplay({ store, layout, workers }: FlorContext, request: ReplayRequest): Promise<ReplayJob> {
+export async function startReplay({ store, layout, workers, dispatch }: FlorContext, request: ReplayRequest): Promise<ReplayJob> {
   const { jobId, plan } = await requestReplay(store, layout, request, { workers });
-  const runHere = plan === null ? store.kind === "pglite" : plan.tasks.length > 0;
-  if (runHere) void runJobLocally(store, layout, jobId, { workers }).catch(() => undefined);
+  if (dispatch !== undefined) {
+    // The queue's workers (this server's among them) run it; a job already requested is queued already.
+    if (plan !== null && plan.tasks.length > 0) await dispatch(jobId);
+  } else if (plan === null ? store.kind === "pglite" : plan.tasks.length > 0) {
+    void runJobLocally(store, layout, jobId, { workers }).catch(() => undefined);
+  }
   return (await getJob(store.db, jobId))!;
 }
 

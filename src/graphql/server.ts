@@ -28,6 +28,8 @@ export interface FlorYogaOptions {
   openReads?: boolean;
   /** Aborted when the server stops: event streams end with SERVER_STOPPING instead of reading a closing store. */
   stopping?: AbortSignal;
+  /** Hands new replay jobs to a queue instead of running them in this process. */
+  dispatch?: (jobId: number) => Promise<void>;
   /** Queries and mutations running longer are answered with REQUEST_TIMEOUT (default FLOR_GRAPHQL_TIMEOUT_SECONDS, else 30). */
   timeoutSeconds?: number;
 }
@@ -65,7 +67,7 @@ export function bearerMatches(header: string | null, token: string | null | unde
  * Reads are open; mutations need `Authorization: Bearer <token>`. Operations are limited in size, depth,
  * aliases, estimated cost and (except subscriptions) running time: see limits.ts.
  */
-export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh, replayWaitSeconds, timeoutSeconds, stopping, openReads = true }: FlorYogaOptions) {
+export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh, replayWaitSeconds, timeoutSeconds, stopping, openReads = true, dispatch }: FlorYogaOptions) {
   const timeout = timeoutSeconds === undefined ? configuredTimeoutSeconds() : checkedTimeout(timeoutSeconds);
   // WAIT answers (with what is filled so far) well before the request would time out.
   const waitSeconds = replayWaitSeconds ?? Math.min(DEFAULT_REPLAY_WAIT_SECONDS, timeout * 2 / 3);
@@ -78,7 +80,7 @@ export function createFlorYoga({ store, layout, workers = availableParallelism()
     plugins: [...(openReads ? [] : [tokenForEverything]), documentLimits(), costLimit(MAX_COST), requestTimeout(timeout)],
     context: async ({ request }) => {
       await refresh?.();
-      return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token), replayWaitSeconds: waitSeconds, ...(stopping === undefined ? {} : { stopping }) };
+      return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token), replayWaitSeconds: waitSeconds, ...(stopping === undefined ? {} : { stopping }), ...(dispatch === undefined ? {} : { dispatch }) };
     },
   });
 }

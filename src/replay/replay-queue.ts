@@ -65,7 +65,9 @@ export class ReplayQueue {
           task.status = "queued";
         }
         if (task.status !== "queued") return;
-        onTask?.(task.id, await executeTask(ctx, task));
+        // Not `onTask?.(id, await executeTask(...))`: without a listener, `?.()` would skip evaluating its arguments.
+        const outcome = await executeTask(ctx, task);
+        onTask?.(task.id, outcome);
       });
     }
     return ctx;

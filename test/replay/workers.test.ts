@@ -64,4 +64,25 @@ describe.skipIf(!pgUrl)("replay through the job queue on a PostgreSQL server", (
       await dropDatabase(url);
     }
   });
+
+  it("flor replay works the queued tasks itself with --workers N when no flor worker runs", async () => {
+    const repo = recordHistory();
+    const url = await freshDatabaseUrl(pgUrl!);
+    const env = { FLOR_DATABASE_URL: url };
+    try {
+      const replay = repo.flor(["replay", "w1", "--workers", "2"], env);
+      expect(replay.status, replay.stderr).toBe(0);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query("select count(*)::int as tasks, bool_and(status = 'done') as done from flor.replay_tasks");
+        expect(rows[0]).toEqual({ tasks: 5, done: true });
+      } finally {
+        await client.end();
+      }
+    } finally {
+      repo.remove();
+      await dropDatabase(url);
+    }
+  }, 120_000);
 });

@@ -7,6 +7,7 @@ import { FlorError, FlorUsageError } from "../../errors.js";
 import { configuredTimeoutSeconds } from "../../graphql/limits.js";
 import { configuredToken, createFlorYoga, readsAreOpenOn, tokenFile } from "../../graphql/server.js";
 import type { ProjectLayout } from "../../project-layout.js";
+import { ReplayQueue } from "../../replay/replay-queue.js";
 import { resumeAbandonedJobs, stopLocalRuns } from "../../replay/replay-service.js";
 import { withProject } from "../project-session.js";
 import { discoveryFile, type ServeInfo } from "../serve-client.js";
@@ -44,12 +45,19 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     // Knows which journals can still change before the first request asks.
     await refresh();
     const stopping = new AbortController();
-    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh, timeoutSeconds, stopping: stopping.signal, openReads: readsAreOpenOn(host) }));
+    // On a PostgreSQL server, replays go through the job queue: `flor worker` processes share them with this one.
+    const queue = store.kind === "postgres" ? await ReplayQueue.connect(process.env["FLOR_DATABASE_URL"]!, layout.projid) : null;
+    const working = queue === null ? undefined : await queue.work(store, layout, workers);
+    const dispatch = queue === null ? {} : { dispatch: async (jobId: number) => void (await queue.enqueue(store, jobId)) };
+    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh, timeoutSeconds, stopping: stopping.signal, openReads: readsAreOpenOn(host), ...dispatch }));
     // Replays a previous server (or a killed flor replay) left unfinished go on here.
     for (const job of await resumeAbandonedJobs(store, layout, { workers })) process.stderr.write(`flor: resuming replay job ${job}\n`);
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) => reject(new FlorError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)));
       server.listen(port, host, resolve);
+    }).catch(async (error: unknown) => {
+      await queue?.stop(working);
+      throw error;
     });
     const address = server.address() as AddressInfo;
     const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}/graphql`;
@@ -64,6 +72,7 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     try {
       // Only the embedded store keeps other processes out; on a PostgreSQL server every command opens it itself.
       if (store.kind === "pglite") advertise(layout, { url: loopbackUrl(address), pid: process.pid, host: hostname(), started: new Date().toISOString() });
+      if (queue !== null) process.stderr.write(`flor: replays go through the job queue on the PostgreSQL server; this server works ${workers} task(s) at a time, alongside any flor worker\n`);
       if (!readsAreOpenOn(host)) process.stderr.write(`flor: ${host} is not loopback: every request needs the bearer token, reads too\n`);
       process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
       process.stderr.write(`flor: ${await stopped}: stopping\n`);
@@ -75,6 +84,8 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
       server.closeIdleConnections();
       // Replays stop first (their tasks go back to the queue for the next start), so WAIT requests answer.
       await stopLocalRuns(store);
+      // Tasks this server took from the queue finish (or, after 30 s, go back to it for another worker).
+      await queue?.stop(working);
       // Event streams never end by themselves: they end now, telling their clients to resume with `after`.
       stopping.abort();
       const grace = setTimeout(() => server.closeAllConnections(), DRAIN_SECONDS * 1000);
