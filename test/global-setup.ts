@@ -9,6 +9,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** A PostgreSQL server URL (to its `postgres` database), or null when the suite has no server. */
     pgUrl: string | null;
+    /** A directory for files the test workers share (the PGlite template), removed after the run. */
+    scratchDir: string;
   }
 }
 
@@ -19,6 +21,7 @@ const NO_BINARIES = 3;
 
 /** The directory of the throwaway server this process started, until it is stopped. */
 let started: string | null = null;
+let scratch: string | null = null;
 
 function stopSync(): void {
   const dir = started;
@@ -37,6 +40,8 @@ function stopSync(): void {
  * then skip their PostgreSQL variants).
  */
 export async function setup(project: TestProject): Promise<void> {
+  scratch = mkdtempSync(path.join(tmpdir(), "flor-test-scratch-"));
+  project.provide("scratchDir", scratch);
   const given = process.env["FLOR_TEST_DATABASE_URL"];
   if (given) {
     project.provide("pgUrl", given);
@@ -68,6 +73,8 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+  scratch = null;
   const dir = started;
   if (dir === null) return;
   started = null;

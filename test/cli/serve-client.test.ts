@@ -1,5 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestRepo } from "../helpers/repo.js";
@@ -42,7 +42,7 @@ beforeAll(async () => {
     const { status, stdout, stderr } = repo.flor(args, env);
     local[name] = { status, stdout: untimed(stdout), stderr };
   }
-  twin = TestRepo.at(copyRepo(repo, path.join(mkdtempSync(path.join(tmpdir(), "flor-twin-")), "repo")));
+  twin = TestRepo.at(copyRepo(repo, `${repo.dir}-twin`));
   server = await startServe(repo, [], env);
 }, 120_000);
 

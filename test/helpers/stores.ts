@@ -1,5 +1,4 @@
 import { cpSync, existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { inject } from "vitest";
 import { layoutFor, type ProjectLayout } from "../../src/project-layout.js";
@@ -23,7 +22,8 @@ let template: string | null = null;
  */
 async function pgliteTemplate(): Promise<string> {
   if (template !== null && existsSync(template)) return template;
-  const root = mkdtempSync(path.join(tmpdir(), "flor-pglite-template-"));
+  // In the run's scratch directory, which the global teardown removes (workers can be killed before their exit hooks run).
+  const root = mkdtempSync(path.join(inject("scratchDir"), "pglite-template-"));
   const store = await openStore(layoutFor(root), { databaseUrl: "" });
   await store.close();
   template = layoutFor(root).databaseDir;
