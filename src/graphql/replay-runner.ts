@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { GraphQLError } from "graphql/index.js";
 import { getJob, type ReplayJob } from "../replay/replay-jobs.js";
 import type { ReplayRequest } from "../replay/replay-plan.js";
@@ -27,15 +26,4 @@ export async function startReplay({ store, layout, workers, dispatch }: FlorCont
     void runJobLocally(store, layout, jobId, { workers }).catch(() => undefined);
   }
   return (await getJob(store.db, jobId))!;
-}
-
-/** The job once it has ended, or as it is when `seconds` have passed. */
-export async function jobWithin(context: FlorContext, jobId: number, seconds: number): Promise<ReplayJob> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const job = (await getJob(context.store.db, jobId))!;
-    if (job.status !== "queued" && job.status !== "running") return job;
-    if (Date.now() >= deadline) return job;
-    await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
-  }
 }

@@ -80,8 +80,12 @@ export async function activeJobFor(db: Kysely<Database>, projectId: number, fing
 /** The advisory-lock class serializing a job's event inserts (the job id is the other key). */
 const EVENT_LOCK_CLASS = 0x464c4f52;
 
-/** The event kinds after which a job has no more events. */
-export const FINAL_EVENT_KINDS: ReadonlySet<string> = new Set(["done", "failed", "cancelled"]);
+const ENDED: ReadonlySet<string> = new Set(["done", "failed", "cancelled"]);
+
+/** Whether a job with this status has ended; a job's last event has its final status as its kind, so this also tells the last event. */
+export function hasEnded(status: string): boolean {
+  return ENDED.has(status);
+}
 
 /**
  * Appends an event. Its id comes from a sequence, and readers resume "after" an id, so a lower id
@@ -162,7 +166,7 @@ export async function claimTask(db: Kysely<Database>, taskId: number, worker: st
  */
 export async function settleJob(db: Kysely<Database>, jobId: number): Promise<JobStatus | null> {
   const job = await getJob(db, jobId);
-  if (job === null || job.status === "cancelled" || job.status === "done" || job.status === "failed") return job?.status ?? null;
+  if (job === null || hasEnded(job.status)) return job?.status ?? null;
   if (job.tasks.queued + job.tasks.running > 0) return null;
   const status: JobStatus = job.tasks.failed > 0 ? "failed" : "done";
   const error = status === "failed" ? `${job.tasks.failed} of ${job.tasks.total} tasks failed` : null;

@@ -5,7 +5,7 @@ import { FlorError } from "../errors.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
 import { planReplay, type ReplayPlan, type ReplayRequest } from "./replay-plan.js";
-import { activeJobFor, activeJobs, createJob, getJob, jobTasks, requeueRunningTasks, type ReplayJob } from "./replay-jobs.js";
+import { activeJobFor, activeJobs, createJob, getJob, hasEnded, jobTasks, requeueRunningTasks, type ReplayJob } from "./replay-jobs.js";
 import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
 
 export function defaultWorkers(): number {
@@ -135,13 +135,14 @@ async function runTasks(store: Store, layout: ProjectLayout, jobId: number, opti
   return (await getJob(store.db, jobId))!;
 }
 
-/** Waits for a job that other workers run, reporting its progress; returns it once it has ended. */
-export async function waitForJob(store: Store, jobId: number, options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number } = {}): Promise<ReplayJob> {
+/** Waits for a job that other workers run, reporting its progress; returns it once it has ended (or as it is after `maxSeconds`). */
+export async function waitForJob(store: Store, jobId: number, options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number; maxSeconds?: number } = {}): Promise<ReplayJob> {
+  const deadline = options.maxSeconds === undefined ? Infinity : Date.now() + options.maxSeconds * 1000;
   for (;;) {
     const job = await getJob(store.db, jobId);
     if (job === null) throw new FlorError(`replay job ${jobId} does not exist`);
     options.onProgress?.(job);
-    if (job.status === "done" || job.status === "failed" || job.status === "cancelled") return job;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
+    if (hasEnded(job.status) || Date.now() >= deadline) return job;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(options.intervalMs ?? 250, deadline - Date.now())));
   }
 }

@@ -6,7 +6,8 @@ import type { JsonValue } from "../../journal/records.js";
 import { builder, type FlorContext } from "../builder.js";
 import type { ReplayJob } from "../../replay/replay-jobs.js";
 import type { ReplayPlan, ReplayRequest } from "../../replay/replay-plan.js";
-import { jobWithin, requireToken, startReplay } from "../replay-runner.js";
+import { waitForJob } from "../../replay/replay-service.js";
+import { requireToken, startReplay } from "../replay-runner.js";
 import { JsonScalar } from "./json.js";
 import { ReplayJobRef } from "./replay-job.js";
 
@@ -99,7 +100,7 @@ builder.queryFields((t) => ({
       const mode = !needsReplay || replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
       const fill = async (request: ReplayRequest) => {
         const job = await startReplay(context, request);
-        return mode === "wait" ? jobWithin(context, job.id, context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS) : job;
+        return mode === "wait" ? waitForJob(context.store, job.id, { maxSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS, intervalMs: 200 }) : job;
       };
       const result = await runQuery(context.store, plan, fill, mode);
       const complete = !needsReplay || (mode === "wait" && result.job?.status === "done");

@@ -1,5 +1,6 @@
 // The CommonJS entry, which Node's resolution of "graphql" picks too: vitest would otherwise load the
 // .mjs copy for our code and Pothos and yoga would reject its types and errors as from "another realm".
+import type { ObjectRef } from "@pothos/core";
 import { GraphQLError } from "graphql/index.js";
 import { builder } from "../builder.js";
 
@@ -25,6 +26,25 @@ export const PageInfoRef = builder.objectRef<PageInfo>("PageInfo").implement({
     endCursor: t.exposeString("endCursor", { nullable: true }),
   }),
 });
+
+export interface Edge<T> { cursor: string; node: T }
+export interface Connection<T> { edges: Edge<T>[]; pageInfo: PageInfo }
+
+/** A Relay connection type `<name>Connection` of `<name>Edge`s over `node`. */
+export function connectionRef<T>(name: string, node: ObjectRef<typeof builder.$inferSchemaTypes, T>) {
+  const edge = builder.objectRef<Edge<T>>(`${name}Edge`).implement({
+    fields: (t) => ({
+      cursor: t.exposeString("cursor"),
+      node: t.expose("node", { type: node }),
+    }),
+  });
+  return builder.objectRef<Connection<T>>(`${name}Connection`).implement({
+    fields: (t) => ({
+      edges: t.field({ type: [edge], resolve: (c) => c.edges }),
+      pageInfo: t.field({ type: PageInfoRef, resolve: (c) => c.pageInfo }),
+    }),
+  });
+}
 
 export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.tstamp, position.id])).toString("base64url");

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { GraphQLError } from "graphql/index.js";
-import { FINAL_EVENT_KINDS, getJob, listEvents, type ReplayEvent } from "../../replay/replay-jobs.js";
+import { getJob, hasEnded, listEvents, type ReplayEvent } from "../../replay/replay-jobs.js";
 import type { Store } from "../../store/open-store.js";
 import { builder } from "../builder.js";
 import { JsonScalar } from "./json.js";
@@ -47,16 +47,14 @@ async function* follow(store: Store, jobId: number, after: string | null, stoppi
     const events = await listEvents(store.db, jobId, cursor, BATCH);
     for (const event of events) {
       yield event;
-      if (FINAL_EVENT_KINDS.has(event.kind)) return;
+      if (hasEnded(event.kind)) return;
       cursor = event.id;
     }
     if (events.length === BATCH) continue;
-    if (events.length === 0 && ENDED.has((await getJob(store.db, jobId))?.status ?? "done") && ++endedQuietly === 2) return;
+    if (events.length === 0 && hasEnded((await getJob(store.db, jobId))?.status ?? "done") && ++endedQuietly === 2) return;
     await sleep(POLL_MS, undefined, stopping === undefined ? {} : { signal: stopping }).catch(() => undefined);
     if (stopping?.aborted === true) {
       throw new GraphQLError(`the server is stopping; subscribe again with after: ${JSON.stringify(cursor)} to go on where this left off`, { extensions: { code: "SERVER_STOPPING", after: cursor } });
     }
   }
 }
-
-const ENDED: ReadonlySet<string> = new Set(["done", "failed", "cancelled"]);

@@ -7,7 +7,7 @@ import { batched } from "../batch.js";
 import { builder, type FlorContext } from "../builder.js";
 import { withUserErrors } from "../user-errors.js";
 import { JsonScalar } from "./json.js";
-import { badInput, decodeCursor, encodeCursor, PageInfoRef, type PageInfo } from "./page-info.js";
+import { badInput, connectionRef, decodeCursor, encodeCursor, type Connection } from "./page-info.js";
 import { VersionRef, versionsByVid } from "./version.js";
 
 export const MAX_PAGE_SIZE = 100;
@@ -27,8 +27,6 @@ interface RunNode {
   args: { name: string; value: JsonValue }[];
 }
 
-interface Edge<T> { cursor: string; node: T }
-interface Connection<T> { edges: Edge<T>[]; pageInfo: PageInfo }
 
 const ArgRef = builder.objectRef<{ name: string; value: JsonValue }>("Arg").implement({
   fields: (t) => ({
@@ -69,19 +67,7 @@ const LogRef = builder.objectRef<LogEntry>("Log").implement({
   }),
 });
 
-const LogEdgeRef = builder.objectRef<Edge<LogEntry>>("LogEdge").implement({
-  fields: (t) => ({
-    cursor: t.exposeString("cursor"),
-    node: t.field({ type: LogRef, resolve: (edge) => edge.node }),
-  }),
-});
-
-const LogConnectionRef = builder.objectRef<Connection<LogEntry>>("LogConnection").implement({
-  fields: (t) => ({
-    edges: t.field({ type: [LogEdgeRef], resolve: (c) => c.edges }),
-    pageInfo: t.field({ type: PageInfoRef, resolve: (c) => c.pageInfo }),
-  }),
-});
+const LogConnectionRef = connectionRef("Log", LogRef);
 
 const RunRef = builder.objectRef<RunNode>("Run").implement({
   description: "One execution of a script.",
@@ -124,19 +110,7 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
   }),
 });
 
-const RunEdgeRef = builder.objectRef<Edge<RunNode>>("RunEdge").implement({
-  fields: (t) => ({
-    cursor: t.exposeString("cursor"),
-    node: t.field({ type: RunRef, resolve: (edge) => edge.node }),
-  }),
-});
-
-const RunConnectionRef = builder.objectRef<Connection<RunNode>>("RunConnection").implement({
-  fields: (t) => ({
-    edges: t.field({ type: [RunEdgeRef], resolve: (c) => c.edges }),
-    pageInfo: t.field({ type: PageInfoRef, resolve: (c) => c.pageInfo }),
-  }),
-});
+const RunConnectionRef = connectionRef("Run", RunRef);
 
 const RunStatusEnum = builder.enumType("RunStatus", {
   description: "A run's status (Run.status, upper-cased).",
