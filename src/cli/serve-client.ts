@@ -5,6 +5,7 @@ import { FlorError, FlorUsageError } from "../errors.js";
 import { FlorQLError, type FlorQLErrorCode } from "../florql/florql-error.js";
 import { findRepositoryRoot, layoutFor, type ProjectLayout } from "../project-layout.js";
 import type { JobStatus } from "../replay/replay-jobs.js";
+import { configuredToken, tokenFile } from "../graphql/token.js";
 import { isAlive } from "../store/pglite-lock.js";
 
 /**
@@ -87,8 +88,8 @@ export class ServeClient {
    * bound beyond loopback requires.
    */
   async request<T>(query: string, variables: Record<string, unknown>, options: { authorized?: boolean } = {}): Promise<T> {
-    const token = options.authorized ? this.token() : this.knownToken();
-    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(token === null ? {} : { authorization: `Bearer ${token}` }) };
+    const token = options.authorized ? this.token() : configuredToken(this.layout);
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...this.authorization(token) };
     let body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
     try {
       const response = await fetch(this.info.url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
@@ -131,7 +132,7 @@ export class ServeClient {
     let text: string;
     try {
       const response = await fetch(this.info.url, {
-        method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream", ...(this.knownToken() === null ? {} : { authorization: `Bearer ${this.knownToken()}` }) },
+        method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream", ...this.authorization(configuredToken(this.layout)) },
         body: JSON.stringify({ query: "subscription ($id: Int!) { replayJobEvents(id: $id) { kind taskId data } }", variables: { id } }),
       });
       text = await response.text();
@@ -148,21 +149,14 @@ export class ServeClient {
     return events;
   }
 
-  private knownToken(): string | null {
-    const fromEnv = process.env["FLOR_GRAPHQL_TOKEN"]?.trim();
-    if (fromEnv) return fromEnv;
-    try {
-      const fromFile = readFileSync(path.join(this.layout.florDir, "graphql-token"), "utf8").trim();
-      return fromFile === "" ? null : fromFile;
-    } catch {
-      return null;
-    }
+  private authorization(token: string | null): Record<string, string> {
+    return token === null ? {} : { authorization: `Bearer ${token}` };
   }
 
   private token(): string {
-    const known = this.knownToken();
+    const known = configuredToken(this.layout);
     if (known !== null) return known;
-    const file = path.join(this.layout.florDir, "graphql-token");
+    const file = tokenFile(this.layout);
     throw new FlorError(`\`flor serve\` needs its token to run replays, and this command has none (no FLOR_GRAPHQL_TOKEN, no ${file})`, {
       hint: "Set FLOR_GRAPHQL_TOKEN to the token the server uses.",
     });

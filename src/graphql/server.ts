@@ -1,7 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import path from "node:path";
 import { createYoga, type Plugin } from "graphql-yoga";
 import { GraphQLError, type ExecutionResult } from "graphql/index.js";
 import type { FlorContext } from "./builder.js";
@@ -32,23 +30,6 @@ export interface FlorYogaOptions {
   dispatch?: (jobId: number) => Promise<void>;
   /** Queries and mutations running longer are answered with REQUEST_TIMEOUT (default FLOR_GRAPHQL_TIMEOUT_SECONDS, else 30). */
   timeoutSeconds?: number;
-}
-
-/** The file holding the token when FLOR_GRAPHQL_TOKEN is not set. */
-export function tokenFile(layout: ProjectLayout): string {
-  return path.join(layout.florDir, "graphql-token");
-}
-
-/** The configured token: FLOR_GRAPHQL_TOKEN, else `<florDir>/graphql-token`, else null. */
-export function configuredToken(layout: ProjectLayout): string | null {
-  const fromEnv = process.env["FLOR_GRAPHQL_TOKEN"];
-  if (fromEnv !== undefined && fromEnv.trim() !== "") return fromEnv.trim();
-  try {
-    const fromFile = readFileSync(tokenFile(layout), "utf8").trim();
-    return fromFile === "" ? null : fromFile;
-  } catch {
-    return null;
-  }
 }
 
 /** Whether an Authorization header carries `Bearer <token>`, compared in constant time. */
