@@ -40,8 +40,16 @@ const RUNS_PAGE = "{ runs(first: 20) { edges { node { id filename args { name va
 const FLORQL = `{ florql(query: "SELECT lr, epoch, acc FROM train.ts WHERE lr < 0.002 AND epoch >= 5 ORDER BY lr, epoch", replay: NONE) { __typename ... on FlorqlAnswer { columns rows } ... on FlorqlError { code message } } }`;
 
 /** Starts a server process and resolves with the URL it prints on stderr as `serving ... at <url>`. */
-async function startServer(command: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ url: string; child: ChildProcessWithoutNullStreams; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, command, { cwd, env: { ...process.env, FLOR_DATABASE_URL: "", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+async function startServer(
+  command: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ url: string; child: ChildProcessWithoutNullStreams; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, command, {
+    cwd,
+    env: { ...process.env, FLOR_DATABASE_URL: "", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let stderr = "";
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on("data", (chunk: Buffer) => {
@@ -52,7 +60,8 @@ async function startServer(command: string[], cwd: string, env: NodeJS.ProcessEn
     child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited ${code}: ${stderr}`)));
   });
   return {
-    url, child,
+    url,
+    child,
     stop: async () => {
       child.kill("SIGTERM");
       if (child.exitCode === null) await once(child, "exit");
@@ -60,34 +69,64 @@ async function startServer(command: string[], cwd: string, env: NodeJS.ProcessEn
   };
 }
 
-const post = (query: string) => ({ method: "POST" as const, headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+const post = (query: string) => ({
+  method: "POST" as const,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ query }),
+});
 
 /** One response, checked to be data without errors; its body is what every response must equal. */
 async function sample(url: string, query: string, check: (data: Record<string, unknown>) => string | null): Promise<string> {
   const response = await fetch(url, post(query));
   const body = await response.text();
   const parsed = JSON.parse(body) as { data?: Record<string, unknown>; errors?: unknown };
-  const problem = response.status !== 200 ? `HTTP ${response.status}` : parsed.errors !== undefined ? "errors in the response" : parsed.data === undefined ? "no data" : check(parsed.data);
+  const problem =
+    response.status !== 200
+      ? `HTTP ${response.status}`
+      : parsed.errors !== undefined
+        ? "errors in the response"
+        : parsed.data === undefined
+          ? "no data"
+          : check(parsed.data);
   if (problem !== null) throw new Error(`${url}: ${problem}: ${body.slice(0, 500)}`);
   return body;
 }
 
-interface Load { requestsPerSecond: number; p50Ms: number; p99Ms: number; requests: number; errors: number; timeouts: number; non2xx: number; mismatches: number }
+interface Load {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  mismatches: number;
+}
 
 async function load(url: string, query: string, expectBody: string, seconds = SECONDS): Promise<Load> {
   const result = await autocannon({ url, connections: CONNECTIONS, ...post(query), expectBody, duration: seconds });
   return {
-    requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, requests: result.requests.total,
-    errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, mismatches: result.mismatches,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests: result.requests.total,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    mismatches: result.mismatches,
   };
 }
 
 function row(name: string, l: Load, ratio: string): void {
-  line(`| ${name} | ${l.requestsPerSecond.toFixed(0)} | ${l.p50Ms.toFixed(1)} ms | ${l.p99Ms.toFixed(1)} ms | ${l.errors + l.timeouts} | ${l.non2xx} | ${l.mismatches} | ${ratio} |`);
+  line(
+    `| ${name} | ${l.requestsPerSecond.toFixed(0)} | ${l.p50Ms.toFixed(1)} ms | ${l.p99Ms.toFixed(1)} ms | ${l.errors + l.timeouts} | ${l.non2xx} | ${l.mismatches} | ${ratio} |`,
+  );
 }
 
 export async function benchGraphql(): Promise<Record<string, unknown>> {
-  line(`\n## bench/graphql (${RUNS} runs × ${EPOCHS} epochs × ${STEPS} steps, ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s per case${quick ? ", quick" : ""})\n`);
+  line(
+    `\n## bench/graphql (${RUNS} runs × ${EPOCHS} epochs × ${STEPS} steps, ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s per case${quick ? ", quick" : ""})\n`,
+  );
   const repo = benchRepo();
   try {
     const vid = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repo.dir, encoding: "utf8" }).trim();
@@ -103,20 +142,30 @@ export async function benchGraphql(): Promise<Record<string, unknown>> {
     cpSync(original.florDir, copy, { recursive: true });
 
     const flor = await startServer([bin, "serve", "--port", "0"], repo.dir);
-    const plain = await startServer(["--import", tsxLoader, fileURLToPath(import.meta.url), "--baseline-server"], repo.dir, { FLOR_DIR: copy });
+    const plain = await startServer(["--import", tsxLoader, fileURLToPath(import.meta.url), "--baseline-server"], repo.dir, {
+      FLOR_DIR: copy,
+    });
     const rounds: { baseline: Load; runsPage: Load; florql: Load }[] = [];
     try {
-      const runsBody = await sample(flor.url, RUNS_PAGE, (data) => ((data["runs"] as { edges: unknown[] }).edges.length === 20 ? null : "not 20 runs"));
+      const runsBody = await sample(flor.url, RUNS_PAGE, (data) =>
+        (data["runs"] as { edges: unknown[] }).edges.length === 20 ? null : "not 20 runs",
+      );
       const florqlBody = await sample(flor.url, FLORQL, (data) => {
         const answer = data["florql"] as { __typename: string; rows?: unknown[] };
         return answer.__typename === "FlorqlAnswer" && answer.rows!.length === 19 * 5 ? null : `not 95 rows: ${answer.__typename}`;
       });
-      if (await sample(plain.url, RUNS_PAGE, () => null) !== runsBody) throw new Error("the baseline answers a different runs page");
-      const cases = { baseline: [plain.url, RUNS_PAGE, runsBody], runsPage: [flor.url, RUNS_PAGE, runsBody], florql: [flor.url, FLORQL, florqlBody] } as const;
+      if ((await sample(plain.url, RUNS_PAGE, () => null)) !== runsBody) throw new Error("the baseline answers a different runs page");
+      const cases = {
+        baseline: [plain.url, RUNS_PAGE, runsBody],
+        runsPage: [flor.url, RUNS_PAGE, runsBody],
+        florql: [flor.url, FLORQL, florqlBody],
+      } as const;
       for (const [url, query, body] of Object.values(cases)) await load(url, query, body, WARMUP_SECONDS);
       for (let round = 0; round < ROUNDS; round++) {
         rounds.push({
-          baseline: await load(...cases.baseline), runsPage: await load(...cases.runsPage), florql: await load(...cases.florql),
+          baseline: await load(...cases.baseline),
+          runsPage: await load(...cases.runsPage),
+          florql: await load(...cases.florql),
         });
       }
     } finally {
@@ -128,7 +177,14 @@ export async function benchGraphql(): Promise<Record<string, unknown>> {
       const loads = rounds.map(pick);
       const sum = (key: "requests" | "errors" | "timeouts" | "non2xx" | "mismatches") => loads.reduce((total, l) => total + l[key], 0);
       const mid = median(loads, (l) => l.requestsPerSecond);
-      return { ...mid, requests: sum("requests"), errors: sum("errors"), timeouts: sum("timeouts"), non2xx: sum("non2xx"), mismatches: sum("mismatches") };
+      return {
+        ...mid,
+        requests: sum("requests"),
+        errors: sum("errors"),
+        timeouts: sum("timeouts"),
+        non2xx: sum("non2xx"),
+        mismatches: sum("mismatches"),
+      };
     };
     const baseline = summary((r) => r.baseline);
     const runsPage = summary((r) => r.runsPage);
@@ -143,7 +199,18 @@ export async function benchGraphql(): Promise<Record<string, unknown>> {
     row("flor serve: florql (95 rows, replay NONE)", florql, "");
     const failed = [baseline, runsPage, florql].some((l) => l.errors + l.timeouts + l.non2xx + l.mismatches > 0);
     if (failed) line("\nSOME REQUESTS FAILED: see errors, non-2xx and wrong bodies above");
-    return { runs: RUNS, logRows: rows, connections: CONNECTIONS, rounds: ROUNDS, secondsPerRound: SECONDS, baseline, runsPage, florql, runsPageRatio: ratio, roundRatios: ratios };
+    return {
+      runs: RUNS,
+      logRows: rows,
+      connections: CONNECTIONS,
+      rounds: ROUNDS,
+      secondsPerRound: SECONDS,
+      baseline,
+      runsPage,
+      florql,
+      runsPageRatio: ratio,
+      roundRatios: ratios,
+    };
   } finally {
     repo.remove();
   }
@@ -158,11 +225,30 @@ async function baselineServer(): Promise<void> {
   const layout = layoutFor(process.cwd());
   const store = await openStore(layout, { databaseUrl: "" });
   const page = async () => {
-    const runs = await store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
-      .select(["r.id", "r.filename"]).where("p.projid", "=", layout.projid).orderBy("r.tstamp").orderBy("r.id").limit(21).execute();
+    const runs = await store.db
+      .selectFrom("runs as r")
+      .innerJoin("projects as p", "p.id", "r.project_id")
+      .select(["r.id", "r.filename"])
+      .where("p.projid", "=", layout.projid)
+      .orderBy("r.tstamp")
+      .orderBy("r.id")
+      .limit(21)
+      .execute();
     const ids = runs.slice(0, 20).map((r) => r.id);
-    const args = await store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute();
-    const edges = runs.slice(0, 20).map((r) => ({ node: { id: r.id, filename: r.filename, args: args.filter((a) => a.run_id === r.id).map((a) => ({ name: a.name, value: a.value })) } }));
+    const args = await store.db
+      .selectFrom("args")
+      .select(["run_id", "name", "value"])
+      .where("run_id", "in", ids)
+      .orderBy("run_id")
+      .orderBy("name")
+      .execute();
+    const edges = runs.slice(0, 20).map((r) => ({
+      node: {
+        id: r.id,
+        filename: r.filename,
+        args: args.filter((a) => a.run_id === r.id).map((a) => ({ name: a.name, value: a.value })),
+      },
+    }));
     return JSON.stringify({ data: { runs: { edges } } });
   };
   const server = createServer((request, response) => {
@@ -171,10 +257,15 @@ async function baselineServer(): Promise<void> {
     request.on("end", () => {
       // The body is parsed as a GraphQL server would parse its JSON; the query itself is not looked at.
       JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      page().then((body) => response.writeHead(200, { "content-type": "application/json; charset=utf-8" }).end(body), (error: unknown) => response.writeHead(500).end(String(error)));
+      page().then(
+        (body) => response.writeHead(200, { "content-type": "application/json; charset=utf-8" }).end(body),
+        (error: unknown) => response.writeHead(500).end(String(error)),
+      );
     });
   });
-  server.listen(0, "127.0.0.1", () => process.stderr.write(`serving baseline at http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql\n`));
+  server.listen(0, "127.0.0.1", () =>
+    process.stderr.write(`serving baseline at http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql\n`),
+  );
   await once(process, "SIGTERM");
   await new Promise<void>((resolve) => {
     server.close(() => resolve());

@@ -30,7 +30,11 @@ function random(seed: number): () => number {
 export function script(version: number, logs: number): string {
   const rand = random(version * 7919 + 1);
   const rename = (name: string): string => (version > 0 && rand() < 0.3 ? `${name}V${version}` : name);
-  const helpers = Array.from({ length: 52 }, (_, i) => `function helper${i}(x: number, y: number): number {\n  const a = x * ${i + 1} + y;\n  return a > ${i} ? a - ${i} : a + ${i};\n}\n`);
+  const helpers = Array.from(
+    { length: 52 },
+    (_, i) =>
+      `function helper${i}(x: number, y: number): number {\n  const a = x * ${i + 1} + y;\n  return a > ${i} ? a - ${i} : a + ${i};\n}\n`,
+  );
   const quantities = Array.from({ length: 20 }, (_, i) => ({ name: rename(`q${i}`), expr: `helper${i}(loss, ${i})` }));
   const body: string[] = [];
   quantities.forEach((q, i) => {
@@ -79,19 +83,28 @@ function throughput(): Record<string, number> {
       const i = name.slice(1);
       const logged = new RegExp(`^ *flor\\.log\\("m${i}", (q${i}(V\\d+)?)\\);$`).exec(lines[at - 1] ?? "");
       if (logged === null) continue;
-      const previous = lines.slice(0, at - 1).filter((l) => !/const extra/.test(l)).at(-1) ?? "";
+      const previous =
+        lines
+          .slice(0, at - 1)
+          .filter((l) => !/const extra/.test(l))
+          .at(-1) ?? "";
       if (new RegExp(`^ *const ${logged[1]} = helper${i}\\(loss, ${i}\\);$`).test(previous)) correct++;
     }
   }
   const propagations = versions * logs;
   const lines = newest.split("\n").length;
-  line(`| ${propagations} propagations (${logs} statements × ${versions} versions of a ${lines}-line script) | ${seconds.toFixed(2)} s | ${Math.round(propagations / seconds)} per second | ${injected} injected (${correct} checked right), ${declined} declined | target < 5 s |`);
+  line(
+    `| ${propagations} propagations (${logs} statements × ${versions} versions of a ${lines}-line script) | ${seconds.toFixed(2)} s | ${Math.round(propagations / seconds)} per second | ${injected} injected (${correct} checked right), ${declined} declined | target < 5 s |`,
+  );
   return { propagations, seconds, perSecond: propagations / seconds, injected, correct, declined, lines };
 }
 
 /** The baseline: a three-way line merge of the old version with the newest, whose base is the newest without the new statements. */
 function mergeFileBaseline(newCode: string, oldCode: string, newLines: Set<number>, dir: string): string | null {
-  const base = newCode.split("\n").filter((_, i) => !newLines.has(i + 1)).join("\n");
+  const base = newCode
+    .split("\n")
+    .filter((_, i) => !newLines.has(i + 1))
+    .join("\n");
   writeFileSync(path.join(dir, "ours"), oldCode);
   writeFileSync(path.join(dir, "base"), base);
   writeFileSync(path.join(dir, "theirs"), newCode);
@@ -122,8 +135,20 @@ function newStatementLines(newCode: string, oldCode: string): Set<number> {
 function accuracy(): Record<string, number> {
   const corpus = path.join(here, "../test/fixtures/propagation");
   const dir = mkdtempSync(path.join(tmpdir(), "flor-merge-"));
-  const tally = { cases: 0, oursCorrect: 0, oursDeclined: 0, oursWrong: 0, baselineCorrect: 0, baselineNoAnswer: 0, baselineWrong: 0, baselineRightOursNot: 0 };
-  for (const name of readdirSync(corpus, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+  const tally = {
+    cases: 0,
+    oursCorrect: 0,
+    oursDeclined: 0,
+    oursWrong: 0,
+    baselineCorrect: 0,
+    baselineNoAnswer: 0,
+    baselineWrong: 0,
+    baselineRightOursNot: 0,
+  };
+  for (const name of readdirSync(corpus, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()) {
     const read = (file: string): string => readFileSync(path.join(corpus, name, file), "utf8");
     const { expect } = JSON.parse(read("case.json")) as { expect: "inject" | "decline" | "present" };
     const extension = path.extname(readdirSync(path.join(corpus, name)).find((f) => f.startsWith("new."))!);
@@ -147,7 +172,9 @@ function accuracy(): Record<string, number> {
     if (baselineRight && !oursRight) tally.baselineRightOursNot++;
   }
   rmSync(dir, { recursive: true, force: true });
-  line(`| accuracy on the ${tally.cases}-case corpus | git merge-file: ${tally.baselineCorrect} correct, ${tally.baselineNoAnswer} no answer (conflict), ${tally.baselineWrong} wrong | flor: ${tally.oursCorrect} correct, ${tally.oursDeclined} declined, ${tally.oursWrong} wrong | cases the baseline gets right and flor does not: ${tally.baselineRightOursNot} | target: 0 wrong, 0 such cases |`);
+  line(
+    `| accuracy on the ${tally.cases}-case corpus | git merge-file: ${tally.baselineCorrect} correct, ${tally.baselineNoAnswer} no answer (conflict), ${tally.baselineWrong} wrong | flor: ${tally.oursCorrect} correct, ${tally.oursDeclined} declined, ${tally.oursWrong} wrong | cases the baseline gets right and flor does not: ${tally.baselineRightOursNot} | target: 0 wrong, 0 such cases |`,
+  );
   return tally;
 }
 

@@ -74,7 +74,8 @@ async function compare(store: Store, layout: ProjectLayout, kind: string): Promi
   for (const { name, florql, hand } of QUERIES) {
     const viaFlorql = async () => runQuery(store, await planQuery(store, layout, florql, { workers: 1 }), async () => null, "none");
     const [a, b] = [await viaFlorql(), await hand.execute(store.db)];
-    if (a.rows.length !== b.rows.length) throw new Error(`${name}: FlorQL gave ${a.rows.length} rows, the hand-written SQL ${b.rows.length}`);
+    if (a.rows.length !== b.rows.length)
+      throw new Error(`${name}: FlorQL gave ${a.rows.length} rows, the hand-written SQL ${b.rows.length}`);
     const florTimes: number[] = [];
     const handTimes: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -96,7 +97,14 @@ export async function benchQuery(): Promise<Record<string, unknown>> {
   const layout = layoutFor(dir);
   const results: Record<string, unknown> = {};
   try {
-    const rows = writeTrainingJournals(layout, { runs: RUNS, epochs: EPOCHS, steps: STEPS, vid: null, lr: (k) => Math.round((k + 1) * 0.001 * 1000) / 1000, gnorm: true });
+    const rows = writeTrainingJournals(layout, {
+      runs: RUNS,
+      epochs: EPOCHS,
+      steps: STEPS,
+      vid: null,
+      lr: (k) => Math.round((k + 1) * 0.001 * 1000) / 1000,
+      gnorm: true,
+    });
     line(`${(rows / 1e6).toFixed(2)}M log rows in ${RUNS} journals\n`);
     line("| store | query | hand-written SQL (median) | FlorQL (median, parse to rows) | ratio |");
     line("| --- | --- | --- | --- | --- |");
@@ -122,7 +130,9 @@ export async function benchQuery(): Promise<Record<string, unknown>> {
       }
     }
     const planningMs = (results["planning"] as { medianMs: number }).medianMs;
-    line(`\nparse + plan (analysis and SQL, catalog in memory): median ${(planningMs * 1000).toFixed(0)} µs (target < 1 ms: ${planningMs < 1 ? "met" : "NOT met"})`);
+    line(
+      `\nparse + plan (analysis and SQL, catalog in memory): median ${(planningMs * 1000).toFixed(0)} µs (target < 1 ms: ${planningMs < 1 ? "met" : "NOT met"})`,
+    );
     line(`peak memory of \`flor query\` on the embedded store: ${results["peakMemoryMB"] ?? "n/a"} MB (max RSS)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -148,7 +158,10 @@ async function planning(store: Store, layout: ProjectLayout): Promise<{ medianMs
 /** Max RSS of one `flor query` process on the embedded store (GNU time), in MB. */
 function peakMemory(dir: string, query: string): number | null {
   const result = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, bin, "query", query, "--replay", "none", "--format", "csv"], {
-    cwd: dir, env: { ...process.env, FLOR_DATABASE_URL: "" }, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"],
+    cwd: dir,
+    env: { ...process.env, FLOR_DATABASE_URL: "" },
+    encoding: "utf8",
+    stdio: ["ignore", "ignore", "pipe"],
   });
   const kb = Number(result.stderr?.trim().split("\n").pop());
   return result.status === 0 && Number.isFinite(kb) && kb > 0 ? Math.round(kb / 1024) : null;

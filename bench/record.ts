@@ -1,8 +1,6 @@
 // bench/record: what recording costs a training run, and how fast journals reach the store.
 // Each figure is compared with a baseline measured in the same process run (see README, Benchmarks).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql, type Kysely } from "kysely";
@@ -34,7 +32,15 @@ const signed = (x: number): string => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
 async function overhead(hidden: number, epochs: number, trials: number, options?: CheckpointOptions): Promise<void> {
   const repo = benchRepo();
   const kwargs = { hidden, epochs };
-  const runs = { plainFirst: [] as number[], plain: [] as number[], florFirst: [] as number[], flor: [] as number[], startup: [] as number[], commit: [] as number[], inside: [] as number[] };
+  const runs = {
+    plainFirst: [] as number[],
+    plain: [] as number[],
+    florFirst: [] as number[],
+    flor: [] as number[],
+    startup: [] as number[],
+    commit: [] as number[],
+    inside: [] as number[],
+  };
   const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
   const timed = (work: () => void): number => {
     const t = performance.now();
@@ -48,10 +54,15 @@ async function overhead(hidden: number, epochs: number, trials: number, options?
   const florTrial = async (): Promise<void> => {
     const flor = new Flor({ script: repo.script, argv: ["--kwargs", `hidden=${hidden}`, `epochs=${epochs}`], autoCommit: false });
     runs.startup.push(timed(() => flor.arg("hidden", hidden))); // starts the run: snapshot + journal
-    const withOptions: Tracker = options === undefined ? flor : {
-      arg: flor.arg.bind(flor), loop: flor.loop.bind(flor) as Tracker["loop"], log: flor.log.bind(flor),
-      checkpointing: (objects) => flor.checkpointing(objects, options),
-    };
+    const withOptions: Tracker =
+      options === undefined
+        ? flor
+        : {
+            arg: flor.arg.bind(flor),
+            loop: flor.loop.bind(flor) as Tracker["loop"],
+            log: flor.log.bind(flor),
+            checkpointing: (objects) => flor.checkpointing(objects, options),
+          };
     runs.florFirst.push(timed(() => train(withOptions)));
     const { tracker, insideMs } = timedTracker(withOptions);
     runs.flor.push(timed(() => train(tracker)));
@@ -60,28 +71,48 @@ async function overhead(hidden: number, epochs: number, trials: number, options?
     await flor.commit();
     runs.commit.push(performance.now() - t);
   };
-  for (let warm = 0; warm < 2; warm++) { plainTrial(); await florTrial(); }
+  for (let warm = 0; warm < 2; warm++) {
+    plainTrial();
+    await florTrial();
+  }
   for (const list of Object.values(runs)) list.length = 0;
   for (let trial = 0; trial < trials; trial++) {
     await pause();
-    if (trial % 2 === 0) { plainTrial(); await pause(); await florTrial(); }
-    else { await florTrial(); await pause(); plainTrial(); }
+    if (trial % 2 === 0) {
+      plainTrial();
+      await pause();
+      await florTrial();
+    } else {
+      await florTrial();
+      await pause();
+      plainTrial();
+    }
   }
   repo.remove();
   const steps = epochs * Math.ceil(120 / 16);
   const best = (list: number[]): number => Math.min(...list);
   const result = {
-    hidden, epochs, steps, stepMs: best(runs.plain) / steps,
-    plainBestMs: best(runs.plain), florBestMs: best(runs.flor),
+    hidden,
+    epochs,
+    steps,
+    stepMs: best(runs.plain) / steps,
+    plainBestMs: best(runs.plain),
+    florBestMs: best(runs.flor),
     overheadPercent: (best(runs.flor) / best(runs.plain) - 1) * 100,
     medianOverheadPercent: (median(runs.flor) / median(runs.plain) - 1) * 100,
-    insideFlorMs: median(runs.inside), insideFlorPercent: (median(runs.inside) / median(runs.plain)) * 100,
-    startupMs: median(runs.startup), afterStartMs: median(runs.florFirst) - median(runs.plainFirst), commitMs: median(runs.commit),
+    insideFlorMs: median(runs.inside),
+    insideFlorPercent: (median(runs.inside) / median(runs.plain)) * 100,
+    startupMs: median(runs.startup),
+    afterStartMs: median(runs.florFirst) - median(runs.plainFirst),
+    commitMs: median(runs.commit),
   };
-  const policy = options?.maxOverhead === undefined ? "checkpoint every epoch" : `checkpoints bounded to ${options.maxOverhead * 100} % overhead`;
+  const policy =
+    options?.maxOverhead === undefined ? "checkpoint every epoch" : `checkpoints bounded to ${options.maxOverhead * 100} % overhead`;
   results[`overhead_hidden_${hidden}${options?.maxOverhead === undefined ? "" : "_bounded"}`] = { ...result, policy };
   const once = result.startupMs + Math.max(0, result.afterStartMs) + result.commitMs;
-  line(`| iris MLP, hidden ${hidden} (${result.stepMs.toFixed(3)} ms/step): ${steps} steps in ${epochs} epochs, log every step, ${policy} | ${result.plainBestMs.toFixed(0)} ms | ${result.florBestMs.toFixed(0)} ms | ${result.insideFlorPercent.toFixed(2)} % of the training thread's time is spent inside flor; end to end ${signed(result.overheadPercent)} % best of ${trials} (medians ${signed(result.medianOverheadPercent)} %, VM noise ±5 %) | plus ${once.toFixed(0)} ms once per run: ${result.startupMs.toFixed(0)} ms git snapshot, ${result.afterStartMs.toFixed(0)} ms slower first training after it, ${result.commitMs.toFixed(0)} ms commit |`);
+  line(
+    `| iris MLP, hidden ${hidden} (${result.stepMs.toFixed(3)} ms/step): ${steps} steps in ${epochs} epochs, log every step, ${policy} | ${result.plainBestMs.toFixed(0)} ms | ${result.florBestMs.toFixed(0)} ms | ${result.insideFlorPercent.toFixed(2)} % of the training thread's time is spent inside flor; end to end ${signed(result.overheadPercent)} % best of ${trials} (medians ${signed(result.medianOverheadPercent)} %, VM noise ±5 %) | plus ${once.toFixed(0)} ms once per run: ${result.startupMs.toFixed(0)} ms git snapshot, ${result.afterStartMs.toFixed(0)} ms slower first training after it, ${result.commitMs.toFixed(0)} ms commit |`,
+  );
 }
 
 /** Sustained flor.log calls per second, journal writes included, against a function that only returns its value. */
@@ -105,26 +136,38 @@ function logRate(calls: number): void {
   repo.remove();
   const rate = median(rates);
   results["log_rate"] = { calls, perSecond: rate, baselinePerSecond: median(baseRates) };
-  line(`| \`flor.log\` calls/s, journal writes included (${(calls / 1e6).toFixed(0)}M calls) | ${(median(baseRates) / 1e6).toFixed(0)} M/s (identity function) | ${(rate / 1e6).toFixed(2)} M/s | ${(median(baseRates) / rate).toFixed(0)}× slower than doing nothing | target ≥ 1 M/s |`);
+  line(
+    `| \`flor.log\` calls/s, journal writes included (${(calls / 1e6).toFixed(0)}M calls) | ${(median(baseRates) / 1e6).toFixed(0)} M/s (identity function) | ${(rate / 1e6).toFixed(2)} M/s | ${(median(baseRates) / rate).toFixed(0)}× slower than doing nothing | target ≥ 1 M/s |`,
+  );
 }
 
 /** Extra resident memory of a training process that records, each configuration in its own process. */
 function memory(): void {
   const repo = benchRepo();
   const tsx = path.join(here, "../node_modules/tsx/dist/cli.mjs");
-  const rss = (mode: string): number => Math.min(...[0, 1].map(() => Number(execFileSync(process.execPath, [tsx, path.join(here, "record-memory-child.ts"), mode, repo.script], { encoding: "utf8" }).trim())));
+  const rss = (mode: string): number =>
+    Math.min(
+      ...[0, 1].map(() =>
+        Number(
+          execFileSync(process.execPath, [tsx, path.join(here, "record-memory-child.ts"), mode, repo.script], { encoding: "utf8" }).trim(),
+        ),
+      ),
+    );
   const plain = rss("none");
   const recorded = rss("flor");
   repo.remove();
   results["memory"] = { plainBytes: plain, florBytes: recorded, addedBytes: recorded - plain };
-  line(`| peak RSS of a training process (iris, hidden 256, 480 steps) | ${(plain / 2 ** 20).toFixed(0)} MB | ${(recorded / 2 ** 20).toFixed(0)} MB | +${((recorded - plain) / 2 ** 20).toFixed(1)} MB | target < 50 MB |`);
+  line(
+    `| peak RSS of a training process (iris, hidden 256, 480 steps) | ${(plain / 2 ** 20).toFixed(0)} MB | ${(recorded / 2 ** 20).toFixed(0)} MB | +${((recorded - plain) / 2 ** 20).toFixed(1)} MB | target < 50 MB |`,
+  );
 }
 
 /** A journal of ~1M rows: 100 epochs × 100 steps × 100 logged values, plus its loop contexts. */
 async function journalOfAMillionRows(): Promise<ReturnType<typeof benchRepo>> {
   const repo = benchRepo();
   const flor = new Flor({ script: repo.script, argv: [], autoCommit: false });
-  for (const _ of flor.loop("epoch", 100)) for (const __ of flor.loop("step", 100)) for (let i = 0; i < 100; i++) flor.log(`metric_${i % 10}`, i * 1e-3);
+  for (const _ of flor.loop("epoch", 100))
+    for (const __ of flor.loop("step", 100)) for (let i = 0; i < 100; i++) flor.log(`metric_${i % 10}`, i * 1e-3);
   await flor.commit();
   return repo;
 }
@@ -142,7 +185,10 @@ async function ingestRate(kind: "pglite" | "postgres", url: string): Promise<voi
   const t = performance.now();
   await store.transaction(async ({ db }) => {
     for (let i = 0; i < rows.length; i += 1000) {
-      await (db as unknown as Kysely<{ logs_baseline: (typeof rows)[number] }>).insertInto("logs_baseline").values(rows.slice(i, i + 1000)).execute();
+      await (db as unknown as Kysely<{ logs_baseline: (typeof rows)[number] }>)
+        .insertInto("logs_baseline")
+        .values(rows.slice(i, i + 1000))
+        .execute();
     }
   });
   const baseline = rows.length / ((performance.now() - t) / 1000);
@@ -150,7 +196,9 @@ async function ingestRate(kind: "pglite" | "postgres", url: string): Promise<voi
   await store.close();
   repo.remove();
   results[`ingest_${kind}`] = { rows: report.rows, seconds: report.seconds, perSecond: rate, baselinePerSecond: baseline };
-  line(`| ingest into ${kind === "pglite" ? "embedded PGlite" : "PostgreSQL 15 server"} (${(report.rows / 1e6).toFixed(2)}M rows) | ${Math.round(baseline / 1000)}k rows/s (multi-row INSERT) | ${Math.round(rate / 1000)}k rows/s | ${(rate / baseline).toFixed(1)}× | target ≥ ${kind === "pglite" ? "100k" : "200k"} rows/s |`);
+  line(
+    `| ingest into ${kind === "pglite" ? "embedded PGlite" : "PostgreSQL 15 server"} (${(report.rows / 1e6).toFixed(2)}M rows) | ${Math.round(baseline / 1000)}k rows/s (multi-row INSERT) | ${Math.round(rate / 1000)}k rows/s | ${(rate / baseline).toFixed(1)}× | target ≥ ${kind === "pglite" ? "100k" : "200k"} rows/s |`,
+  );
 }
 
 export async function benchRecord(): Promise<Record<string, unknown>> {

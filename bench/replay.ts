@@ -32,10 +32,17 @@ export async function benchReplay(): Promise<Record<string, unknown>> {
     const recording = await recordVersions(repo.dir, repo.git, KWARGS, 2);
     line(`recorded ${EDITS.length + 1} versions, 2 at a time, in ${recording.toFixed(1)} s`);
     const file = path.join(repo.dir, "training.ts");
-    writeFileSync(file, readFileSync(file, "utf8").replace('    flor.log("val_acc", accuracy(model, testSet));\n', `    flor.log("val_acc", accuracy(model, testSet));\n${HINDSIGHT}`));
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(
+        '    flor.log("val_acc", accuracy(model, testSet));\n',
+        `    flor.log("val_acc", accuracy(model, testSet));\n${HINDSIGHT}`,
+      ),
+    );
 
     const lastEpoch: ReplayRequest = {
-      names: ["w2_norm"], whereText: `epoch = ${EPOCHS - 1}`,
+      names: ["w2_norm"],
+      whereText: `epoch = ${EPOCHS - 1}`,
       where: (lookup) => {
         const epoch = lookup("epoch");
         return epoch === undefined ? null : epoch === EPOCHS - 1;
@@ -49,16 +56,30 @@ export async function benchReplay(): Promise<Record<string, unknown>> {
     const speedup = full.seconds / two.seconds;
     const target = 0.8 * EPOCHS;
     const scaling = one.seconds / two.seconds;
-    line(`re-running all versions from scratch (2 workers): ${full.seconds.toFixed(1)} s (estimated ${full.estimate.toFixed(1)} s), ${full.iterations} epochs`);
-    line(`replaying the last epoch, 2 workers:             ${two.seconds.toFixed(1)} s (estimated ${two.estimate.toFixed(1)} s), ${two.tasks} tasks, ${two.iterations} epochs`);
+    line(
+      `re-running all versions from scratch (2 workers): ${full.seconds.toFixed(1)} s (estimated ${full.estimate.toFixed(1)} s), ${full.iterations} epochs`,
+    );
+    line(
+      `replaying the last epoch, 2 workers:             ${two.seconds.toFixed(1)} s (estimated ${two.estimate.toFixed(1)} s), ${two.tasks} tasks, ${two.iterations} epochs`,
+    );
     line(`replaying the last epoch, 1 worker:              ${one.seconds.toFixed(1)} s (estimated ${one.estimate.toFixed(1)} s)`);
-    line(`speedup over re-running from scratch: ${speedup.toFixed(1)}× (target ≥ 0.8 × ${EPOCHS}/1 = ${target.toFixed(0)}×: ${speedup >= target ? "met" : "NOT met"})`);
+    line(
+      `speedup over re-running from scratch: ${speedup.toFixed(1)}× (target ≥ 0.8 × ${EPOCHS}/1 = ${target.toFixed(0)}×: ${speedup >= target ? "met" : "NOT met"})`,
+    );
     line(`2 workers vs 1: ${scaling.toFixed(2)}× (target ≥ 1.7×: ${scaling >= 1.7 ? "met" : "NOT met"})`);
     line(`replayed values equal the from-scratch values for all ${two.values.size} runs: ${same ? "yes" : "NO"}`);
     return {
-      versions: EDITS.length + 1, epochs: EPOCHS, kwargs: KWARGS, recordingSeconds: recording,
-      fromScratch: summary(full), lastEpochTwoWorkers: summary(two), lastEpochOneWorker: summary(one),
-      speedup, speedupTarget: target, workerScaling: scaling, valuesIdentical: same,
+      versions: EDITS.length + 1,
+      epochs: EPOCHS,
+      kwargs: KWARGS,
+      recordingSeconds: recording,
+      fromScratch: summary(full),
+      lastEpochTwoWorkers: summary(two),
+      lastEpochOneWorker: summary(one),
+      speedup,
+      speedupTarget: target,
+      workerScaling: scaling,
+      valuesIdentical: same,
     };
   } finally {
     repo.remove();
@@ -82,7 +103,13 @@ async function timedReplay(dir: string, name: string, request: ReplayRequest, wo
     const job = await runJobLocally(store, layout, jobId, { workers });
     const seconds = (performance.now() - started) / 1000;
     if (job.status !== "done") throw new Error(`replay ${name} ended ${job.status}: ${job.error}`);
-    return { seconds, estimate: plan!.estimate.wallSeconds, tasks: job.tasks.total, iterations: job.iterations.done, values: await lastEpochValues(store) };
+    return {
+      seconds,
+      estimate: plan!.estimate.wallSeconds,
+      tasks: job.tasks.total,
+      iterations: job.iterations.done,
+      values: await lastEpochValues(store),
+    };
   } finally {
     await store.close();
     rmSync(copy, { recursive: true, force: true });
@@ -90,7 +117,13 @@ async function timedReplay(dir: string, name: string, request: ReplayRequest, wo
 }
 
 async function lastEpochValues(store: Store): Promise<Map<number, number>> {
-  const rows = await store.db.selectFrom("logs as g").innerJoin("loops as l", (j) => j.onRef("l.run_id", "=", "g.run_id").onRef("l.ctx_id", "=", "g.ctx_id"))
-    .select(["g.run_id", "g.num"]).where("g.name", "=", "w2_norm").where("l.iteration", "=", EPOCHS - 1).where("l.parent_ctx_id", "is", null).execute();
+  const rows = await store.db
+    .selectFrom("logs as g")
+    .innerJoin("loops as l", (j) => j.onRef("l.run_id", "=", "g.run_id").onRef("l.ctx_id", "=", "g.ctx_id"))
+    .select(["g.run_id", "g.num"])
+    .where("g.name", "=", "w2_norm")
+    .where("l.iteration", "=", EPOCHS - 1)
+    .where("l.parent_ctx_id", "is", null)
+    .execute();
   return new Map(rows.map((r) => [r.run_id, r.num!]));
 }

@@ -12,8 +12,13 @@ import { benchGraphql } from "./graphql.js";
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 process.stdout.write(`# FlorDB benchmarks\n\nMachine: ${machine}\n`);
 const results = {
-  machine, date: new Date().toISOString(), record: await benchRecord(), propagation: benchPropagation(),
-  query: await benchQuery(), replay: await benchReplay(), graphql: await benchGraphql(),
+  machine,
+  date: new Date().toISOString(),
+  record: await benchRecord(),
+  propagation: benchPropagation(),
+  query: await benchQuery(),
+  replay: await benchReplay(),
+  graphql: await benchGraphql(),
 };
 const file = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.json");
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -27,8 +27,20 @@ export function writeTrainingJournals(layout: ProjectLayout, { runs, epochs, ste
     const tstamp = new Date(start + k * 60_000).toISOString();
     const lr = lrOf(k);
     const lines = [
-      JSON.stringify({ k: "run", format: 1, projid: layout.projid, tstamp, filename: "train.ts", vid, pid: 1, host: "bench", argv: [], node: process.version }),
-      JSON.stringify({ k: "arg", n: "lr", v: lr, src: "kwargs" }), JSON.stringify({ k: "arg", n: "opt", v: k % 2 === 0 ? "adam" : "sgd", src: "kwargs" }),
+      JSON.stringify({
+        k: "run",
+        format: 1,
+        projid: layout.projid,
+        tstamp,
+        filename: "train.ts",
+        vid,
+        pid: 1,
+        host: "bench",
+        argv: [],
+        node: process.version,
+      }),
+      JSON.stringify({ k: "arg", n: "lr", v: lr, src: "kwargs" }),
+      JSON.stringify({ k: "arg", n: "opt", v: k % 2 === 0 ? "adam" : "sgd", src: "kwargs" }),
     ];
     let id = 0;
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -36,9 +48,16 @@ export function writeTrainingJournals(layout: ProjectLayout, { runs, epochs, ste
       lines.push(`{"k":"ctx","id":${e},"p":null,"n":"epoch","i":${epoch}}`);
       for (let step = 0; step < steps; step++) {
         const s = ++id;
-        lines.push(`{"k":"ctx","id":${s},"p":${e},"n":"step","i":${step}}`, `{"k":"log","c":${s},"n":"loss","v":${lr / (1 + epoch + step / steps)}}`, `{"k":"it","id":${s},"s":0.001}`);
+        lines.push(
+          `{"k":"ctx","id":${s},"p":${e},"n":"step","i":${step}}`,
+          `{"k":"log","c":${s},"n":"loss","v":${lr / (1 + epoch + step / steps)}}`,
+          `{"k":"it","id":${s},"s":0.001}`,
+        );
       }
-      lines.push(`{"k":"loop","c":${e},"n":"step","count":${steps},"t0":0,"s":0.05}`, `{"k":"log","c":${e},"n":"acc","v":${0.5 + epoch / 50 + lr}}`);
+      lines.push(
+        `{"k":"loop","c":${e},"n":"step","count":${steps},"t0":0,"s":0.05}`,
+        `{"k":"log","c":${e},"n":"acc","v":${0.5 + epoch / 50 + lr}}`,
+      );
       if (gnorm) lines.push(`{"k":"log","c":${e},"n":"gnorm","v":${1 / (epoch + 1)}}`);
       lines.push(`{"k":"it","id":${e},"s":0.05}`);
       rows += steps + (gnorm ? 2 : 1);

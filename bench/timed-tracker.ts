@@ -16,7 +16,9 @@ export function timedTracker(inner: Tracker): { tracker: Tracker; insideMs: () =
     }
   };
   function loop<T>(name: string, items: number | Iterable<T>): Iterable<T | number> {
-    const iterator = time(() => (inner.loop as (n: string, i: number | Iterable<T>) => Iterable<T | number>)(name, items)[Symbol.iterator]());
+    const iterator = time(() =>
+      (inner.loop as (n: string, i: number | Iterable<T>) => Iterable<T | number>)(name, items)[Symbol.iterator](),
+    );
     return {
       [Symbol.iterator]: () => ({
         next: () => time(() => iterator.next()),

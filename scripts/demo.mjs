@@ -27,17 +27,22 @@ const edit = (from, to) => {
 };
 const train = (...kwargs) => {
   console.log(`$ tsx train.ts --kwargs ${kwargs.join(" ")}`);
-  process.stdout.write(execFileSync(process.execPath, ["--import", tsxLoader, "train.ts", "--kwargs", ...kwargs], { cwd: project, env, encoding: "utf8" }));
+  process.stdout.write(
+    execFileSync(process.execPath, ["--import", tsxLoader, "train.ts", "--kwargs", ...kwargs], { cwd: project, env, encoding: "utf8" }),
+  );
 };
 const florCli = (...args) => {
   console.log(`\n$ flor ${args.map((a) => (a.includes(" ") ? `"${a}"` : a)).join(" ")}`);
-  process.stdout.write(execFileSync(process.execPath, [flor, ...args], { cwd: project, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }));
+  process.stdout.write(
+    execFileSync(process.execPath, [flor, ...args], { cwd: project, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }),
+  );
 };
 
 rmSync(project, { recursive: true, force: true });
 mkdirSync(path.join(project, "node_modules"), { recursive: true });
 symlinkSync(root, path.join(project, "node_modules/flordb"), "dir");
-for (const file of ["train.ts", "training.ts", "model.ts", "data.ts", "rng.ts"]) cpSync(path.join(root, "examples/iris", file), path.join(project, file));
+for (const file of ["train.ts", "training.ts", "model.ts", "data.ts", "rng.ts"])
+  cpSync(path.join(root, "examples/iris", file), path.join(project, file));
 writeFileSync(path.join(project, ".gitignore"), "node_modules/\n");
 git("init", "-q", "-b", "main");
 git("config", "user.name", "FlorDB demo");
@@ -59,12 +64,17 @@ git("commit", "-q", "-am", "more momentum");
 train("epochs=8", "hidden=32");
 
 // Hindsight: today's version logs something the past runs never did.
-edit('    flor.log("val_acc", accuracy(model, testSet));\n', '    flor.log("val_acc", accuracy(model, testSet));\n    flor.log("w2_norm", Math.hypot(...model.params.w2));\n');
+edit(
+  '    flor.log("val_acc", accuracy(model, testSet));\n',
+  '    flor.log("val_acc", accuracy(model, testSet));\n    flor.log("w2_norm", Math.hypot(...model.params.w2));\n',
+);
 console.log('\nAdded to training.ts, inside the epoch loop (not committed):\n    flor.log("w2_norm", Math.hypot(...model.params.w2));');
 
 const question = "SELECT vid, hidden, epoch, val_acc, w2_norm FROM train.ts WHERE epoch >= 6 ORDER BY tstamp, epoch";
 florCli("explain", question);
 florCli("query", question);
 florCli("query", "SELECT vid, max(val_acc) AS best_val_acc, avg(w2_norm) AS mean_w2_norm FROM train.ts WHERE epoch >= 6 GROUP BY vid");
-console.log(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. The journals, checkpoints, replays and store are in ${path.relative(process.cwd(), path.join(project, ".flor"))}/.`);
+console.log(
+  `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s. The journals, checkpoints, replays and store are in ${path.relative(process.cwd(), path.join(project, ".flor"))}/.`,
+);
 console.log(`Try: cd demo-project && node ../bin/flor.js query "SELECT epoch, loss WHERE epoch = 7 AND step < 3"`);

@@ -38,7 +38,10 @@ export function loadIris(seed: number): IrisData {
   const trainRows: number[] = [];
   const testRows: number[] = [];
   for (let k = 0; k < classes.length; k++) {
-    const members = shuffle(rng, labels.flatMap((label, i) => (label === k ? [i] : [])));
+    const members = shuffle(
+      rng,
+      labels.flatMap((label, i) => (label === k ? [i] : [])),
+    );
     testRows.push(...members.slice(0, TEST_PER_CLASS));
     trainRows.push(...members.slice(TEST_PER_CLASS));
   }

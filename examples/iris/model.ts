@@ -227,7 +227,9 @@ function loadInto(target: MlpState, source: MlpState, owner: string): void {
   for (const name of PARAM_NAMES) {
     const from: unknown = source[name];
     if (!(from instanceof Float64Array) || from.length !== target[name].length) {
-      throw new RangeError(`${owner}.loadStateDict: ${name} must be a Float64Array of ${target[name].length} values (is the hidden size the same?)`);
+      throw new RangeError(
+        `${owner}.loadStateDict: ${name} must be a Float64Array of ${target[name].length} values (is the hidden size the same?)`,
+      );
     }
   }
   for (const name of PARAM_NAMES) target[name].set(source[name]);

@@ -64,12 +64,23 @@ export function train(flor: Tracker): TrainResult {
   let finalLoss = NaN;
   for (const epoch of flor.loop("epoch", epochs)) {
     // Shuffle a fresh 0..n-1 rather than last epoch's order, so the order depends only on the checkpointed rng.
-    const order = shuffle(rng, Array.from({ length: trainSet.size * augment }, (_, i) => i));
+    const order = shuffle(
+      rng,
+      Array.from({ length: trainSet.size * augment }, (_, i) => i),
+    );
     const batches = chunk(order, batchSize);
     let lossSum = 0;
     let seen = 0;
     for (const batch of flor.loop("step", batches)) {
-      const { x, y, size } = jitter(gather(trainSet, batch.map((i) => i % trainSet.size)), batch, trainSet.size, rng);
+      const { x, y, size } = jitter(
+        gather(
+          trainSet,
+          batch.map((i) => i % trainSet.size),
+        ),
+        batch,
+        trainSet.size,
+        rng,
+      );
       const { loss, grads } = model.backward(model.forward(x, size), y);
       optimizer.step(grads);
       lossSum += flor.log("loss", loss) * size;

@@ -72,7 +72,10 @@ export class CheckpointWriter {
     while (Atomics.load(this.counters, 0) > 0 && Atomics.load(this.counters, 1) + kib > MAX_IN_FLIGHT_KIB) this.waitForOne();
     Atomics.add(this.counters, 1, kib);
     Atomics.add(this.counters, 0, 1);
-    this.worker.postMessage({ ctx, states, started }, states.map((s) => s.state.buffer as ArrayBuffer));
+    this.worker.postMessage(
+      { ctx, states, started },
+      states.map((s) => s.state.buffer as ArrayBuffer),
+    );
   }
 
   /** Blocks until every queued checkpoint is stored and journaled. */

@@ -21,10 +21,9 @@ export function captureState(name: string, value: object): Buffer {
   try {
     return serialize(state);
   } catch (error) {
-    throw new FlorError(
-      `flor.checkpointing: "${name}" cannot be checkpointed: ${(error as Error).message}`,
-      { hint: "Give it stateDict() and loadStateDict(state) methods that return and accept plain data." },
-    );
+    throw new FlorError(`flor.checkpointing: "${name}" cannot be checkpointed: ${(error as Error).message}`, {
+      hint: "Give it stateDict() and loadStateDict(state) methods that return and accept plain data.",
+    });
   }
 }
 
@@ -71,12 +70,17 @@ function assignInPlace(target: object, state: unknown): void {
 function sameKind(current: unknown, saved: unknown): boolean {
   if (typeof current !== "object" || current === null || typeof saved !== "object" || saved === null) return false;
   if (ArrayBuffer.isView(current)) {
-    return ArrayBuffer.isView(saved) && current.constructor === saved.constructor
-      && (current as unknown as ArrayLike<number>).length === (saved as unknown as ArrayLike<number>).length;
+    return (
+      ArrayBuffer.isView(saved) &&
+      current.constructor === saved.constructor &&
+      (current as unknown as ArrayLike<number>).length === (saved as unknown as ArrayLike<number>).length
+    );
   }
   if (Array.isArray(current)) return Array.isArray(saved);
   if (current instanceof Map) return saved instanceof Map;
   if (current instanceof Set) return saved instanceof Set;
   if (current instanceof Date) return false;
-  return !Array.isArray(saved) && !(saved instanceof Map) && !(saved instanceof Set) && !ArrayBuffer.isView(saved) && !(saved instanceof Date);
+  return (
+    !Array.isArray(saved) && !(saved instanceof Map) && !(saved instanceof Set) && !ArrayBuffer.isView(saved) && !(saved instanceof Date)
+  );
 }

@@ -13,7 +13,8 @@ import { ReplayProgress } from "./progress.js";
 export async function runJob(store: Store, layout: ProjectLayout, jobId: number, fresh: boolean, workers: number): Promise<ReplayJob> {
   const progress = new ReplayProgress();
   try {
-    if (store.kind !== "postgres") return await runJobLocally(store, layout, jobId, { workers: Math.max(1, workers), onProgress: (job) => progress.update(job) });
+    if (store.kind !== "postgres")
+      return await runJobLocally(store, layout, jobId, { workers: Math.max(1, workers), onProgress: (job) => progress.update(job) });
     const queue = await ReplayQueue.connect(process.env["FLOR_DATABASE_URL"]!, layout.projid);
     try {
       if (fresh) await queue.enqueue(store, jobId);
@@ -48,7 +49,10 @@ export async function startJob(store: Store, layout: ProjectLayout, jobId: numbe
   }
   const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/flor.js");
   const child = spawn(process.execPath, [bin, "replay", "--job", String(jobId), "--workers", String(Math.max(1, workers))], {
-    cwd: layout.root, detached: true, stdio: "ignore", env: process.env,
+    cwd: layout.root,
+    detached: true,
+    stdio: "ignore",
+    env: process.env,
   });
   child.unref();
   return `replay job ${jobId} runs in the background (pid ${child.pid}); \`flor query\` again shows its values as they land`;

@@ -133,16 +133,23 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
     case "replay": {
       const cancel = count("--cancel", values.cancel, 1);
       if (cancel !== undefined) {
-        if (rest.length > 0 || values.job !== undefined || values.where !== undefined || values["dry-run"]) throw new FlorUsageError("flor replay --cancel N takes no names or other replay options");
+        if (rest.length > 0 || values.job !== undefined || values.where !== undefined || values["dry-run"])
+          throw new FlorUsageError("flor replay --cancel N takes no names or other replay options");
         const client = await server();
         if (client !== null) return (await import("./commands/remote.js")).remoteCancel(client, cancel);
         return (await import("./commands/replay.js")).cancelReplayCommand(cancel);
       }
       const options = {
-        names: rest, job: count("--job", values.job, 1), where: values.where, script: values.script, dryRun: values["dry-run"] === true,
-        workers: count("--workers", values.workers, 0) ?? availableParallelism(), format,
+        names: rest,
+        job: count("--job", values.job, 1),
+        where: values.where,
+        script: values.script,
+        dryRun: values["dry-run"] === true,
+        workers: count("--workers", values.workers, 0) ?? availableParallelism(),
+        format,
       };
-      if (options.job === undefined && rest.length === 0) throw new FlorUsageError("flor replay needs the log names to fill", "Example: flor replay grad_norm --where \"epoch >= 18\"");
+      if (options.job === undefined && rest.length === 0)
+        throw new FlorUsageError("flor replay needs the log names to fill", 'Example: flor replay grad_norm --where "epoch >= 18"');
       // A dry run prints the plan, which the API does not return; --job is how a background replay runs here.
       const client = options.job === undefined && !options.dryRun ? await server() : null;
       if (client !== null) return (await import("./commands/remote.js")).remoteReplay(client, options);
@@ -150,23 +157,37 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
     }
     case "query":
     case "explain": {
-      if (rest.length !== 1) throw new FlorUsageError(`flor ${command} takes one FlorQL query in quotes`, `Example: flor ${command} "SELECT epoch, loss FROM train.ts WHERE epoch >= 18"`);
-      const replay = values["no-replay"] ? "none" : values.replay ?? "wait";
-      if (replay !== "wait" && replay !== "none" && replay !== "async") throw new FlorUsageError(`--replay must be wait, none or async, not "${replay}"`);
+      if (rest.length !== 1)
+        throw new FlorUsageError(
+          `flor ${command} takes one FlorQL query in quotes`,
+          `Example: flor ${command} "SELECT epoch, loss FROM train.ts WHERE epoch >= 18"`,
+        );
+      const replay = values["no-replay"] ? "none" : (values.replay ?? "wait");
+      if (replay !== "wait" && replay !== "none" && replay !== "async")
+        throw new FlorUsageError(`--replay must be wait, none or async, not "${replay}"`);
       const client = await server();
-      if (client !== null) return (await import("./commands/remote.js")).remoteQuery(client, rest[0]!, { explain: command === "explain", replay, format });
+      if (client !== null)
+        return (await import("./commands/remote.js")).remoteQuery(client, rest[0]!, { explain: command === "explain", replay, format });
       return (await import("./commands/query.js")).queryCommand(rest[0]!, {
-        explain: command === "explain", replay, format, workers: count("--workers", values.workers, 1) ?? availableParallelism(),
+        explain: command === "explain",
+        replay,
+        format,
+        workers: count("--workers", values.workers, 1) ?? availableParallelism(),
       });
     }
     case "serve":
       noArguments();
       return (await import("./commands/serve.js")).serveCommand({
-        port: count("--port", values.port, 0) ?? 4000, host: values.host ?? "127.0.0.1", workers: count("--workers", values.workers, 1) ?? availableParallelism(),
+        port: count("--port", values.port, 0) ?? 4000,
+        host: values.host ?? "127.0.0.1",
+        workers: count("--workers", values.workers, 1) ?? availableParallelism(),
       });
     case "worker":
       noArguments();
-      return (await import("./commands/worker.js")).workerCommand(count("--workers", values.workers, 1) ?? availableParallelism(), count("--idle-exit", values["idle-exit"], 0));
+      return (await import("./commands/worker.js")).workerCommand(
+        count("--workers", values.workers, 1) ?? availableParallelism(),
+        count("--idle-exit", values["idle-exit"], 0),
+      );
     default:
       throw new FlorUsageError(`unknown command "${command}"`, "Run `flor --help` for the list of commands.");
   }
@@ -188,7 +209,9 @@ try {
     process.stderr.write(`flor: ${(error as Error).message}\nRun \`flor --help\` for usage.\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`flor: internal error: ${(error as Error).message}\n${process.env["FLOR_DEBUG"] ? `${(error as Error).stack}\n` : "Set FLOR_DEBUG=1 for details.\n"}`);
+    process.stderr.write(
+      `flor: internal error: ${(error as Error).message}\n${process.env["FLOR_DEBUG"] ? `${(error as Error).stack}\n` : "Set FLOR_DEBUG=1 for details.\n"}`,
+    );
     process.exitCode = 1;
   }
 }

@@ -8,4 +8,3 @@ export function parseFormat(value: string | undefined): OutputFormat {
   if (value === "table" || value === "json" || value === "csv") return value;
   throw new FlorUsageError(`--format must be table, json or csv, not "${value}"`);
 }
-

@@ -17,8 +17,9 @@ export class ReplayProgress {
     const width = 24;
     const filled = Math.round((finished / total) * width);
     const seconds = ((performance.now() - this.started) / 1000).toFixed(1);
-    const text = `replay job ${job.id} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${finished}/${job.tasks.total} tasks, `
-      + `${job.iterations.done}/${job.iterations.total} iterations, ${job.values} values${job.tasks.failed > 0 ? `, ${job.tasks.failed} failed` : ""}, ${seconds} s`;
+    const text =
+      `replay job ${job.id} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${finished}/${job.tasks.total} tasks, ` +
+      `${job.iterations.done}/${job.iterations.total} iterations, ${job.values} values${job.tasks.failed > 0 ? `, ${job.tasks.failed} failed` : ""}, ${seconds} s`;
     process.stderr.write(this.tty ? `\r${text}\u001b[K` : `${text}\n`);
   }
 

@@ -13,9 +13,16 @@ export interface ProjectSession {
  * Opens the project around the working directory and brings the store up to date with the journals,
  * so no command ever reads stale data and nobody has to remember an ingest step.
  */
-export async function withProject<T>(command: string, work: (session: ProjectSession) => Promise<T>, options: { rebuild?: boolean; waitSeconds?: number } = {}): Promise<T> {
+export async function withProject<T>(
+  command: string,
+  work: (session: ProjectSession) => Promise<T>,
+  options: { rebuild?: boolean; waitSeconds?: number } = {},
+): Promise<T> {
   const layout = layoutFor(findRepositoryRoot(process.cwd()));
-  const store = await openStore(layout, { command: `flor ${command}`, ...(options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds }) });
+  const store = await openStore(layout, {
+    command: `flor ${command}`,
+    ...(options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds }),
+  });
   try {
     const ingested = await ingest(store, layout, options);
     if (command !== "ingest") for (const problem of ingested.problems) process.stderr.write(`flor: warning: ${problem}\n`);

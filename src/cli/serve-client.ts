@@ -35,7 +35,8 @@ export interface RemoteJob {
 }
 
 /** The fields of `RemoteJob`, for selections. */
-export const JOB_FIELDS = "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergences";
+export const JOB_FIELDS =
+  "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergences";
 
 /** A FlorqlError as selected by `FLORQL_ERROR_FIELDS`. */
 export interface RemoteFlorqlError {
@@ -68,7 +69,8 @@ function runningServer(layout: ProjectLayout): ServeInfo | null {
   } catch {
     return null;
   }
-  if (typeof info.url !== "string" || typeof info.pid !== "number" || info.host !== hostname() || typeof info.started !== "string") return null;
+  if (typeof info.url !== "string" || typeof info.pid !== "number" || info.host !== hostname() || typeof info.started !== "string")
+    return null;
   return isAlive({ pid: info.pid, host: info.host }) ? (info as ServeInfo) : null;
 }
 
@@ -80,7 +82,10 @@ export function servedClient(): ServeClient | null {
 }
 
 export class ServeClient {
-  constructor(readonly info: ServeInfo, private readonly layout: ProjectLayout) {}
+  constructor(
+    readonly info: ServeInfo,
+    private readonly layout: ProjectLayout,
+  ) {}
 
   /**
    * Runs one operation with the token (FLOR_GRAPHQL_TOKEN, else `.flor/graphql-token`, as the server
@@ -89,15 +94,22 @@ export class ServeClient {
    */
   async request<T>(query: string, variables: Record<string, unknown>, options: { authorized?: boolean } = {}): Promise<T> {
     const token = options.authorized ? this.token() : configuredToken(this.layout);
-    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...this.authorization(token) };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json",
+      ...this.authorization(token),
+    };
     let body: { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
     try {
       const response = await fetch(this.info.url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
-      body = await response.json() as typeof body;
+      body = (await response.json()) as typeof body;
     } catch (error) {
-      throw new FlorError(`\`flor serve\` (pid ${this.info.pid}) holds the embedded store but did not answer at ${this.info.url}: ${(error as Error).message}`, {
-        hint: "Stop it and run the command again, or wait for it to come back.",
-      });
+      throw new FlorError(
+        `\`flor serve\` (pid ${this.info.pid}) holds the embedded store but did not answer at ${this.info.url}: ${(error as Error).message}`,
+        {
+          hint: "Stop it and run the command again, or wait for it to come back.",
+        },
+      );
     }
     const problem = body.errors?.[0];
     if (problem !== undefined || body.data === undefined || body.data === null) {
@@ -114,7 +126,10 @@ export class ServeClient {
   /** Polls a job every `intervalMs` until it ends, reporting each state to `onProgress`. */
   async followJob(id: number, onProgress: (job: RemoteJob) => void, intervalMs = 250): Promise<RemoteJob> {
     for (;;) {
-      const { replayJob } = await this.request<{ replayJob: RemoteApiJob | null }>(`query ($id: Int!) { replayJob(id: $id) { ${JOB_FIELDS} } }`, { id });
+      const { replayJob } = await this.request<{ replayJob: RemoteApiJob | null }>(
+        `query ($id: Int!) { replayJob(id: $id) { ${JOB_FIELDS} } }`,
+        { id },
+      );
       if (replayJob === null) throw new FlorError(`replay job ${id} disappeared from the store of \`flor serve\``);
       const job = remoteJob(replayJob);
       onProgress(job);
@@ -128,11 +143,15 @@ export class ServeClient {
    * server-sent events), which sends them all and completes.
    */
   async jobEvents(id: number): Promise<{ kind: string; taskId: number | null; data: unknown }[]> {
-    type Message = { data?: { replayJobEvents: { kind: string; taskId: number | null; data: unknown } } | null; errors?: { message: string }[] };
+    type Message = {
+      data?: { replayJobEvents: { kind: string; taskId: number | null; data: unknown } } | null;
+      errors?: { message: string }[];
+    };
     let text: string;
     try {
       const response = await fetch(this.info.url, {
-        method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream", ...this.authorization(configuredToken(this.layout)) },
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream", ...this.authorization(configuredToken(this.layout)) },
         body: JSON.stringify({ query: "subscription ($id: Int!) { replayJobEvents(id: $id) { kind taskId data } }", variables: { id } }),
       });
       text = await response.text();
@@ -142,8 +161,15 @@ export class ServeClient {
     const events: { kind: string; taskId: number | null; data: unknown }[] = [];
     for (const block of text.split("\n\n")) {
       if (!/^event: ?next$/m.test(block)) continue;
-      const message = JSON.parse(block.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.replace(/^data: ?/, "")).join("\n")) as Message;
-      if (message.errors !== undefined || !message.data) throw new FlorError(`\`flor serve\` could not list the events of replay job ${id}: ${message.errors?.[0]?.message ?? "no data"}`);
+      const message = JSON.parse(
+        block
+          .split("\n")
+          .filter((line) => line.startsWith("data:"))
+          .map((line) => line.replace(/^data: ?/, ""))
+          .join("\n"),
+      ) as Message;
+      if (message.errors !== undefined || !message.data)
+        throw new FlorError(`\`flor serve\` could not list the events of replay job ${id}: ${message.errors?.[0]?.message ?? "no data"}`);
       events.push(message.data.replayJobEvents);
     }
     return events;
@@ -178,7 +204,15 @@ export function florqlFailure(error: RemoteFlorqlError, source: string): FlorErr
   if (/^FQL\d{3}$/.test(error.code) && error.line !== null && error.column !== null && error.offset !== null && error.length !== null) {
     const start = { offset: error.offset, line: error.line, column: error.column };
     const end = { offset: error.offset + error.length, line: error.line, column: error.column + error.length };
-    return new FlorQLError({ code: error.code as FlorQLErrorCode, message: error.message, span: { start, end }, ...(error.hint === null ? {} : { hint: error.hint }) }, source);
+    return new FlorQLError(
+      {
+        code: error.code as FlorQLErrorCode,
+        message: error.message,
+        span: { start, end },
+        ...(error.hint === null ? {} : { hint: error.hint }),
+      },
+      source,
+    );
   }
   if (error.code === "USAGE") return new FlorUsageError(error.message, error.hint ?? undefined);
   return new FlorError(`${error.code}: ${error.message}`, error.hint === null ? {} : { hint: error.hint });

@@ -37,10 +37,22 @@ export function journalRefresher(store: Store, layout: ProjectLayout, onProblem:
   const ingestNow = async (before: string): Promise<void> => {
     const report = await ingest(store, layout);
     for (const problem of report.problems) onProblem(problem);
-    const files = statSync(layout.journalsDir, { throwIfNoEntry: false }) === undefined ? [] : readdirSync(layout.journalsDir).filter((f) => f.endsWith(".jsonl"));
-    const states = new Map((await store.db.selectFrom("journals as j").innerJoin("projects as p", "p.id", "j.project_id").leftJoin("runs as r", "r.id", "j.run_id")
-      .select(["j.path", "j.complete", "r.pid", "r.hostname"]).where("p.projid", "=", layout.projid).where("j.path", "like", "journals/%").execute())
-      .map((row) => [row.path, row]));
+    const files =
+      statSync(layout.journalsDir, { throwIfNoEntry: false }) === undefined
+        ? []
+        : readdirSync(layout.journalsDir).filter((f) => f.endsWith(".jsonl"));
+    const states = new Map(
+      (
+        await store.db
+          .selectFrom("journals as j")
+          .innerJoin("projects as p", "p.id", "j.project_id")
+          .leftJoin("runs as r", "r.id", "j.run_id")
+          .select(["j.path", "j.complete", "r.pid", "r.hostname"])
+          .where("p.projid", "=", layout.projid)
+          .where("j.path", "like", "journals/%")
+          .execute()
+      ).map((row) => [row.path, row]),
+    );
     open = files.flatMap((file) => {
       const state = states.get(`journals/${file}`);
       if (state?.complete) return [];
@@ -58,7 +70,9 @@ export function journalRefresher(store: Store, layout: ProjectLayout, onProblem:
     }
     const now = fingerprint();
     if (now === seen) return;
-    running = ingestNow(now).finally(() => { running = null; });
+    running = ingestNow(now).finally(() => {
+      running = null;
+    });
     return running;
   };
   return refresh;

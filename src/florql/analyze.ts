@@ -42,22 +42,32 @@ const RUN_NAMES = new Set(["projid", "tstamp", "filename", "vid", "status"]);
  */
 export function analyze(query: Query, source: string, catalog: QueryCatalog): AnalyzedQuery {
   const resolved = new Map<NameRef, Resolved>();
-  const error = (code: (typeof FlorQLErrorCodes)[keyof typeof FlorQLErrorCodes], message: string, span: NameRef["span"], hint?: string): never => {
+  const error = (
+    code: (typeof FlorQLErrorCodes)[keyof typeof FlorQLErrorCodes],
+    message: string,
+    span: NameRef["span"],
+    hint?: string,
+  ): never => {
     throw new FlorQLError({ code, message, span, ...(hint === undefined ? {} : { hint }) }, source);
   };
 
-  const outputs: Output[] = query.select.kind === "select-all"
-    ? starOutputs(query, catalog)
-    : query.select.items.map((item) => ({ label: item.alias?.name ?? printExpression(item.expression), expression: item.expression }));
+  const outputs: Output[] =
+    query.select.kind === "select-all"
+      ? starOutputs(query, catalog)
+      : query.select.items.map((item) => ({ label: item.alias?.name ?? printExpression(item.expression), expression: item.expression }));
   const aliases = new Map<string, number>();
-  if (query.select.kind === "select-list") query.select.items.forEach((item, i) => item.alias !== null && aliases.set(item.alias.name, i));
+  if (query.select.kind === "select-list")
+    for (const [i, item] of query.select.items.entries()) if (item.alias !== null) aliases.set(item.alias.name, i);
   const orderAliases = new Map<OrderItem, number>();
   for (const item of query.orderBy) {
-    if (item.expression.kind === "name" && item.expression.namespace === null && aliases.has(item.expression.name)) orderAliases.set(item, aliases.get(item.expression.name)!);
+    if (item.expression.kind === "name" && item.expression.namespace === null && aliases.has(item.expression.name))
+      orderAliases.set(item, aliases.get(item.expression.name)!);
   }
 
   const expressions = [
-    ...outputs.map((o) => o.expression), ...(query.where === null ? [] : [query.where]), ...query.groupBy,
+    ...outputs.map((o) => o.expression),
+    ...(query.where === null ? [] : [query.where]),
+    ...query.groupBy,
     ...query.orderBy.filter((item) => !orderAliases.has(item)).map((item) => item.expression),
   ];
   const logs: AnalyzedQuery["logs"] = [];
@@ -65,21 +75,34 @@ export function analyze(query: Query, source: string, catalog: QueryCatalog): An
   for (const ref of expressions.flatMap(namesIn)) {
     const meaning = resolve(ref, catalog, error);
     resolved.set(ref, meaning);
-    if (meaning.kind === "log" && !logs.some((l) => l.name === meaning.name)) logs.push({ name: meaning.name, dims: meaning.dims, hindsight: meaning.hindsight });
+    if (meaning.kind === "log" && !logs.some((l) => l.name === meaning.name))
+      logs.push({ name: meaning.name, dims: meaning.dims, hindsight: meaning.hindsight });
     if (meaning.kind === "arg" && !args.includes(meaning.name)) args.push(meaning.name);
   }
   const dims: string[] = [];
   for (const log of logs) for (const key of log.dims) if (!dims.includes(key)) dims.push(key);
   for (const [ref, meaning] of resolved) {
     if (meaning.kind === "loop" && !dims.includes(ref.name)) {
-      error(FlorQLErrorCodes.dimensionNotAvailable, `no value in this query is logged per ${quoteName(meaning.valueOf ?? meaning.name)}`, ref.span,
-        logs.length === 0 ? "select a value logged inside that loop" : `the query's values have the dimensions ${dims.length === 0 ? "(none)" : dims.join(", ")}`);
+      error(
+        FlorQLErrorCodes.dimensionNotAvailable,
+        `no value in this query is logged per ${quoteName(meaning.valueOf ?? meaning.name)}`,
+        ref.span,
+        logs.length === 0
+          ? "select a value logged inside that loop"
+          : `the query's values have the dimensions ${dims.length === 0 ? "(none)" : dims.join(", ")}`,
+      );
     }
   }
 
   if (query.where !== null) {
     const aggregate = findAggregate(query.where);
-    if (aggregate !== null) error(FlorQLErrorCodes.aggregateInWhere, `${aggregate.function}(...) cannot be used in WHERE`, aggregate.span, "WHERE filters rows before they are aggregated");
+    if (aggregate !== null)
+      error(
+        FlorQLErrorCodes.aggregateInWhere,
+        `${aggregate.function}(...) cannot be used in WHERE`,
+        aggregate.span,
+        "WHERE filters rows before they are aggregated",
+      );
   }
   const aggregated = query.groupBy.length > 0 || outputs.some((o) => findAggregate(o.expression) !== null);
   if (aggregated) {
@@ -89,14 +112,19 @@ export function analyze(query: Query, source: string, catalog: QueryCatalog): An
       if (expression.kind === "aggregate" || grouped.has(printExpression(expression))) return;
       if (expression.kind === "name") {
         if (!groupedNames.has(printExpression(expression))) {
-          error(FlorQLErrorCodes.notGrouped, `${quoteName(expression.name)} is neither aggregated nor in GROUP BY`, expression.span, `add it to GROUP BY, or aggregate it: max(${expression.name})`);
+          error(
+            FlorQLErrorCodes.notGrouped,
+            `${quoteName(expression.name)} is neither aggregated nor in GROUP BY`,
+            expression.span,
+            `add it to GROUP BY, or aggregate it: max(${expression.name})`,
+          );
         }
         return;
       }
       childrenOf(expression).forEach(check);
     };
-    outputs.forEach((o) => check(o.expression));
-    query.orderBy.filter((item) => !orderAliases.has(item)).forEach((item) => check(item.expression));
+    for (const o of outputs) check(o.expression);
+    for (const item of query.orderBy) if (!orderAliases.has(item)) check(item.expression);
   }
 
   let filename: string | null = null;
@@ -105,23 +133,33 @@ export function analyze(query: Query, source: string, catalog: QueryCatalog): An
     const scripts = [...new Set(catalog.runs.map((r) => r.filename))];
     if (!scripts.includes(wanted)) {
       const hint = closestNameHint(wanted, scripts);
-      throw new FlorQLError({
-        code: FlorQLErrorCodes.unknownScript, message: `no run ran ${wanted}`, span: query.from.span,
-        hint: hint ?? (scripts.length === 0 ? "no runs are recorded yet" : `scripts: ${scripts.join(", ")}`),
-      }, source);
+      throw new FlorQLError(
+        {
+          code: FlorQLErrorCodes.unknownScript,
+          message: `no run ran ${wanted}`,
+          span: query.from.span,
+          hint: hint ?? (scripts.length === 0 ? "no runs are recorded yet" : `scripts: ${scripts.join(", ")}`),
+        },
+        source,
+      );
     }
     filename = wanted;
   }
   return { query, source, resolved, outputs, logs, dims, args, filename, aggregated, orderAliases };
 }
 
-function resolve(ref: NameRef, catalog: QueryCatalog, error: (code: (typeof FlorQLErrorCodes)[keyof typeof FlorQLErrorCodes], message: string, span: NameRef["span"], hint?: string) => never): Resolved {
+function resolve(
+  ref: NameRef,
+  catalog: QueryCatalog,
+  error: (code: (typeof FlorQLErrorCodes)[keyof typeof FlorQLErrorCodes], message: string, span: NameRef["span"], hint?: string) => never,
+): Resolved {
   const { name, namespace } = ref;
   const meanings: Resolved[] = [];
   if ((namespace === null || namespace === "run") && RUN_NAMES.has(name)) meanings.push({ kind: "run", name: name as "projid" });
   if (namespace === null || namespace === "loop") {
     if (catalog.loops.has(name)) meanings.push({ kind: "loop", name, valueOf: null });
-    else if (name.endsWith("_value") && catalog.loops.get(name.slice(0, -6))?.valued) meanings.push({ kind: "loop", name, valueOf: name.slice(0, -6) });
+    else if (name.endsWith("_value") && catalog.loops.get(name.slice(0, -6))?.valued)
+      meanings.push({ kind: "loop", name, valueOf: name.slice(0, -6) });
   }
   if ((namespace === null || namespace === "arg") && catalog.args.has(name)) meanings.push({ kind: "arg", name });
   if (namespace === null || namespace === "log") {
@@ -131,8 +169,12 @@ function resolve(ref: NameRef, catalog: QueryCatalog, error: (code: (typeof Flor
   if (meanings.length === 1) return meanings[0]!;
   if (meanings.length > 1) {
     const kinds = meanings.map((m) => m.kind);
-    return error(FlorQLErrorCodes.ambiguousName, `${quoteName(name)} is both ${kinds.map((k) => (k === "run" ? "a run dimension" : k === "loop" ? "a loop" : k === "arg" ? "an arg" : "a log")).join(" and ")}`,
-      ref.span, `write ${kinds.map((k) => `${k}.${name}`).join(" or ")}`);
+    return error(
+      FlorQLErrorCodes.ambiguousName,
+      `${quoteName(name)} is both ${kinds.map((k) => (k === "run" ? "a run dimension" : k === "loop" ? "a loop" : k === "arg" ? "an arg" : "a log")).join(" and ")}`,
+      ref.span,
+      `write ${kinds.map((k) => `${k}.${name}`).join(" or ")}`,
+    );
   }
   const where = namespace === null ? "no run dimension, loop, arg or log" : `no ${namespace === "run" ? "run dimension" : namespace}`;
   return error(FlorQLErrorCodes.unknownName, `${where} is named ${quoteName(name)}`, ref.span, closestNameHint(name, catalog.allNames()));
@@ -150,10 +192,17 @@ function findAggregate(expression: Expression): Extract<Expression, { kind: "agg
 /** `SELECT *`: the run dimensions, every arg and every value logged outside loops (as `flor dataframe` shows). */
 function starOutputs(query: Query, catalog: QueryCatalog): Output[] {
   const span = query.select.span;
-  const name = (n: string, namespace: NameRef["namespace"]): Output => ({ label: n, expression: Object.freeze({ kind: "name", namespace, name: n, span }) as NameRef });
+  const name = (n: string, namespace: NameRef["namespace"]): Output => ({
+    label: n,
+    expression: Object.freeze({ kind: "name", namespace, name: n, span }) as NameRef,
+  });
   return [
     ...["projid", "tstamp", "filename", "vid"].map((n) => name(n, "run")),
     ...[...catalog.args].sort().map((n) => name(n, "arg")),
-    ...[...catalog.logs].filter(([, log]) => log.dims.length === 0).map(([n]) => n).sort().map((n) => name(n, "log")),
+    ...[...catalog.logs]
+      .filter(([, log]) => log.dims.length === 0)
+      .map(([n]) => n)
+      .sort()
+      .map((n) => name(n, "log")),
   ];
 }

@@ -127,7 +127,11 @@ class AstBuilder extends BaseVisitor {
   private count(token: IToken): number {
     const value = Number(token.image);
     if (!Number.isSafeInteger(value) || value < 0) {
-      this.fail(FlorQLErrorCodes.badLimit, `LIMIT and OFFSET need a non-negative integer, found ${shortText(token.image)}`, tokenSpan(token));
+      this.fail(
+        FlorQLErrorCodes.badLimit,
+        `LIMIT and OFFSET need a non-negative integer, found ${shortText(token.image)}`,
+        tokenSpan(token),
+      );
     }
     return value;
   }
@@ -158,7 +162,13 @@ class AstBuilder extends BaseVisitor {
     const negated = tokens(ctx, "Not").length > 0;
     const operator = tokens(ctx, "ComparisonOperator")[0];
     if (operator !== undefined) {
-      return node({ kind: "comparison", operator: comparisonOperator(operator), left: operand, right: right!, span: joinSpans(operand.span, right!.span) });
+      return node({
+        kind: "comparison",
+        operator: comparisonOperator(operator),
+        left: operand,
+        right: right!,
+        span: joinSpans(operand.span, right!.span),
+      });
     }
     const inList = nodes(ctx, "inList")[0];
     if (inList !== undefined) {
@@ -193,7 +203,13 @@ class AstBuilder extends BaseVisitor {
     let result = this.expr(operandNodes[0]!);
     operators.forEach((operator, i) => {
       const right = this.expr(operandNodes[i + 1]!);
-      result = node({ kind: "arithmetic", operator: operator.image as ArithmeticOperator, left: result, right, span: joinSpans(result.span, right.span) });
+      result = node({
+        kind: "arithmetic",
+        operator: operator.image as ArithmeticOperator,
+        left: result,
+        right,
+        span: joinSpans(result.span, right.span),
+      });
     });
     return result;
   }
@@ -203,7 +219,10 @@ class AstBuilder extends BaseVisitor {
     for (const minus of tokens(ctx, "Minus").reverse()) {
       const span = joinSpans(tokenSpan(minus), result.span);
       // `-1` is the number -1 (SQL parameters want values, not expressions); -0 is 0, as in SQL's numeric.
-      result = result.kind === "number" ? node({ kind: "number", value: result.value === 0 ? 0 : -result.value, span }) : node({ kind: "negate", operand: result, span });
+      result =
+        result.kind === "number"
+          ? node({ kind: "number", value: result.value === 0 ? 0 : -result.value, span })
+          : node({ kind: "negate", operand: result, span });
     }
     return result;
   }
@@ -222,7 +241,12 @@ class AstBuilder extends BaseVisitor {
       const text = only(tokens(ctx, "StringLiteral"));
       const value = parseTimestamp(stringText(text));
       if (value === null) {
-        this.fail(FlorQLErrorCodes.badTimestamp, `${shortText(text.image)} is not a timestamp`, tokenSpan(text), "write an ISO-8601 instant, e.g. TIMESTAMP '2026-01-02T03:04:05Z' (no zone means UTC)");
+        this.fail(
+          FlorQLErrorCodes.badTimestamp,
+          `${shortText(text.image)} is not a timestamp`,
+          tokenSpan(text),
+          "write an ISO-8601 instant, e.g. TIMESTAMP '2026-01-02T03:04:05Z' (no zone means UTC)",
+        );
       }
       return node({ kind: "timestamp", value, span: spanBetween(timestamp, text) });
     }
@@ -267,7 +291,9 @@ class AstBuilder extends BaseVisitor {
   }
 
   name(ctx: CstChildrenDictionary): Expression {
-    const [first, second] = [...tokens(ctx, "Identifier"), ...tokens(ctx, "QuotedName"), ...tokens(ctx, "Keyword")].sort((a, b) => a.startOffset - b.startOffset);
+    const [first, second] = [...tokens(ctx, "Identifier"), ...tokens(ctx, "QuotedName"), ...tokens(ctx, "Keyword")].sort(
+      (a, b) => a.startOffset - b.startOffset,
+    );
     if (second === undefined) return node({ kind: "name", namespace: null, name: nameText(first!), span: tokenSpan(first!) });
     const namespace = first!.image.toLowerCase();
     if (!isNamespace(namespace)) {

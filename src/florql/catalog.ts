@@ -54,9 +54,14 @@ export class QueryCatalog {
    * fingerprint is one cheap query.
    */
   static async load(store: Store, projid: string, root: string): Promise<QueryCatalog> {
-    const fingerprint = JSON.stringify(await store.db.selectFrom("journals as j").innerJoin("projects as p", "p.id", "j.project_id")
-      .select([sql<string>`count(*)`.as("n"), sql<string>`max(j.updated_at)`.as("at"), sql<string>`sum(j.offset)`.as("bytes")])
-      .where("p.projid", "=", projid).executeTakeFirst());
+    const fingerprint = JSON.stringify(
+      await store.db
+        .selectFrom("journals as j")
+        .innerJoin("projects as p", "p.id", "j.project_id")
+        .select([sql<string>`count(*)`.as("n"), sql<string>`max(j.updated_at)`.as("at"), sql<string>`sum(j.offset)`.as("bytes")])
+        .where("p.projid", "=", projid)
+        .executeTakeFirst(),
+    );
     const key = `${projid}\u0000${root}`;
     let cached = CACHE.get(store)?.get(key);
     if (cached === undefined || cached.fingerprint !== fingerprint) {
@@ -78,12 +83,15 @@ export class QueryCatalog {
       store.db.selectFrom("log_names").select(["run_id", "name", "dim_keys"]).where("run_id", "in", runs.select("r.id")).execute(),
       store.db.selectFrom("replay_coverage").select(["run_id", "name"]).distinct().where("run_id", "in", runs.select("r.id")).execute(),
     ]);
-    const byId = new Map<number, CatalogRun>(runRows.map((r) => [r.id, { id: r.id, tstamp: r.tstamp, filename: r.filename, vid: r.vid, status: r.status, args: new Map() }]));
+    const byId = new Map<number, CatalogRun>(
+      runRows.map((r) => [r.id, { id: r.id, tstamp: r.tstamp, filename: r.filename, vid: r.vid, status: r.status, args: new Map() }]),
+    );
     for (const a of argRows) byId.get(a.run_id)?.args.set(a.name, a.value);
     // Loops are known by the dimensions of the values logged in them: `x_value` next to `x` is an item value.
     const keys = new Set(logRows.flatMap((l) => l.dim_keys));
     const loops = new Map<string, { valued: boolean }>();
-    for (const key of keys) if (!(key.endsWith("_value") && keys.has(key.slice(0, -6)))) loops.set(key, { valued: keys.has(`${key}_value`) });
+    for (const key of keys)
+      if (!(key.endsWith("_value") && keys.has(key.slice(0, -6)))) loops.set(key, { valued: keys.has(`${key}_value`) });
     const logs = new Map<string, CatalogLog>();
     const catalog = new QueryCatalog(projid, root, [...byId.values()], new Set(argRows.map((a) => a.name)), loops, logs);
     const replayed = new Set(coverage.map((c) => `${c.run_id}\u0000${c.name}`));
@@ -130,7 +138,10 @@ export class QueryCatalog {
           if (this.logs.has(name) || this.newest.has(name)) continue;
           const level = statementLevel(code, file, line, name);
           const loops = level.kind === "loop" ? level.loops : [];
-          this.newest.set(name, { dims: loops.flatMap((loop) => (this.loops.get(loop)?.valued ? [loop, `${loop}_value`] : [loop])), hindsight: true });
+          this.newest.set(name, {
+            dims: loops.flatMap((loop) => (this.loops.get(loop)?.valued ? [loop, `${loop}_value`] : [loop])),
+            hindsight: true,
+          });
         }
       }
     }

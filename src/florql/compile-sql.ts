@@ -30,7 +30,12 @@ const id = (name: string): RawBuilder<unknown> => sql.id(name);
  * every name the user wrote is a bound parameter; identifiers in the SQL are ours. `runIds` is the run
  * scope that planning pushed down (null: every run of the project).
  */
-export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: readonly number[] | null, lacking: ReadonlyMap<string, readonly number[]> = new Map()): CompiledQuery {
+export function compileSql(
+  analyzed: AnalyzedQuery,
+  projid: string,
+  runIds: readonly number[] | null,
+  lacking: ReadonlyMap<string, readonly number[]> = new Map(),
+): CompiledQuery {
   const { logs, dims, args } = analyzed;
   const dimAlias = (key: string) => `d${dims.indexOf(key)}`;
   const logIndex = new Map(logs.map((log, i) => [log.name, i]));
@@ -47,9 +52,11 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
     // reach the joins; the outer WHERE then only has to drop rows without that dimension.
     // `lp.ctx_id is not null` lets PostgreSQL treat the loops join as an inner one and filter while scanning loops.
     const filters = pushed.filter((f) => log.dims.includes(f.dim)).map((f) => sql` and lp.ctx_id is not null and ${f.test(index(f.dim))}`);
-    const dimColumns = log.dims.map((key) => (key.endsWith("_value") && !isLoopIndex(key, log.dims)
-      ? sql`lp.dims -> ${key} as ${id(dimAlias(key))}`
-      : sql`${index(key)} as ${id(dimAlias(key))}`));
+    const dimColumns = log.dims.map((key) =>
+      key.endsWith("_value") && !isLoopIndex(key, log.dims)
+        ? sql`lp.dims -> ${key} as ${id(dimAlias(key))}`
+        : sql`${index(key)} as ${id(dimAlias(key))}`,
+    );
     const values = sql`select lg.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`])}
       from ${table("logs")} lg left join ${table("loops")} lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id${loopScope}
       where lg.name = ${log.name}${scope}${sql.join(filters, sql``)}`;
@@ -60,10 +67,11 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
     const innermost = [...log.dims].reverse().find((key) => !key.endsWith("_value") || isLoopIndex(key, log.dims));
     const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}`;
     // A run replay filled in part (some iterations) has values for those: the skeleton skips them.
-    const skeleton = innermost === undefined
-      ? sql`select r.id as run_id, ${empty} from ${table("runs")} r where r.id = any(${[...missing]}::int[])
+    const skeleton =
+      innermost === undefined
+        ? sql`select r.id as run_id, ${empty} from ${table("runs")} r where r.id = any(${[...missing]}::int[])
           and not exists (select 1 from ${table("logs")} lg where lg.name = ${log.name} and lg.run_id = r.id)`
-      : sql`select lp.run_id, ${sql.join([...dimColumns, empty])} from ${table("loops")} lp
+        : sql`select lp.run_id, ${sql.join([...dimColumns, empty])} from ${table("loops")} lp
           where lp.name = ${innermost} and lp.run_id = any(${[...missing]}::int[])${sql.join(filters, sql``)}
           and not exists (select 1 from ${table("logs")} lg where lg.name = ${log.name} and lg.run_id = lp.run_id and lg.ctx_id = lp.ctx_id)`;
     return sql`${values} union all ${skeleton}`;
@@ -81,7 +89,9 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
     });
     from = sql`(select * from ${pivot}) p join ${table("runs")} r on r.id = p.run_id`;
   }
-  const argJoins = args.map((name, i) => sql` left join ${table("args")} ${id(`a${i}`)} on ${id(`a${i}`)}.run_id = r.id and ${id(`a${i}`)}.name = ${name}`);
+  const argJoins = args.map(
+    (name, i) => sql` left join ${table("args")} ${id(`a${i}`)} on ${id(`a${i}`)}.run_id = r.id and ${id(`a${i}`)}.name = ${name}`,
+  );
 
   const emitter = new Emitter(analyzed, logIndex, argIndex, dimAlias);
   const conditions = [sql`r.project_id = (select id from ${table("projects")} where projid = ${projid})`];
@@ -91,8 +101,13 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
   if (where !== null) {
     for (const conjunct of where.kind === "and" ? where.operands : [where]) {
       const filter = pushed.find((f) => f.conjunct === conjunct);
-      conditions.push(filter === undefined ? sql`coalesce(${emitter.emit(conjunct, "bool")}, false)`
-        : relations.length > 0 ? sql`p.${id(dimAlias(filter.dim))} is not null` : sql`false`);
+      conditions.push(
+        filter === undefined
+          ? sql`coalesce(${emitter.emit(conjunct, "bool")}, false)`
+          : relations.length > 0
+            ? sql`p.${id(dimAlias(filter.dim))} is not null`
+            : sql`false`,
+      );
     }
   }
 
@@ -110,12 +125,15 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
 
   const groupBy = analyzed.query.groupBy.flatMap((e) => emitter.emitSortable(e));
   const defaultOrder = analyzed.aggregated ? groupBy : [sql`r.tstamp`, sql`r.id`, ...dims.map((key) => sql`p.${id(dimAlias(key))}`)];
-  const orderBy = analyzed.query.orderBy.length === 0 ? defaultOrder : analyzed.query.orderBy.flatMap((item) => {
-    const direction = item.direction === "desc" ? sql` desc` : sql``;
-    const alias = analyzed.orderAliases.get(item);
-    const keys = alias !== undefined ? outputs[alias]!.columns.map((c) => sql`${id(c)}`) : emitter.emitSortable(item.expression);
-    return keys.map((key) => sql`${key}${direction}`);
-  });
+  const orderBy =
+    analyzed.query.orderBy.length === 0
+      ? defaultOrder
+      : analyzed.query.orderBy.flatMap((item) => {
+          const direction = item.direction === "desc" ? sql` desc` : sql``;
+          const alias = analyzed.orderAliases.get(item);
+          const keys = alias !== undefined ? outputs[alias]!.columns.map((c) => sql`${id(c)}`) : emitter.emitSortable(item.expression);
+          return keys.map((key) => sql`${key}${direction}`);
+        });
   const limit = analyzed.query.limit;
   const query = sql<Record<string, unknown>>`select ${sql.join(selected)} from ${from}${sql.join(argJoins, sql``)}
     where ${sql.join(conditions, sql` and `)}${groupBy.length > 0 ? sql` group by ${sql.join(groupBy)}` : sql``}${orderBy.length > 0 ? sql` order by ${sql.join(orderBy)}` : sql``}${limit === null ? sql`` : sql` limit ${limit.count}`}${limit?.offset ? sql` offset ${limit.offset}` : sql``}`;
@@ -123,7 +141,9 @@ export function compileSql(analyzed: AnalyzedQuery, projid: string, runIds: read
 }
 
 /** The top-level AND conjuncts of WHERE that compare a loop's iteration index with number literals. */
-function loopDimensionFilters(analyzed: AnalyzedQuery): { dim: string; conjunct: Expression; test: (column: RawBuilder<unknown>) => RawBuilder<unknown> }[] {
+function loopDimensionFilters(
+  analyzed: AnalyzedQuery,
+): { dim: string; conjunct: Expression; test: (column: RawBuilder<unknown>) => RawBuilder<unknown> }[] {
   const where = analyzed.query.where;
   if (where === null) return [];
   const conjuncts = where.kind === "and" ? where.operands : [where];
@@ -138,8 +158,12 @@ function loopDimensionFilters(analyzed: AnalyzedQuery): { dim: string; conjunct:
   const flipped: Record<string, string> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "<>" };
   for (const c of conjuncts) {
     if (c.kind === "comparison") {
-      const [dim, value, operator] = dimOf(c.left) !== null && number(c.right) !== null ? [dimOf(c.left)!, number(c.right)!, c.operator === "!=" ? "<>" : c.operator]
-        : dimOf(c.right) !== null && number(c.left) !== null ? [dimOf(c.right)!, number(c.left)!, flipped[c.operator]!] : [null, null, null];
+      const [dim, value, operator] =
+        dimOf(c.left) !== null && number(c.right) !== null
+          ? [dimOf(c.left)!, number(c.right)!, c.operator === "!=" ? "<>" : c.operator]
+          : dimOf(c.right) !== null && number(c.left) !== null
+            ? [dimOf(c.right)!, number(c.left)!, flipped[c.operator]!]
+            : [null, null, null];
       if (dim !== null) filters.push({ dim, conjunct: c, test: (column) => sql`${column} ${sql.raw(operator!)} ${literal(value!)}` });
     } else if (c.kind === "in" && !c.negated && dimOf(c.operand) !== null && c.list.every((e) => number(e) !== null)) {
       const values = c.list.map((e) => number(e)!);
@@ -209,11 +233,23 @@ class Emitter {
     if (first === undefined) return "num";
     const clash = typed.find(([, t]) => t !== first[1] && !(first[1] === "ts" && t === "text") && !(first[1] === "text" && t === "ts"));
     if (clash !== undefined) {
-      const words: Record<SqlType, string> = { num: "a number", text: "a string", bool: "a boolean", ts: "a timestamp", json: "a value", null: "NULL" };
-      throw new FlorQLError({
-        code: FlorQLErrorCodes.typeMismatch, message: `cannot compare ${words[first[1]]} with ${words[clash[1]]}`, span: clash[0].span,
-        hint: `${printExpression(first[0])} is ${words[first[1]]}`,
-      }, this.analyzed.source);
+      const words: Record<SqlType, string> = {
+        num: "a number",
+        text: "a string",
+        bool: "a boolean",
+        ts: "a timestamp",
+        json: "a value",
+        null: "NULL",
+      };
+      throw new FlorQLError(
+        {
+          code: FlorQLErrorCodes.typeMismatch,
+          message: `cannot compare ${words[first[1]]} with ${words[clash[1]]}`,
+          span: clash[0].span,
+          hint: `${printExpression(first[0])} is ${words[first[1]]}`,
+        },
+        this.analyzed.source,
+      );
     }
     return first[1] === "text" && typed.some(([, t]) => t === "ts") ? "ts" : first[1];
   }
@@ -246,7 +282,10 @@ class Emitter {
         return sql`(not ${this.emit(expression.operand, "bool")})`;
       case "and":
       case "or":
-        return sql`(${sql.join(expression.operands.map((o) => this.emit(o, "bool")), expression.kind === "and" ? sql` and ` : sql` or `)})`;
+        return sql`(${sql.join(
+          expression.operands.map((o) => this.emit(o, "bool")),
+          expression.kind === "and" ? sql` and ` : sql` or `,
+        )})`;
       case "comparison": {
         const type = this.common([expression.left, expression.right]);
         const operator = expression.operator === "!=" ? "<>" : expression.operator;
@@ -264,7 +303,8 @@ class Emitter {
         return sql`(${this.emit(expression.operand, "text")}${expression.negated ? sql` not` : sql``} like ${this.emit(expression.pattern, "text")})`;
       case "is-null": {
         const operand = expression.operand;
-        const test = this.typeOf(operand) === "json" ? this.isNullJson(operand) : sql`(${this.emit(operand, this.typeOf(operand))} is null)`;
+        const test =
+          this.typeOf(operand) === "json" ? this.isNullJson(operand) : sql`(${this.emit(operand, this.typeOf(operand))} is null)`;
         return expression.negated ? sql`(not ${test})` : test;
       }
       case "aggregate":
@@ -307,9 +347,12 @@ class Emitter {
     const meaning = this.meaning(ref);
     if (meaning.kind === "run") {
       if (meaning.name === "projid") return sql`(select projid from ${table("projects")} where id = r.project_id)`;
-      return meaning.name === "tstamp" && want === "text" ? sql`to_char(r.tstamp at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')` : sql`r.${id(meaning.name)}`;
+      return meaning.name === "tstamp" && want === "text"
+        ? sql`to_char(r.tstamp at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+        : sql`r.${id(meaning.name)}`;
     }
-    if (meaning.kind === "loop" && meaning.valueOf === null) return want === "text" ? sql`p.${id(this.dimAlias(ref.name))}::text` : sql`p.${id(this.dimAlias(ref.name))}`;
+    if (meaning.kind === "loop" && meaning.valueOf === null)
+      return want === "text" ? sql`p.${id(this.dimAlias(ref.name))}::text` : sql`p.${id(this.dimAlias(ref.name))}`;
     const json = this.json(ref);
     const num = meaning.kind === "log" ? sql`p.${id(`n${this.logIndex.get(meaning.name)!}`)}` : null;
     switch (want) {
@@ -338,9 +381,10 @@ class Emitter {
     if (expression.function === "count") {
       if (argument === null) return sql`count(*)::float8`;
       // COUNT(DISTINCT x) of a JSON-typed value counts distinct JSON (numbers included, as JSON).
-      const present = this.typeOf(argument) === "json"
-        ? sql`(case when not ${this.isNullJson(argument)} then coalesce(${this.emitPair(argument)[1]}, to_jsonb(${this.emitPair(argument)[0]}::text)) end)`
-        : this.emit(argument, this.typeOf(argument));
+      const present =
+        this.typeOf(argument) === "json"
+          ? sql`(case when not ${this.isNullJson(argument)} then coalesce(${this.emitPair(argument)[1]}, to_jsonb(${this.emitPair(argument)[0]}::text)) end)`
+          : this.emit(argument, this.typeOf(argument));
       return sql`count(${distinct}${present})::float8`;
     }
     const inner = this.typeOf(argument!);

@@ -179,7 +179,16 @@ function compareCodePoints(a: string, b: string): number {
 function arithmetic(left: Value, operator: ArithmeticOperator, right: Value): Value {
   if (left === null || right === null) return null;
   if (typeof left !== "number" || typeof right !== "number") return undefined;
-  const result = operator === "+" ? left + right : operator === "-" ? left - right : operator === "*" ? left * right : operator === "/" ? left / right : left % right;
+  const result =
+    operator === "+"
+      ? left + right
+      : operator === "-"
+        ? left - right
+        : operator === "*"
+          ? left * right
+          : operator === "/"
+            ? left / right
+            : left % right;
   // Division by zero and overflow are errors in SQL; leave them to the database.
   return Number.isFinite(result) ? result : undefined;
 }

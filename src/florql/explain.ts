@@ -10,18 +10,32 @@ import type { QueryPlan } from "./query-service.js";
 export function explainText(plan: QueryPlan): string {
   const lines: string[] = [];
   const { analyzed } = plan;
-  lines.push(`scope: ${plan.runIds.length} of ${plan.totalRuns} runs${analyzed.filename === null ? "" : ` of ${analyzed.filename}`}`
-    + `${analyzed.query.where === null ? "" : " (run-level predicates pushed down)"}`);
+  lines.push(
+    `scope: ${plan.runIds.length} of ${plan.totalRuns} runs${analyzed.filename === null ? "" : ` of ${analyzed.filename}`}` +
+      `${analyzed.query.where === null ? "" : " (run-level predicates pushed down)"}`,
+  );
   if (plan.availability.length > 0 && analyzed.logs.length > 0) {
     lines.push("", "columns by code version:");
-    lines.push(render(["vid", "script", "runs", ...analyzed.logs.map((l) => l.name)], plan.availability.map((a) => ({
-      vid: a.vid?.slice(0, 10) ?? null, script: a.filename, runs: a.runs, ...a.columns,
-    })), "table").trimEnd());
+    lines.push(
+      render(
+        ["vid", "script", "runs", ...analyzed.logs.map((l) => l.name)],
+        plan.availability.map((a) => ({
+          vid: a.vid?.slice(0, 10) ?? null,
+          script: a.filename,
+          runs: a.runs,
+          ...a.columns,
+        })),
+        "table",
+      ).trimEnd(),
+    );
   }
   const replay = plan.replay;
   if (replay !== null && replay.tasks.length > 0) {
-    lines.push("", `replay: ${replay.tasks.length} tasks on ${replay.workers} workers, estimated ${replay.estimate.wallSeconds.toFixed(1)} s `
-      + `(${replay.estimate.cpuSeconds.toFixed(1)} s of work; re-running those runs from scratch: ${replay.estimate.fullSeconds.toFixed(1)} s)`);
+    lines.push(
+      "",
+      `replay: ${replay.tasks.length} tasks on ${replay.workers} workers, estimated ${replay.estimate.wallSeconds.toFixed(1)} s ` +
+        `(${replay.estimate.cpuSeconds.toFixed(1)} s of work; re-running those runs from scratch: ${replay.estimate.fullSeconds.toFixed(1)} s)`,
+    );
     lines.push(replayRunsTable(replay));
     for (const run of replay.runs) for (const note of run.notes) lines.push(`  note for run ${run.tstamp}: ${note}`);
   } else if (analyzed.logs.length > 0) {
@@ -29,6 +43,8 @@ export function explainText(plan: QueryPlan): string {
   }
   for (const { name, runs, reasons } of plan.unfillable) lines.push(`cannot fill ${name} for ${runs} run(s): ${reasons.join("; ")}`);
   lines.push("", "sql:", plan.sql.text.replace(/\s+/g, " ").trim(), `parameters: ${JSON.stringify(plan.sql.parameters)}`);
-  lines.push(`planning: parse ${plan.timings.parseMs.toFixed(2)} ms, catalog ${plan.timings.catalogMs.toFixed(1)} ms, analysis and SQL ${plan.timings.planMs.toFixed(2)} ms`);
+  lines.push(
+    `planning: parse ${plan.timings.parseMs.toFixed(2)} ms, catalog ${plan.timings.catalogMs.toFixed(1)} ms, analysis and SQL ${plan.timings.planMs.toFixed(2)} ms`,
+  );
   return `${lines.join("\n")}\n`;
 }

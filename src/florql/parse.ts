@@ -14,7 +14,12 @@ export const MAX_QUERY_LENGTH = 100_000;
 export function parseQuery(text: string): Query {
   const query = astBuilder.build<Query>(concreteSyntaxTree(text, "query"), text);
   const select = query.select.kind === "select-list" ? query.select.items.map((item) => item.expression) : [];
-  for (const root of [...select, ...(query.where === null ? [] : [query.where]), ...query.groupBy, ...query.orderBy.map((item) => item.expression)]) {
+  for (const root of [
+    ...select,
+    ...(query.where === null ? [] : [query.where]),
+    ...query.groupBy,
+    ...query.orderBy.map((item) => item.expression),
+  ]) {
     checkDepth(root, text);
   }
   return query;

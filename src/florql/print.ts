@@ -11,13 +11,17 @@ export function printQuery(query: Query): string {
   parts.push(
     query.select.kind === "select-all"
       ? "*"
-      : query.select.items.map((item) => printExpression(item.expression) + (item.alias === null ? "" : ` AS ${printName(item.alias.name)}`)).join(", "),
+      : query.select.items
+          .map((item) => printExpression(item.expression) + (item.alias === null ? "" : ` AS ${printName(item.alias.name)}`))
+          .join(", "),
   );
   if (query.from !== null) parts.push(`FROM ${printPath(query.from)}`);
   if (query.where !== null) parts.push(`WHERE ${printExpression(query.where)}`);
   if (query.groupBy.length > 0) parts.push(`GROUP BY ${query.groupBy.map((e) => printExpression(e)).join(", ")}`);
   if (query.orderBy.length > 0) {
-    parts.push(`ORDER BY ${query.orderBy.map((item) => printExpression(item.expression) + (item.direction === "desc" ? " DESC" : "")).join(", ")}`);
+    parts.push(
+      `ORDER BY ${query.orderBy.map((item) => printExpression(item.expression) + (item.direction === "desc" ? " DESC" : "")).join(", ")}`,
+    );
   }
   if (query.limit !== null) parts.push(`LIMIT ${query.limit.count}${query.limit.offset === null ? "" : ` OFFSET ${query.limit.offset}`}`);
   return parts.join(" ");
@@ -70,7 +74,8 @@ function printAt(e: Expression): [string, Level] {
       return [`${printIn(e.left, Level.Additive)} ${e.operator} ${printIn(e.right, Level.Additive)}`, Level.Comparison];
     case "arithmetic": {
       // Left-associative: the right operand needs parentheses already at its own level (`a - (b - c)`).
-      const [level, right] = e.operator === "+" || e.operator === "-" ? [Level.Additive, Level.Multiplicative] : [Level.Multiplicative, Level.Negate];
+      const [level, right] =
+        e.operator === "+" || e.operator === "-" ? [Level.Additive, Level.Multiplicative] : [Level.Multiplicative, Level.Negate];
       return [`${printIn(e.left, level)} ${e.operator} ${printIn(e.right, right)}`, level];
     }
     case "in": {
@@ -82,14 +87,17 @@ function printAt(e: Expression): [string, Level] {
       return [`${operand} ${e.negated ? "NOT BETWEEN" : "BETWEEN"} ${low} AND ${high}`, Level.Comparison];
     }
     case "like":
-      return [`${printIn(e.operand, Level.Additive)} ${e.negated ? "NOT LIKE" : "LIKE"} ${printIn(e.pattern, Level.Additive)}`, Level.Comparison];
+      return [
+        `${printIn(e.operand, Level.Additive)} ${e.negated ? "NOT LIKE" : "LIKE"} ${printIn(e.pattern, Level.Additive)}`,
+        Level.Comparison,
+      ];
     case "is-null":
       return [`${printIn(e.operand, Level.Additive)} ${e.negated ? "IS NOT NULL" : "IS NULL"}`, Level.Comparison];
   }
 }
 
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PLAIN_PATH = /^[A-Za-z0-9_.\/@+~][A-Za-z0-9_.\/@+~-]*$/;
+const PLAIN_PATH = /^[A-Za-z0-9_./@+~][A-Za-z0-9_./@+~-]*$/;
 
 /** A name bare when it lexes as one, in backquotes otherwise. */
 export function printName(name: string): string {

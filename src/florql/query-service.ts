@@ -69,12 +69,15 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   const inScope = catalog.runs.filter((run) => {
     if (analyzed.filename !== null && run.filename !== analyzed.filename) return false;
     if (where === null) return true;
-    return evaluatePredicate(where, (ref) => {
-      const meaning = analyzed.resolved.get(ref);
-      if (meaning?.kind === "run") return meaning.name === "tstamp" ? run.tstamp.toISOString() : meaning.name === "projid" ? layout.projid : run[meaning.name];
-      if (meaning?.kind === "arg") return run.args.has(meaning.name) ? run.args.get(meaning.name)! : null;
-      return undefined;
-    }) !== false;
+    return (
+      evaluatePredicate(where, (ref) => {
+        const meaning = analyzed.resolved.get(ref);
+        if (meaning?.kind === "run")
+          return meaning.name === "tstamp" ? run.tstamp.toISOString() : meaning.name === "projid" ? layout.projid : run[meaning.name];
+        if (meaning?.kind === "arg") return run.args.has(meaning.name) ? run.args.get(meaning.name)! : null;
+        return undefined;
+      }) !== false
+    );
   });
   const runIds = inScope.map((r) => r.id);
   const narrowed = runIds.length < catalog.runs.length;
@@ -86,21 +89,38 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   const kysely = compiled.query.compile(store.db) as KyselyCompiled;
   const t3 = performance.now();
   const missing = names.filter((name) => inScope.some((run) => !have.get(name)?.has(run.id)));
-  const replayRequest: ReplayRequest | null = missing.length === 0 || runIds.length === 0 ? null : {
-    names: missing, runIds: inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id))).map((r) => r.id),
-    ...(where === null ? {} : { where: scopeOf(where, analyzed), whereText: printWhere(text, where) }),
-  };
+  const replayRequest: ReplayRequest | null =
+    missing.length === 0 || runIds.length === 0
+      ? null
+      : {
+          names: missing,
+          runIds: inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id))).map((r) => r.id),
+          ...(where === null ? {} : { where: scopeOf(where, analyzed), whereText: printWhere(text, where) }),
+        };
   const replay = replayRequest === null ? null : await planReplay(store, layout, replayRequest, options);
   return {
-    text, projid: layout.projid, root: layout.root, analyzed, runIds, totalRuns: catalog.runs.length, sql: { text: kysely.sql, parameters: kysely.parameters }, compiled,
-    availability: availability(inScope, names, have, replay), replay, replayRequest, unfillable: unfillable(replay),
+    text,
+    projid: layout.projid,
+    root: layout.root,
+    analyzed,
+    runIds,
+    totalRuns: catalog.runs.length,
+    sql: { text: kysely.sql, parameters: kysely.parameters },
+    compiled,
+    availability: availability(inScope, names, have, replay),
+    replay,
+    replayRequest,
+    unfillable: unfillable(replay),
     timings: { parseMs: t1 - t0, catalogMs: t2 - t1, planMs: t3 - t2 },
   };
 }
 
 /** Runs a planned query: fills missing values first (`wait`), starts filling them (`async`), or not (`none`). */
 export async function runQuery(
-  store: Store, plan: QueryPlan, fill: (request: ReplayRequest, plan: ReplayPlan, mode: "wait" | "async") => Promise<ReplayJob | null>, mode: ReplayMode,
+  store: Store,
+  plan: QueryPlan,
+  fill: (request: ReplayRequest, plan: ReplayPlan, mode: "wait" | "async") => Promise<ReplayJob | null>,
+  mode: ReplayMode,
 ): Promise<QueryResult> {
   const needsReplay = plan.replay !== null && plan.replay.tasks.length > 0;
   const job = needsReplay && mode !== "none" ? await fill(plan.replayRequest!, plan.replay!, mode) : null;
@@ -112,8 +132,8 @@ export async function runQuery(
     const out: Record<string, JsonValue> = {};
     for (const output of compiled.outputs) {
       const [first, second] = output.columns;
-      const value = second === undefined ? row[first!] : row[first!] ?? row[second];
-      out[output.label] = value instanceof Date ? value.toISOString() : (value ?? null) as JsonValue;
+      const value = second === undefined ? row[first!] : (row[first!] ?? row[second]);
+      out[output.label] = value instanceof Date ? value.toISOString() : ((value ?? null) as JsonValue);
     }
     return out;
   });
@@ -130,20 +150,26 @@ function lackingRuns(catalog: QueryCatalog, names: readonly string[], runIds: re
 
 /** The WHERE clause as a replay scope: run-level and outermost-loop-level names known, the rest left open. */
 function scopeOf(where: Expression, analyzed: AnalyzedQuery): ScopePredicate {
-  return (lookup) => evaluatePredicate(where, (ref: NameRef) => {
-    const meaning = analyzed.resolved.get(ref);
-    if (meaning === undefined || meaning.kind === "log") return undefined;
-    const namespace = meaning.kind === "run" ? "run" : meaning.kind === "arg" ? "arg" : "loop";
-    const value = lookup(meaning.name, namespace);
-    return value === undefined && meaning.kind === "arg" ? null : value;
-  });
+  return (lookup) =>
+    evaluatePredicate(where, (ref: NameRef) => {
+      const meaning = analyzed.resolved.get(ref);
+      if (meaning === undefined || meaning.kind === "log") return undefined;
+      const namespace = meaning.kind === "run" ? "run" : meaning.kind === "arg" ? "arg" : "loop";
+      const value = lookup(meaning.name, namespace);
+      return value === undefined && meaning.kind === "arg" ? null : value;
+    });
 }
 
 function printWhere(text: string, where: Expression): string {
   return text.slice(where.span.start.offset, where.span.end.offset);
 }
 
-function availability(runs: QueryCatalog["runs"], names: string[], have: Map<string, Set<number>>, replay: ReplayPlan | null): Availability[] {
+function availability(
+  runs: QueryCatalog["runs"],
+  names: string[],
+  have: Map<string, Set<number>>,
+  replay: ReplayPlan | null,
+): Availability[] {
   const byVersion = new Map<string, Availability & { states: Map<string, Set<string>> }>();
   const planned = new Map((replay?.runs ?? []).map((r) => [r.runId, r]));
   for (const run of runs) {
@@ -154,13 +180,23 @@ function availability(runs: QueryCatalog["runs"], names: string[], have: Map<str
       let state = "recorded";
       if (!have.get(name)?.has(run.id)) {
         const fate = planned.get(run.id)?.names.find((n) => n.name === name);
-        state = fate === undefined ? "missing" : fate.status === "fill" ? "fill by replay" : fate.status === "declined" ? "cannot fill" : fate.status;
+        state =
+          fate === undefined
+            ? "missing"
+            : fate.status === "fill"
+              ? "fill by replay"
+              : fate.status === "declined"
+                ? "cannot fill"
+                : fate.status;
       }
       (entry.states.get(name) ?? entry.states.set(name, new Set()).get(name)!).add(state);
     }
     byVersion.set(key, entry);
   }
-  return [...byVersion.values()].map(({ states, ...entry }) => ({ ...entry, columns: Object.fromEntries([...states].map(([name, set]) => [name, [...set].join(" / ")])) }));
+  return [...byVersion.values()].map(({ states, ...entry }) => ({
+    ...entry,
+    columns: Object.fromEntries([...states].map(([name, set]) => [name, [...set].join(" / ")])),
+  }));
 }
 
 function unfillable(replay: ReplayPlan | null): QueryPlan["unfillable"] {

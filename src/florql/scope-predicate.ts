@@ -18,10 +18,15 @@ export function scopePredicate(text: string, catalog: readonly string[]): ScopeP
   for (const ref of namesIn(expression)) {
     if (known.has(ref.name)) continue;
     const hint = closestNameHint(ref.name, catalog);
-    throw new FlorQLError({
-      code: FlorQLErrorCodes.unknownName, message: `no run dimension, loop, arg or log is named \`${ref.name}\``, span: ref.span,
-      ...(hint === undefined ? {} : { hint }),
-    }, text);
+    throw new FlorQLError(
+      {
+        code: FlorQLErrorCodes.unknownName,
+        message: `no run dimension, loop, arg or log is named \`${ref.name}\``,
+        span: ref.span,
+        ...(hint === undefined ? {} : { hint }),
+      },
+      text,
+    );
   }
   return (lookup) => evaluatePredicate(expression, (ref) => lookup(ref.name, ref.namespace ?? undefined));
 }

@@ -1,4 +1,12 @@
-import { createTokenInstance, EOF, tokenMatcher, type ILexingError, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import {
+  createTokenInstance,
+  EOF,
+  tokenMatcher,
+  type ILexingError,
+  type IRecognitionException,
+  type IToken,
+  type TokenType,
+} from "chevrotain";
 import { closestName } from "../text/closest-name.js";
 import { FlorQLError, FlorQLErrorCodes, shortText } from "./florql-error.js";
 import { florqlParser, tokenLabel, type StartRule } from "./parser.js";
@@ -38,7 +46,10 @@ const VALID_NUMBER = /^(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 /** The first lexical problem (stray character, unclosed quote, malformed number), or null. */
 export function lexicalError(source: string, tokens: readonly IToken[], errors: readonly ILexingError[]): FlorQLError | null {
   const stray = errors[0];
-  const bad = tokens.find((t) => t.tokenType === UnterminatedString || t.tokenType === UnterminatedQuotedName || (t.tokenType === NumberLiteral && !isNumber(t.image)));
+  const bad = tokens.find(
+    (t) =>
+      t.tokenType === UnterminatedString || t.tokenType === UnterminatedQuotedName || (t.tokenType === NumberLiteral && !isNumber(t.image)),
+  );
   if (stray !== undefined && (bad === undefined || stray.offset < bad.startOffset)) {
     const character = String.fromCodePoint(source.codePointAt(stray.offset)!);
     return new FlorQLError(
@@ -54,21 +65,30 @@ export function lexicalError(source: string, tokens: readonly IToken[], errors: 
   if (bad === undefined) return null;
   if (bad.tokenType === NumberLiteral) {
     const tooLarge = VALID_NUMBER.test(bad.image) ? " (too large)" : "";
-    return new FlorQLError({ code: FlorQLErrorCodes.badNumber, message: `${shortText(bad.image)} is not a number${tooLarge}`, span: tokenSpan(bad) }, source);
+    return new FlorQLError(
+      { code: FlorQLErrorCodes.badNumber, message: `${shortText(bad.image)} is not a number${tooLarge}`, span: tokenSpan(bad) },
+      source,
+    );
   }
   const what = bad.tokenType === UnterminatedString ? "string" : "quoted name";
   return new FlorQLError(
-    { code: FlorQLErrorCodes.unterminatedString, message: `unterminated ${what}: this ${bad.image[0]} is never closed`, span: spanAt(source, bad.startOffset, 1) },
+    {
+      code: FlorQLErrorCodes.unterminatedString,
+      message: `unterminated ${what}: this ${bad.image[0]} is never closed`,
+      span: spanAt(source, bad.startOffset, 1),
+    },
     source,
   );
 }
 
 function isNumber(text: string): boolean {
-  return VALID_NUMBER.test(text) && isFinite(Number(text));
+  return VALID_NUMBER.test(text) && Number.isFinite(Number(text));
 }
 
 function describeCharacter(character: string): string {
-  return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(character) ? `'${character}'` : `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(character)
+    ? `'${character}'`
+    : `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
 function characterHint(character: string): { hint?: string } {
@@ -95,7 +115,13 @@ export function parseError(source: string, tokens: readonly IToken[], error: IRe
   const span = !atEnd ? tokenSpan(found) : previous === undefined ? spanAt(source, 0, 0) : spanAt(source, previous.endOffset! + 1, 0);
   const hint = tokenHint(found, tokens[index + 1], expected, leftover);
   return new FlorQLError(
-    { code, message: `expected ${words(expected)}${after}, found ${describeToken(found)}`, span, expected, ...(hint === undefined ? {} : { hint }) },
+    {
+      code,
+      message: `expected ${words(expected)}${after}, found ${describeToken(found)}`,
+      span,
+      expected,
+      ...(hint === undefined ? {} : { hint }),
+    },
     source,
   );
 }
@@ -125,7 +151,10 @@ function tokenHint(found: IToken, next: IToken | undefined, expected: readonly s
     // too often real names to second-guess.
     const initial = found.image[0]!.toUpperCase();
     const keywords = expected.filter((label) => /^[A-Z]+( BY)?$/.test(label) && label.startsWith(initial));
-    const closest = closestName(found.image, keywords.map((label) => label.split(" ")[0]!));
+    const closest = closestName(
+      found.image,
+      keywords.map((label) => label.split(" ")[0]!),
+    );
     if (closest !== undefined) return `did you mean ${keywords.find((label) => label.startsWith(closest))}?`;
   }
   const startsExpression = [Identifier, QuotedName, NumberLiteral, StringLiteral].some((type) => tokenMatcher(found, type));
@@ -192,7 +221,10 @@ function followingTokens(prefix: readonly IToken[], rule: StartRule): string[] {
     }
   }
   // A keyword right after a dot is a name (`log.order`), not a clause.
-  const clause = lastIndex(flat, (token, i) => CLAUSE_KEYWORDS.some((type) => tokenMatcher(token, type)) && !(i > 0 && tokenMatcher(flat[i - 1]!, Dot)));
+  const clause = lastIndex(
+    flat,
+    (token, i) => CLAUSE_KEYWORDS.some((type) => tokenMatcher(token, type)) && !(i > 0 && tokenMatcher(flat[i - 1]!, Dot)),
+  );
   let shortened = flat;
   if (clause >= 0) {
     const head = tokenMatcher(flat[clause]!, Select) ? flat.slice(0, clause) : [standIn(Select, "SELECT"), standIn(NumberLiteral, "1")];

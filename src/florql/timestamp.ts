@@ -13,7 +13,14 @@ const FOUR_CENTURIES_MS = 146_097 * 86_400_000;
 export function instantOf(text: string): number | null {
   const m = ISO.exec(text.trim());
   if (m === null) return null;
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((part) => Number(part ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
   const millis = Number((m[7] ?? "").padEnd(3, "0").slice(0, 3));
   const offset = zoneOffsetMinutes(m[8]);

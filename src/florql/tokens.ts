@@ -54,7 +54,7 @@ export const Timestamp = keyword("Timestamp");
 export const KEYWORDS: ReadonlySet<string> = new Set(keywords.map((token) => token.name.toLowerCase()));
 
 // A path cannot start with '-', which keeps `FROM -- comment` a comment.
-const pathPattern = /[A-Za-z0-9_.\/@+~][A-Za-z0-9_.\/@+~-]*/y;
+const pathPattern = /[A-Za-z0-9_./@+~][A-Za-z0-9_./@+~-]*/y;
 const PATH_START = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./@+~"];
 
 /**
@@ -92,8 +92,13 @@ export const StringLiteral = createToken({ name: "StringLiteral", pattern: /'(?:
 /** A backquoted name: `` `odd name` ``, with a doubled backquote for a backquote. */
 export const QuotedName = createToken({ name: "QuotedName", pattern: /`(?:[^`]|``)*`/, line_breaks: true, label: "a `quoted name`" });
 /** An opening quote that is never closed; it takes the rest of the input so that lexing stops there (FQL002). */
-export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /'[^]*/, line_breaks: true, label: "a string" });
-export const UnterminatedQuotedName = createToken({ name: "UnterminatedQuotedName", pattern: /`[^]*/, line_breaks: true, label: "a `quoted name`" });
+export const UnterminatedString = createToken({ name: "UnterminatedString", pattern: /'[\s\S]*/, line_breaks: true, label: "a string" });
+export const UnterminatedQuotedName = createToken({
+  name: "UnterminatedQuotedName",
+  pattern: /`[\s\S]*/,
+  line_breaks: true,
+  label: "a `quoted name`",
+});
 
 // Operator categories: the grammar consumes a category, the tree reads the actual token's image.
 export const ComparisonOperator = createToken({ name: "ComparisonOperator", pattern: Lexer.NA, label: "an operator" });

@@ -16,7 +16,10 @@ const loaders = new WeakMap<object, Map<unknown, Loader<unknown, unknown>>>();
 /** `load(request, keys)` for this key and the others asked for at the same time; undefined when it has no value for the key. */
 export function batched<C extends object, K, V>(request: C, load: Load<C, K, V>, key: K): Promise<V | undefined> {
   let byLoad = loaders.get(request);
-  if (byLoad === undefined) loaders.set(request, (byLoad = new Map()));
+  if (byLoad === undefined) {
+    byLoad = new Map();
+    loaders.set(request, byLoad);
+  }
   let loader = byLoad.get(load) as Loader<K, V> | undefined;
   if (loader === undefined) {
     loader = { cache: new Map(), pending: [] };
@@ -40,7 +43,10 @@ export function batched<C extends object, K, V>(request: C, load: Load<C, K, V>,
 async function flush<C, K, V>(request: C, loader: Loader<K, V>, load: Load<C, K, V>): Promise<void> {
   const batch = loader.pending.splice(0);
   try {
-    const values = await load(request, batch.map((p) => p.key));
+    const values = await load(
+      request,
+      batch.map((p) => p.key),
+    );
     for (const { key, resolve } of batch) resolve(values.get(key));
   } catch (error) {
     for (const { reject } of batch) reject(error);

@@ -2,10 +2,33 @@
 // deep nesting, many aliases, huge documents, large estimated result sizes, and slow execution.
 import type { Plugin } from "graphql-yoga";
 import {
-  getArgumentValues, getNamedType, getOperationAST, getVariableValues, GraphQLError, isInterfaceType, isListType,
-  isNonNullType, isObjectType, Kind, Lexer, parse, Source, TokenKind,
-  type ASTNode, type ASTVisitor, type DocumentNode, type ExecutionArgs, type ExecutionResult, type FieldNode, type FragmentDefinitionNode,
-  type GraphQLField, type GraphQLNamedType, type GraphQLOutputType, type GraphQLSchema, type SelectionSetNode, type ValidationContext,
+  getArgumentValues,
+  getNamedType,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  Kind,
+  Lexer,
+  parse,
+  Source,
+  TokenKind,
+  type ASTNode,
+  type ASTVisitor,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValidationContext,
 } from "graphql/index.js";
 import { FlorUsageError } from "../errors.js";
 import { MAX_LOG_PAGE_SIZE, MAX_PAGE_SIZE } from "./types/run.js";
@@ -42,20 +65,27 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
  * document that spreads fragments into fragments would otherwise take exponential time to measure.
  * A fragment being measured counts 0 where it is spread into itself (a cycle other rules refuse).
  */
-function measure(fragments: Map<string, FragmentDefinitionNode>, ofField: (field: FieldNode, inner: (set: SelectionSetNode) => number) => number, combine: (values: number[]) => number) {
+function measure(
+  fragments: Map<string, FragmentDefinitionNode>,
+  ofField: (field: FieldNode, inner: (set: SelectionSetNode) => number) => number,
+  combine: (values: number[]) => number,
+) {
   const memo = new Map<string, number>();
-  const inner = (set: SelectionSetNode): number => combine(set.selections.map((selection) => {
-    if (selection.kind === Kind.FIELD) return ofField(selection, inner);
-    if (selection.kind === Kind.INLINE_FRAGMENT) return inner(selection.selectionSet);
-    const name = selection.name.value;
-    const fragment = fragments.get(name);
-    if (fragment === undefined) return 0;
-    if (!memo.has(name)) {
-      memo.set(name, 0);
-      memo.set(name, inner(fragment.selectionSet));
-    }
-    return memo.get(name)!;
-  }));
+  const inner = (set: SelectionSetNode): number =>
+    combine(
+      set.selections.map((selection) => {
+        if (selection.kind === Kind.FIELD) return ofField(selection, inner);
+        if (selection.kind === Kind.INLINE_FRAGMENT) return inner(selection.selectionSet);
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (fragment === undefined) return 0;
+        if (!memo.has(name)) {
+          memo.set(name, 0);
+          memo.set(name, inner(fragment.selectionSet));
+        }
+        return memo.get(name)!;
+      }),
+    );
   return inner;
 }
 
@@ -64,11 +94,18 @@ export function depthLimitRule(max: number) {
   return (context: ValidationContext): ASTVisitor => {
     // Introspection's `ofType` unwraps a type's list and non-null wrappers, a chain that ends within a few
     // levels; GraphiQL follows it 7 deep, which would otherwise put its schema query over the limit.
-    const depth = measure(fragmentsOf(context.getDocument()), (field, inner) => (field.name.value === "ofType" ? 0 : 1) + (field.selectionSet === undefined ? 0 : inner(field.selectionSet)), (values) => Math.max(0, ...values));
+    const depth = measure(
+      fragmentsOf(context.getDocument()),
+      (field, inner) => (field.name.value === "ofType" ? 0 : 1) + (field.selectionSet === undefined ? 0 : inner(field.selectionSet)),
+      (values) => Math.max(0, ...values),
+    );
     return {
       OperationDefinition(operation) {
         const levels = depth(operation.selectionSet);
-        if (levels > max) context.reportError(refusal(`the operation nests ${levels} levels deep; at most ${max} are allowed`, "QUERY_TOO_DEEP", operation));
+        if (levels > max)
+          context.reportError(
+            refusal(`the operation nests ${levels} levels deep; at most ${max} are allowed`, "QUERY_TOO_DEEP", operation),
+          );
       },
     };
   };
@@ -78,11 +115,18 @@ export function depthLimitRule(max: number) {
 export function aliasLimitRule(max: number) {
   return (context: ValidationContext): ASTVisitor => {
     const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-    const aliases = measure(fragmentsOf(context.getDocument()), (field, inner) => (field.alias === undefined ? 0 : 1) + (field.selectionSet === undefined ? 0 : inner(field.selectionSet)), sum);
+    const aliases = measure(
+      fragmentsOf(context.getDocument()),
+      (field, inner) => (field.alias === undefined ? 0 : 1) + (field.selectionSet === undefined ? 0 : inner(field.selectionSet)),
+      sum,
+    );
     return {
       OperationDefinition(operation) {
         const count = aliases(operation.selectionSet);
-        if (count > max) context.reportError(refusal(`the operation has ${count} aliased fields; at most ${max} are allowed`, "QUERY_TOO_MANY_ALIASES", operation));
+        if (count > max)
+          context.reportError(
+            refusal(`the operation has ${count} aliased fields; at most ${max} are allowed`, "QUERY_TOO_MANY_ALIASES", operation),
+          );
       },
     };
   };
@@ -98,14 +142,22 @@ export function aliasLimitRule(max: number) {
  * schema in memory, whose size bounds them. Returns null when the variables are invalid (execution
  * reports that).
  */
-export function operationCost(schema: GraphQLSchema, args: Pick<ExecutionArgs, "document" | "operationName" | "variableValues">): number | null {
+export function operationCost(
+  schema: GraphQLSchema,
+  args: Pick<ExecutionArgs, "document" | "operationName" | "variableValues">,
+): number | null {
   const operation = getOperationAST(args.document, args.operationName);
   if (operation === null || operation === undefined) return null;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
   if (coerced.errors !== undefined) return null;
   const variables = coerced.coerced;
   const fragments = fragmentsOf(args.document);
-  const root = operation.operation === "query" ? schema.getQueryType() : operation.operation === "mutation" ? schema.getMutationType() : schema.getSubscriptionType();
+  const root =
+    operation.operation === "query"
+      ? schema.getQueryType()
+      : operation.operation === "mutation"
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   if (root === null || root === undefined) return null;
 
   // As execution does, fields are gathered by response key (and, here, the type they are selected on),
@@ -122,7 +174,10 @@ export function operationCost(schema: GraphQLSchema, args: Pick<ExecutionArgs, "
           if (selection.selectionSet !== undefined) group.sets.push(selection.selectionSet);
           groups.set(key, group);
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          visit(selection.selectionSet, selection.typeCondition === undefined ? parent : schema.getType(selection.typeCondition.name.value) ?? parent);
+          visit(
+            selection.selectionSet,
+            selection.typeCondition === undefined ? parent : (schema.getType(selection.typeCondition.name.value) ?? parent),
+          );
         } else {
           const fragment = fragments.get(selection.name.value);
           if (fragment === undefined || visited.has(fragment.name.value)) continue;
@@ -143,7 +198,8 @@ export function operationCost(schema: GraphQLSchema, args: Pick<ExecutionArgs, "
 
   const fieldCost = ({ node, parent, sets }: Group, pageSize: number | null): number => {
     if (node.name.value.startsWith("__")) return 0;
-    const field: GraphQLField<unknown, unknown> | undefined = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[node.name.value] : undefined;
+    const field: GraphQLField<unknown, unknown> | undefined =
+      isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[node.name.value] : undefined;
     if (field === undefined || sets.length === 0) return 1;
     const connection = field.args.some((a) => a.name === "first");
     const ownPageSize = connection ? pageSizeOf(field, node, PAGE_CAPS[`${parent.name}.${field.name}`] ?? LARGEST_PAGE) : null;
@@ -171,10 +227,25 @@ function isList(type: GraphQLOutputType): boolean {
 
 /** Refuses operations whose estimated cost (see `operationCost`) is above `budget`, before they run. */
 export function costLimit(budget: number): Plugin {
-  const check = ({ args, setResultAndStopExecution }: { args: ExecutionArgs; setResultAndStopExecution: (result: ExecutionResult) => void }) => {
+  const check = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: ExecutionArgs;
+    setResultAndStopExecution: (result: ExecutionResult) => void;
+  }) => {
     const cost = operationCost(args.schema, args);
     if (cost !== null && cost > budget) {
-      setResultAndStopExecution({ errors: [refusal(`the operation's estimated cost is ${cost}; at most ${budget} is allowed (ask for smaller pages or fewer fields)`, "QUERY_TOO_COSTLY", undefined, { cost, budget })] });
+      setResultAndStopExecution({
+        errors: [
+          refusal(
+            `the operation's estimated cost is ${cost}; at most ${budget} is allowed (ask for smaller pages or fewer fields)`,
+            "QUERY_TOO_COSTLY",
+            undefined,
+            { cost, budget },
+          ),
+        ],
+      });
     }
   };
   return { onExecute: check, onSubscribe: check };
@@ -249,6 +320,7 @@ export function configuredTimeoutSeconds(): number {
 
 export function checkedTimeout(seconds: number, what = `timeoutSeconds ${seconds}`): number {
   // setTimeout wraps around above 2^31 - 1 ms (about 24.8 days) and would fire at once.
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds * 1000 > 2 ** 31 - 1) throw new FlorUsageError(`${what}: the GraphQL request timeout must be a positive number of seconds, at most 2147483`);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds * 1000 > 2 ** 31 - 1)
+    throw new FlorUsageError(`${what}: the GraphQL request timeout must be a positive number of seconds, at most 2147483`);
   return seconds;
 }

@@ -48,10 +48,22 @@ export function bearerMatches(header: string | null, token: string | null | unde
  * Reads are open; mutations need `Authorization: Bearer <token>`. Operations are limited in size, depth,
  * aliases, estimated cost and (except subscriptions) running time: see limits.ts.
  */
-export function createFlorYoga({ store, layout, workers = availableParallelism(), graphiql = true, token = null, refresh, replayWaitSeconds, timeoutSeconds, stopping, openReads = true, dispatch }: FlorYogaOptions) {
+export function createFlorYoga({
+  store,
+  layout,
+  workers = availableParallelism(),
+  graphiql = true,
+  token = null,
+  refresh,
+  replayWaitSeconds,
+  timeoutSeconds,
+  stopping,
+  openReads = true,
+  dispatch,
+}: FlorYogaOptions) {
   const timeout = timeoutSeconds === undefined ? configuredTimeoutSeconds() : checkedTimeout(timeoutSeconds);
   // WAIT answers (with what is filled so far) well before the request would time out.
-  const waitSeconds = replayWaitSeconds ?? Math.min(DEFAULT_REPLAY_WAIT_SECONDS, timeout * 2 / 3);
+  const waitSeconds = replayWaitSeconds ?? Math.min(DEFAULT_REPLAY_WAIT_SECONDS, (timeout * 2) / 3);
   return createYoga({
     schema,
     graphqlEndpoint: "/graphql",
@@ -61,7 +73,15 @@ export function createFlorYoga({ store, layout, workers = availableParallelism()
     plugins: [...(openReads ? [] : [tokenForEverything]), documentLimits(), costLimit(MAX_COST), requestTimeout(timeout)],
     context: async ({ request }) => {
       await refresh?.();
-      return { store, layout, workers, authorized: bearerMatches(request.headers.get("authorization"), token), replayWaitSeconds: waitSeconds, ...(stopping === undefined ? {} : { stopping }), ...(dispatch === undefined ? {} : { dispatch }) };
+      return {
+        store,
+        layout,
+        workers,
+        authorized: bearerMatches(request.headers.get("authorization"), token),
+        replayWaitSeconds: waitSeconds,
+        ...(stopping === undefined ? {} : { stopping }),
+        ...(dispatch === undefined ? {} : { dispatch }),
+      };
     },
   });
 }
@@ -72,7 +92,14 @@ export function readsAreOpenOn(host: string): boolean {
 }
 
 function unauthenticated(): ExecutionResult {
-  return { errors: [new GraphQLError("this server needs the bearer token for every request (it is not bound to loopback): Authorization: Bearer <token>", { extensions: { code: "UNAUTHENTICATED" } })] };
+  return {
+    errors: [
+      new GraphQLError(
+        "this server needs the bearer token for every request (it is not bound to loopback): Authorization: Bearer <token>",
+        { extensions: { code: "UNAUTHENTICATED" } },
+      ),
+    ],
+  };
 }
 
 /** Reads show runs, logs and source code: off loopback, they need the token as mutations do. */

@@ -4,7 +4,8 @@ import type { Node } from "@babel/types";
 export function florLogName(node: Node | null | undefined): string | null {
   if (node?.type !== "CallExpression") return null;
   const callee = node.callee;
-  if (callee.type !== "MemberExpression" || callee.computed || callee.object.type !== "Identifier" || callee.object.name !== "flor") return null;
+  if (callee.type !== "MemberExpression" || callee.computed || callee.object.type !== "Identifier" || callee.object.name !== "flor")
+    return null;
   if (callee.property.type !== "Identifier" || callee.property.name !== "log") return null;
   const first = node.arguments[0];
   return first?.type === "StringLiteral" ? first.value : null;

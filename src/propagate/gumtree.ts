@@ -43,7 +43,7 @@ export function matchTrees(src: SyntaxTree, dst: SyntaxTree, options: MatchOptio
 function mapSubtrees(a: TreeNode, b: TreeNode, mapping: Mapping): void {
   // Isomorphic subtrees have the same shape, so their preorders line up one to one.
   mapping.add(a, b);
-  a.children.forEach((child, i) => mapSubtrees(child, b.children[i]!, mapping));
+  for (const [i, child] of a.children.entries()) mapSubtrees(child, b.children[i]!, mapping);
 }
 
 class HeightQueue {
@@ -104,10 +104,16 @@ function topDown(src: SyntaxTree, dst: SyntaxTree, mapping: Mapping, minHeight: 
     for (const node of h2) if (!matched.has(node)) q2.open(node);
   }
   // Among equal candidates, prefer those whose parents are most alike, then the closest in position.
-  const scored = ambiguous.map(([a, b]) => ({ a, b, dice: a.parent && b.parent ? dice(a.parent, b.parent, mapping) : 0, distance: Math.abs(a.id / Math.max(1, a.parent?.end ?? 1) - b.id / Math.max(1, b.parent?.end ?? 1)) }));
+  const scored = ambiguous.map(([a, b]) => ({
+    a,
+    b,
+    dice: a.parent && b.parent ? dice(a.parent, b.parent, mapping) : 0,
+    distance: Math.abs(a.id / Math.max(1, a.parent?.end ?? 1) - b.id / Math.max(1, b.parent?.end ?? 1)),
+  }));
   scored.sort((x, y) => y.dice - x.dice || x.distance - y.distance);
   for (const { a, b } of scored) {
-    if (!mapping.hasSrc(a) && !mapping.hasDst(b) && !anyMapped(a, mapping.srcToDst) && !anyMapped(b, mapping.dstToSrc)) mapSubtrees(a, b, mapping);
+    if (!mapping.hasSrc(a) && !mapping.hasDst(b) && !anyMapped(a, mapping.srcToDst) && !anyMapped(b, mapping.dstToSrc))
+      mapSubtrees(a, b, mapping);
   }
 }
 
@@ -221,7 +227,7 @@ function longestCommonSubsequence<T>(a: T[], b: T[], equal: (x: T, y: T) => bool
     }
   }
   const pairs: [T, T][] = [];
-  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
     if (equal(a[i]!, b[j]!) && table[i]![j] === table[i + 1]![j + 1]! + 1) pairs.push([a[i++]!, b[j++]!]);
     else if (table[i + 1]![j]! >= table[i]![j + 1]!) i++;
     else j++;

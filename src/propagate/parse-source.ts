@@ -26,7 +26,9 @@ export function parseSource(code: string, filename: string): File {
     ast = parser.parse(code) as File;
   } catch (error) {
     const { message, loc } = error as { message: string; loc?: { line: number; column: number } };
-    throw new FlorError(`cannot parse ${filename}${loc ? ` at line ${loc.line}, column ${loc.column + 1}` : ""}: ${message.replace(/ \(\d+:\d+\)$/, "")}`);
+    throw new FlorError(
+      `cannot parse ${filename}${loc ? ` at line ${loc.line}, column ${loc.column + 1}` : ""}: ${message.replace(/ \(\d+:\d+\)$/, "")}`,
+    );
   }
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(key, ast);

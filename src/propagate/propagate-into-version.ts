@@ -8,7 +8,12 @@ import { propagate, type PropagationReport } from "./propagate.js";
  * Propagates `flor.log` statements from the newest version of a script (its file in the working tree,
  * where the user added them) into the script as it was at code version `vid`. Replay runs the result.
  */
-export async function propagateIntoVersion(root: string, filename: string, vid: string, names?: readonly string[]): Promise<PropagationReport> {
+export async function propagateIntoVersion(
+  root: string,
+  filename: string,
+  vid: string,
+  names?: readonly string[],
+): Promise<PropagationReport> {
   let newest: string;
   try {
     newest = readFileSync(path.join(root, filename), "utf8");

@@ -159,7 +159,8 @@ function renameVotes(newTree: SyntaxTree, mapping: Mapping): Map<string, string>
  * not, since declarations matched only by their position say nothing about what the names hold.
  */
 function declarationVote(node: TreeNode, image: TreeNode, mapping: Mapping): number {
-  const declarator = (n: TreeNode): TreeNode | null => (n.parent?.label === "VariableDeclarator" && (n.parent.ast as { id?: unknown }).id === n.ast ? n.parent : null);
+  const declarator = (n: TreeNode): TreeNode | null =>
+    n.parent?.label === "VariableDeclarator" && (n.parent.ast as { id?: unknown }).id === n.ast ? n.parent : null;
   const a = declarator(node);
   const b = declarator(image);
   if (a === null && b === null) return 1;
@@ -199,8 +200,12 @@ class Placer {
   private readonly placedHelpers = new Map<TreeNode, Target>();
 
   constructor(
-    private readonly newTree: SyntaxTree, private readonly oldTree: SyntaxTree, private readonly mapping: Mapping,
-    private readonly renames: Map<string, string>, private readonly newCode: string, private readonly oldCode: string,
+    private readonly newTree: SyntaxTree,
+    private readonly oldTree: SyntaxTree,
+    private readonly mapping: Mapping,
+    private readonly renames: Map<string, string>,
+    private readonly newCode: string,
+    private readonly oldCode: string,
   ) {}
 
   place(statement: TreeNode): { pieces: Piece[]; renamed: Record<string, string> } | string {
@@ -273,18 +278,20 @@ class Placer {
     };
     for (let i = index - 1; i >= 0; i--) {
       const image = anchorOf(siblings[i]!);
-      if (image !== undefined) return { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast) + 1, after: image, before: null };
+      if (image !== undefined)
+        return { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast) + 1, after: image, before: null };
     }
     for (let i = index + 1; i < siblings.length; i++) {
       const image = anchorOf(siblings[i]!);
-      if (image !== undefined) return { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast), after: null, before: image };
+      if (image !== undefined)
+        return { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast), after: null, before: image };
     }
     const oldSiblings = oldContainer === undefined ? null : statementList(oldContainer);
     if (oldContainer !== undefined && oldSiblings !== null) {
       const first = oldSiblings[0];
       const last = oldSiblings[oldSiblings.length - 1];
       return index === 0 || last === undefined
-        ? { container: oldContainer, index: 0, after: null, before: first === undefined ? null : this.oldTree.of.get(first) ?? null }
+        ? { container: oldContainer, index: 0, after: null, before: first === undefined ? null : (this.oldTree.of.get(first) ?? null) }
         : { container: oldContainer, index: oldSiblings.length, after: this.oldTree.of.get(last) ?? null, before: null };
     }
     return `its context (line ${statement.ast.loc!.start.line} of the new version) has no counterpart in the old version`;
@@ -300,10 +307,13 @@ class Placer {
     const siblings = statementList(statement.parent!)!;
     const index = siblings.indexOf(statement.ast);
     const chosen = new Set<Node>();
-    for (const pending = [statement.ast]; pending.length > 0;) {
+    for (const pending = [statement.ast]; pending.length > 0; ) {
       for (const { name } of freeIdentifiers(pending.pop()!)) {
         if (available(name)) continue;
-        const helper = siblings.slice(0, index).reverse().find((s) => s.type === "VariableDeclaration" && s.kind === "const" && declaredNames(s).includes(name));
+        const helper = siblings
+          .slice(0, index)
+          .reverse()
+          .find((s) => s.type === "VariableDeclaration" && s.kind === "const" && declaredNames(s).includes(name));
         if (helper === undefined || chosen.has(helper)) continue;
         const tree = this.newTree.of.get(helper)!;
         if (this.placedHelpers.has(tree)) continue;
@@ -323,7 +333,14 @@ class Placer {
    * version: the old version already runs it, so injecting the helper would run it twice.
    */
   private repeatedEffect(helper: TreeNode): TreeNode | null {
-    const effects = new Set(["CallExpression", "NewExpression", "AssignmentExpression", "UpdateExpression", "AwaitExpression", "OptionalCallExpression"]);
+    const effects = new Set([
+      "CallExpression",
+      "NewExpression",
+      "AssignmentExpression",
+      "UpdateExpression",
+      "AwaitExpression",
+      "OptionalCallExpression",
+    ]);
     for (const node of this.newTree.nodes.slice(helper.id, helper.end)) {
       if (effects.has(node.label) && this.mapping.hasSrc(node)) return node;
     }
@@ -331,7 +348,12 @@ class Placer {
   }
 
   /** The statement's text with identifiers renamed as the versions did, each checked to be bound. */
-  private renamedText(statement: TreeNode, bound: Set<string>, renamed: Record<string, string>, members: Set<string> | null): { text: string } | string {
+  private renamedText(
+    statement: TreeNode,
+    bound: Set<string>,
+    renamed: Record<string, string>,
+    members: Set<string> | null,
+  ): { text: string } | string {
     const start = statement.ast.start!;
     let text = this.newCode.slice(start, ownEnd(statement.ast, this.newCode));
     // `this.x`: a member of the old version's class, renamed by the same votes, or declined.
@@ -353,16 +375,22 @@ class Placer {
       const voted = this.renames.get(identifier.name);
       // A name that another name of the new version was renamed to means something else in the old version.
       const taken = [...this.renames].some(([from, to]) => to === identifier.name && from !== identifier.name);
-      const oldName = voted !== undefined ? (bound.has(voted) ? voted : null) : bound.has(identifier.name) && !taken ? identifier.name : null;
+      const oldName =
+        voted !== undefined ? (bound.has(voted) ? voted : null) : bound.has(identifier.name) && !taken ? identifier.name : null;
       if (oldName === null) {
         return `\`${identifier.name}\`${voted !== undefined && voted !== identifier.name ? ` (\`${voted}\` in the old version)` : ""} is not defined at that place in the old version`;
       }
       if (oldName !== identifier.name) {
         renamed[identifier.name] = oldName;
-        edits.push({ start: identifier.start, end: identifier.end, replacement: identifier.shorthand ? `${identifier.name}: ${oldName}` : oldName });
+        edits.push({
+          start: identifier.start,
+          end: identifier.end,
+          replacement: identifier.shorthand ? `${identifier.name}: ${oldName}` : oldName,
+        });
       }
     }
-    for (const edit of edits.sort((a, b) => b.start - a.start)) text = text.slice(0, edit.start - start) + edit.replacement + text.slice(edit.end - start);
+    for (const edit of edits.sort((a, b) => b.start - a.start))
+      text = text.slice(0, edit.start - start) + edit.replacement + text.slice(edit.end - start);
     return { text };
   }
 
@@ -385,24 +413,31 @@ class Placer {
       for (; extra.startsWith(newUnit); extra = extra.slice(newUnit.length)) out += oldUnit;
       return out + extra;
     };
-    const reindent = (indent: string): string => text.replace(/\r\n/g, "\n").split("\n").map((line, i) => {
-      if (i === 0) return indent + line;
-      if (!line.startsWith(newIndent)) return line;
-      const rest = line.slice(newIndent.length);
-      const extra = /^[ \t]*/.exec(rest)![0];
-      return indent + deeper(extra) + rest.slice(extra.length);
-    }).join(eol);
+    const reindent = (indent: string): string =>
+      text
+        .replace(/\r\n/g, "\n")
+        .split("\n")
+        .map((line, i) => {
+          if (i === 0) return indent + line;
+          if (!line.startsWith(newIndent)) return line;
+          const rest = line.slice(newIndent.length);
+          const extra = /^[ \t]*/.exec(rest)![0];
+          return indent + deeper(extra) + rest.slice(extra.length);
+        })
+        .join(eol);
 
     if (target.after !== null) {
       const end = ownEnd(target.after.ast, oldCode);
       const lineEnd = oldCode.indexOf("\n", end) === -1 ? oldCode.length : oldCode.indexOf("\n", end);
-      if (!/^\s*(\/\/.*|\/\*.*\*\/\s*)?$/.test(oldCode.slice(end, lineEnd))) return `its place in the old version (line ${target.after.ast.loc!.end.line}) shares a line with other code`;
+      if (!/^\s*(\/\/.*|\/\*.*\*\/\s*)?$/.test(oldCode.slice(end, lineEnd)))
+        return `its place in the old version (line ${target.after.ast.loc!.end.line}) shares a line with other code`;
       const at = oldCode[lineEnd - 1] === "\r" ? lineEnd - 1 : lineEnd;
       return { offset: at, text: `${eol}${reindent(indentOf(oldCode, target.after.ast.start!))}`, node: statement };
     }
     if (target.before !== null) {
       let begin = lineStart(oldCode, target.before.ast.start!);
-      if (oldCode.slice(begin, target.before.ast.start!).trim() !== "") return `its place in the old version (line ${target.before.ast.loc!.start.line}) shares a line with other code`;
+      if (oldCode.slice(begin, target.before.ast.start!).trim() !== "")
+        return `its place in the old version (line ${target.before.ast.loc!.start.line}) shares a line with other code`;
       // Comment lines right above the statement belong to it: go above them.
       for (const comment of [...(target.before.ast.leadingComments ?? [])].reverse()) {
         const from = lineStart(oldCode, comment.start!);
@@ -416,7 +451,8 @@ class Placer {
     const open = target.container.ast.start!;
     const unit = /\n([ \t]+)\S/.exec(oldCode)?.[1] ?? "  ";
     const braceLineEnd = oldCode.indexOf("\n", open);
-    if (braceLineEnd === -1 || oldCode.slice(open + 1, braceLineEnd).trim() !== "") return "its place in the old version is an empty block written on one line";
+    if (braceLineEnd === -1 || oldCode.slice(open + 1, braceLineEnd).trim() !== "")
+      return "its place in the old version is an empty block written on one line";
     return { offset: braceLineEnd, text: `\n${reindent(indentOf(oldCode, open) + unit)}`, node: statement };
   }
 }

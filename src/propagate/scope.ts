@@ -2,7 +2,19 @@ import type { Node } from "@babel/types";
 import type { TreeNode } from "./syntax-tree.js";
 
 /** Names every script can use without declaring them. */
-const GLOBALS = new Set([...Object.getOwnPropertyNames(globalThis), "undefined", "NaN", "Infinity", "arguments", "this", "require", "module", "exports", "__dirname", "__filename"]);
+const GLOBALS = new Set([
+  ...Object.getOwnPropertyNames(globalThis),
+  "undefined",
+  "NaN",
+  "Infinity",
+  "arguments",
+  "this",
+  "require",
+  "module",
+  "exports",
+  "__dirname",
+  "__filename",
+]);
 
 /**
  * The identifiers a statement reads from its surroundings: references that are not property names,
@@ -13,8 +25,10 @@ export function freeIdentifiers(statement: Node): { name: string; start: number;
   const visit = (node: Node, bound: Set<string>, parent: Node | null, key: string): void => {
     if (node.type === "Identifier") {
       const p = parent as unknown as Record<string, unknown> | null;
-      const isProperty = p !== null && (((parent!.type === "MemberExpression" || parent!.type === "OptionalMemberExpression") && key === "property" && !p["computed"])
-        || ((parent!.type === "ObjectProperty" || parent!.type === "ObjectMethod") && key === "key" && !p["computed"]));
+      const isProperty =
+        p !== null &&
+        (((parent!.type === "MemberExpression" || parent!.type === "OptionalMemberExpression") && key === "property" && !p["computed"]) ||
+          ((parent!.type === "ObjectProperty" || parent!.type === "ObjectMethod") && key === "key" && !p["computed"]));
       // `{ lr }`: renaming the value must keep the key, so the caller writes `lr: newName`.
       const shorthand = parent?.type === "ObjectProperty" && key === "value" && Boolean(p!["shorthand"]);
       if (!isProperty && !bound.has(node.name)) found.push({ name: node.name, start: node.start!, end: node.end!, shorthand });
@@ -33,7 +47,8 @@ export function freeIdentifiers(statement: Node): { name: string; start: number;
     for (const [childKey, field] of Object.entries(node)) {
       if (childKey === "loc" || childKey.endsWith("Comments") || childKey === "typeAnnotation" || childKey === "typeParameters") continue;
       for (const item of Array.isArray(field) ? field : [field]) {
-        if (item !== null && typeof item === "object" && typeof (item as { type?: unknown }).type === "string") visit(item as Node, inner, node, childKey);
+        if (item !== null && typeof item === "object" && typeof (item as { type?: unknown }).type === "string")
+          visit(item as Node, inner, node, childKey);
       }
     }
   };
@@ -90,10 +105,17 @@ export function namesBoundAt(container: TreeNode, index: number): Set<string> {
   let position = index;
   for (let node: TreeNode | null = container; node !== null; node = node.parent) {
     const ast = node.ast as unknown as Record<string, unknown>;
-    const body = Array.isArray(ast["body"]) ? (ast["body"] as Node[]) : node.ast.type === "SwitchCase" ? (ast["consequent"] as Node[]) : null;
+    const body = Array.isArray(ast["body"])
+      ? (ast["body"] as Node[])
+      : node.ast.type === "SwitchCase"
+        ? (ast["consequent"] as Node[])
+        : null;
     if (body !== null) {
       body.forEach((statement, i) => {
-        const hoisted = statement.type === "FunctionDeclaration" || (statement.type === "VariableDeclaration" && statement.kind === "var") || statement.type === "ImportDeclaration";
+        const hoisted =
+          statement.type === "FunctionDeclaration" ||
+          (statement.type === "VariableDeclaration" && statement.kind === "var") ||
+          statement.type === "ImportDeclaration";
         if (i < position || hoisted) for (const name of declaredBy(statement)) names.add(name);
       });
     }
@@ -114,7 +136,7 @@ export function namesBoundAt(container: TreeNode, index: number): Set<string> {
       case "ObjectMethod":
       case "ClassMethod":
         for (const param of node.ast.params) for (const name of patternNames(param)) names.add(name);
-        if ((node.ast.type === "FunctionExpression") && node.ast.id) names.add(node.ast.id.name);
+        if (node.ast.type === "FunctionExpression" && node.ast.id) names.add(node.ast.id.name);
         break;
       default:
         break;
@@ -123,7 +145,11 @@ export function namesBoundAt(container: TreeNode, index: number): Set<string> {
     const parent = node.parent;
     if (parent !== null) {
       const parentAst = parent.ast as unknown as Record<string, unknown>;
-      const list = Array.isArray(parentAst["body"]) ? (parentAst["body"] as Node[]) : parent.ast.type === "SwitchCase" ? (parentAst["consequent"] as Node[]) : null;
+      const list = Array.isArray(parentAst["body"])
+        ? (parentAst["body"] as Node[])
+        : parent.ast.type === "SwitchCase"
+          ? (parentAst["consequent"] as Node[])
+          : null;
       position = list === null ? position : list.indexOf(node.ast);
     }
   }
@@ -134,8 +160,12 @@ export function namesBoundAt(container: TreeNode, index: number): Set<string> {
 export function thisMembers(statement: Node): { name: string; start: number; end: number; shorthand: boolean }[] {
   const found: { name: string; start: number; end: number; shorthand: boolean }[] = [];
   const visit = (node: Node): void => {
-    if ((node.type === "MemberExpression" || node.type === "OptionalMemberExpression") && !node.computed
-      && node.object.type === "ThisExpression" && node.property.type === "Identifier") {
+    if (
+      (node.type === "MemberExpression" || node.type === "OptionalMemberExpression") &&
+      !node.computed &&
+      node.object.type === "ThisExpression" &&
+      node.property.type === "Identifier"
+    ) {
       found.push({ name: node.property.name, start: node.property.start!, end: node.property.end!, shorthand: false });
     }
     for (const [key, field] of Object.entries(node)) {
@@ -160,11 +190,22 @@ export function classMembersAt(node: TreeNode): Set<string> | null {
   const members = new Set<string>();
   const visit = (n: Node): void => {
     const key = (n as { key?: Node }).key;
-    if ((n.type === "ClassProperty" || n.type === "ClassMethod" || n.type === "ClassAccessorProperty" || n.type === "TSDeclareMethod") && key?.type === "Identifier") members.add(key.name);
+    if (
+      (n.type === "ClassProperty" || n.type === "ClassMethod" || n.type === "ClassAccessorProperty" || n.type === "TSDeclareMethod") &&
+      key?.type === "Identifier"
+    )
+      members.add(key.name);
     if (n.type === "ClassMethod" && n.kind === "constructor") {
-      for (const param of n.params) if (param.type === "TSParameterProperty") for (const name of patternNames(param.parameter)) members.add(name);
+      for (const param of n.params)
+        if (param.type === "TSParameterProperty") for (const name of patternNames(param.parameter)) members.add(name);
     }
-    if (n.type === "AssignmentExpression" && (n.left.type === "MemberExpression") && n.left.object.type === "ThisExpression" && n.left.property.type === "Identifier") members.add(n.left.property.name);
+    if (
+      n.type === "AssignmentExpression" &&
+      n.left.type === "MemberExpression" &&
+      n.left.object.type === "ThisExpression" &&
+      n.left.property.type === "Identifier"
+    )
+      members.add(n.left.property.name);
     for (const [k, field] of Object.entries(n)) {
       if (k === "loc" || k.endsWith("Comments")) continue;
       for (const item of Array.isArray(field) ? field : [field]) {

@@ -28,9 +28,21 @@ export interface SyntaxTree {
   of: Map<Node, TreeNode>;
 }
 
-const SKIPPED = new Set(["loc", "start", "end", "range", "extra", "tokens", "comments", "leadingComments", "trailingComments", "innerComments", "original"]);
+const SKIPPED = new Set([
+  "loc",
+  "start",
+  "end",
+  "range",
+  "extra",
+  "tokens",
+  "comments",
+  "leadingComments",
+  "trailingComments",
+  "innerComments",
+  "original",
+]);
 
-function valueOf(node: Node): string {
+function labelOf(node: Node): string {
   const n = node as unknown as Record<string, unknown>;
   switch (node.type) {
     case "Identifier":
@@ -82,7 +94,18 @@ export function buildTree(ast: Node, hashes: Map<string, number>): SyntaxTree {
   const of = new Map<Node, TreeNode>();
 
   const visit = (node: Node, parent: TreeNode | null): TreeNode => {
-    const tree: TreeNode = { id: nodes.length, label: node.type, value: valueOf(node), ast: node, parent, children: [], height: 1, size: 1, hash: 0, end: 0 };
+    const tree: TreeNode = {
+      id: nodes.length,
+      label: node.type,
+      value: labelOf(node),
+      ast: node,
+      parent,
+      children: [],
+      height: 1,
+      size: 1,
+      hash: 0,
+      end: 0,
+    };
     nodes.push(tree);
     of.set(node, tree);
     for (const key of Object.keys(node)) {

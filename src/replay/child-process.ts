@@ -19,12 +19,23 @@ const STDERR_TAIL = 4000;
  * loader for TypeScript (tsx from the project, else from flordb's own dependencies; the loader rather
  * than tsx's CLI, which would start a second process). `onSpawn` gets the child, so a cancelled job can kill it.
  */
-export function runScript(tree: string, projectRoot: string, filename: string, argv: readonly string[], env: Record<string, string>, onSpawn?: (kill: () => void) => void): Promise<ChildResult> {
+export function runScript(
+  tree: string,
+  projectRoot: string,
+  filename: string,
+  argv: readonly string[],
+  env: Record<string, string>,
+  onSpawn?: (kill: () => void) => void,
+): Promise<ChildResult> {
   const script = path.join(tree, filename);
   const command = /\.(?:[mc]?ts|tsx)$/.test(filename) ? ["--import", tsxLoader(projectRoot), script] : [script];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...command, ...argv], { cwd: tree, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [...command, ...argv], {
+      cwd: tree,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_TAIL);

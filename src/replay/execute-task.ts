@@ -20,7 +20,9 @@ export class TreeCache {
   constructor(private readonly root: string) {}
 
   get(spec: TaskSpec): Promise<string> {
-    const key = createHash("sha256").update(JSON.stringify([spec.run.vid, spec.patches])).digest("hex");
+    const key = createHash("sha256")
+      .update(JSON.stringify([spec.run.vid, spec.patches]))
+      .digest("hex");
     let tree = this.trees.get(key);
     if (tree === undefined) {
       tree = Promise.resolve().then(() => materializeVersion(this.root, spec.run.vid!, spec.patches));
@@ -81,7 +83,12 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
       startFailure = `the replay could not start: ${(error as Error).message}`;
     }
     if (ctx.stopping?.() === true && result?.exitCode !== 0) {
-      await db.updateTable("replay_tasks").set({ status: "queued", worker: null, started_at: null }).where("id", "=", task.id).where("status", "=", "running").execute();
+      await db
+        .updateTable("replay_tasks")
+        .set({ status: "queued", worker: null, started_at: null })
+        .where("id", "=", task.id)
+        .where("status", "=", "running")
+        .execute();
       await addEvent(db, task.jobId, "task-requeued", task.id, { attempt, reason: "the runner stopped" });
       return "stopped";
     }
@@ -106,13 +113,20 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
       spec = wholeScript(spec);
       continue;
     } else {
-      problem = result.signal !== null ? `the replay process was killed (${result.signal})` : `the replay process exited with code ${result.exitCode}: ${errorLine(result.stderr)}`;
+      problem =
+        result.signal !== null
+          ? `the replay process was killed (${result.signal})`
+          : `the replay process exited with code ${result.exitCode}: ${errorLine(result.stderr)}`;
     }
     if (failures++ < RETRIES) {
       await addEvent(db, task.jobId, "task-retry", task.id, { attempt, error: problem });
       continue;
     }
-    await db.updateTable("replay_tasks").set({ status: "failed", error: problem, finished_at: new Date() }).where("id", "=", task.id).execute();
+    await db
+      .updateTable("replay_tasks")
+      .set({ status: "failed", error: problem, finished_at: new Date() })
+      .where("id", "=", task.id)
+      .execute();
     await addEvent(db, task.jobId, "task-failed", task.id, { attempt, error: problem });
     outcome = "failed";
     break;
@@ -124,12 +138,22 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
 async function runAttempt(ctx: WorkerContext, task: ReplayTask, spec: TaskSpec, attempt: number, journal: string): Promise<ChildResult> {
   const tree = await ctx.trees.get(spec);
   const { argv, patches: _patches, ...rest } = spec;
-  const replay: ReplaySpec = { format: REPLAY_FORMAT, job: task.jobId, task: task.id, attempt, ...rest, journal, objectsDir: ctx.layout.objectsDir };
+  const replay: ReplaySpec = {
+    format: REPLAY_FORMAT,
+    job: task.jobId,
+    task: task.id,
+    attempt,
+    ...rest,
+    journal,
+    objectsDir: ctx.layout.objectsDir,
+  };
   mkdirSync(path.dirname(journal), { recursive: true });
   const specFile = journal.replace(/\.jsonl$/, ".spec.json");
   writeFileSync(specFile, JSON.stringify(replay));
   try {
-    return await runScript(tree, ctx.layout.root, spec.run.filename, argv, { FLOR_REPLAY: specFile }, (kill) => ctx.onChild?.(task.id, kill));
+    return await runScript(tree, ctx.layout.root, spec.run.filename, argv, { FLOR_REPLAY: specFile }, (kill) =>
+      ctx.onChild?.(task.id, kill),
+    );
   } finally {
     ctx.onChild?.(task.id, null);
   }
@@ -139,14 +163,39 @@ async function storeResult(ctx: WorkerContext, task: ReplayTask, journal: string
   await ctx.store.transaction(async (tx) => {
     const result = await ingestReplayJournal(tx, ctx.projectId, journal, task.id);
     const relative = path.relative(ctx.layout.florDir, journal).split(path.sep).join("/");
-    await tx.db.insertInto("journals").values({
-      project_id: ctx.projectId, path: relative, run_id: result.runId, offset: statSync(journal).size, lines: 0, bad_lines: 0, complete: true, updated_at: new Date(),
-    }).onConflict((c) => c.columns(["project_id", "path"]).doNothing()).execute();
-    await tx.db.updateTable("replay_tasks").set({
-      status: "done", finished_at: new Date(), journal: relative, values_written: result.values, divergences: result.divergences, error: null,
-    }).where("id", "=", task.id).execute();
+    await tx.db
+      .insertInto("journals")
+      .values({
+        project_id: ctx.projectId,
+        path: relative,
+        run_id: result.runId,
+        offset: statSync(journal).size,
+        lines: 0,
+        bad_lines: 0,
+        complete: true,
+        updated_at: new Date(),
+      })
+      .onConflict((c) => c.columns(["project_id", "path"]).doNothing())
+      .execute();
+    await tx.db
+      .updateTable("replay_tasks")
+      .set({
+        status: "done",
+        finished_at: new Date(),
+        journal: relative,
+        values_written: result.values,
+        divergences: result.divergences,
+        error: null,
+      })
+      .where("id", "=", task.id)
+      .execute();
     await addEvent(tx.db, task.jobId, "task-done", task.id, {
-      attempt, seconds, iterations: result.iterations, values: result.values, compared: result.compared, divergences: result.divergences,
+      attempt,
+      seconds,
+      iterations: result.iterations,
+      values: result.values,
+      compared: result.compared,
+      divergences: result.divergences,
     });
   });
 }
@@ -158,6 +207,14 @@ function wholeScript(spec: TaskSpec): TaskSpec {
 
 /** The line of a child's stderr that says what went wrong: flor's own message, else the error, else the last line. */
 function errorLine(text: string): string {
-  const lines = text.split("\n").map((line) => line.trim()).filter((line) => line !== "");
-  return lines.find((line) => line.startsWith("flor:")) ?? lines.find((line) => /^\w*Error\b/.test(line)) ?? lines[lines.length - 1] ?? "(no output)";
+  const lines = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
+  return (
+    lines.find((line) => line.startsWith("flor:")) ??
+    lines.find((line) => /^\w*Error\b/.test(line)) ??
+    lines[lines.length - 1] ??
+    "(no output)"
+  );
 }

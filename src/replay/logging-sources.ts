@@ -24,7 +24,11 @@ export function filesLogging(root: string, entry: string, names: readonly string
  * Every `flor.log("name", ...)` in the entry script and the modules it imports (only those of `names`,
  * when given): repository-relative path → the names and the lines where they are logged.
  */
-export function logStatements(root: string, entry: string, names: readonly string[] | null = null): Map<string, { name: string; line: number }[]> {
+export function logStatements(
+  root: string,
+  entry: string,
+  names: readonly string[] | null = null,
+): Map<string, { name: string; line: number }[]> {
   const wanted = names === null ? null : new Set(names);
   const found = new Map<string, { name: string; line: number }[]>();
   const seen = new Set<string>();
@@ -36,7 +40,7 @@ export function logStatements(root: string, entry: string, names: readonly strin
     const code = readFileSync(file, "utf8");
     for (const match of code.matchAll(RELATIVE_IMPORT)) {
       const target = resolveImport(path.dirname(file), match[1]!);
-      if (target !== null && target.startsWith(root + path.sep) && !target.includes(`${path.sep}node_modules${path.sep}`)) queue.push(target);
+      if (target?.startsWith(root + path.sep) && !target.includes(`${path.sep}node_modules${path.sep}`)) queue.push(target);
     }
     if (!code.includes("flor.log") || (wanted !== null && ![...wanted].some((name) => code.includes(name)))) continue;
     let logged: { name: string; line: number }[];
@@ -55,7 +59,18 @@ export function logStatements(root: string, entry: string, names: readonly strin
 function resolveImport(dir: string, specifier: string): string | null {
   const base = path.resolve(dir, specifier);
   const stem = base.replace(/\.[mc]?js$/, "");
-  const candidates = [base, `${stem}.ts`, `${stem}.tsx`, `${stem}.mts`, `${stem}.cts`, `${base}.ts`, `${base}.js`, `${base}.mjs`, path.join(base, "index.ts"), path.join(base, "index.js")];
+  const candidates = [
+    base,
+    `${stem}.ts`,
+    `${stem}.tsx`,
+    `${stem}.mts`,
+    `${stem}.cts`,
+    `${base}.ts`,
+    `${base}.js`,
+    `${base}.mjs`,
+    path.join(base, "index.ts"),
+    path.join(base, "index.js"),
+  ];
   for (const candidate of candidates) if (SOURCE.test(candidate) && existsSync(candidate) && statSync(candidate).isFile()) return candidate;
   return null;
 }

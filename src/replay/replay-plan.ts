@@ -104,7 +104,12 @@ interface VersionPatch {
  * the outermost loop must execute and from which checkpoints, and how the work splits into tasks for
  * `workers` parallel workers, with estimated costs from the run's recorded timings.
  */
-export async function planReplay(store: Store, layout: ProjectLayout, request: ReplayRequest, options: { workers: number }): Promise<ReplayPlan> {
+export async function planReplay(
+  store: Store,
+  layout: ProjectLayout,
+  request: ReplayRequest,
+  options: { workers: number },
+): Promise<ReplayPlan> {
   const names = [...new Set(request.names)];
   const runs = await loadRuns(store, layout.projid, request);
   const objects = new ObjectStore(layout.objectsDir);
@@ -116,15 +121,31 @@ export async function planReplay(store: Store, layout: ProjectLayout, request: R
     const lookup = runLookup(run, layout.projid);
     if (request.where !== undefined && request.where(lookup) === false) continue;
     const plan: RunPlan = {
-      runId: run.id, tstamp: run.tstamp.toISOString(), filename: run.filename, vid: run.vid, outcome: "nothing-to-do", mode: null,
-      names: [], ranges: [], iterations: 0, notes: [], estimatedSeconds: 0, fullSeconds: (run.seconds ?? 0) + childStartSeconds(run.filename),
+      runId: run.id,
+      tstamp: run.tstamp.toISOString(),
+      filename: run.filename,
+      vid: run.vid,
+      outcome: "nothing-to-do",
+      mode: null,
+      names: [],
+      ranges: [],
+      iterations: 0,
+      notes: [],
+      estimatedSeconds: 0,
+      fullSeconds: (run.seconds ?? 0) + childStartSeconds(run.filename),
     };
     plans.push(plan);
     const missing = names.filter((name) => !run.recorded.has(name));
     for (const name of names) if (run.recorded.has(name)) plan.names.push({ name, status: "recorded" });
     if (missing.length === 0) continue;
-    const cannot = run.vid === null ? "the run has no code version" : run.status === "running" ? "the run is still running"
-      : run.status !== "ok" ? `the run ended ${run.status}, so its recording cannot be checked against a replay` : null;
+    const cannot =
+      run.vid === null
+        ? "the run has no code version"
+        : run.status === "running"
+          ? "the run is still running"
+          : run.status !== "ok"
+            ? `the run ended ${run.status}, so its recording cannot be checked against a replay`
+            : null;
     if (cannot !== null) {
       plan.outcome = "declined";
       for (const name of missing) plan.names.push({ name, status: "declined", reason: cannot });
@@ -140,10 +161,15 @@ export async function planReplay(store: Store, layout: ProjectLayout, request: R
     if (work !== null) works.push(work);
   }
   const tasks = splitIntoTasks(works, options.workers);
-  for (const plan of plans) plan.estimatedSeconds = tasks.filter((t) => t.runId === plan.runId).reduce((sum, t) => sum + t.estimatedSeconds, 0);
+  for (const plan of plans)
+    plan.estimatedSeconds = tasks.filter((t) => t.runId === plan.runId).reduce((sum, t) => sum + t.estimatedSeconds, 0);
   const costs = tasks.map((task) => task.estimatedSeconds);
   return {
-    names, where: request.whereText ?? null, workers: options.workers, runs: plans, tasks,
+    names,
+    where: request.whereText ?? null,
+    workers: options.workers,
+    runs: plans,
+    tasks,
     estimate: {
       cpuSeconds: costs.reduce((a, b) => a + b, 0),
       wallSeconds: makespan(costs, options.workers),
@@ -154,8 +180,11 @@ export async function planReplay(store: Store, layout: ProjectLayout, request: R
 
 async function loadRuns(store: Store, projid: string, request: ReplayRequest): Promise<RunFacts[]> {
   const db = store.db;
-  let query = db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
-    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv"]).where("p.projid", "=", projid);
+  let query = db
+    .selectFrom("runs as r")
+    .innerJoin("projects as p", "p.id", "r.project_id")
+    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv"])
+    .where("p.projid", "=", projid);
   if (request.filename !== undefined) query = query.where("r.filename", "=", request.filename);
   if (request.runIds !== undefined) query = query.where("r.id", "in", request.runIds.length > 0 ? request.runIds : [-1]);
   const rows = await query.orderBy("r.tstamp").execute();
@@ -165,16 +194,43 @@ async function loadRuns(store: Store, projid: string, request: ReplayRequest): P
     db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).execute(),
     db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).execute(),
     db.selectFrom("replay_coverage").select(["run_id", "name", "part", "iteration"]).where("run_id", "in", ids).execute(),
-    db.selectFrom("loop_summaries").select(["run_id", "name", "iterations", "start_offset", "seconds"])
-      .where("run_id", "in", ids).where("parent_ctx_id", "is", null).orderBy("start_offset").execute(),
-    db.selectFrom("loops").select(["run_id", "ctx_id", "iteration", "value", "seconds"])
-      .where("run_id", "in", ids).where("parent_ctx_id", "is", null).orderBy("ctx_id").execute(),
+    db
+      .selectFrom("loop_summaries")
+      .select(["run_id", "name", "iterations", "start_offset", "seconds"])
+      .where("run_id", "in", ids)
+      .where("parent_ctx_id", "is", null)
+      .orderBy("start_offset")
+      .execute(),
+    db
+      .selectFrom("loops")
+      .select(["run_id", "ctx_id", "iteration", "value", "seconds"])
+      .where("run_id", "in", ids)
+      .where("parent_ctx_id", "is", null)
+      .orderBy("ctx_id")
+      .execute(),
     db.selectFrom("checkpoints").select(["run_id", "ctx_id", "objects", "bytes"]).where("run_id", "in", ids).execute(),
   ]);
-  const facts = new Map<number, RunFacts>(rows.map((r) => [r.id, {
-    id: r.id, projid, tstamp: r.tstamp, filename: r.filename, vid: r.vid, status: r.status, seconds: r.seconds, argv: r.argv,
-    args: new Map(), recorded: new Set(), coverage: new Map(), topLoops: [], iterations: [], checkpoints: new Map(),
-  }]));
+  const facts = new Map<number, RunFacts>(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        projid,
+        tstamp: r.tstamp,
+        filename: r.filename,
+        vid: r.vid,
+        status: r.status,
+        seconds: r.seconds,
+        argv: r.argv,
+        args: new Map(),
+        recorded: new Set(),
+        coverage: new Map(),
+        topLoops: [],
+        iterations: [],
+        checkpoints: new Map(),
+      },
+    ]),
+  );
   for (const a of args) facts.get(a.run_id)!.args.set(a.name, a.value);
   for (const c of coverage) {
     const run = facts.get(c.run_id)!;
@@ -184,7 +240,8 @@ async function loadRuns(store: Store, projid: string, request: ReplayRequest): P
   }
   // A name with coverage rows was filled by replay, not recorded by the run itself.
   for (const n of logNames) if (!facts.get(n.run_id)!.coverage.has(n.name)) facts.get(n.run_id)!.recorded.add(n.name);
-  for (const s of summaries) facts.get(s.run_id)!.topLoops.push({ name: s.name, iterations: s.iterations, start: s.start_offset, seconds: s.seconds });
+  for (const s of summaries)
+    facts.get(s.run_id)!.topLoops.push({ name: s.name, iterations: s.iterations, start: s.start_offset, seconds: s.seconds });
   const iterationOf = new Map<string, number>();
   for (const l of loops) {
     facts.get(l.run_id)!.iterations.push({ ctx: l.ctx_id, iteration: l.iteration, value: l.value, seconds: l.seconds ?? 0 });
@@ -192,13 +249,20 @@ async function loadRuns(store: Store, projid: string, request: ReplayRequest): P
   }
   for (const c of checkpoints) {
     const iteration = iterationOf.get(`${c.run_id}:${c.ctx_id}`);
-    if (iteration !== undefined) facts.get(c.run_id)!.checkpoints.set(iteration, { objects: c.objects as Record<string, string>, bytes: Number(c.bytes) });
+    if (iteration !== undefined)
+      facts.get(c.run_id)!.checkpoints.set(iteration, { objects: c.objects as Record<string, string>, bytes: Number(c.bytes) });
   }
   return [...facts.values()];
 }
 
 function runLookup(run: RunFacts, projid: string): FactLookup {
-  const dims: Record<string, JsonValue> = { projid, tstamp: run.tstamp.toISOString(), filename: run.filename, vid: run.vid, status: run.status };
+  const dims: Record<string, JsonValue> = {
+    projid,
+    tstamp: run.tstamp.toISOString(),
+    filename: run.filename,
+    vid: run.vid,
+    status: run.status,
+  };
   return (name, namespace) => {
     if ((namespace === undefined || namespace === "run") && Object.hasOwn(dims, name)) return dims[name];
     if ((namespace === undefined || namespace === "arg") && run.args.has(name)) return run.args.get(name);
@@ -215,10 +279,11 @@ async function propagateVersion(root: string, entry: string, vid: string, names:
     try {
       old = await git.show([`${vid}:${file}`]);
     } catch {
-      for (const name of logged) result.names.set(name, { declined: `${file} logs it now, but did not exist at version ${vid.slice(0, 10)}` });
+      for (const name of logged)
+        result.names.set(name, { declined: `${file} logs it now, but did not exist at version ${vid.slice(0, 10)}` });
       continue;
     }
-    let report;
+    let report: ReturnType<typeof propagate>;
     try {
       report = propagate(readFileSync(path.join(root, file), "utf8"), old, { filename: file, names: logged });
     } catch (error) {
@@ -234,7 +299,8 @@ async function propagateVersion(root: string, entry: string, vid: string, names:
     if (report.injected.length > 0) result.patches[file] = report.code;
   }
   for (const name of names) {
-    if (!result.names.has(name)) result.names.set(name, { declined: `the newest ${entry} (and the modules it imports) never logs it with flor.log` });
+    if (!result.names.has(name))
+      result.names.set(name, { declined: `the newest ${entry} (and the modules it imports) never logs it with flor.log` });
   }
   return result;
 }
@@ -255,7 +321,16 @@ interface RunWork {
 }
 
 /** Decides what one run must execute; fills `plan`. */
-function planRun(run: RunFacts, plan: RunPlan, patch: VersionPatch, missing: string[], where: ScopePredicate | undefined, lookup: FactLookup, objects: ObjectStore, fromScratch: boolean): RunWork | null {
+function planRun(
+  run: RunFacts,
+  plan: RunPlan,
+  patch: VersionPatch,
+  missing: string[],
+  where: ScopePredicate | undefined,
+  lookup: FactLookup,
+  objects: ObjectStore,
+  fromScratch: boolean,
+): RunWork | null {
   const top = run.topLoops.length === 1 ? run.topLoops[0]! : null;
   const needed = new Set<number>();
   let before = false;
@@ -264,13 +339,15 @@ function planRun(run: RunFacts, plan: RunPlan, patch: VersionPatch, missing: str
   const inScope = (i: number): boolean => {
     if (where === undefined || top === null) return true;
     const item = run.iterations.find((it) => it.iteration === i)?.value ?? null;
-    return where((name, namespace) => {
-      if (namespace === undefined || namespace === "loop") {
-        if (name === top.name) return i;
-        if (name === `${top.name}_value`) return item;
-      }
-      return lookup(name, namespace);
-    }) !== false;
+    return (
+      where((name, namespace) => {
+        if (namespace === undefined || namespace === "loop") {
+          if (name === top.name) return i;
+          if (name === `${top.name}_value`) return item;
+        }
+        return lookup(name, namespace);
+      }) !== false
+    );
   };
   for (const name of missing) {
     const fate = patch.names.get(name)!;
@@ -279,13 +356,26 @@ function planRun(run: RunFacts, plan: RunPlan, patch: VersionPatch, missing: str
       continue;
     }
     if ("present" in fate) {
-      plan.names.push({ name, status: "declined", reason: "this version already has the statement, yet the run logged no value: replay would log none either" });
+      plan.names.push({
+        name,
+        status: "declined",
+        reason: "this version already has the statement, yet the run logged no value: replay would log none either",
+      });
       continue;
     }
     const covered = run.coverage.get(name) ?? new Set<string>();
     const level = fate.level;
-    const label = level.kind === "loop" ? `in loop ${level.loops.join(" > ")}` : level.kind === "unknown" ? `unknown (${level.why})` : `${level.kind} loop ${level.loop}`;
-    const consistent = top !== null && (level.kind === "loop" ? level.loops[0] === top.name || !level.loops.includes(top.name) : level.kind === "unknown" || level.loop === top.name);
+    const label =
+      level.kind === "loop"
+        ? `in loop ${level.loops.join(" > ")}`
+        : level.kind === "unknown"
+          ? `unknown (${level.why})`
+          : `${level.kind} loop ${level.loop}`;
+    const consistent =
+      top !== null &&
+      (level.kind === "loop"
+        ? level.loops[0] === top.name || !level.loops.includes(top.name)
+        : level.kind === "unknown" || level.loop === top.name);
     if (covered.has("all")) {
       plan.names.push({ name, status: "replayed", level: label });
       continue;
@@ -296,22 +386,39 @@ function planRun(run: RunFacts, plan: RunPlan, patch: VersionPatch, missing: str
       continue;
     }
     let adds = 0;
-    if (level.kind === "before" && !covered.has("before")) { before = true; adds++; }
-    if (level.kind === "after" && !covered.has("after")) { after = true; adds++; }
+    if (level.kind === "before" && !covered.has("before")) {
+      before = true;
+      adds++;
+    }
+    if (level.kind === "after" && !covered.has("after")) {
+      after = true;
+      adds++;
+    }
     if (level.kind === "loop") {
-      for (let i = 0; i < top!.iterations; i++) if (!covered.has(`loop:${i}`) && inScope(i)) { needed.add(i); adds++; }
+      for (let i = 0; i < top!.iterations; i++)
+        if (!covered.has(`loop:${i}`) && inScope(i)) {
+          needed.add(i);
+          adds++;
+        }
     }
     plan.names.push({ name, status: adds > 0 ? "fill" : "replayed", level: label });
   }
   if (!whole && !before && !after && needed.size === 0) {
-    plan.outcome = plan.names.some((n) => n.status === "declined") && !plan.names.some((n) => n.status === "replayed") ? "declined" : "nothing-to-do";
+    plan.outcome =
+      plan.names.some((n) => n.status === "declined") && !plan.names.some((n) => n.status === "replayed") ? "declined" : "nothing-to-do";
     return null;
   }
   plan.outcome = "replay";
   const fills = plan.names.filter((n) => n.status === "fill").map((n) => n.name);
   if (top === null || whole || fromScratch) {
     plan.mode = "whole-script";
-    plan.notes.push(fromScratch ? "asked to re-run from scratch" : top === null ? `the run has ${run.topLoops.length === 0 ? "no" : run.topLoops.length} outermost loops: replaying the whole script` : "a statement's loop level is unknown: replaying the whole script");
+    plan.notes.push(
+      fromScratch
+        ? "asked to re-run from scratch"
+        : top === null
+          ? `the run has ${run.topLoops.length === 0 ? "no" : run.topLoops.length} outermost loops: replaying the whole script`
+          : "a statement's loop level is unknown: replaying the whole script",
+    );
     plan.ranges = top === null ? [] : [[0, top.iterations]];
     plan.iterations = top?.iterations ?? 0;
     return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set() };
@@ -356,7 +463,15 @@ function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[] {
   const total = whole.flat().reduce((sum, task) => sum + task.estimatedSeconds, 0);
   let best = whole.flat();
   for (const perWorker of [1, 2, 4]) {
-    if (workers <= 1 || makespan(best.map((t) => t.estimatedSeconds), workers) <= 1.1 * total / workers) break;
+    if (
+      workers <= 1 ||
+      makespan(
+        best.map((t) => t.estimatedSeconds),
+        workers,
+      ) <=
+        (1.1 * total) / workers
+    )
+      break;
     best = works.flatMap((work) => chunkTasks(work, total / (workers * perWorker)));
   }
   return best;
@@ -404,14 +519,31 @@ function chunkTasks(work: RunWork, target: number): PlannedTask[] {
   });
 }
 
-function makeTask(work: RunWork, ranges: [number, number][], before: boolean, after: boolean, final: CheckpointRef | null, estimate: number, iterations: number): PlannedTask {
+function makeTask(
+  work: RunWork,
+  ranges: [number, number][],
+  before: boolean,
+  after: boolean,
+  final: CheckpointRef | null,
+  estimate: number,
+  iterations: number,
+): PlannedTask {
   const { run, top } = work;
-  const segments: ReplaySegment[] = ranges.map(([from, to]) => ({ from, to, start: from, restore: from > 0 ? checkpointRef(run, from - 1) : null }));
+  const segments: ReplaySegment[] = ranges.map(([from, to]) => ({
+    from,
+    to,
+    start: from,
+    restore: from > 0 ? checkpointRef(run, from - 1) : null,
+  }));
   const spec: TaskSpec = {
     run: { projid: run.projid, tstamp: run.tstamp.toISOString(), filename: run.filename, vid: run.vid },
-    args: Object.fromEntries(run.args), names: work.names,
+    args: Object.fromEntries(run.args),
+    names: work.names,
     loop: top === null ? null : { name: top.name, iterations: top.iterations },
-    segments, before, after, final,
+    segments,
+    before,
+    after,
+    final,
     argv: Array.isArray(run.argv) ? run.argv.map(String) : [],
     patches: work.patch.patches,
   };

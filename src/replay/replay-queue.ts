@@ -21,7 +21,10 @@ const EXPIRE_SECONDS = 6 * 3600;
  * tables live in their own schema on the same server.
  */
 export class ReplayQueue {
-  private constructor(private readonly boss: PgBoss, private readonly name: string) {}
+  private constructor(
+    private readonly boss: PgBoss,
+    private readonly name: string,
+  ) {}
 
   static async connect(databaseUrl: string, projid: string): Promise<ReplayQueue> {
     const boss = new PgBoss({ connectionString: databaseUrl, schema: "flor_queue", max: 4, supervise: true, schedule: false });
@@ -41,9 +44,13 @@ export class ReplayQueue {
   /** Hands a job's queued tasks to the queue, longest first. */
   async enqueue(store: Store, jobId: number): Promise<number> {
     const tasks = (await jobTasks(store.db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
-    await this.boss.insert(tasks.map((task, index) => ({
-      name: this.name, data: { jobId, taskId: task.id } satisfies TaskMessage, priority: tasks.length - index,
-    })));
+    await this.boss.insert(
+      tasks.map((task, index) => ({
+        name: this.name,
+        data: { jobId, taskId: task.id } satisfies TaskMessage,
+        priority: tasks.length - index,
+      })),
+    );
     return tasks.length;
   }
 
@@ -51,9 +58,18 @@ export class ReplayQueue {
    * Works tasks with `concurrency` child processes until `stop()` is called; `onTask` hears each ending.
    * A task this queue hands out again (its worker vanished) is taken over from the running state.
    */
-  async work(store: Store, layout: ProjectLayout, concurrency: number, onTask?: (taskId: number, outcome: string) => void): Promise<WorkerContext> {
+  async work(
+    store: Store,
+    layout: ProjectLayout,
+    concurrency: number,
+    onTask?: (taskId: number, outcome: string) => void,
+  ): Promise<WorkerContext> {
     const ctx: WorkerContext = {
-      store, layout, projectId: await projectIdOf(store, layout), worker: `${hostname()}:${process.pid}`, trees: new TreeCache(layout.root),
+      store,
+      layout,
+      projectId: await projectIdOf(store, layout),
+      worker: `${hostname()}:${process.pid}`,
+      trees: new TreeCache(layout.root),
     };
     for (let i = 0; i < Math.max(1, concurrency); i++) {
       await this.boss.work<TaskMessage>(this.name, { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true }, async ([job]) => {
@@ -61,7 +77,12 @@ export class ReplayQueue {
         const task = await getTask(store.db, job.data.taskId);
         if (task === null) return;
         if (task.status === "running" && job.retryCount > 0) {
-          await store.db.updateTable("replay_tasks").set({ status: "queued" }).where("id", "=", task.id).where("status", "=", "running").execute();
+          await store.db
+            .updateTable("replay_tasks")
+            .set({ status: "queued" })
+            .where("id", "=", task.id)
+            .where("status", "=", "running")
+            .execute();
           task.status = "queued";
         }
         if (task.status !== "queued") return;

@@ -22,15 +22,33 @@ export interface RequestedReplay {
  * Plans a replay and stores it as a job with queued tasks. Idempotent while the job runs: the same
  * request (names, scope) returns the running job rather than starting a second one.
  */
-export async function requestReplay(store: Store, layout: ProjectLayout, request: ReplayRequest, options: { workers: number }): Promise<RequestedReplay> {
+export async function requestReplay(
+  store: Store,
+  layout: ProjectLayout,
+  request: ReplayRequest,
+  options: { workers: number },
+): Promise<RequestedReplay> {
   const projectId = await projectIdOf(store, layout);
-  const fingerprint = createHash("sha256").update(JSON.stringify({
-    names: [...new Set(request.names)].sort(), filename: request.filename ?? null, runs: request.runIds ?? null, where: request.whereText ?? null,
-  })).digest("hex");
+  const fingerprint = createHash("sha256")
+    .update(
+      JSON.stringify({
+        names: [...new Set(request.names)].sort(),
+        filename: request.filename ?? null,
+        runs: request.runIds ?? null,
+        where: request.whereText ?? null,
+      }),
+    )
+    .digest("hex");
   const running = await activeJobFor(store.db, projectId, fingerprint);
   if (running !== null) return { jobId: running, plan: null };
   const plan = await planReplay(store, layout, request, options);
-  const jobId = await createJob(store, projectId, JSON.parse(JSON.stringify({ names: plan.names, filename: request.filename ?? null, where: plan.where })), fingerprint, plan);
+  const jobId = await createJob(
+    store,
+    projectId,
+    JSON.parse(JSON.stringify({ names: plan.names, filename: request.filename ?? null, where: plan.where })),
+    fingerprint,
+    plan,
+  );
   return { jobId, plan };
 }
 
@@ -100,34 +118,51 @@ async function runHere(store: Store, layout: ProjectLayout, jobId: number, optio
   }
 }
 
-async function runTasks(store: Store, layout: ProjectLayout, jobId: number, options: LocalRunOptions, kills: Map<number, () => void>, stopping: () => boolean): Promise<ReplayJob> {
+async function runTasks(
+  store: Store,
+  layout: ProjectLayout,
+  jobId: number,
+  options: LocalRunOptions,
+  kills: Map<number, () => void>,
+  stopping: () => boolean,
+): Promise<ReplayJob> {
   // The embedded store has one process at a time, and this process runs the job only here: a task
   // marked running belongs to a process that stopped, and would otherwise keep the job open forever.
   if (store.kind === "pglite") await requeueRunningTasks(store.db, jobId);
   const projectId = await projectIdOf(store, layout);
   const ctx: WorkerContext = {
-    store, layout, projectId, worker: `${hostname()}:${process.pid}`, trees: new TreeCache(layout.root),
-    onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)), stopping,
+    store,
+    layout,
+    projectId,
+    worker: `${hostname()}:${process.pid}`,
+    trees: new TreeCache(layout.root),
+    onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)),
+    stopping,
   };
   const queue = (await jobTasks(store.db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
   let cancelled = false;
   const watcher = setInterval(() => {
-    void getJob(store.db, jobId).then((job) => {
-      if (job?.status !== "cancelled") return;
-      cancelled = true;
-      for (const kill of kills.values()) kill();
-    }, () => undefined);
+    void getJob(store.db, jobId).then(
+      (job) => {
+        if (job?.status !== "cancelled") return;
+        cancelled = true;
+        for (const kill of kills.values()) kill();
+      },
+      () => undefined,
+    );
   }, 500);
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.workers, queue.length)) }, async () => {
-      for (let task = queue.shift(); task !== undefined && !cancelled && !stopping(); task = queue.shift()) {
-        await executeTask(ctx, task);
-        if (options.onProgress !== undefined) {
-          const job = await getJob(store.db, jobId);
-          if (job !== null) options.onProgress(job);
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(options.workers, queue.length)) }, async () => {
+        for (let task = queue.shift(); task !== undefined && !cancelled && !stopping(); task = queue.shift()) {
+          await executeTask(ctx, task);
+          if (options.onProgress !== undefined) {
+            const job = await getJob(store.db, jobId);
+            if (job !== null) options.onProgress(job);
+          }
         }
-      }
-    }));
+      }),
+    );
   } finally {
     clearInterval(watcher);
     await ctx.trees.clear();
@@ -136,7 +171,11 @@ async function runTasks(store: Store, layout: ProjectLayout, jobId: number, opti
 }
 
 /** Waits for a job that other workers run, reporting its progress; returns it once it has ended (or as it is after `maxSeconds`). */
-export async function waitForJob(store: Store, jobId: number, options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number; maxSeconds?: number } = {}): Promise<ReplayJob> {
+export async function waitForJob(
+  store: Store,
+  jobId: number,
+  options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number; maxSeconds?: number } = {},
+): Promise<ReplayJob> {
   const deadline = options.maxSeconds === undefined ? Infinity : Date.now() + options.maxSeconds * 1000;
   for (;;) {
     const job = await getJob(store.db, jobId);

@@ -21,7 +21,11 @@ export function materializeVersion(root: string, vid: string, patches: Record<st
     // when another worker (or the user's own git) holds it.
     const env = { ...process.env, GIT_INDEX_FILE: index };
     execFileSync("git", ["read-tree", vid], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
-    execFileSync("git", ["checkout-index", "-a", "-f", `--prefix=${dir}${path.sep}`], { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync("git", ["checkout-index", "-a", "-f", `--prefix=${dir}${path.sep}`], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();

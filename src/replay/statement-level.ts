@@ -47,7 +47,13 @@ function findStatement(root: Node, line: number, name: string): Path | null {
       found = [...path, node];
       return false;
     }
-    return node.loc === null || node.loc === undefined || (node.loc.start.line <= line && node.loc.end.line >= line) || node.type === "Program" || node.type === "File";
+    return (
+      node.loc === null ||
+      node.loc === undefined ||
+      (node.loc.start.line <= line && node.loc.end.line >= line) ||
+      node.type === "Program" ||
+      node.type === "File"
+    );
   });
   return found;
 }
@@ -78,8 +84,14 @@ function firstLoopIn(scope: Node): { name: string; node: Node } | null {
 }
 
 function isFunction(node: Node): boolean {
-  return node.type === "FunctionDeclaration" || node.type === "FunctionExpression" || node.type === "ArrowFunctionExpression"
-    || node.type === "ObjectMethod" || node.type === "ClassMethod" || node.type === "ClassPrivateMethod";
+  return (
+    node.type === "FunctionDeclaration" ||
+    node.type === "FunctionExpression" ||
+    node.type === "ArrowFunctionExpression" ||
+    node.type === "ObjectMethod" ||
+    node.type === "ClassMethod" ||
+    node.type === "ClassPrivateMethod"
+  );
 }
 
 /** Depth-first, in source order; `enter` returns false to skip a node's children. */

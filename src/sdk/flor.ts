@@ -90,8 +90,16 @@ class ActiveRun {
     const { writer, tstamp } = JournalWriter.create(layout.journalsDir, new Date());
     const info = { projid: layout.projid, tstamp: tstamp.toISOString(), filename, vid: snapshot.vid, journal: writer.file };
     const header: RunRecord = {
-      k: "run", format: JOURNAL_FORMAT, projid: layout.projid, tstamp: info.tstamp, filename, vid: snapshot.vid,
-      pid: process.pid, host: hostname(), argv: [...argv], node: process.version,
+      k: "run",
+      format: JOURNAL_FORMAT,
+      projid: layout.projid,
+      tstamp: info.tstamp,
+      filename,
+      vid: snapshot.vid,
+      pid: process.pid,
+      host: hostname(),
+      argv: [...argv],
+      node: process.version,
     };
     return new ActiveRun(info, writer, layout.objectsDir, header);
   }
@@ -102,9 +110,20 @@ class ActiveRun {
     const { projid, tstamp, filename, vid } = spec.run;
     const info = { projid, tstamp, filename, vid: vid ?? "", journal: writer.file };
     const header = {
-      k: "replay", format: REPLAY_FORMAT, ...spec.run, job: spec.job, task: spec.task, attempt: spec.attempt, names: spec.names,
-      loop: spec.loop, segments: spec.segments.map(({ from, to }) => [from, to]), before: spec.before, after: spec.after,
-      pid: process.pid, host: hostname(), node: process.version,
+      k: "replay",
+      format: REPLAY_FORMAT,
+      ...spec.run,
+      job: spec.job,
+      task: spec.task,
+      attempt: spec.attempt,
+      names: spec.names,
+      loop: spec.loop,
+      segments: spec.segments.map(({ from, to }) => [from, to]),
+      before: spec.before,
+      after: spec.after,
+      pid: process.pid,
+      host: hostname(),
+      node: process.version,
     };
     return new ActiveRun(info, writer, spec.objectsDir, header);
   }
@@ -175,13 +194,18 @@ export class Flor {
   loop(name: string, count: number): Generator<number, void, undefined>;
   loop<T>(name: string, items: Iterable<T>): Generator<T, void, undefined>;
   loop<T>(name: string, items: AsyncIterable<T>): AsyncGenerator<T, void, undefined>;
-  loop<T>(name: string, items: number | Iterable<T> | AsyncIterable<T>): Generator<T | number, void, undefined> | AsyncGenerator<T, void, undefined> {
+  loop<T>(
+    name: string,
+    items: number | Iterable<T> | AsyncIterable<T>,
+  ): Generator<T | number, void, undefined> | AsyncGenerator<T, void, undefined> {
     if (typeof name !== "string" || name === "") throw new TypeError("flor.loop(name, items): name must be a non-empty string");
     if (typeof items === "number") {
-      if (!Number.isInteger(items) || items < 0) throw new TypeError(`flor.loop("${name}", count): count must be a non-negative integer, got ${items}`);
+      if (!Number.isInteger(items) || items < 0)
+        throw new TypeError(`flor.loop("${name}", count): count must be a non-negative integer, got ${items}`);
       return this.syncLoop(name, range(items), false);
     }
-    if (items !== null && typeof items === "object" && Symbol.asyncIterator in items) return this.asyncLoop(name, items as AsyncIterable<T>);
+    if (items !== null && typeof items === "object" && Symbol.asyncIterator in items)
+      return this.asyncLoop(name, items as AsyncIterable<T>);
     if (items !== null && typeof items === "object" && Symbol.iterator in items) return this.syncLoop(name, items as Iterable<T>, true);
     throw new TypeError(`flor.loop("${name}", items): items must be a count, an iterable or an async iterable`);
   }
@@ -219,7 +243,8 @@ export class Flor {
       throw new TypeError(`flor.checkpointing: maxOverhead must be a fraction in (0, 1], got ${String(maxOverhead)}`);
     }
     for (const [name, value] of Object.entries(objects)) {
-      if (typeof value !== "object" || value === null) throw new TypeError(`flor.checkpointing: "${name}" must be an object, got ${value === null ? "null" : typeof value}`);
+      if (typeof value !== "object" || value === null)
+        throw new TypeError(`flor.checkpointing: "${name}" must be an object, got ${value === null ? "null" : typeof value}`);
       this.registered.set(name, value);
     }
     if (options !== undefined) this.checkpointOptions = { ...options };
@@ -349,7 +374,7 @@ export class Flor {
     try {
       over = director.completed(items);
     } catch (error) {
-      return this.cannotFastForward(error);
+      this.cannotFastForward(error);
     }
     if (over) this.endReplay();
     this.active!.writer.append(`{"k":"phase","p":"after"}\n`);
@@ -359,7 +384,8 @@ export class Flor {
   private restore(checkpoint: CheckpointRef): void {
     const objects = new ObjectStore(this.active!.objectsDir);
     const missing = Object.keys(checkpoint.objects).filter((name) => !this.registered.has(name));
-    if (missing.length > 0) throw new ReplayMismatch(`the checkpoint holds ${missing.join(", ")}, which this version never registers with flor.checkpointing`);
+    if (missing.length > 0)
+      throw new ReplayMismatch(`the checkpoint holds ${missing.join(", ")}, which this version never registers with flor.checkpointing`);
     for (const [name, hash] of Object.entries(checkpoint.objects)) restoreState(this.registered.get(name)!, objects.get(hash));
   }
 
@@ -382,7 +408,9 @@ export class Flor {
       this.args.set(name, { value: recorded[name]!, src: "default" });
       return recorded[name] as T;
     }
-    process.stderr.write(`flor: warning: the recorded run has no flor.arg "${name}"; replaying with its default ${JSON.stringify(defaultValue)}\n`);
+    process.stderr.write(
+      `flor: warning: the recorded run has no flor.arg "${name}"; replaying with its default ${JSON.stringify(defaultValue)}\n`,
+    );
     this.args.set(name, { value: defaultValue, src: "default" });
     return defaultValue;
   }
@@ -419,7 +447,9 @@ export class Flor {
       key = JSON.stringify(name);
       this.nameJson.set(name, key);
     }
-    run.writer.append(`{"k":"ctx","id":${id},"p":${parent},"n":${key},"i":${index}${scalar === undefined ? "" : `,"v":${JSON.stringify(scalar)}`}}\n`);
+    run.writer.append(
+      `{"k":"ctx","id":${id},"p":${parent},"n":${key},"i":${index}${scalar === undefined ? "" : `,"v":${JSON.stringify(scalar)}`}}\n`,
+    );
     return { id, start: performance.now() };
   }
 
@@ -428,8 +458,11 @@ export class Flor {
     this.pop(run, open.id);
     run.writer.append(`{"k":"it","id":${open.id},"s":${microseconds(now - open.start)}}\n`);
     const limit = this.checkpointOptions.maxOverhead;
-    const checkpoint = run.stack.length === 0 && this.registered.size > 0 && this.director === null
-      && (limit === undefined || run.checkpointSpent + run.lastCheckpointCost <= limit * (now - loopStart));
+    const checkpoint =
+      run.stack.length === 0 &&
+      this.registered.size > 0 &&
+      this.director === null &&
+      (limit === undefined || run.checkpointSpent + run.lastCheckpointCost <= limit * (now - loopStart));
     if (!checkpoint) {
       if (run.stack.length === 0 && this.registered.size > 0) run.uncheckpointed = open.id;
       run.writer.flushIfStale(now);
@@ -448,7 +481,14 @@ export class Flor {
   }
 
   /** A loop ended (normally, by `break`, or by an exception); an iteration cut short gets no checkpoint. */
-  private closeLoop(run: ActiveRun, name: string, parent: number | null, count: number, t0: number, open: { id: number; start: number } | null): void {
+  private closeLoop(
+    run: ActiveRun,
+    name: string,
+    parent: number | null,
+    count: number,
+    t0: number,
+    open: { id: number; start: number } | null,
+  ): void {
     if (this.active !== run) return;
     if (open !== null) {
       this.pop(run, open.id);
@@ -524,4 +564,3 @@ function microseconds(ms: number): number {
 function* range(count: number): Generator<number, void, undefined> {
   for (let i = 0; i < count; i++) yield i;
 }
-

@@ -29,7 +29,8 @@ export class ReplayDirector {
   claims(name: string): boolean {
     const loop = this.spec.loop;
     if (loop === null || this.phase !== "before") return false;
-    if (name !== loop.name) throw new ReplayMismatch(`the script's outermost flor.loop is "${name}", the recorded run's was "${loop.name}"`);
+    if (name !== loop.name)
+      throw new ReplayMismatch(`the script's outermost flor.loop is "${name}", the recorded run's was "${loop.name}"`);
     this.phase = "loop";
     return true;
   }
@@ -49,7 +50,8 @@ export class ReplayDirector {
   /** The loop ran out of items. Returns whether the replay is over (nothing after the loop is needed). */
   completed(items: number): boolean {
     const loop = this.spec.loop!;
-    if (items !== loop.iterations) throw new ReplayMismatch(`flor.loop("${loop.name}") has ${items} iterations now, ${loop.iterations} when recorded`);
+    if (items !== loop.iterations)
+      throw new ReplayMismatch(`flor.loop("${loop.name}") has ${items} iterations now, ${loop.iterations} when recorded`);
     this.phase = "after";
     return !this.spec.after;
   }

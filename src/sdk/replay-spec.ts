@@ -62,6 +62,7 @@ export function replaySpecFromEnvironment(): ReplaySpec | null {
   const file = process.env.FLOR_REPLAY;
   if (file === undefined || file === "") return null;
   const spec = JSON.parse(readFileSync(file, "utf8")) as ReplaySpec;
-  if (spec.format !== REPLAY_FORMAT) throw new Error(`FLOR_REPLAY: ${file} has format ${String(spec.format)}, this flordb reads ${REPLAY_FORMAT}`);
+  if (spec.format !== REPLAY_FORMAT)
+    throw new Error(`FLOR_REPLAY: ${file} has format ${String(spec.format)}, this flordb reads ${REPLAY_FORMAT}`);
   return spec;
 }

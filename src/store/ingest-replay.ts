@@ -52,7 +52,12 @@ export class IncompleteReplay extends Error {
  * covered are recorded so that nothing is replayed or stored twice. Throws IncompleteReplay for a journal
  * without a successful end, so a failed attempt leaves nothing behind.
  */
-export async function ingestReplayJournal(tx: StoreTransaction, projectId: number, file: string, taskId: number | null): Promise<ReplayIngestResult> {
+export async function ingestReplayJournal(
+  tx: StoreTransaction,
+  projectId: number,
+  file: string,
+  taskId: number | null,
+): Promise<ReplayIngestResult> {
   const lines = readFileSync(file, "utf8").split("\n");
   const records: Record<string, unknown>[] = [];
   for (const text of lines) {
@@ -69,14 +74,21 @@ export async function ingestReplayJournal(tx: StoreTransaction, projectId: numbe
   if (end?.["k"] !== "end" || end["status"] !== "ok") throw new IncompleteReplay(`${file}: the replay did not end successfully`);
 
   const db = tx.db;
-  const run = await db.selectFrom("runs").select("id")
-    .where("project_id", "=", projectId).where("tstamp", "=", new Date(header.tstamp)).where("filename", "=", header.filename)
+  const run = await db
+    .selectFrom("runs")
+    .select("id")
+    .where("project_id", "=", projectId)
+    .where("tstamp", "=", new Date(header.tstamp))
+    .where("filename", "=", header.filename)
     .executeTakeFirst();
-  if (run === undefined) throw new IncompleteReplay(`${file} replays a run (${header.filename} at ${header.tstamp}) that is not in the store`);
+  if (run === undefined)
+    throw new IncompleteReplay(`${file} replays a run (${header.filename} at ${header.tstamp}) that is not in the store`);
   const runId = run.id;
 
-  const executedTop = header.loop === null ? null
-    : records.filter((r) => r["k"] === "ctx" && r["p"] === null).map((r) => `${r["n"] as string}\u0000${r["i"] as number}`);
+  const executedTop =
+    header.loop === null
+      ? null
+      : records.filter((r) => r["k"] === "ctx" && r["p"] === null).map((r) => `${r["n"] as string}\u0000${r["i"] as number}`);
   const contexts = await originalContexts(db, runId, executedTop);
   const mapped = new Map<number, number | null>();
   const topLevel = new Map<number, number>();
@@ -127,29 +139,60 @@ export async function ingestReplayJournal(tx: StoreTransaction, projectId: numbe
         const x = record["x"];
         const v = record["v"] as JsonValue | undefined;
         const num = x !== undefined ? (x === "NaN" ? NaN : x === "-Infinity" ? -Infinity : Infinity) : typeof v === "number" ? v : null;
-        logs.push({ line, ctx: record["c"] as number | null, phase, name: record["n"] as string, num, value: num === null ? (v ?? null) : null });
+        logs.push({
+          line,
+          ctx: record["c"] as number | null,
+          phase,
+          name: record["n"] as string,
+          num,
+          value: num === null ? (v ?? null) : null,
+        });
         break;
       }
     }
   });
 
   // Names an earlier replay filled are in the catalog too, but only the run's own values are compared.
-  const replayed = new Set((await db.selectFrom("replay_coverage").select("name").distinct().where("run_id", "=", runId).execute()).map((r) => r.name));
-  const originalNames = new Set((await db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute()).map((r) => r.name).filter((name) => !replayed.has(name)));
+  const replayed = new Set(
+    (await db.selectFrom("replay_coverage").select("name").distinct().where("run_id", "=", runId).execute()).map((r) => r.name),
+  );
+  const originalNames = new Set(
+    (await db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute())
+      .map((r) => r.name)
+      .filter((name) => !replayed.has(name)),
+  );
   const asked = new Set(header.names.filter((name) => !originalNames.has(name)));
   const coverage = await claimCoverage(db, runId, header, [...asked], taskId);
   const compared = logs.filter((log) => originalNames.has(log.name));
   const contextsUsed = new Set<number>();
-  for (const log of compared) if (log.ctx !== null) { const ctx = mapped.get(log.ctx); if (ctx !== undefined && ctx !== null) contextsUsed.add(ctx); }
+  for (const log of compared)
+    if (log.ctx !== null) {
+      const ctx = mapped.get(log.ctx);
+      if (ctx !== undefined && ctx !== null) contextsUsed.add(ctx);
+    }
   const originals = await originalValues(db, runId, [...new Set(compared.map((log) => log.name))], [...contextsUsed]);
 
   const divergences: Record<string, unknown>[] = structural.map((detail) => ({
-    run_id: runId, task_id: taskId, ctx_id: null, name: "(loop structure)", occurrence: 0, recorded: null, replayed: null, detail,
+    run_id: runId,
+    task_id: taskId,
+    ctx_id: null,
+    name: "(loop structure)",
+    occurrence: 0,
+    recorded: null,
+    replayed: null,
+    detail,
   }));
-  const inserted = { seq: [] as number[], ctx: [] as (number | null)[], name: [] as string[], num: [] as (number | null)[], value: [] as (string | null)[] };
+  const inserted = {
+    seq: [] as number[],
+    ctx: [] as (number | null)[],
+    name: [] as string[],
+    num: [] as (number | null)[],
+    value: [] as (string | null)[],
+  };
   const occurrences = new Map<string, number>();
   const afterCounts = new Map<string, number>();
-  for (const log of compared) if (log.ctx === null && log.phase === "after") afterCounts.set(log.name, (afterCounts.get(log.name) ?? 0) + 1);
+  for (const log of compared)
+    if (log.ctx === null && log.phase === "after") afterCounts.set(log.name, (afterCounts.get(log.name) ?? 0) + 1);
 
   for (const log of logs) {
     const ctx = log.ctx === null ? null : mapped.get(log.ctx);
@@ -157,7 +200,7 @@ export async function ingestReplayJournal(tx: StoreTransaction, projectId: numbe
     if (ctx === null && log.ctx !== null) continue; // reported above as a structural divergence
     if (asked.has(log.name)) {
       const part = log.ctx === null ? (log.phase === "loop" ? "all" : log.phase) : header.loop === null ? "all" : "loop";
-      const iteration = log.ctx === null ? -1 : topLevel.get(log.ctx) ?? -1;
+      const iteration = log.ctx === null ? -1 : (topLevel.get(log.ctx) ?? -1);
       if (!storable(coverage, log.name, part, iteration)) continue;
       inserted.seq.push((log.phase === "after" ? 2_000_000_000 : 1_000_000_000) + log.line);
       inserted.ctx.push(ctx);
@@ -174,8 +217,13 @@ export async function ingestReplayJournal(tx: StoreTransaction, projectId: numbe
       const recorded = recordedAll[index];
       if (recorded === undefined || !sameValue(recorded, log)) {
         divergences.push({
-          run_id: runId, task_id: taskId, ctx_id: ctx, name: log.name, occurrence: index,
-          recorded: recorded === undefined ? null : JSON.stringify(asJson(recorded)), replayed: JSON.stringify(asJson(log)),
+          run_id: runId,
+          task_id: taskId,
+          ctx_id: ctx,
+          name: log.name,
+          occurrence: index,
+          recorded: recorded === undefined ? null : JSON.stringify(asJson(recorded)),
+          replayed: JSON.stringify(asJson(log)),
           detail: recorded === undefined ? "logged by the replay, not by the recorded run" : "a different value than the recorded run's",
         });
       }
@@ -184,13 +232,20 @@ export async function ingestReplayJournal(tx: StoreTransaction, projectId: numbe
 
   if (inserted.seq.length > 0) {
     await tx.copy("logs", [
-      { name: "run_id", values: inserted.seq.map(() => runId) }, { name: "seq", values: inserted.seq },
-      { name: "ctx_id", values: inserted.ctx }, { name: "name", values: inserted.name },
-      { name: "num", values: inserted.num }, { name: "value", values: inserted.value },
+      { name: "run_id", values: inserted.seq.map(() => runId) },
+      { name: "seq", values: inserted.seq },
+      { name: "ctx_id", values: inserted.ctx },
+      { name: "name", values: inserted.name },
+      { name: "num", values: inserted.num },
+      { name: "value", values: inserted.value },
     ]);
     await addToCatalog(db, runId, inserted.name, inserted.ctx, contexts);
   }
-  if (divergences.length > 0) await db.insertInto("replay_divergences").values(divergences as never).execute();
+  if (divergences.length > 0)
+    await db
+      .insertInto("replay_divergences")
+      .values(divergences as never)
+      .execute();
   return { runId, values: inserted.seq.length, compared: compared.length, divergences: divergences.length, iterations };
 }
 
@@ -209,18 +264,32 @@ interface OriginalContexts {
  */
 async function originalContexts(db: Kysely<Database>, runId: number, executedTop: string[] | null): Promise<OriginalContexts> {
   const columns = ["ctx_id", "parent_ctx_id", "name", "iteration", "value"] as const;
-  let rows;
+  let rows: { ctx_id: number; parent_ctx_id: number | null; name: string; iteration: number; value: JsonValue | null }[];
   if (executedTop === null) {
     rows = await db.selectFrom("loops").select(columns).where("run_id", "=", runId).orderBy("ctx_id").execute();
   } else {
-    const top = await db.selectFrom("loops").select(columns).where("run_id", "=", runId).where("parent_ctx_id", "is", null).orderBy("ctx_id").execute();
+    const top = await db
+      .selectFrom("loops")
+      .select(columns)
+      .where("run_id", "=", runId)
+      .where("parent_ctx_id", "is", null)
+      .orderBy("ctx_id")
+      .execute();
     const wanted = new Set(executedTop);
     const ranges: [number, number][] = [];
     top.forEach((row, i) => {
       if (wanted.has(`${row.name}\u0000${row.iteration}`)) ranges.push([row.ctx_id + 1, (top[i + 1]?.ctx_id ?? 2 ** 31) - 1]);
     });
-    const nested = ranges.length === 0 ? [] : await db.selectFrom("loops").select(columns).where("run_id", "=", runId)
-      .where((eb) => eb.or(ranges.map(([from, to]) => eb.between("ctx_id", from, to)))).orderBy("ctx_id").execute();
+    const nested =
+      ranges.length === 0
+        ? []
+        : await db
+            .selectFrom("loops")
+            .select(columns)
+            .where("run_id", "=", runId)
+            .where((eb) => eb.or(ranges.map(([from, to]) => eb.between("ctx_id", from, to))))
+            .orderBy("ctx_id")
+            .execute();
     rows = [...top, ...nested].sort((a, b) => a.ctx_id - b.ctx_id);
   }
   const contexts: OriginalContexts = { byId: new Map(), top: [], topByIteration: new Map(), children: new Map() };
@@ -239,14 +308,27 @@ async function originalContexts(db: Kysely<Database>, runId: number, executedTop
 }
 
 /** The original run's values of `names` in `contexts` (and outside every loop), per context and name, in logging order. */
-async function originalValues(db: Kysely<Database>, runId: number, names: string[], contexts: number[]): Promise<Map<string, { num: number | null; value: JsonValue | null }[]>> {
+async function originalValues(
+  db: Kysely<Database>,
+  runId: number,
+  names: string[],
+  contexts: number[],
+): Promise<Map<string, { num: number | null; value: JsonValue | null }[]>> {
   const values = new Map<string, { num: number | null; value: JsonValue | null }[]>();
   if (names.length === 0) return values;
-  const rows = await db.selectFrom("logs").select(["ctx_id", "name", "num", "value"])
-    .where("run_id", "=", runId).where("name", "in", names).where("seq", "<", 1_000_000_000)
-    .where((eb) => (contexts.length === 0 ? eb("ctx_id", "is", null)
-      : eb.or([eb("ctx_id", "is", null), eb.between("ctx_id", Math.min(...contexts), Math.max(...contexts))])))
-    .orderBy("seq").execute();
+  const rows = await db
+    .selectFrom("logs")
+    .select(["ctx_id", "name", "num", "value"])
+    .where("run_id", "=", runId)
+    .where("name", "in", names)
+    .where("seq", "<", 1_000_000_000)
+    .where((eb) =>
+      contexts.length === 0
+        ? eb("ctx_id", "is", null)
+        : eb.or([eb("ctx_id", "is", null), eb.between("ctx_id", Math.min(...contexts), Math.max(...contexts))]),
+    )
+    .orderBy("seq")
+    .execute();
   const wanted = new Set(contexts);
   for (const row of rows) {
     if (row.ctx_id !== null && !wanted.has(row.ctx_id)) continue;
@@ -262,7 +344,13 @@ async function originalValues(db: Kysely<Database>, runId: number, names: string
  * Records the parts this journal covers for each asked-for name and returns those that no earlier
  * replay covered: only their values are stored, so a retried or repeated task never stores twice.
  */
-async function claimCoverage(db: Kysely<Database>, runId: number, header: Header, names: string[], taskId: number | null): Promise<{ fresh: Set<string>; earlier: Set<string> }> {
+async function claimCoverage(
+  db: Kysely<Database>,
+  runId: number,
+  header: Header,
+  names: string[],
+  taskId: number | null,
+): Promise<{ fresh: Set<string>; earlier: Set<string> }> {
   const parts: { part: "before" | "loop" | "after" | "all"; iteration: number }[] = [];
   if (header.loop === null) parts.push({ part: "all", iteration: -1 });
   else {
@@ -273,14 +361,22 @@ async function claimCoverage(db: Kysely<Database>, runId: number, header: Header
   const earlier = new Set<string>();
   const fresh = new Set<string>();
   if (names.length === 0) return { fresh, earlier };
-  for (const row of await db.selectFrom("replay_coverage").select(["name", "part", "iteration"]).where("run_id", "=", runId).where("name", "in", names).execute()) {
+  for (const row of await db
+    .selectFrom("replay_coverage")
+    .select(["name", "part", "iteration"])
+    .where("run_id", "=", runId)
+    .where("name", "in", names)
+    .execute()) {
     earlier.add(`${row.name}\u0000${row.part}\u0000${row.iteration}`);
   }
   const rows = names.flatMap((name) => parts.map(({ part, iteration }) => ({ run_id: runId, name, part, iteration, task_id: taskId })));
   for (let i = 0; i < rows.length; i += 5000) {
-    const claimed = await db.insertInto("replay_coverage").values(rows.slice(i, i + 5000))
+    const claimed = await db
+      .insertInto("replay_coverage")
+      .values(rows.slice(i, i + 5000))
       .onConflict((c) => c.columns(["run_id", "name", "part", "iteration"]).doNothing())
-      .returning(["name", "part", "iteration"]).execute();
+      .returning(["name", "part", "iteration"])
+      .execute();
     for (const row of claimed) fresh.add(`${row.name}\u0000${row.part}\u0000${row.iteration}`);
   }
   return { fresh, earlier };
@@ -301,7 +397,13 @@ function storable(coverage: { fresh: Set<string>; earlier: Set<string> }, name: 
 }
 
 /** Adds the stored values to the run's catalog rows: their count and the loop dimensions they carry (outer first). */
-async function addToCatalog(db: Kysely<Database>, runId: number, names: string[], ctxs: (number | null)[], contexts: OriginalContexts): Promise<void> {
+async function addToCatalog(
+  db: Kysely<Database>,
+  runId: number,
+  names: string[],
+  ctxs: (number | null)[],
+  contexts: OriginalContexts,
+): Promise<void> {
   const added = new Map<string, { keys: string[]; count: number }>();
   const keysOf = new Map<number, string[]>();
   names.forEach((name, i) => {
@@ -318,18 +420,35 @@ async function addToCatalog(db: Kysely<Database>, runId: number, names: string[]
     }
     added.set(name, entry);
   });
-  const existing = new Map((await db.selectFrom("log_names").select(["name", "dim_keys", "count"])
-    .where("run_id", "=", runId).where("name", "in", [...added.keys()]).execute()).map((row) => [row.name, row]));
-  await db.deleteFrom("log_names").where("run_id", "=", runId).where("name", "in", [...added.keys()]).execute();
-  await db.insertInto("log_names").values([...added].map(([name, { keys, count }]) => {
-    const before = existing.get(name);
-    return { run_id: runId, name, dim_keys: mergeKeys(before?.dim_keys ?? [], keys), count: Number(before?.count ?? 0) + count };
-  })).execute();
+  const existing = new Map(
+    (
+      await db
+        .selectFrom("log_names")
+        .select(["name", "dim_keys", "count"])
+        .where("run_id", "=", runId)
+        .where("name", "in", [...added.keys()])
+        .execute()
+    ).map((row) => [row.name, row]),
+  );
+  await db
+    .deleteFrom("log_names")
+    .where("run_id", "=", runId)
+    .where("name", "in", [...added.keys()])
+    .execute();
+  await db
+    .insertInto("log_names")
+    .values(
+      [...added].map(([name, { keys, count }]) => {
+        const before = existing.get(name);
+        return { run_id: runId, name, dim_keys: mergeKeys(before?.dim_keys ?? [], keys), count: Number(before?.count ?? 0) + count };
+      }),
+    )
+    .execute();
 }
 
 function dimensionKeys(ctx: number, contexts: OriginalContexts): string[] {
   const keys: string[] = [];
-  for (let at: number | null = ctx; at !== null;) {
+  for (let at: number | null = ctx; at !== null; ) {
     const context = contexts.byId.get(at);
     if (context === undefined) break;
     keys.unshift(...(context.hasValue ? [context.name, `${context.name}_value`] : [context.name]));

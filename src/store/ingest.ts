@@ -54,12 +54,19 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
   if (options.rebuild) await forgetProject(store, projectId);
 
   const files = existsSync(layout.journalsDir)
-    ? readdirSync(layout.journalsDir).filter((f) => f.endsWith(".jsonl")).sort()
+    ? readdirSync(layout.journalsDir)
+        .filter((f) => f.endsWith(".jsonl"))
+        .sort()
     : [];
   const known = new Map(
-    (await db.selectFrom("journals as j").leftJoin("runs as r", "r.id", "j.run_id")
-      .select(["j.path", "j.run_id", "j.offset", "j.lines", "j.bad_lines", "j.complete", "r.tstamp", "r.pid", "r.hostname"])
-      .where("j.project_id", "=", projectId).execute()).map((row) => [row.path, row]),
+    (
+      await db
+        .selectFrom("journals as j")
+        .leftJoin("runs as r", "r.id", "j.run_id")
+        .select(["j.path", "j.run_id", "j.offset", "j.lines", "j.bad_lines", "j.complete", "r.tstamp", "r.pid", "r.hostname"])
+        .where("j.project_id", "=", projectId)
+        .execute()
+    ).map((row) => [row.path, row]),
   );
 
   const report: IngestReport = { journals: files.length, read: 0, runs: 0, rows: 0, problems: [], seconds: 0 };
@@ -69,12 +76,27 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
     const size = statSync(absolute).size;
     const row = known.get(relative);
     const state: JournalState = {
-      path: relative, runId: row?.run_id ?? null, offset: Number(row?.offset ?? 0), lines: row?.lines ?? 0,
-      badLines: row?.bad_lines ?? 0, complete: row?.complete ?? false, tstamp: row?.tstamp ?? null,
-      pid: row?.pid ?? null, host: row?.hostname ?? null, contexts: new Map(), problems: [],
+      path: relative,
+      runId: row?.run_id ?? null,
+      offset: Number(row?.offset ?? 0),
+      lines: row?.lines ?? 0,
+      badLines: row?.bad_lines ?? 0,
+      complete: row?.complete ?? false,
+      tstamp: row?.tstamp ?? null,
+      pid: row?.pid ?? null,
+      host: row?.hostname ?? null,
+      contexts: new Map(),
+      problems: [],
     };
     if (state.complete) continue;
-    if (state.offset >= size && state.runId !== null && state.pid !== null && state.host !== null && isAlive({ pid: state.pid, host: state.host })) continue;
+    if (
+      state.offset >= size &&
+      state.runId !== null &&
+      state.pid !== null &&
+      state.host !== null &&
+      isAlive({ pid: state.pid, host: state.host })
+    )
+      continue;
     report.read++;
     if (state.runId === null) report.runs++;
     report.rows += await ingestJournal(store, projectId, absolute, size, state);
@@ -83,7 +105,10 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
   report.rows += await ingestReplayJournals(store, layout, projectId, new Set(known.keys()), report);
   // Query plans depend on table statistics, and PGlite has no autovacuum to gather them: after a large
   // ingest a pivot over a million rows otherwise runs as a million index lookups.
-  if (report.rows >= ANALYZE_AFTER_ROWS) await sql`analyze ${sql.table(`${STORE_SCHEMA}.logs`)}, ${sql.table(`${STORE_SCHEMA}.loops`)}, ${sql.table(`${STORE_SCHEMA}.log_names`)}, ${sql.table(`${STORE_SCHEMA}.runs`)}, ${sql.table(`${STORE_SCHEMA}.args`)}`.execute(db);
+  if (report.rows >= ANALYZE_AFTER_ROWS)
+    await sql`analyze ${sql.table(`${STORE_SCHEMA}.logs`)}, ${sql.table(`${STORE_SCHEMA}.loops`)}, ${sql.table(`${STORE_SCHEMA}.log_names`)}, ${sql.table(`${STORE_SCHEMA}.runs`)}, ${sql.table(`${STORE_SCHEMA}.args`)}`.execute(
+      db,
+    );
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
@@ -93,14 +118,24 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
  * that ran a task died before storing it. Journals of attempts that failed, or of tasks still queued or
  * running somewhere, are left alone; coverage keeps a value from being stored twice.
  */
-async function ingestReplayJournals(store: Store, layout: ProjectLayout, projectId: number, known: Set<string>, report: IngestReport): Promise<number> {
+async function ingestReplayJournals(
+  store: Store,
+  layout: ProjectLayout,
+  projectId: number,
+  known: Set<string>,
+  report: IngestReport,
+): Promise<number> {
   if (!existsSync(layout.replaysDir)) return 0;
-  const active = new Set((await store.db.selectFrom("replay_tasks").select("id").where("status", "in", ["queued", "running"]).execute()).map((t) => t.id));
+  const active = new Set(
+    (await store.db.selectFrom("replay_tasks").select("id").where("status", "in", ["queued", "running"]).execute()).map((t) => t.id),
+  );
   let rows = 0;
   for (const job of readdirSync(layout.replaysDir).sort()) {
     const dir = path.join(layout.replaysDir, job);
     if (!statSync(dir).isDirectory()) continue;
-    for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith(".jsonl"))
+      .sort()) {
       const relative = `replays/${job}/${file}`;
       const task = Number(/^task-(\d+)-/.exec(file)?.[1]);
       if (known.has(relative) || active.has(task)) continue;
@@ -108,18 +143,40 @@ async function ingestReplayJournals(store: Store, layout: ProjectLayout, project
       try {
         rows += await store.transaction(async (tx) => {
           const result = await ingestReplayJournal(tx, projectId, absolute, null);
-          await tx.db.insertInto("journals").values({
-            project_id: projectId, path: relative, run_id: result.runId, offset: statSync(absolute).size, lines: 0, bad_lines: 0, complete: true, updated_at: new Date(),
-          }).onConflict((c) => c.columns(["project_id", "path"]).doNothing()).execute();
+          await tx.db
+            .insertInto("journals")
+            .values({
+              project_id: projectId,
+              path: relative,
+              run_id: result.runId,
+              offset: statSync(absolute).size,
+              lines: 0,
+              bad_lines: 0,
+              complete: true,
+              updated_at: new Date(),
+            })
+            .onConflict((c) => c.columns(["project_id", "path"]).doNothing())
+            .execute();
           return result.values;
         });
         report.read++;
       } catch (error) {
         if (!(error instanceof IncompleteReplay)) throw error;
         // A failed attempt: remembered, so it is not read again.
-        await store.db.insertInto("journals").values({
-          project_id: projectId, path: relative, run_id: null, offset: statSync(absolute).size, lines: 0, bad_lines: 0, complete: true, updated_at: new Date(),
-        }).onConflict((c) => c.columns(["project_id", "path"]).doNothing()).execute();
+        await store.db
+          .insertInto("journals")
+          .values({
+            project_id: projectId,
+            path: relative,
+            run_id: null,
+            offset: statSync(absolute).size,
+            lines: 0,
+            bad_lines: 0,
+            complete: true,
+            updated_at: new Date(),
+          })
+          .onConflict((c) => c.columns(["project_id", "path"]).doNothing())
+          .execute();
       }
     }
   }
@@ -127,7 +184,11 @@ async function ingestReplayJournals(store: Store, layout: ProjectLayout, project
 }
 
 async function ensureProject(db: Kysely<Database>, projid: string): Promise<number> {
-  await db.insertInto("projects").values({ projid }).onConflict((c) => c.column("projid").doNothing()).execute();
+  await db
+    .insertInto("projects")
+    .values({ projid })
+    .onConflict((c) => c.column("projid").doNothing())
+    .execute();
   const { id } = await db.selectFrom("projects").select("id").where("projid", "=", projid).executeTakeFirstOrThrow();
   return id;
 }
@@ -135,7 +196,16 @@ async function ensureProject(db: Kysely<Database>, projid: string): Promise<numb
 async function forgetProject(store: Store, projectId: number): Promise<void> {
   await store.transaction(async ({ db: trx }) => {
     const runs = trx.selectFrom("runs").select("id").where("project_id", "=", projectId);
-    for (const table of ["logs", "log_names", "loops", "loop_summaries", "args", "checkpoints", "replay_coverage", "replay_divergences"] as const) {
+    for (const table of [
+      "logs",
+      "log_names",
+      "loops",
+      "loop_summaries",
+      "args",
+      "checkpoints",
+      "replay_coverage",
+      "replay_divergences",
+    ] as const) {
       await trx.deleteFrom(table).where("run_id", "in", runs).execute();
     }
     // Jobs refer to runs by id, which a rebuild changes; the values they filled come back from their journals.
@@ -182,7 +252,9 @@ async function settleStatus(store: Store, projectId: number, state: JournalState
   const alive = state.pid !== null && state.host !== null && isAlive({ pid: state.pid, host: state.host });
   if (alive) return;
   if (state.offset < size) {
-    state.problems.push(`${state.path}: ignored an unfinished last line (${size - state.offset} bytes; the run was killed while writing it)`);
+    state.problems.push(
+      `${state.path}: ignored an unfinished last line (${size - state.offset} bytes; the run was killed while writing it)`,
+    );
     state.offset = size;
   }
   state.complete = true;
@@ -194,14 +266,28 @@ async function settleStatus(store: Store, projectId: number, state: JournalState
 
 async function saveState(trx: Kysely<Database>, projectId: number, state: JournalState): Promise<void> {
   const values = {
-    project_id: projectId, path: state.path, run_id: state.runId, offset: state.offset, lines: state.lines,
-    bad_lines: state.badLines, complete: state.complete, updated_at: new Date(),
+    project_id: projectId,
+    path: state.path,
+    run_id: state.runId,
+    offset: state.offset,
+    lines: state.lines,
+    bad_lines: state.badLines,
+    complete: state.complete,
+    updated_at: new Date(),
   };
-  await trx.insertInto("journals").values(values)
-    .onConflict((c) => c.columns(["project_id", "path"]).doUpdateSet({
-      run_id: values.run_id, offset: values.offset, lines: values.lines, bad_lines: values.bad_lines,
-      complete: values.complete, updated_at: values.updated_at,
-    }))
+  await trx
+    .insertInto("journals")
+    .values(values)
+    .onConflict((c) =>
+      c.columns(["project_id", "path"]).doUpdateSet({
+        run_id: values.run_id,
+        offset: values.offset,
+        lines: values.lines,
+        bad_lines: values.bad_lines,
+        complete: values.complete,
+        updated_at: values.updated_at,
+      }),
+    )
     .execute();
 }
 
@@ -236,19 +322,31 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     const first = parsed.shift();
     const header = first?.record;
     if (header === undefined || header["k"] !== "run" || typeof header["tstamp"] !== "string" || typeof header["filename"] !== "string") {
-      bad(first?.line ?? state.lines, "the journal does not start with a run header; nothing in it can be attributed to a run, so it was skipped");
+      bad(
+        first?.line ?? state.lines,
+        "the journal does not start with a run header; nothing in it can be attributed to a run, so it was skipped",
+      );
       state.complete = true;
       return 0;
     }
     state.tstamp = new Date(header["tstamp"]);
     state.pid = typeof header["pid"] === "number" ? header["pid"] : null;
     state.host = typeof header["host"] === "string" ? header["host"] : null;
-    const run = await trx.insertInto("runs").values({
-      project_id: projectId, tstamp: state.tstamp, filename: header["filename"],
-      vid: typeof header["vid"] === "string" ? header["vid"] : null, status: "running", pid: state.pid, hostname: state.host,
-      argv: JSON.stringify(Array.isArray(header["argv"]) ? header["argv"] : []),
-      node_version: typeof header["node"] === "string" ? header["node"] : null,
-    }).returning("id").executeTakeFirstOrThrow();
+    const run = await trx
+      .insertInto("runs")
+      .values({
+        project_id: projectId,
+        tstamp: state.tstamp,
+        filename: header["filename"],
+        vid: typeof header["vid"] === "string" ? header["vid"] : null,
+        status: "running",
+        pid: state.pid,
+        hostname: state.host,
+        argv: JSON.stringify(Array.isArray(header["argv"]) ? header["argv"] : []),
+        node_version: typeof header["node"] === "string" ? header["node"] : null,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
     state.runId = run.id;
   }
   const runId = state.runId;
@@ -256,10 +354,37 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
   await loadMissingContexts(trx, runId, parsed, state);
 
   const args = { name: [] as string[], value: [] as string[], source: [] as string[] };
-  const loops = { ctx: [] as number[], parent: [] as (number | null)[], name: [] as string[], iteration: [] as number[], value: [] as (string | null)[], depth: [] as number[], dims: [] as string[], seconds: [] as (number | null)[] };
-  const logs = { seq: [] as number[], ctx: [] as (number | null)[], name: [] as string[], num: [] as (number | null)[], value: [] as (string | null)[] };
-  const summaries = { parent: [] as (number | null)[], name: [] as string[], iterations: [] as number[], start: [] as number[], seconds: [] as number[] };
-  const checkpoints = { ctx: [] as number[], objects: [] as string[], bytes: [] as number[], written: [] as number[], seconds: [] as number[] };
+  const loops = {
+    ctx: [] as number[],
+    parent: [] as (number | null)[],
+    name: [] as string[],
+    iteration: [] as number[],
+    value: [] as (string | null)[],
+    depth: [] as number[],
+    dims: [] as string[],
+    seconds: [] as (number | null)[],
+  };
+  const logs = {
+    seq: [] as number[],
+    ctx: [] as (number | null)[],
+    name: [] as string[],
+    num: [] as (number | null)[],
+    value: [] as (string | null)[],
+  };
+  const summaries = {
+    parent: [] as (number | null)[],
+    name: [] as string[],
+    iterations: [] as number[],
+    start: [] as number[],
+    seconds: [] as number[],
+  };
+  const checkpoints = {
+    ctx: [] as number[],
+    objects: [] as string[],
+    bytes: [] as number[],
+    written: [] as number[],
+    seconds: [] as number[],
+  };
   const loopIndex = new Map<number, number>();
   const lateSeconds = { ctx: [] as number[], seconds: [] as number[] };
   const catalog = new Map<string, { keys: string[]; count: number }>();
@@ -270,61 +395,117 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
       case "log": {
         const c = record["c"];
         const n = record["n"];
-        if (typeof n !== "string" || !(c === null || Number.isInteger(c))) { bad(line, "a log record needs a name \"n\" and a context \"c\""); break; }
+        if (typeof n !== "string" || !(c === null || Number.isInteger(c))) {
+          bad(line, 'a log record needs a name "n" and a context "c"');
+          break;
+        }
         const context = c === null ? null : state.contexts.get(c as number);
-        if (context === undefined) { bad(line, `log "${n}" refers to loop context ${c}, which the journal never opened`); break; }
+        if (context === undefined) {
+          bad(line, `log "${n}" refers to loop context ${c}, which the journal never opened`);
+          break;
+        }
         const x = record["x"];
         const v = record["v"];
         logs.seq.push(line);
         logs.ctx.push(c as number | null);
         logs.name.push(n);
-        if (x !== undefined) { logs.num.push(x === "NaN" ? NaN : x === "-Infinity" ? -Infinity : Infinity); logs.value.push(null); }
-        else if (typeof v === "number") { logs.num.push(v); logs.value.push(null); }
-        else { logs.num.push(null); logs.value.push(JSON.stringify(v ?? null)); }
+        if (x !== undefined) {
+          logs.num.push(x === "NaN" ? NaN : x === "-Infinity" ? -Infinity : Infinity);
+          logs.value.push(null);
+        } else if (typeof v === "number") {
+          logs.num.push(v);
+          logs.value.push(null);
+        } else {
+          logs.num.push(null);
+          logs.value.push(JSON.stringify(v ?? null));
+        }
         const entry = catalog.get(n);
         const keys = context === null ? [] : context.keys;
         if (entry === undefined) catalog.set(n, { keys, count: 1 });
-        else { entry.count++; if (entry.keys !== keys) entry.keys = mergeKeys(entry.keys, keys); }
+        else {
+          entry.count++;
+          if (entry.keys !== keys) entry.keys = mergeKeys(entry.keys, keys);
+        }
         break;
       }
       case "ctx": {
         const { id, p, n, i, v } = record;
-        if (!Number.isInteger(id) || !(p === null || Number.isInteger(p)) || typeof n !== "string" || !Number.isInteger(i)) { bad(line, "a ctx record needs integer \"id\", \"i\", a parent \"p\" and a name \"n\""); break; }
+        if (!Number.isInteger(id) || !(p === null || Number.isInteger(p)) || typeof n !== "string" || !Number.isInteger(i)) {
+          bad(line, 'a ctx record needs integer "id", "i", a parent "p" and a name "n"');
+          break;
+        }
         const parent = p === null ? null : state.contexts.get(p as number);
-        if (parent === undefined) { bad(line, `loop "${n}" is nested in context ${p}, which the journal never opened`); break; }
+        if (parent === undefined) {
+          bad(line, `loop "${n}" is nested in context ${p}, which the journal never opened`);
+          break;
+        }
         const dims: Record<string, JsonValue> = { ...(parent?.dims ?? {}), [n]: i as number };
         const keys = [...(parent?.keys ?? []), n];
-        if (v !== undefined) { dims[`${n}_value`] = v as JsonValue; keys.push(`${n}_value`); }
+        if (v !== undefined) {
+          dims[`${n}_value`] = v as JsonValue;
+          keys.push(`${n}_value`);
+        }
         const depth = (parent?.depth ?? -1) + 1;
         state.contexts.set(id as number, { dims, keys, depth });
         loopIndex.set(id as number, loops.ctx.length);
-        loops.ctx.push(id as number); loops.parent.push(p as number | null); loops.name.push(n); loops.iteration.push(i as number);
-        loops.value.push(v === undefined ? null : JSON.stringify(v)); loops.depth.push(depth); loops.dims.push(JSON.stringify(dims)); loops.seconds.push(null);
+        loops.ctx.push(id as number);
+        loops.parent.push(p as number | null);
+        loops.name.push(n);
+        loops.iteration.push(i as number);
+        loops.value.push(v === undefined ? null : JSON.stringify(v));
+        loops.depth.push(depth);
+        loops.dims.push(JSON.stringify(dims));
+        loops.seconds.push(null);
         break;
       }
       case "it": {
         const { id, s } = record;
-        if (!Number.isInteger(id) || typeof s !== "number") { bad(line, "an it record needs an integer \"id\" and seconds \"s\""); break; }
+        if (!Number.isInteger(id) || typeof s !== "number") {
+          bad(line, 'an it record needs an integer "id" and seconds "s"');
+          break;
+        }
         const index = loopIndex.get(id as number);
         if (index !== undefined) loops.seconds[index] = s;
-        else { lateSeconds.ctx.push(id as number); lateSeconds.seconds.push(s); }
+        else {
+          lateSeconds.ctx.push(id as number);
+          lateSeconds.seconds.push(s);
+        }
         break;
       }
       case "arg": {
-        if (typeof record["n"] !== "string") { bad(line, "an arg record needs a name \"n\""); break; }
-        args.name.push(record["n"]); args.value.push(JSON.stringify(record["v"] ?? null)); args.source.push(record["src"] === "kwargs" ? "kwargs" : "default");
+        if (typeof record["n"] !== "string") {
+          bad(line, 'an arg record needs a name "n"');
+          break;
+        }
+        args.name.push(record["n"]);
+        args.value.push(JSON.stringify(record["v"] ?? null));
+        args.source.push(record["src"] === "kwargs" ? "kwargs" : "default");
         break;
       }
       case "ckpt": {
         const { c, o, b, w, s } = record;
-        if (!Number.isInteger(c) || typeof o !== "object" || o === null || typeof b !== "number" || typeof s !== "number") { bad(line, "a ckpt record needs \"c\", \"o\", \"b\" and \"s\""); break; }
-        checkpoints.ctx.push(c as number); checkpoints.objects.push(JSON.stringify(o)); checkpoints.bytes.push(b); checkpoints.written.push(typeof w === "number" ? w : b); checkpoints.seconds.push(s);
+        if (!Number.isInteger(c) || typeof o !== "object" || o === null || typeof b !== "number" || typeof s !== "number") {
+          bad(line, 'a ckpt record needs "c", "o", "b" and "s"');
+          break;
+        }
+        checkpoints.ctx.push(c as number);
+        checkpoints.objects.push(JSON.stringify(o));
+        checkpoints.bytes.push(b);
+        checkpoints.written.push(typeof w === "number" ? w : b);
+        checkpoints.seconds.push(s);
         break;
       }
       case "loop": {
         const { c, n, count, t0, s } = record;
-        if (!(c === null || Number.isInteger(c)) || typeof n !== "string" || !Number.isInteger(count) || typeof s !== "number") { bad(line, "a loop record needs \"c\", \"n\", \"count\" and \"s\""); break; }
-        summaries.parent.push(c as number | null); summaries.name.push(n); summaries.iterations.push(count as number); summaries.start.push(typeof t0 === "number" ? t0 : 0); summaries.seconds.push(s);
+        if (!(c === null || Number.isInteger(c)) || typeof n !== "string" || !Number.isInteger(count) || typeof s !== "number") {
+          bad(line, 'a loop record needs "c", "n", "count" and "s"');
+          break;
+        }
+        summaries.parent.push(c as number | null);
+        summaries.name.push(n);
+        summaries.iterations.push(count as number);
+        summaries.start.push(typeof t0 === "number" ? t0 : 0);
+        summaries.seconds.push(s);
         break;
       }
       case "end":
@@ -341,14 +522,20 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
   const constant = <T>(value: T, count: number): T[] => new Array<T>(count).fill(value);
   await tx.copy("args", [
     { name: "run_id", values: constant(runId, args.name.length) },
-    { name: "name", values: args.name }, { name: "value", values: args.value }, { name: "source", values: args.source },
+    { name: "name", values: args.name },
+    { name: "value", values: args.value },
+    { name: "source", values: args.source },
   ]);
   await tx.copy("loops", [
     { name: "run_id", values: constant(runId, loops.ctx.length) },
-    { name: "ctx_id", values: loops.ctx }, { name: "parent_ctx_id", values: loops.parent },
-    { name: "name", values: loops.name }, { name: "iteration", values: loops.iteration },
-    { name: "value", values: loops.value }, { name: "depth", values: loops.depth },
-    { name: "dims", values: loops.dims }, { name: "seconds", values: loops.seconds },
+    { name: "ctx_id", values: loops.ctx },
+    { name: "parent_ctx_id", values: loops.parent },
+    { name: "name", values: loops.name },
+    { name: "iteration", values: loops.iteration },
+    { name: "value", values: loops.value },
+    { name: "depth", values: loops.depth },
+    { name: "dims", values: loops.dims },
+    { name: "seconds", values: loops.seconds },
   ]);
   if (lateSeconds.ctx.length > 0) {
     await sql`update ${sql.table(`${STORE_SCHEMA}.loops`)} as l set seconds = u.s
@@ -357,19 +544,26 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
   }
   await tx.copy("logs", [
     { name: "run_id", values: constant(runId, logs.seq.length) },
-    { name: "seq", values: logs.seq }, { name: "ctx_id", values: logs.ctx },
-    { name: "name", values: logs.name }, { name: "num", values: logs.num }, { name: "value", values: logs.value },
+    { name: "seq", values: logs.seq },
+    { name: "ctx_id", values: logs.ctx },
+    { name: "name", values: logs.name },
+    { name: "num", values: logs.num },
+    { name: "value", values: logs.value },
   ]);
   await tx.copy("loop_summaries", [
     { name: "run_id", values: constant(runId, summaries.name.length) },
-    { name: "parent_ctx_id", values: summaries.parent }, { name: "name", values: summaries.name },
-    { name: "iterations", values: summaries.iterations }, { name: "start_offset", values: summaries.start },
+    { name: "parent_ctx_id", values: summaries.parent },
+    { name: "name", values: summaries.name },
+    { name: "iterations", values: summaries.iterations },
+    { name: "start_offset", values: summaries.start },
     { name: "seconds", values: summaries.seconds },
   ]);
   await tx.copy("checkpoints", [
     { name: "run_id", values: constant(runId, checkpoints.ctx.length) },
-    { name: "ctx_id", values: checkpoints.ctx }, { name: "objects", values: checkpoints.objects },
-    { name: "bytes", values: checkpoints.bytes }, { name: "written_bytes", values: checkpoints.written },
+    { name: "ctx_id", values: checkpoints.ctx },
+    { name: "objects", values: checkpoints.objects },
+    { name: "bytes", values: checkpoints.bytes },
+    { name: "written_bytes", values: checkpoints.written },
     { name: "seconds", values: checkpoints.seconds },
   ]);
   if (catalog.size > 0) {
@@ -380,16 +574,24 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
       select ${runId}, u.name, array(select jsonb_array_elements_text(u.keys::jsonb)), u.count
       from unnest(${names}::text[], ${keys}::text[], ${counts}::bigint[]) as u(name, keys, count)
       on conflict (run_id, name) do update set count = log_names.count + excluded.count,
-        dim_keys = array(select k from unnest(log_names.dim_keys || excluded.dim_keys) with ordinality as t(k, o) group by k order by min(o))`.execute(trx);
+        dim_keys = array(select k from unnest(log_names.dim_keys || excluded.dim_keys) with ordinality as t(k, o) group by k order by min(o))`.execute(
+      trx,
+    );
   }
   if (end !== null) {
     const seconds = typeof end["s"] === "number" ? end["s"] : null;
     const status = (["ok", "failed"] as const).find((s) => s === end!["status"]) ?? "failed";
-    await trx.updateTable("runs").set({
-      status, seconds, exit_code: typeof end["exit"] === "number" ? end["exit"] : null,
-      error: typeof end["error"] === "string" ? end["error"] : null,
-      ended_at: seconds === null || state.tstamp === null ? null : new Date(state.tstamp.getTime() + seconds * 1000),
-    }).where("id", "=", runId).execute();
+    await trx
+      .updateTable("runs")
+      .set({
+        status,
+        seconds,
+        exit_code: typeof end["exit"] === "number" ? end["exit"] : null,
+        error: typeof end["error"] === "string" ? end["error"] : null,
+        ended_at: seconds === null || state.tstamp === null ? null : new Date(state.tstamp.getTime() + seconds * 1000),
+      })
+      .where("id", "=", runId)
+      .execute();
     state.complete = true;
   }
   return args.name.length + loops.ctx.length + logs.seq.length + summaries.name.length + checkpoints.ctx.length;
@@ -405,8 +607,12 @@ async function loadMissingContexts(trx: Kysely<Database>, runId: number, parsed:
     if (Number.isInteger(ref) && !defined.has(ref as number) && !state.contexts.has(ref as number)) missing.add(ref as number);
   }
   if (missing.size === 0) return;
-  const rows = await trx.selectFrom("loops").select(["ctx_id", "dims", "depth"])
-    .where("run_id", "=", runId).where("ctx_id", "in", [...missing]).execute();
+  const rows = await trx
+    .selectFrom("loops")
+    .select(["ctx_id", "dims", "depth"])
+    .where("run_id", "=", runId)
+    .where("ctx_id", "in", [...missing])
+    .execute();
   const keys = await trx.selectFrom("loops").select(["ctx_id", "parent_ctx_id", "name", "value"]).where("run_id", "=", runId).execute();
   const byId = new Map(keys.map((k) => [k.ctx_id, k]));
   for (const row of rows) {

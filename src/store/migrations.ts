@@ -4,12 +4,14 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely
 const migrations: Record<string, Migration> = {
   "0001-record": {
     async up(db: Kysely<unknown>) {
-      await db.schema.createTable("projects")
+      await db.schema
+        .createTable("projects")
         .addColumn("id", "serial", (c) => c.primaryKey())
         .addColumn("projid", "text", (c) => c.notNull().unique())
         .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
         .execute();
-      await db.schema.createTable("runs")
+      await db.schema
+        .createTable("runs")
         .addColumn("id", "serial", (c) => c.primaryKey())
         .addColumn("project_id", "integer", (c) => c.notNull().references("projects.id").onDelete("cascade"))
         .addColumn("tstamp", sql`timestamptz(3)`, (c) => c.notNull())
@@ -27,14 +29,16 @@ const migrations: Record<string, Migration> = {
         .addUniqueConstraint("runs_identity", ["project_id", "tstamp", "filename"])
         .execute();
       await db.schema.createIndex("runs_vid").on("runs").columns(["project_id", "vid"]).execute();
-      await db.schema.createTable("args")
+      await db.schema
+        .createTable("args")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("name", "text", (c) => c.notNull())
         .addColumn("value", "jsonb", (c) => c.notNull())
         .addColumn("source", "text", (c) => c.notNull())
         .addPrimaryKeyConstraint("args_pk", ["run_id", "name"])
         .execute();
-      await db.schema.createTable("loops")
+      await db.schema
+        .createTable("loops")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("ctx_id", "integer", (c) => c.notNull())
         .addColumn("parent_ctx_id", "integer")
@@ -46,7 +50,8 @@ const migrations: Record<string, Migration> = {
         .addColumn("seconds", "double precision")
         .addPrimaryKeyConstraint("loops_pk", ["run_id", "ctx_id"])
         .execute();
-      await db.schema.createTable("loop_summaries")
+      await db.schema
+        .createTable("loop_summaries")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("parent_ctx_id", "integer")
         .addColumn("name", "text", (c) => c.notNull())
@@ -56,7 +61,8 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex("loop_summaries_run").on("loop_summaries").column("run_id").execute();
       // No primary key on logs: ingestion is exactly-once by journal offsets, and the table is the big one.
-      await db.schema.createTable("logs")
+      await db.schema
+        .createTable("logs")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("seq", "integer", (c) => c.notNull())
         .addColumn("ctx_id", "integer")
@@ -65,7 +71,8 @@ const migrations: Record<string, Migration> = {
         .addColumn("value", "jsonb")
         .execute();
       await db.schema.createIndex("logs_name_run").on("logs").columns(["name", "run_id"]).execute();
-      await db.schema.createTable("log_names")
+      await db.schema
+        .createTable("log_names")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("name", "text", (c) => c.notNull())
         .addColumn("dim_keys", sql`text[]`, (c) => c.notNull())
@@ -73,7 +80,8 @@ const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint("log_names_pk", ["run_id", "name"])
         .execute();
       await db.schema.createIndex("log_names_name").on("log_names").column("name").execute();
-      await db.schema.createTable("checkpoints")
+      await db.schema
+        .createTable("checkpoints")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("ctx_id", "integer", (c) => c.notNull())
         .addColumn("objects", "jsonb", (c) => c.notNull())
@@ -82,7 +90,8 @@ const migrations: Record<string, Migration> = {
         .addColumn("seconds", "double precision", (c) => c.notNull())
         .addPrimaryKeyConstraint("checkpoints_pk", ["run_id", "ctx_id"])
         .execute();
-      await db.schema.createTable("journals")
+      await db.schema
+        .createTable("journals")
         .addColumn("project_id", "integer", (c) => c.notNull().references("projects.id").onDelete("cascade"))
         .addColumn("path", "text", (c) => c.notNull())
         .addColumn("run_id", "integer")
@@ -93,7 +102,8 @@ const migrations: Record<string, Migration> = {
         .addColumn("updated_at", "timestamptz", (c) => c.notNull())
         .addPrimaryKeyConstraint("journals_pk", ["project_id", "path"])
         .execute();
-      await db.schema.createTable("replay_jobs")
+      await db.schema
+        .createTable("replay_jobs")
         .addColumn("id", "serial", (c) => c.primaryKey())
         .addColumn("project_id", "integer", (c) => c.notNull().references("projects.id").onDelete("cascade"))
         .addColumn("status", "text", (c) => c.notNull())
@@ -106,7 +116,8 @@ const migrations: Record<string, Migration> = {
   },
   "0002-replay": {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable("replay_jobs")
+      await db.schema
+        .alterTable("replay_jobs")
         .addColumn("fingerprint", "text")
         .addColumn("plan", "jsonb")
         .addColumn("workers", "integer")
@@ -115,7 +126,8 @@ const migrations: Record<string, Migration> = {
         .addColumn("finished_at", "timestamptz")
         .execute();
       await db.schema.createIndex("replay_jobs_fingerprint").on("replay_jobs").columns(["project_id", "fingerprint"]).execute();
-      await db.schema.createTable("replay_tasks")
+      await db.schema
+        .createTable("replay_tasks")
         .addColumn("id", "serial", (c) => c.primaryKey())
         .addColumn("job_id", "integer", (c) => c.notNull().references("replay_jobs.id").onDelete("cascade"))
         .addColumn("run_id", "integer", (c) => c.notNull())
@@ -134,7 +146,8 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex("replay_tasks_job").on("replay_tasks").columns(["job_id", "status"]).execute();
       // Kept in the store so that a watcher that reconnects (or a restarted server) misses nothing.
-      await db.schema.createTable("replay_events")
+      await db.schema
+        .createTable("replay_events")
         .addColumn("id", "bigserial", (c) => c.primaryKey())
         .addColumn("job_id", "integer", (c) => c.notNull().references("replay_jobs.id").onDelete("cascade"))
         .addColumn("at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
@@ -145,7 +158,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("replay_events_job").on("replay_events").columns(["job_id", "id"]).execute();
       // What replay has filled per run and name: the planner never replays a part twice, and a retried
       // task cannot store a value twice.
-      await db.schema.createTable("replay_coverage")
+      await db.schema
+        .createTable("replay_coverage")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("name", "text", (c) => c.notNull())
         .addColumn("part", "text", (c) => c.notNull())
@@ -153,7 +167,8 @@ const migrations: Record<string, Migration> = {
         .addColumn("task_id", "integer")
         .addPrimaryKeyConstraint("replay_coverage_pk", ["run_id", "name", "part", "iteration"])
         .execute();
-      await db.schema.createTable("replay_divergences")
+      await db.schema
+        .createTable("replay_divergences")
         .addColumn("run_id", "integer", (c) => c.notNull())
         .addColumn("task_id", "integer")
         .addColumn("ctx_id", "integer")

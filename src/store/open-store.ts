@@ -62,7 +62,8 @@ async function openServer(url: string): Promise<Store> {
       hint: "Check FLOR_DATABASE_URL, or unset it to use the embedded store in .flor/.",
     });
   }
-  const copy: CopyCsv = (client, statement, csv) => pipeline(Readable.from([csv]), client.query(copyFrom(`${statement} FROM STDIN WITH (FORMAT csv)`)));
+  const copy: CopyCsv = (client, statement, csv) =>
+    pipeline(Readable.from([csv]), client.query(copyFrom(`${statement} FROM STDIN WITH (FORMAT csv)`)));
   return migrated(pool, "postgres", location, copy, async () => undefined);
 }
 

@@ -36,9 +36,10 @@ export class DirectoryLock {
           throw new FlorError(
             `the embedded store ${path.dirname(file)} is in use by \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.since}).`,
             {
-              hint: holder.command === "flor serve"
-                ? "flor runs, versions, query, explain and replay (but not --dry-run) go through `flor serve` once it listens; for this command, stop it (Ctrl-C) or set FLOR_DATABASE_URL to a PostgreSQL server."
-                : "Wait for it to finish or stop it; to share one store between processes, run `flor serve` or set FLOR_DATABASE_URL to a PostgreSQL server.",
+              hint:
+                holder.command === "flor serve"
+                  ? "flor runs, versions, query, explain and replay (but not --dry-run) go through `flor serve` once it listens; for this command, stop it (Ctrl-C) or set FLOR_DATABASE_URL to a PostgreSQL server."
+                  : "Wait for it to finish or stop it; to share one store between processes, run `flor serve` or set FLOR_DATABASE_URL to a PostgreSQL server.",
             },
           );
         }

@@ -3,7 +3,12 @@ export type OutputFormat = "table" | "json" | "csv";
 /** Renders rows: json is an array of row objects, csv follows RFC 4180, table aligns columns for people. */
 export function render(columns: readonly string[], records: readonly object[], format: OutputFormat): string {
   const rows = records as readonly Record<string, unknown>[];
-  if (format === "json") return `${JSON.stringify(rows.map((row) => Object.fromEntries(columns.map((c) => [c, jsonSafe(row[c])]))), null, 2)}\n`;
+  if (format === "json")
+    return `${JSON.stringify(
+      rows.map((row) => Object.fromEntries(columns.map((c) => [c, jsonSafe(row[c])]))),
+      null,
+      2,
+    )}\n`;
   if (format === "csv") {
     const lines = [columns.map(csvField).join(","), ...rows.map((row) => columns.map((c) => csvField(cell(row[c], ""))).join(","))];
     return `${lines.join("\r\n")}\r\n`;
@@ -13,13 +18,16 @@ export function render(columns: readonly string[], records: readonly object[], f
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const numeric = columns.map((c) => rows.every((row) => row[c] === null || row[c] === undefined || typeof row[c] === "number"));
   const line = (values: string[]): string =>
-    values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join("  ").trimEnd();
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return `${[line([...columns]), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")}\n`;
 }
 
 /** JSON has no NaN or Infinity: they are written as strings so the value is not lost. */
 function jsonSafe(value: unknown): unknown {
-  return typeof value === "number" && !Number.isFinite(value) ? String(value) : value ?? null;
+  return typeof value === "number" && !Number.isFinite(value) ? String(value) : (value ?? null);
 }
 
 function cell(value: unknown, empty: string): string {

@@ -1,5 +1,6 @@
 import { FlorUsageError } from "../errors.js";
 import type { Store } from "../store/open-store.js";
+import { CONTROL_CHARACTERS } from "../text/control-characters.js";
 
 /** How a version may be named: its commit id, or a prefix of it of at least 4 hex digits. */
 const VID_TEXT = /^[0-9a-f]{4,64}$/i;
@@ -9,13 +10,25 @@ const VID_TEXT = /^[0-9a-f]{4,64}$/i;
  * names two versions is refused, and text that is not hex never reaches the store or git.
  */
 export async function resolveRecordedVid(store: Store, projid: string, text: string): Promise<string | null> {
-  if (!VID_TEXT.test(text)) throw new FlorUsageError(`"${text.replace(/[\0-\x1f]/g, "?")}" is not a version id: give a commit id or a prefix of at least 4 hex digits`);
+  if (!VID_TEXT.test(text))
+    throw new FlorUsageError(
+      `"${text.replace(CONTROL_CHARACTERS, "?")}" is not a version id: give a commit id or a prefix of at least 4 hex digits`,
+    );
   const prefix = text.toLowerCase();
-  const rows = await store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
-    .select("r.vid").distinct()
+  const rows = await store.db
+    .selectFrom("runs as r")
+    .innerJoin("projects as p", "p.id", "r.project_id")
+    .select("r.vid")
+    .distinct()
     // Hex has no LIKE wildcards, and it is bound as a parameter.
-    .where("p.projid", "=", projid).where("r.vid", "like", `${prefix}%`)
-    .orderBy("r.vid").limit(2).execute();
-  if (rows.length > 1) throw new FlorUsageError(`version ${text} is ambiguous: it begins ${rows.map((r) => r.vid!.slice(0, 12)).join(" and ")}; give more digits`);
+    .where("p.projid", "=", projid)
+    .where("r.vid", "like", `${prefix}%`)
+    .orderBy("r.vid")
+    .limit(2)
+    .execute();
+  if (rows.length > 1)
+    throw new FlorUsageError(
+      `version ${text} is ambiguous: it begins ${rows.map((r) => r.vid!.slice(0, 12)).join(" and ")}; give more digits`,
+    );
   return rows[0]?.vid ?? null;
 }

@@ -15,7 +15,12 @@ export interface Snapshot {
   dirty: boolean;
 }
 
-const IDENTITY = { GIT_AUTHOR_NAME: "flor", GIT_AUTHOR_EMAIL: "flor@localhost", GIT_COMMITTER_NAME: "flor", GIT_COMMITTER_EMAIL: "flor@localhost" };
+const IDENTITY = {
+  GIT_AUTHOR_NAME: "flor",
+  GIT_AUTHOR_EMAIL: "flor@localhost",
+  GIT_COMMITTER_NAME: "flor",
+  GIT_COMMITTER_EMAIL: "flor@localhost",
+};
 
 /**
  * Records the working tree of `root` (tracked and untracked files that are not ignored, committed or
@@ -66,10 +71,11 @@ export function snapshotWorkingTree(root: string): Snapshot {
       vid = head;
     } else {
       const date = `@${headDate ?? 0} +0000`;
-      vid = git(
-        ["commit-tree", tree, ...(head === null ? [] : ["-p", head]), "-m", "flor: snapshot of the working tree"],
-        { ...IDENTITY, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
-      );
+      vid = git(["commit-tree", tree, ...(head === null ? [] : ["-p", head]), "-m", "flor: snapshot of the working tree"], {
+        ...IDENTITY,
+        GIT_AUTHOR_DATE: date,
+        GIT_COMMITTER_DATE: date,
+      });
     }
     git(["update-ref", `${VERSION_REF_PREFIX}${vid}`, vid]);
     return { vid, head, dirty: vid !== head };

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { FlorError, FlorUsageError } from "../errors.js";
+import { CONTROL_CHARACTERS } from "../text/control-characters.js";
 
 /** Files and diffs larger than this are refused rather than held in memory and sent whole. */
 export const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
@@ -21,7 +22,8 @@ export class VersionMissingError extends FlorError {
  */
 export function repositoryPath(file: string): string {
   if (file === "" || /[\0\n\r]/.test(file)) throw new FlorUsageError(`"${printable(file)}" is not a file path`);
-  if (file.startsWith("/") || /^[A-Za-z]:/.test(file)) throw new FlorUsageError(`"${printable(file)}" is absolute; give a path relative to the repository root`);
+  if (file.startsWith("/") || /^[A-Za-z]:/.test(file))
+    throw new FlorUsageError(`"${printable(file)}" is absolute; give a path relative to the repository root`);
   if (file.split("/").some((part) => part === "" || part === "." || part === "..")) {
     throw new FlorUsageError(`"${printable(file)}" is not a plain path inside the repository (no ".", ".." or empty parts)`);
   }
@@ -35,8 +37,12 @@ export async function sourceAt(root: string, vid: string, file: string): Promise
   const [commit = null, object = null] = await describeObjects(root, [`${commitId}^{commit}`, `${commitId}:${name}`]);
   if (commit === null) throw new VersionMissingError(vid);
   if (object === null) return null;
-  if (object.type !== "blob") throw new FlorUsageError(`${name} is a ${object.type === "tree" ? "directory" : object.type} in version ${vid.slice(0, 10)}, not a file`);
-  if (object.size > MAX_SOURCE_BYTES) throw new FlorUsageError(`${name} is ${object.size} bytes in version ${vid.slice(0, 10)}; at most ${MAX_SOURCE_BYTES} are served`);
+  if (object.type !== "blob")
+    throw new FlorUsageError(
+      `${name} is a ${object.type === "tree" ? "directory" : object.type} in version ${vid.slice(0, 10)}, not a file`,
+    );
+  if (object.size > MAX_SOURCE_BYTES)
+    throw new FlorUsageError(`${name} is ${object.size} bytes in version ${vid.slice(0, 10)}; at most ${MAX_SOURCE_BYTES} are served`);
   const content = await git(root, ["cat-file", "blob", object.id]);
   if (content.includes(0)) throw new FlorUsageError(`${name} is a binary file in version ${vid.slice(0, 10)}`);
   return content.toString("utf8");
@@ -54,7 +60,19 @@ export async function diffBetween(root: string, from: string, to: string, file: 
   if (name !== null && inFrom === null && inTo === null) throw new FlorUsageError(`${name} is in neither version`);
   // No external diff drivers or textconv filters (they run commands), no colour, fixed prefixes, and the
   // path taken literally rather than as a pathspec pattern.
-  const args = ["-c", "core.quotePath=false", "--literal-pathspecs", "diff", "--no-ext-diff", "--no-textconv", "--no-color", "--src-prefix=a/", "--dst-prefix=b/", from, to];
+  const args = [
+    "-c",
+    "core.quotePath=false",
+    "--literal-pathspecs",
+    "diff",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-color",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    from,
+    to,
+  ];
   const out = await git(root, name === null ? args : [...args, "--", name]).catch((error: unknown) => {
     if (error instanceof OutputTooLarge) throw new FlorUsageError(`the diff is larger than ${MAX_SOURCE_BYTES} bytes; ask for one file`);
     throw error;
@@ -67,11 +85,17 @@ function fullVid(vid: string): string {
   return vid;
 }
 
-interface GitObject { id: string; type: string; size: number }
+interface GitObject {
+  id: string;
+  type: string;
+  size: number;
+}
 
 /** Looks objects up by name with `git cat-file --batch-check`: names go through stdin, never the command line. */
 async function describeObjects(root: string, names: readonly string[]): Promise<(GitObject | null)[]> {
-  const out = (await git(root, ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], names.map((n) => `${n}\n`).join(""))).toString("utf8");
+  const out = (
+    await git(root, ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"], names.map((n) => `${n}\n`).join(""))
+  ).toString("utf8");
   const lines = out.split("\n");
   return names.map((_, i) => {
     const match = /^([0-9a-f]+) (\w+) (\d+)$/.exec(lines[i] ?? "");
@@ -91,10 +115,16 @@ function git(root: string, args: readonly string[], input?: string): Promise<Buf
     let tooLarge = false;
     child.stdout.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_SOURCE_BYTES) { tooLarge = true; child.kill(); return; }
+      if (size > MAX_SOURCE_BYTES) {
+        tooLarge = true;
+        child.kill();
+        return;
+      }
       chunks.push(chunk);
     });
-    child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString("utf8"); });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
     child.on("error", reject);
     child.on("close", (code) => {
       if (tooLarge) reject(new OutputTooLarge());
@@ -108,5 +138,5 @@ function git(root: string, args: readonly string[], input?: string): Promise<Buf
 }
 
 function printable(text: string): string {
-  return text.replace(/[\0-\x1f]/g, "?");
+  return text.replace(CONTROL_CHARACTERS, "?");
 }

@@ -21,12 +21,18 @@ const FIELD = "\x1f";
 /** The code versions the project's runs ran (only those in `vids` when given), oldest first, described from git. */
 export async function listVersions(store: Store, projid: string, root: string, vids?: readonly string[]): Promise<CodeVersion[]> {
   if (vids?.length === 0) return [];
-  let query = store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
+  let query = store.db
+    .selectFrom("runs as r")
+    .innerJoin("projects as p", "p.id", "r.project_id")
     .select((eb) => [
-      "r.vid", eb.fn.min("r.tstamp").as("first"), eb.fn.max("r.tstamp").as("last"), eb.fn.countAll<string>().as("runs"),
+      "r.vid",
+      eb.fn.min("r.tstamp").as("first"),
+      eb.fn.max("r.tstamp").as("last"),
+      eb.fn.countAll<string>().as("runs"),
       sql<string[]>`array_agg(distinct r.filename)`.as("filenames"),
     ])
-    .where("p.projid", "=", projid).where("r.vid", "is not", null);
+    .where("p.projid", "=", projid)
+    .where("r.vid", "is not", null);
   if (vids !== undefined) query = query.where("r.vid", "in", vids);
   const rows = await query.groupBy("r.vid").orderBy("first").execute();
   const git = simpleGit({ baseDir: root });
@@ -46,9 +52,13 @@ export async function listVersions(store: Store, projid: string, root: string, v
     const snapshot = info !== undefined && info.author === "flor" && info.message === "flor: snapshot of the working tree";
     return {
       vid: row.vid!,
-      base: snapshot ? info.parents[0] ?? null : null,
+      base: snapshot ? (info.parents[0] ?? null) : null,
       kind: info === undefined ? "missing" : snapshot ? "snapshot" : "commit",
-      message: snapshot ? (info.parents[0] ? `uncommitted changes on ${info.parents[0].slice(0, 10)}` : "uncommitted changes") : info?.message ?? null,
+      message: snapshot
+        ? info.parents[0]
+          ? `uncommitted changes on ${info.parents[0].slice(0, 10)}`
+          : "uncommitted changes"
+        : (info?.message ?? null),
       committedAt: info === undefined || snapshot ? null : info.date,
       firstRun: new Date(row.first as unknown as Date).toISOString(),
       lastRun: new Date(row.last as unknown as Date).toISOString(),

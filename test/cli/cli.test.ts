@@ -17,20 +17,35 @@ describe.each(backends())("the flor CLI on $name", (backend) => {
 
   it("lists runs and versions, ingesting journals without being asked", () => {
     expect(repo.runScript("nested-loops.mjs", ["--kwargs", "population=1"]).status).toBe(0);
-    repo.write("nested-loops.mjs", repo.git("show", "HEAD:nested-loops.mjs").replace("mutation\", 0.5", "mutation\", 0.25"));
+    repo.write("nested-loops.mjs", repo.git("show", "HEAD:nested-loops.mjs").replace('mutation", 0.5', 'mutation", 0.25'));
     expect(repo.runScript("nested-loops.mjs").status).toBe(0);
 
     const runs = repo.flor(["runs", "--format", "json"], env);
     expect(runs.status, runs.stderr).toBe(0);
-    const parsed = JSON.parse(runs.stdout) as { filename: string; status: string; args: Record<string, unknown>; vid: string; logs: number }[];
+    const parsed = JSON.parse(runs.stdout) as {
+      filename: string;
+      status: string;
+      args: Record<string, unknown>;
+      vid: string;
+      logs: number;
+    }[];
     expect(parsed.map((r) => [r.filename, r.status, r.args["population"], r.args["mutation"], r.logs])).toEqual([
-      ["nested-loops.mjs", "ok", 1, 0.5, 2 + 2 + 1], ["nested-loops.mjs", "ok", 3, 0.25, 6 + 2 + 1],
+      ["nested-loops.mjs", "ok", 1, 0.5, 2 + 2 + 1],
+      ["nested-loops.mjs", "ok", 3, 0.25, 6 + 2 + 1],
     ]);
     expect(parsed[0]!.vid).toBe(repo.git("rev-parse", "HEAD"));
     expect(parsed[1]!.vid).not.toBe(parsed[0]!.vid);
 
-    const versions = JSON.parse(repo.flor(["versions", "--format", "json"], env).stdout) as { vid: string; kind: string; message: string; runs: number }[];
-    expect(versions.map((v) => [v.vid, v.kind, v.runs])).toEqual([[parsed[0]!.vid, "commit", 1], [parsed[1]!.vid, "snapshot", 1]]);
+    const versions = JSON.parse(repo.flor(["versions", "--format", "json"], env).stdout) as {
+      vid: string;
+      kind: string;
+      message: string;
+      runs: number;
+    }[];
+    expect(versions.map((v) => [v.vid, v.kind, v.runs])).toEqual([
+      [parsed[0]!.vid, "commit", 1],
+      [parsed[1]!.vid, "snapshot", 1],
+    ]);
     expect(versions[0]!.message).toBe("v1");
     expect(versions[1]!.message).toMatch(/^uncommitted changes on [0-9a-f]{10}$/);
 
@@ -41,9 +56,13 @@ describe.each(backends())("the flor CLI on $name", (backend) => {
 
   it("prints the dataframe as a table, JSON and CSV", () => {
     expect(repo.runScript("nested-loops.mjs", ["--kwargs", "population=2", "generations=1"]).status).toBe(0);
-    const json = JSON.parse(repo.flor(["dataframe", "best", "fitness", "mutation", "--format", "json"], env).stdout) as Record<string, unknown>[];
+    const json = JSON.parse(repo.flor(["dataframe", "best", "fitness", "mutation", "--format", "json"], env).stdout) as Record<
+      string,
+      unknown
+    >[];
     expect(json.map((r) => [r["generation"], r["individual_value"], r["fitness"], r["best"], r["mutation"]])).toEqual([
-      [0, "ann", 11.5, 11.5, 0.5], [0, "bob", 11.5, 11.5, 0.5],
+      [0, "ann", 11.5, 11.5, 0.5],
+      [0, "bob", 11.5, 11.5, 0.5],
     ]);
     const csv = repo.flor(["dataframe", "fitness", "--format", "csv"], env).stdout.split("\r\n");
     expect(csv[0]).toBe("projid,tstamp,filename,vid,generation,individual,individual_value,fitness");
@@ -57,7 +76,9 @@ describe.each(backends())("the flor CLI on $name", (backend) => {
     expect(repo.runScript("nested-loops.mjs").status).toBe(0);
     const unknown = repo.flor(["dataframe", "fitnes"], env);
     expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toBe(`flor: unknown name "fitnes": no run of ${repo.dir.split("/").pop()} logged it or has it as an argument; did you mean "fitness"?\n`);
+    expect(unknown.stderr).toBe(
+      `flor: unknown name "fitnes": no run of ${repo.dir.split("/").pop()} logged it or has it as an argument; did you mean "fitness"?\n`,
+    );
     const format = repo.flor(["runs", "--format", "xml"], env);
     expect([format.status, format.stderr]).toEqual([2, 'flor: --format must be table, json or csv, not "xml"\n']);
     const command = repo.flor(["rnus"], env);
@@ -90,7 +111,9 @@ describe("the embedded store", () => {
     try {
       const second = repo.flor(["runs"], { FLOR_DATABASE_URL: "" });
       expect(second.status).toBe(1);
-      expect(second.stderr).toMatch(new RegExp(`^flor: the embedded store .* is in use by \`flor serve\` \\(pid ${process.pid} on .*\\)\\.\\n.*FLOR_DATABASE_URL`));
+      expect(second.stderr).toMatch(
+        new RegExp(`^flor: the embedded store .* is in use by \`flor serve\` \\(pid ${process.pid} on .*\\)\\.\\n.*FLOR_DATABASE_URL`),
+      );
     } finally {
       await store.close();
     }
@@ -103,7 +126,10 @@ describe("the embedded store", () => {
     await pgliteBackend().prepare(repo.dir);
     const { writeFileSync } = await import("node:fs");
     const { hostname } = await import("node:os");
-    writeFileSync(`${repo.dir}/.flor/db.lock`, JSON.stringify({ pid: 2 ** 22 + 17, host: hostname(), command: "flor runs", since: "2026-01-01" }));
+    writeFileSync(
+      `${repo.dir}/.flor/db.lock`,
+      JSON.stringify({ pid: 2 ** 22 + 17, host: hostname(), command: "flor runs", since: "2026-01-01" }),
+    );
     const result = repo.flor(["runs"], { FLOR_DATABASE_URL: "" });
     expect(result.status, result.stderr).toBe(0);
   });
@@ -121,7 +147,11 @@ describe("flor propagate", () => {
     expect([result.status, result.stderr]).toEqual([0, ""]);
     expect(result.stdout).toBe(readFileSync(`${dir}/expected.ts`, "utf8"));
     const json = repo.flor(["propagate", "--new", `${dir}/new.ts`, "--old", `${dir}/old.ts`, "--json"]);
-    expect(JSON.parse(json.stdout)).toMatchObject({ injected: [{ name: "grad_norm", renamed: { model: "net" } }], declined: [], present: [{ name: "loss" }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      injected: [{ name: "grad_norm", renamed: { model: "net" } }],
+      declined: [],
+      present: [{ name: "loss" }],
+    });
   });
 
   it("exits 3 with the reasons when it declines, 2 for usage, 1 for a missing file", () => {
@@ -129,7 +159,9 @@ describe("flor propagate", () => {
     const dir = corpusDir("10-undefined-name");
     const declined = repo.flor(["propagate", "--new", `${dir}/new.ts`, "--old", `${dir}/old.ts`]);
     expect(declined.status).toBe(3);
-    expect(declined.stderr).toBe(`flor: declined flor.log("grad_norm") from line 11 of ${dir}/new.ts: \`clip\` is not defined at that place in the old version\n`);
+    expect(declined.stderr).toBe(
+      `flor: declined flor.log("grad_norm") from line 11 of ${dir}/new.ts: \`clip\` is not defined at that place in the old version\n`,
+    );
     expect(declined.stdout).toBe(readFileSync(`${dir}/old.ts`, "utf8"));
     expect(repo.flor(["propagate", "--new", `${dir}/new.ts`]).status).toBe(2);
     const missing = repo.flor(["propagate", "--new", `${dir}/new.ts`, "--old", "nope.ts"]);

@@ -13,7 +13,10 @@ afterAll(() => repo.remove());
 
 describe("flor query and flor explain", () => {
   it("prints an array of row objects with --format json, and one coded error for a mistake", () => {
-    const result = repo.flor(["query", "SELECT seed, max(norm) AS best FROM train.mjs GROUP BY seed ORDER BY seed", "--format", "json", "--replay", "none"], env);
+    const result = repo.flor(
+      ["query", "SELECT seed, max(norm) AS best FROM train.mjs GROUP BY seed ORDER BY seed", "--format", "json", "--replay", "none"],
+      env,
+    );
     expect(result.status, result.stderr).toBe(0);
     const rows = JSON.parse(result.stdout) as { seed: number; best: number }[];
     expect(rows.map((r) => r.seed)).toEqual([3, 5, 7]);
@@ -21,7 +24,9 @@ describe("flor query and flor explain", () => {
 
     const typo = repo.flor(["query", "SELECT nrom"], env);
     expect(typo.status).toBe(2);
-    expect(typo.stderr).toBe("flor: FQL020 at line 1, column 8: no run dimension, loop, arg or log is named `nrom`\n  SELECT nrom\n         ^^^^\ndid you mean `norm`?\n");
+    expect(typo.stderr).toBe(
+      "flor: FQL020 at line 1, column 8: no run dimension, loop, arg or log is named `nrom`\n  SELECT nrom\n         ^^^^\ndid you mean `norm`?\n",
+    );
   });
 
   it("explains a hindsight query without running it, then fills it (wait) and answers", () => {
@@ -33,7 +38,10 @@ describe("flor query and flor explain", () => {
     const none = JSON.parse(repo.flor(["query", question, "--no-replay", "--format", "json"], env).stdout) as { w1: number | null }[];
     expect(none.map((r) => r.w1)).toEqual([null, null, null]);
     // Only the missing column: its rows are there (the iterations of its loop), empty.
-    const onlyMissing = JSON.parse(repo.flor(["query", "SELECT seed, round, w1 FROM train.mjs WHERE round >= 4 AND seed = 3", "--no-replay", "--format", "json"], env).stdout);
+    const onlyMissing = JSON.parse(
+      repo.flor(["query", "SELECT seed, round, w1 FROM train.mjs WHERE round >= 4 AND seed = 3", "--no-replay", "--format", "json"], env)
+        .stdout,
+    );
     expect(onlyMissing).toEqual([3, 3, 3].flatMap((seed) => [4, 5].map((round) => ({ seed, round, w1: null }))));
     const filled = repo.flor(["query", question, "--format", "json"], env);
     expect(filled.status, filled.stderr).toBe(0);

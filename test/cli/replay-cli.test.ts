@@ -40,7 +40,7 @@ describe("flor replay", () => {
   it("rejects a misspelt name in --where with a suggestion, and a missing name list", () => {
     const typo = repo.flor(["replay", "w1", "--where", "roudn >= 4"], env);
     expect(typo.status).toBe(2);
-    expect(typo.stderr).toMatch(/FQL020.*`roudn`[^]*did you mean `round`/);
+    expect(typo.stderr).toMatch(/FQL020.*`roudn`[\s\S]*did you mean `round`/);
     const none = repo.flor(["replay"], env);
     expect(none.status).toBe(2);
     expect(none.stderr).toMatch(/needs the log names/);

@@ -70,7 +70,12 @@ describe("the CLI through flor serve", () => {
     expect(local["query"]!.status).toBe(0);
     expect(local["query"]!.stderr).toMatch(/w1 missing for \d+ run\(s\); run with --replay wait/);
     expect(local["runs"]!.stdout.trim().split("\n")).toHaveLength(2 + 5);
-    expect(local["typo"]).toEqual({ status: 2, stdout: "", stderr: "flor: FQL020 at line 1, column 8: no run dimension, loop, arg or log is named `nrom`\n  SELECT nrom FROM train.mjs\n         ^^^^\ndid you mean `norm`?\n" });
+    expect(local["typo"]).toEqual({
+      status: 2,
+      stdout: "",
+      stderr:
+        "flor: FQL020 at line 1, column 8: no run dimension, loop, arg or log is named `nrom`\n  SELECT nrom FROM train.mjs\n         ^^^^\ndid you mean `norm`?\n",
+    });
     expect(local["badWhere"]!.status).toBe(2);
     expect(local["explain"]!.stdout).toMatch(/planning: \(times\)/);
   });
@@ -79,7 +84,9 @@ describe("the CLI through flor serve", () => {
     const ingest = repo.flor(["ingest"], env);
     expect(ingest.status).toBe(1);
     expect(ingest.stderr).toMatch(/in use by `flor serve`/);
-    expect(ingest.stderr).toMatch(/flor runs, versions, query, explain and replay \(but not --dry-run\) go through `flor serve` once it listens/);
+    expect(ingest.stderr).toMatch(
+      /flor runs, versions, query, explain and replay \(but not --dry-run\) go through `flor serve` once it listens/,
+    );
     const dryRun = repo.flor(["replay", "w1", "--dry-run"], env);
     expect(dryRun.status).toBe(1);
     expect(dryRun.stderr).toMatch(/in use by `flor serve`/);
@@ -97,7 +104,11 @@ describe("the CLI through flor serve", () => {
 
   it("shows a run recorded while the server runs at the next request", () => {
     expect(repo.runScript("train.mjs", ["--kwargs", "seed=11", "rounds=2"]).status).toBe(0);
-    const runs = JSON.parse(repo.flor(["runs", "--format", "json"], env).stdout) as { args: { seed?: number }; status: string; logs: number }[];
+    const runs = JSON.parse(repo.flor(["runs", "--format", "json"], env).stdout) as {
+      args: { seed?: number };
+      status: string;
+      logs: number;
+    }[];
     expect(runs).toHaveLength(6);
     expect(runs.at(-1)).toMatchObject({ args: { seed: 11 }, status: "ok" });
     expect(runs.at(-1)!.logs).toBeGreaterThan(0);
@@ -112,8 +123,11 @@ describe("the CLI through flor serve", () => {
     expect(there.stdout).toBe(here.stdout);
     // The plan, then progress lines (with timings).
     expect(quiet(there.stderr)).toBe(quiet(here.stderr));
-    expect(quiet(there.stderr)).toMatch(/^replay w1 where round = 5 AND seed = 3: 3 runs in scope, 3 to replay[^]*estimate: 3 tasks/);
-    const filled = JSON.parse(repo.flor(["query", "SELECT seed, round, w1 FROM train.mjs WHERE round = 5 AND seed = 3", "--no-replay", "--format", "json"], env).stdout) as { w1: number | null }[];
+    expect(quiet(there.stderr)).toMatch(/^replay w1 where round = 5 AND seed = 3: 3 runs in scope, 3 to replay[\s\S]*estimate: 3 tasks/);
+    const filled = JSON.parse(
+      repo.flor(["query", "SELECT seed, round, w1 FROM train.mjs WHERE round = 5 AND seed = 3", "--no-replay", "--format", "json"], env)
+        .stdout,
+    ) as { w1: number | null }[];
     expect(filled).toHaveLength(3);
     expect(filled.every((row) => typeof row.w1 === "number")).toBe(true);
   }, 120_000);
@@ -157,7 +171,10 @@ describe("the CLI through flor serve", () => {
     expect(after.status, after.stderr).toBe(0);
     expect(after.stdout).toBe(through);
     // A server killed without cleaning up leaves its file; a dead pid sends commands to the store.
-    writeFileSync(file, JSON.stringify({ url: "http://127.0.0.1:1/graphql", pid: 2 ** 22 + 12345, host: hostname(), started: new Date().toISOString() }));
+    writeFileSync(
+      file,
+      JSON.stringify({ url: "http://127.0.0.1:1/graphql", pid: 2 ** 22 + 12345, host: hostname(), started: new Date().toISOString() }),
+    );
     expect(repo.flor(["runs", "--format", "json"], env).stdout).toBe(through);
   });
 });

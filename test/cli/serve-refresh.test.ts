@@ -35,10 +35,12 @@ it("ingests new journals before a request, costs next to nothing when none chang
 
   expect(repo.runScript("train.mjs", ["--kwargs", "lr=0.2"]).status).toBe(0);
   // 32 requests at once after a new run: every one sees it once it resolves.
-  const seen = await Promise.all(Array.from({ length: 32 }, async () => {
-    await refresh();
-    return (await listRuns(store, layout.projid)).length;
-  }));
+  const seen = await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      await refresh();
+      return (await listRuns(store, layout.projid)).length;
+    }),
+  );
   expect(seen).toEqual(new Array(32).fill(2));
   expect((await listRuns(store, layout.projid)).map((r) => r.status)).toEqual(["ok", "ok"]);
   expect(problems).toEqual([]);

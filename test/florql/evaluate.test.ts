@@ -22,10 +22,16 @@ describe("three-valued evaluation", () => {
   it("follows Kleene logic for AND, OR and NOT, keeping NULL apart from unknown", () => {
     const and: Record<string, State> = { TT: "T", TF: "F", TN: "N", TU: "U", FF: "F", FN: "F", FU: "F", NN: "N", NU: "U", UU: "U" };
     const or: Record<string, State> = { TT: "T", TF: "T", TN: "T", TU: "T", FF: "F", FN: "N", FU: "U", NN: "N", NU: "U", UU: "U" };
-    for (const [operator, table] of [["AND", and], ["OR", or]] as const) {
+    for (const [operator, table] of [
+      ["AND", and],
+      ["OR", or],
+    ] as const) {
       for (const [pair, result] of Object.entries(table)) {
         const [a, b] = [pair[0] as State, pair[1] as State];
-        for (const [x, y] of [[a, b], [b, a]] as const) {
+        for (const [x, y] of [
+          [a, b],
+          [b, a],
+        ] as const) {
           const known = { ...(x === "U" ? {} : { a: STATES[x] }), ...(y === "U" ? {} : { b: STATES[y] }) };
           expect(check(`a ${operator} b`, known), `${x} ${operator} ${y}`).toBe(asWhere(result));
           // IS NULL tells a known NULL (true) from an unknown (still unknown).

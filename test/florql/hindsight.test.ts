@@ -47,10 +47,15 @@ describe("hindsight queries", () => {
     expect(none.rows.every((row) => row["w1"] === null && typeof row["norm"] === "number")).toBe(true);
 
     let jobId = 0;
-    const asyncResult = await runQuery(store, await planQuery(store, layout, QUESTION, { workers: 2 }), async (request) => {
-      jobId = (await requestReplay(store, layout, request, { workers: 2 })).jobId;
-      return getJob(store.db, jobId);
-    }, "async");
+    const asyncResult = await runQuery(
+      store,
+      await planQuery(store, layout, QUESTION, { workers: 2 }),
+      async (request) => {
+        jobId = (await requestReplay(store, layout, request, { workers: 2 })).jobId;
+        return getJob(store.db, jobId);
+      },
+      "async",
+    );
     expect(asyncResult.job!.status).toBe("queued");
     expect(asyncResult.rows.every((row) => row["w1"] === null)).toBe(true);
 
@@ -58,7 +63,9 @@ describe("hindsight queries", () => {
     const after = await planQuery(store, layout, QUESTION, { workers: 2 });
     expect(after.replay?.tasks ?? []).toEqual([]);
     const rows = (await runQuery(store, after, async () => null, "none")).rows;
-    const expected = seed3.flatMap((run) => truth[run]!.filter((line) => Number(line.split("|")[1]) >= 4).map((line) => Number(line.split("|")[3])));
+    const expected = seed3.flatMap((run) =>
+      truth[run]!.filter((line) => Number(line.split("|")[1]) >= 4).map((line) => Number(line.split("|")[3])),
+    );
     expect(rows.map((row) => row["w1"])).toEqual(expected);
   });
 
@@ -66,10 +73,15 @@ describe("hindsight queries", () => {
     const layout = layoutFor(repo.dir);
     const plan = await planQuery(store, layout, "SELECT seed, w1_final ORDER BY tstamp", { workers: 2 });
     expect(plan.replay!.runs.every((r) => r.iterations === 0)).toBe(true);
-    const result = await runQuery(store, plan, async (request) => {
-      const { jobId } = await requestReplay(store, layout, request, { workers: 2 });
-      return runJobLocally(store, layout, jobId, { workers: 2 });
-    }, "wait");
+    const result = await runQuery(
+      store,
+      plan,
+      async (request) => {
+        const { jobId } = await requestReplay(store, layout, request, { workers: 2 });
+        return runJobLocally(store, layout, jobId, { workers: 2 });
+      },
+      "wait",
+    );
     expect(result.job!.status).toBe("done");
     expect(result.rows.map((row) => row["w1_final"])).toEqual(valuesByHand(["w1_final"]).map((lines) => Number(lines[0]!.split("|")[3])));
   });

@@ -7,16 +7,25 @@ import type { Store } from "../../src/store/open-store.js";
 import { openGraphql } from "../helpers/graphql.js";
 import { TestRepo } from "../helpers/repo.js";
 
-const RUNS = [["lr=0.1", "opt=sgd"], ["lr=0.01", "opt=adam"], ["lr=0.05", "opt=adam"]];
+const RUNS = [
+  ["lr=0.1", "opt=sgd"],
+  ["lr=0.01", "opt=adam"],
+  ["lr=0.05", "opt=adam"],
+];
 let repo: TestRepo;
 let store: Store;
 let yoga: ReturnType<typeof createFlorYoga>;
 
-interface Response<T> { data?: T; errors?: { message: string; extensions?: { code?: string } }[] }
+interface Response<T> {
+  data?: T;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
 
 async function graphql<T>(query: string, variables: Record<string, unknown> = {}): Promise<Response<T>> {
   const response = await yoga.fetch("http://flor.test/graphql", {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
   });
   expect(response.status).toBe(200);
   return (await response.json()) as Response<T>;
@@ -36,7 +45,10 @@ afterAll(async () => {
 
 interface RunsPage {
   runs: {
-    edges: { cursor: string; node: { tstamp: string; filename: string; vid: string; status: string; args: { name: string; value: unknown }[]; logNames: string[] } }[];
+    edges: {
+      cursor: string;
+      node: { tstamp: string; filename: string; vid: string; status: string; args: { name: string; value: unknown }[]; logNames: string[] };
+    }[];
     pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
   };
 }
@@ -54,8 +66,14 @@ describe("GraphQL", () => {
     expect(first.errors).toBeUndefined();
     const page1 = first.data!.runs;
     expect(page1.edges.map((e) => e.node.args)).toEqual([
-      [{ name: "lr", value: 0.1 }, { name: "opt", value: "sgd" }],
-      [{ name: "lr", value: 0.01 }, { name: "opt", value: "adam" }],
+      [
+        { name: "lr", value: 0.1 },
+        { name: "opt", value: "sgd" },
+      ],
+      [
+        { name: "lr", value: 0.01 },
+        { name: "opt", value: "adam" },
+      ],
     ]);
     expect(page1.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false, endCursor: page1.edges[1]!.cursor });
     expect(page1.edges[0]!.node).toMatchObject({ filename: "train.mjs", status: "ok", vid: expect.stringMatching(/^[0-9a-f]{40}$/) });
@@ -75,13 +93,22 @@ describe("GraphQL", () => {
 
   it("refuses a page larger than the cap and a cursor it never gave out", async () => {
     const tooBig = await graphql(RUNS_QUERY, { first: 101 });
-    expect(tooBig.errors?.[0]).toMatchObject({ message: "first must be between 1 and 100, not 101", extensions: { code: "BAD_USER_INPUT" } });
+    expect(tooBig.errors?.[0]).toMatchObject({
+      message: "first must be between 1 and 100, not 101",
+      extensions: { code: "BAD_USER_INPUT" },
+    });
     const foreign = await graphql(RUNS_QUERY, { first: 2, after: "b2Zmc2V0OjI=" });
     expect(foreign.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
   it("lists the project, filters runs by script and lists versions", async () => {
-    const result = await graphql<{ project: { projid: string; runCount: number }; projects: unknown[]; runs: { edges: unknown[] }; none: { edges: unknown[] }; versions: { vid: string; runs: number; filenames: string[] }[] }>(`{
+    const result = await graphql<{
+      project: { projid: string; runCount: number };
+      projects: unknown[];
+      runs: { edges: unknown[] };
+      none: { edges: unknown[] };
+      versions: { vid: string; runs: number; filenames: string[] }[];
+    }>(`{
       project { projid runCount }
       projects { projid runCount firstRun lastRun served }
       runs(filename: "train.mjs") { edges { cursor } }
@@ -90,7 +117,15 @@ describe("GraphQL", () => {
     }`);
     expect(result.errors).toBeUndefined();
     expect(result.data!.project).toEqual({ projid: layoutFor(repo.dir).projid, runCount: 3 });
-    expect(result.data!.projects).toEqual([{ projid: layoutFor(repo.dir).projid, runCount: 3, firstRun: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), lastRun: expect.stringMatching(/^\d{4}-/), served: true }]);
+    expect(result.data!.projects).toEqual([
+      {
+        projid: layoutFor(repo.dir).projid,
+        runCount: 3,
+        firstRun: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        lastRun: expect.stringMatching(/^\d{4}-/),
+        served: true,
+      },
+    ]);
     expect(result.data!.runs.edges).toHaveLength(3);
     expect(result.data!.none.edges).toHaveLength(0);
     expect(result.data!.versions).toEqual([{ vid: expect.stringMatching(/^[0-9a-f]{40}$/), runs: 3, filenames: ["train.mjs"] }]);
@@ -112,16 +147,26 @@ describe("GraphQL", () => {
     const answer = result.data!.florql;
     expect(answer.__typename).toBe("FlorqlAnswer");
     expect(answer.columns).toEqual(["lr", "epoch", "acc"]);
-    expect(answer.rows).toEqual([0.01, 0.05].flatMap((lr) => [0, 1, 2].map((epoch) => ({ lr, epoch, acc: Math.round((0.5 + epoch * 0.1 + lr) * 1000) / 1000 }))));
+    expect(answer.rows).toEqual(
+      [0.01, 0.05].flatMap((lr) => [0, 1, 2].map((epoch) => ({ lr, epoch, acc: Math.round((0.5 + epoch * 0.1 + lr) * 1000) / 1000 }))),
+    );
     expect(answer.explain).toContain("scope: 2 of 3 runs of train.mjs");
   });
 
   it("returns FlorQL mistakes as typed data with the code and where", async () => {
     const result = await graphql<{ florql: Record<string, unknown> }>(FLORQL, { q: "SELECT los FROM train.mjs" });
     expect(result.errors).toBeUndefined();
-    expect(result.data!.florql).toMatchObject({ __typename: "FlorqlError", code: "FQL020", line: 1, column: 8, hint: expect.stringContaining("loss") });
+    expect(result.data!.florql).toMatchObject({
+      __typename: "FlorqlError",
+      code: "FQL020",
+      line: 1,
+      column: 8,
+      hint: expect.stringContaining("loss"),
+    });
 
-    const explain = await graphql<{ explain: Record<string, unknown> }>(`{ explain(query: "SELECT loss FROM") { __typename ... on FlorqlError { code line column } } }`);
+    const explain = await graphql<{ explain: Record<string, unknown> }>(
+      `{ explain(query: "SELECT loss FROM") { __typename ... on FlorqlError { code line column } } }`,
+    );
     expect(explain.data!.explain).toMatchObject({ __typename: "FlorqlError", code: "FQL004", line: 1 });
   });
 
@@ -132,7 +177,9 @@ describe("GraphQL", () => {
   });
 
   it("explains a query without running it", async () => {
-    const result = await graphql<{ explain: { __typename: string; explain: string } }>(`{ explain(query: "SELECT loss FROM train.mjs WHERE epoch = 1") { __typename ... on FlorqlExplanation { explain } } }`);
+    const result = await graphql<{ explain: { __typename: string; explain: string } }>(
+      `{ explain(query: "SELECT loss FROM train.mjs WHERE epoch = 1") { __typename ... on FlorqlExplanation { explain } } }`,
+    );
     expect(result.data!.explain.__typename).toBe("FlorqlExplanation");
     expect(result.data!.explain.explain).toContain("loss");
   });
@@ -141,15 +188,26 @@ describe("GraphQL", () => {
     expect(["127.0.0.1", "127.1.2.3", "::1", "localhost"].every(readsAreOpenOn)).toBe(true);
     expect(["0.0.0.0", "::", "10.0.0.5", "example.org", "127.0.0.1.example.org"].some(readsAreOpenOn)).toBe(false);
     const closed = createFlorYoga({ store, layout: layoutFor(repo.dir), workers: 1, token: "reads-token-0123456789", openReads: false });
-    const ask = async (headers: Record<string, string>, query: string) => (await closed.fetch("http://flor.test/graphql", {
-      method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query }),
-    })).text();
+    const ask = async (headers: Record<string, string>, query: string) =>
+      (
+        await closed.fetch("http://flor.test/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body: JSON.stringify({ query }),
+        })
+      ).text();
     for (const authorization of [undefined, "Bearer wrong"]) {
       const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
-      expect(JSON.parse(await ask(headers, "{ project { projid } }"))).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
-      expect(await ask({ ...headers, accept: "text/event-stream" }, "subscription { replayJobEvents(id: 1) { id } }")).toContain("UNAUTHENTICATED");
+      expect(JSON.parse(await ask(headers, "{ project { projid } }"))).toMatchObject({
+        errors: [{ extensions: { code: "UNAUTHENTICATED" } }],
+      });
+      expect(await ask({ ...headers, accept: "text/event-stream" }, "subscription { replayJobEvents(id: 1) { id } }")).toContain(
+        "UNAUTHENTICATED",
+      );
     }
-    expect(JSON.parse(await ask({ authorization: "Bearer reads-token-0123456789" }, "{ project { projid } }"))).toEqual({ data: { project: { projid: layoutFor(repo.dir).projid } } });
+    expect(JSON.parse(await ask({ authorization: "Bearer reads-token-0123456789" }, "{ project { projid } }"))).toEqual({
+      data: { project: { projid: layoutFor(repo.dir).projid } },
+    });
   });
 
   it("serves POST /graphql over real HTTP", async () => {
@@ -158,11 +216,14 @@ describe("GraphQL", () => {
     try {
       const { port } = server.address() as AddressInfo;
       const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
-        method: "POST", headers: { "content-type": "application/json", accept: "application/graphql-response+json" },
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/graphql-response+json" },
         body: JSON.stringify({ query: "{ runs(first: 1) { edges { node { filename } } pageInfo { hasNextPage } } }" }),
       });
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ data: { runs: { edges: [{ node: { filename: "train.mjs" } }], pageInfo: { hasNextPage: true } } } });
+      expect(await response.json()).toEqual({
+        data: { runs: { edges: [{ node: { filename: "train.mjs" } }], pageInfo: { hasNextPage: true } } },
+      });
       const graphiql = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: "text/html" } });
       expect(await graphiql.text()).toContain("GraphiQL");
     } finally {

@@ -15,11 +15,16 @@ let layout: ProjectLayout;
 let store: Store;
 let yoga: ReturnType<typeof createFlorYoga>;
 
-interface Response { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] }
+interface Response {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
 
 async function graphql(query: string, variables: Record<string, unknown> = {}, client = yoga): Promise<Response> {
   const response = await client.fetch("http://flor.test/graphql", {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as Response;
 }
@@ -49,7 +54,12 @@ describe("GraphQL protection limits", () => {
 
     const refused = await graphql(`{ ${aliased(MAX_ALIASES + 1)} }`);
     expect(refused.data).toBeUndefined();
-    expect(refused.errors).toEqual([expect.objectContaining({ message: `the operation has ${MAX_ALIASES + 1} aliased fields; at most ${MAX_ALIASES} are allowed`, extensions: { code: "QUERY_TOO_MANY_ALIASES" } })]);
+    expect(refused.errors).toEqual([
+      expect.objectContaining({
+        message: `the operation has ${MAX_ALIASES + 1} aliased fields; at most ${MAX_ALIASES} are allowed`,
+        extensions: { code: "QUERY_TOO_MANY_ALIASES" },
+      }),
+    ]);
 
     // 15 aliases in a fragment spread under two aliased fields are 32 aliased fields to resolve.
     const fields = Array.from({ length: 15 }, (_, i) => `p${i}: projid`).join(" ");
@@ -59,7 +69,8 @@ describe("GraphQL protection limits", () => {
 
   it("refuses operations whose estimated cost is above the budget, saying the cost, with page sizes from variables", async () => {
     // Each page costs 1 (runs) + 1 (edges) + first × (1 (node) + 1 (id) + 1 (args) + 10 (a list's default size) × 2 (name, value)).
-    const pages = (n: number) => Array.from({ length: n }, (_, i) => `p${i}: runs(first: $first) { edges { node { id args { name value } } } }`).join(" ");
+    const pages = (n: number) =>
+      Array.from({ length: n }, (_, i) => `p${i}: runs(first: $first) { edges { node { id args { name value } } } }`).join(" ");
     const query = (n: number) => `query($first: Int) { ${pages(n)} }`;
     const cost = (n: number, first: number) => n * (2 + first * 23);
     expect(cost(2, 100)).toBeLessThanOrEqual(MAX_COST);
@@ -68,10 +79,12 @@ describe("GraphQL protection limits", () => {
     expect((await graphql(query(2), { first: 100 })).errors).toBeUndefined();
     const refused = await graphql(query(3), { first: 100 });
     expect(refused.data).toBeUndefined();
-    expect(refused.errors).toEqual([{
-      message: `the operation's estimated cost is ${cost(3, 100)}; at most ${MAX_COST} is allowed (ask for smaller pages or fewer fields)`,
-      extensions: { code: "QUERY_TOO_COSTLY", cost: cost(3, 100), budget: MAX_COST },
-    }]);
+    expect(refused.errors).toEqual([
+      {
+        message: `the operation's estimated cost is ${cost(3, 100)}; at most ${MAX_COST} is allowed (ask for smaller pages or fewer fields)`,
+        extensions: { code: "QUERY_TOO_COSTLY", cost: cost(3, 100), budget: MAX_COST },
+      },
+    ]);
     // Smaller pages fit; without a page size the cap (100) counts.
     const small = await graphql(query(3), { first: 2 });
     expect(small.errors).toBeUndefined();
@@ -80,11 +93,15 @@ describe("GraphQL protection limits", () => {
     // Pages within pages multiply: 5 runs × their first 1000 (the cap) logs × 3 fields.
     const nested = await graphql("{ runs(first: 5) { edges { node { logs { edges { node { name value coordinates } } } } } } }");
     expect(nested.errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COSTLY", cost: 2 + 5 * (3 + 1000 * 4) });
-    expect((await graphql("{ runs(first: 5) { edges { node { logs(first: 100) { edges { node { name value } } } } } } }")).errors).toBeUndefined();
+    expect(
+      (await graphql("{ runs(first: 5) { edges { node { logs(first: 100) { edges { node { name value } } } } } } }")).errors,
+    ).toBeUndefined();
   });
 
   it("measures fragments spread into fragments once each, not once per path (2^40 paths here)", async () => {
-    const fragments = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ... on Query { ...F${i + 1} } }`).join(" ");
+    const fragments = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ... on Query { ...F${i + 1} } }`).join(
+      " ",
+    );
     const started = performance.now();
     const result = await graphql(`{ ...F0 } ${fragments} fragment F40 on Query { project { projid } }`);
     expect(result).toEqual({ data: { project: { projid: layout.projid } } });
@@ -95,11 +112,24 @@ describe("GraphQL protection limits", () => {
     // The schema has no cycles, so only introspection nests this deep (graphql's own rule refuses it too).
     const refused = await graphql(`{ __type(name: "Query") { ${"fields { type { ".repeat(6)}name${" } }".repeat(6)} } }`);
     expect(refused.data).toBeUndefined();
-    expect(refused.errors).toContainEqual(expect.objectContaining({ message: `the operation nests 14 levels deep; at most ${MAX_DEPTH} are allowed`, extensions: { code: "QUERY_TOO_DEEP" } }));
+    expect(refused.errors).toContainEqual(
+      expect.objectContaining({
+        message: `the operation nests 14 levels deep; at most ${MAX_DEPTH} are allowed`,
+        extensions: { code: "QUERY_TOO_DEEP" },
+      }),
+    );
   });
 
   it("still answers the introspection query GraphiQL sends, 15 levels deep counting each ofType", async () => {
-    const result = await graphql(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }));
+    const result = await graphql(
+      getIntrospectionQuery({
+        descriptions: true,
+        specifiedByUrl: true,
+        directiveIsRepeatable: true,
+        schemaDescription: true,
+        inputValueDeprecation: true,
+      }),
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data).toHaveProperty("__schema.queryType.name", "Query");
   });
@@ -116,7 +146,12 @@ describe("GraphQL protection limits", () => {
     expect(allowed.errors).toBeUndefined();
     expect(allowed.data).toEqual({ project: { projid: layout.projid }, __typename: "Query" });
     const refused = await graphql(document(fill + 1));
-    expect(refused.errors).toEqual([expect.objectContaining({ message: `the document has more than ${MAX_TOKENS} tokens; at most ${MAX_TOKENS} are allowed`, extensions: { code: "QUERY_TOO_LARGE" } })]);
+    expect(refused.errors).toEqual([
+      expect.objectContaining({
+        message: `the document has more than ${MAX_TOKENS} tokens; at most ${MAX_TOKENS} are allowed`,
+        extensions: { code: "QUERY_TOO_LARGE" },
+      }),
+    ]);
     // Other syntax errors stay what they are.
     expect((await graphql("{ project { projid ")).errors?.[0]?.message).toMatch(/^Syntax Error/);
   });
@@ -128,7 +163,12 @@ describe("GraphQL protection limits", () => {
     const timedOut = await graphql("{ versions { vid message } }", {}, hasty);
     expect(timedOut).toEqual({
       data: null,
-      errors: [expect.objectContaining({ message: "the operation did not finish within 0.001 s", extensions: { code: "REQUEST_TIMEOUT", seconds: 0.001 } })],
+      errors: [
+        expect.objectContaining({
+          message: "the operation did not finish within 0.001 s",
+          extensions: { code: "REQUEST_TIMEOUT", seconds: 0.001 },
+        }),
+      ],
     });
     // The same server answers what fits in its time, and with the default timeout versions answers.
     expect(await graphql("{ project { projid } }", {}, hasty)).toEqual({ data: { project: { projid: layout.projid } } });
@@ -142,10 +182,16 @@ describe("GraphQL protection limits", () => {
     const hasty = createFlorYoga({ store, layout, workers: 1, timeoutSeconds: 0.05 });
     // A job as a replay runner would leave it: running, its events written as its tasks progress.
     const project = await store.db.selectFrom("projects").select("id").where("projid", "=", layout.projid).executeTakeFirstOrThrow();
-    const { id } = await store.db.insertInto("replay_jobs").values({ project_id: project.id, status: "running", request: JSON.stringify({}), error: null }).returning("id").executeTakeFirstOrThrow();
+    const { id } = await store.db
+      .insertInto("replay_jobs")
+      .values({ project_id: project.id, status: "running", request: JSON.stringify({}), error: null })
+      .returning("id")
+      .executeTakeFirstOrThrow();
     await addEvent(store.db, id, "planned", null, { tasks: 1 });
     const response = await hasty.fetch("http://flor.test/graphql", {
-      method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream" }, body: JSON.stringify({ query: SUBSCRIBE, variables: { id } }),
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: SUBSCRIBE, variables: { id } }),
     });
     expect(response.status).toBe(200);
     const started = performance.now();

@@ -11,8 +11,19 @@ let repo: TestRepo;
 let store: Store;
 let yoga: ReturnType<typeof createFlorYoga>;
 
-interface Response<T> { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] }
-interface Job { id: number; status: string; error: string | null; tasks: { total: number; done: number; failed: number }; iterations: { total: number; done: number }; values: number; finishedAt: string | null }
+interface Response<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+interface Job {
+  id: number;
+  status: string;
+  error: string | null;
+  tasks: { total: number; done: number; failed: number };
+  iterations: { total: number; done: number };
+  values: number;
+  finishedAt: string | null;
+}
 
 async function graphql<T>(query: string, variables: Record<string, unknown> = {}, token?: string, client = yoga): Promise<Response<T>> {
   const response = await client.fetch("http://flor.test/graphql", {
@@ -23,7 +34,8 @@ async function graphql<T>(query: string, variables: Record<string, unknown> = {}
   return (await response.json()) as Response<T>;
 }
 
-const JOB_FIELDS = "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergences createdAt finishedAt";
+const JOB_FIELDS =
+  "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergences createdAt finishedAt";
 const REQUEST = `mutation($names: [String!]!, $where: String) {
   requestReplay(names: $names, where: $where) { __typename ... on ReplayJob { ${JOB_FIELDS} } ... on FlorqlError { code message hint } }
 }`;
@@ -83,7 +95,9 @@ describe("GraphQL replay jobs", () => {
   });
 
   it("runs a requested replay in the background to done, then florql shows the filled values", async () => {
-    const before = await graphql<{ florql: { rows: Record<string, unknown>[] } }>(FLORQL, { q: "SELECT tstamp, round, w1 FROM train.mjs WHERE round >= 4 ORDER BY tstamp, round" });
+    const before = await graphql<{ florql: { rows: Record<string, unknown>[] } }>(FLORQL, {
+      q: "SELECT tstamp, round, w1 FROM train.mjs WHERE round >= 4 ORDER BY tstamp, round",
+    });
     expect(before.data!.florql.rows.length).toBeGreaterThan(0);
     expect(before.data!.florql.rows.every((row) => row["w1"] === null)).toBe(true);
 
@@ -94,7 +108,8 @@ describe("GraphQL replay jobs", () => {
     expect(requested.tasks.total).toBeGreaterThan(0);
     // The same request while the job runs returns that job.
     const again = await graphql<{ requestReplay: Job }>(REQUEST, { names: ["w1"], where: "round >= 4" }, TOKEN);
-    if (again.data!.requestReplay.status === "QUEUED" || again.data!.requestReplay.status === "RUNNING") expect(again.data!.requestReplay.id).toBe(requested.id);
+    if (again.data!.requestReplay.status === "QUEUED" || again.data!.requestReplay.status === "RUNNING")
+      expect(again.data!.requestReplay.id).toBe(requested.id);
 
     const job = await untilEnded(requested.id);
     expect(job).toMatchObject({ status: "DONE", error: null });
@@ -102,7 +117,9 @@ describe("GraphQL replay jobs", () => {
     expect(job.values).toBeGreaterThan(0);
     expect(job.finishedAt).not.toBeNull();
 
-    const after = await graphql<{ florql: { rows: Record<string, unknown>[] } }>(FLORQL, { q: "SELECT tstamp, round, w1 FROM train.mjs WHERE round >= 4 ORDER BY tstamp, round" });
+    const after = await graphql<{ florql: { rows: Record<string, unknown>[] } }>(FLORQL, {
+      q: "SELECT tstamp, round, w1 FROM train.mjs WHERE round >= 4 ORDER BY tstamp, round",
+    });
     const rows = after.data!.florql.rows;
     expect(rows.length).toBe(before.data!.florql.rows.length);
     expect(rows.every((row) => typeof row["w1"] === "number")).toBe(true);
@@ -113,7 +130,11 @@ describe("GraphQL replay jobs", () => {
     const refused = await graphql(FLORQL, { q, replay: "ASYNC" });
     expect(refused.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
 
-    const result = await graphql<{ florql: { __typename: string; rows: Record<string, unknown>[]; job: Job | null } }>(FLORQL, { q, replay: "ASYNC" }, TOKEN);
+    const result = await graphql<{ florql: { __typename: string; rows: Record<string, unknown>[]; job: Job | null } }>(
+      FLORQL,
+      { q, replay: "ASYNC" },
+      TOKEN,
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data!.florql.__typename).toBe("FlorqlAnswer");
     const started = result.data!.florql.job;

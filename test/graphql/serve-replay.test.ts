@@ -22,11 +22,16 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 it("a job followed over SSE survives a restart of flor serve: resumed there, the stream picks up after the last event seen", async () => {
   const first = await startServe(repo, ["--workers", "1"]);
   const token = readFileSync(path.join(repo.dir, ".flor", "graphql-token"), "utf8").trim();
-  const asked = await post(first.url, {
-    query: "query($q: String!) { florql(query: $q, replay: ASYNC) { ... on FlorqlAnswer { complete job { id tasks { total } } } } }",
-    variables: { q: QUERY },
-  }, { authorization: `Bearer ${token}` });
-  const answer = ((await asked.json()) as { data: { florql: { complete: boolean; job: { id: number; tasks: { total: number } } } } }).data.florql;
+  const asked = await post(
+    first.url,
+    {
+      query: "query($q: String!) { florql(query: $q, replay: ASYNC) { ... on FlorqlAnswer { complete job { id tasks { total } } } } }",
+      variables: { q: QUERY },
+    },
+    { authorization: `Bearer ${token}` },
+  );
+  const answer = ((await asked.json()) as { data: { florql: { complete: boolean; job: { id: number; tasks: { total: number } } } } }).data
+    .florql;
   expect(answer.complete).toBe(false);
   const jobId = answer.job.id;
   expect(answer.job.tasks.total).toBeGreaterThan(2);
@@ -37,7 +42,16 @@ it("a job followed over SSE survives a restart of flor serve: resumed there, the
   // An open stream is ended by the shutdown with a SERVER_STOPPING error saying where to resume.
   const reading = readSse(stream);
   for (;;) {
-    const seen = eventsOf(await readSse(await post(first.url, { query: SUBSCRIBE, variables: { id: jobId, after: events.at(-1)?.id ?? null } }, { accept: "text/event-stream" }), 1));
+    const seen = eventsOf(
+      await readSse(
+        await post(
+          first.url,
+          { query: SUBSCRIBE, variables: { id: jobId, after: events.at(-1)?.id ?? null } },
+          { accept: "text/event-stream" },
+        ),
+        1,
+      ),
+    );
     events.push(...seen);
     if (events.some((e) => e.kind === "task-done")) break;
   }
@@ -49,7 +63,11 @@ it("a job followed over SSE survives a restart of flor serve: resumed there, the
   const second = await startServe(repo, ["--workers", "1"]);
   try {
     expect(second.stderr()).toContain(`resuming replay job ${jobId}`);
-    const rest = eventsOf(await readSse(await post(second.url, { query: SUBSCRIBE, variables: { id: jobId, after: events.at(-1)!.id } }, { accept: "text/event-stream" })));
+    const rest = eventsOf(
+      await readSse(
+        await post(second.url, { query: SUBSCRIBE, variables: { id: jobId, after: events.at(-1)!.id } }, { accept: "text/event-stream" }),
+      ),
+    );
     expect(rest.at(-1)).toMatchObject({ kind: "done", job: { status: "DONE" } });
     // The second server did part of the work.
     expect(rest.some((e) => e.kind === "task-done")).toBe(true);
@@ -60,7 +78,10 @@ it("a job followed over SSE survives a restart of flor serve: resumed there, the
     expect(all.some((e) => e.kind === "task-failed")).toBe(false);
     expect(all.filter((e) => e.kind === "task-done").length).toBe(answer.job.tasks.total);
 
-    const filled = await post(second.url, { query: "query($q: String!) { florql(query: $q) { ... on FlorqlAnswer { complete rows } } }", variables: { q: QUERY } });
+    const filled = await post(second.url, {
+      query: "query($q: String!) { florql(query: $q) { ... on FlorqlAnswer { complete rows } } }",
+      variables: { q: QUERY },
+    });
     const result = ((await filled.json()) as { data: { florql: { complete: boolean; rows: Record<string, unknown>[] } } }).data.florql;
     expect(result.complete).toBe(true);
     expect(result.rows.length).toBeGreaterThan(0);

@@ -20,10 +20,27 @@ it("flor serve ingests, answers over HTTP on loopback, and shuts down on SIGTERM
   const { url } = server;
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
   const response = await fetch(url, {
-    method: "POST", headers: { "content-type": "application/json" },
+    method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ query: "{ runs { edges { node { filename args { name value } } } } }" }),
   });
-  expect(await response.json()).toEqual({ data: { runs: { edges: [{ node: { filename: "train.mjs", args: [{ name: "lr", value: 0.1 }, { name: "opt", value: "sgd" }] } }] } } });
+  expect(await response.json()).toEqual({
+    data: {
+      runs: {
+        edges: [
+          {
+            node: {
+              filename: "train.mjs",
+              args: [
+                { name: "lr", value: 0.1 },
+                { name: "opt", value: "sgd" },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  });
 
   // Without a configured token it made one, readable by this user only, and said where (not what) it is.
   const tokenPath = path.join(repo.dir, ".flor", "graphql-token");
@@ -32,10 +49,12 @@ it("flor serve ingests, answers over HTTP on loopback, and shuts down on SIGTERM
   expect(statSync(tokenPath).mode & 0o777).toBe(0o600);
   expect(server.stderr()).toContain(tokenPath);
   expect(server.stderr()).not.toContain(token);
-  const mutate = (authorization: string) => fetch(url, {
-    method: "POST", headers: { "content-type": "application/json", authorization },
-    body: JSON.stringify({ query: "mutation { cancelReplay(id: 12345) }" }),
-  }).then((r) => r.json());
+  const mutate = (authorization: string) =>
+    fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization },
+      body: JSON.stringify({ query: "mutation { cancelReplay(id: 12345) }" }),
+    }).then((r) => r.json());
   expect(await mutate(`Bearer ${token}`)).toEqual({ data: { cancelReplay: false } });
   expect(await mutate("Bearer nope")).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
 
@@ -64,7 +83,9 @@ it("flor serve bound beyond loopback needs the token for reads, and the CLI stil
     expect(server.stderr()).toContain("0.0.0.0 is not loopback: every request needs the bearer token, reads too");
     const port = new URL(server.url).port;
     const read = await fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ runs { edges { cursor } } }" }),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ runs { edges { cursor } } }" }),
     });
     expect(await read.json()).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
     // The CLI finds the server (on loopback) and sends the token it reads from .flor/graphql-token.

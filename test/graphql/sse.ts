@@ -1,5 +1,8 @@
 /** One GraphQL-over-SSE message: the `next` payload of a subscription (or an error), in arrival order. */
-export interface SseMessage { event: string; data: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] } | null }
+export interface SseMessage {
+  event: string;
+  data: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] } | null;
+}
 
 /**
  * Reads a text/event-stream response into messages until the stream completes, or until `stopAfter`
@@ -20,7 +23,11 @@ export async function readSse(response: Response, stopAfter = Infinity): Promise
         buffer = buffer.slice(end + 2);
         const event = /^event: ?(.*)$/m.exec(block)?.[1];
         if (event === undefined) continue; // keep-alive comments
-        const data = block.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.replace(/^data: ?/, "")).join("\n");
+        const data = block
+          .split("\n")
+          .filter((line) => line.startsWith("data:"))
+          .map((line) => line.replace(/^data: ?/, ""))
+          .join("\n");
         messages.push({ event, data: data === "" ? null : JSON.parse(data) });
         if (event === "complete") return messages;
         if (messages.filter((m) => m.event === "next").length >= stopAfter) return messages;
@@ -33,7 +40,13 @@ export async function readSse(response: Response, stopAfter = Infinity): Promise
 
 export const SUBSCRIBE = `subscription($id: Int!, $after: String) { replayJobEvents(id: $id, after: $after) { id kind taskId data job { status values } } }`;
 
-export interface EventPayload { id: string; kind: string; taskId: number | null; data: Record<string, unknown>; job: { status: string; values: number } }
+export interface EventPayload {
+  id: string;
+  kind: string;
+  taskId: number | null;
+  data: Record<string, unknown>;
+  job: { status: string; values: number };
+}
 
 /** The events of `next` messages, failing on any error message. */
 export function eventsOf(messages: SseMessage[]): EventPayload[] {

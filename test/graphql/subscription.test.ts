@@ -15,19 +15,43 @@ let repo: TestRepo;
 let store: Store;
 let yoga: ReturnType<typeof createFlorYoga>;
 
-interface Job { id: number; status: string; values: number; tasks: { total: number; failed: number } }
-interface Answer { __typename: string; rows: Record<string, unknown>[]; complete: boolean; job: Job | null; code?: string }
+interface Job {
+  id: number;
+  status: string;
+  values: number;
+  tasks: { total: number; failed: number };
+}
+interface Answer {
+  __typename: string;
+  rows: Record<string, unknown>[];
+  complete: boolean;
+  job: Job | null;
+  code?: string;
+}
 
 const FLORQL = `query($q: String!, $replay: ReplayMode) {
   florql(query: $q, replay: $replay) { __typename ... on FlorqlAnswer { rows complete job { id status values tasks { total failed } } } ... on FlorqlError { code message } }
 }`;
 
 async function post(body: unknown, headers: Record<string, string> = {}, client = yoga): Promise<Response> {
-  return client.fetch("http://flor.test/graphql", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return client.fetch("http://flor.test/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
-async function florql(q: string, replay: string, token?: string, client = yoga): Promise<{ data?: { florql: Answer }; errors?: { extensions?: { code?: string } }[] }> {
-  const response = await post({ query: FLORQL, variables: { q, replay } }, token === undefined ? {} : { authorization: `Bearer ${token}` }, client);
+async function florql(
+  q: string,
+  replay: string,
+  token?: string,
+  client = yoga,
+): Promise<{ data?: { florql: Answer }; errors?: { extensions?: { code?: string } }[] }> {
+  const response = await post(
+    { query: FLORQL, variables: { q, replay } },
+    token === undefined ? {} : { authorization: `Bearer ${token}` },
+    client,
+  );
   return (await response.json()) as { data?: { florql: Answer } };
 }
 
@@ -103,7 +127,11 @@ describe("replayJobEvents (GraphQL over SSE)", () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
       const job = (await store.db.selectFrom("replay_jobs").select("id").orderBy("id").executeTakeFirstOrThrow()).id;
-      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream" }, body: JSON.stringify({ query: SUBSCRIBE, variables: { id: job } }) });
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ query: SUBSCRIBE, variables: { id: job } }),
+      });
       const events = eventsOf(await readSse(response));
       expect(events.map((e) => e.id)).toEqual((await listEvents(store.db, job)).map((e) => e.id));
     } finally {

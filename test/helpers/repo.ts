@@ -63,7 +63,11 @@ export class TestRepo {
 
   /** Starts a script without waiting, for tests that interrupt it. */
   startScript(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
-    return spawn(process.execPath, [script, ...args], { cwd: this.dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    return spawn(process.execPath, [script, ...args], {
+      cwd: this.dir,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   }
 
   /** Runs the built `flor` CLI in the repository. */
@@ -73,7 +77,11 @@ export class TestRepo {
 
   /** Starts the built `flor` CLI without waiting, for long-running commands (`flor worker`). */
   startFlor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    return spawn(process.execPath, [FLOR_BIN, ...args], { cwd: this.dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    return spawn(process.execPath, [FLOR_BIN, ...args], {
+      cwd: this.dir,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   }
 
   remove(): void {

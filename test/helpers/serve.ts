@@ -16,7 +16,11 @@ export interface RunningServe {
  * Starts `flor serve --port 0` in the repository and resolves once it listens, with its URL. An empty
  * FLOR_DATABASE_URL (the default here) keeps the embedded store even when the test run has a PostgreSQL server.
  */
-export async function startServe(repo: TestRepo, args: string[] = [], env: NodeJS.ProcessEnv = { FLOR_DATABASE_URL: "" }): Promise<RunningServe> {
+export async function startServe(
+  repo: TestRepo,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = { FLOR_DATABASE_URL: "" },
+): Promise<RunningServe> {
   const child = repo.startFlor(["serve", "--port", "0", ...args], env);
   let stderr = "";
   const url = await new Promise<string>((resolve, reject) => {

@@ -5,7 +5,10 @@ import { propagate } from "../../src/propagate/propagate.js";
 import { FIXTURES } from "../helpers/repo.js";
 
 const corpus = path.join(FIXTURES, "propagation");
-const cases = readdirSync(corpus, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+const cases = readdirSync(corpus, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
 
 /** A case's files: new.<ext>, old.<ext>, expected.<ext>; the extension picks the parser (.ts, .tsx, .js). */
 function caseFiles(name: string) {

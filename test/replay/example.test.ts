@@ -35,12 +35,22 @@ describe("replay of the TypeScript iris example", () => {
       const replay = repo.flor(["replay", "w2_norm", "--where", "epoch = 2", "--workers", "2"], { FLOR_DATABASE_URL: "" });
       expect(replay.status, replay.stderr).toBe(0);
       expect(replay.stderr).toMatch(/3 runs in scope, 3 to replay/);
-      const frame = JSON.parse(repo.flor(["dataframe", "w2_norm", "--format", "json"], { FLOR_DATABASE_URL: "" }).stdout) as { vid: string; epoch: number; w2_norm: number }[];
+      const frame = JSON.parse(repo.flor(["dataframe", "w2_norm", "--format", "json"], { FLOR_DATABASE_URL: "" }).stdout) as {
+        vid: string;
+        epoch: number;
+        w2_norm: number;
+      }[];
       expect(frame.map((row) => row.epoch)).toEqual([2, 2, 2]);
 
       // Ground truth: each version's training.ts with the statement written in by hand, run from scratch.
       for (const row of frame) {
-        writeFileSync(path.join(byHand.dir, "training.ts"), project.git("show", `${row.vid}:training.ts`).concat("\n").replace(AFTER, AFTER + STATEMENT));
+        writeFileSync(
+          path.join(byHand.dir, "training.ts"),
+          project
+            .git("show", `${row.vid}:training.ts`)
+            .concat("\n")
+            .replace(AFTER, AFTER + STATEMENT),
+        );
         execFileSync(process.execPath, ["--import", tsxLoader, "train.ts", "--kwargs", "epochs=3"], { cwd: byHand.dir, stdio: "ignore" });
         const journals = readdirSync(path.join(byHand.dir, ".flor/journals")).sort();
         expect(perEpoch(path.join(byHand.dir, ".flor/journals", journals[journals.length - 1]!), "w2_norm").get(2)).toBe(row.w2_norm);

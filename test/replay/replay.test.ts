@@ -38,18 +38,29 @@ async function project(name: string): Promise<{ root: string; store: Store }> {
 /** The replayed values of `names`, per recorded run (in recording order), as `name|round|part|value` lines. */
 async function storedValues(store: Store, names: string[]): Promise<string[][]> {
   const runs = await store.db.selectFrom("runs").select("id").orderBy("tstamp").execute();
-  const rows = await store.db.selectFrom("logs as g").leftJoin("loops as l", (j) => j.onRef("l.run_id", "=", "g.run_id").onRef("l.ctx_id", "=", "g.ctx_id"))
-    .select(["g.run_id", "g.name", "g.num", "g.value", "l.dims"]).where("g.name", "in", names).execute();
-  return runs.map(({ id }) => rows.filter((r) => r.run_id === id).map((r) => {
-    const dims = (r.dims ?? {}) as Record<string, number>;
-    return valueLine(r.name, dims["round"] ?? null, dims["part"] ?? null, r.num ?? r.value);
-  }).sort());
+  const rows = await store.db
+    .selectFrom("logs as g")
+    .leftJoin("loops as l", (j) => j.onRef("l.run_id", "=", "g.run_id").onRef("l.ctx_id", "=", "g.ctx_id"))
+    .select(["g.run_id", "g.name", "g.num", "g.value", "l.dims"])
+    .where("g.name", "in", names)
+    .execute();
+  return runs.map(({ id }) =>
+    rows
+      .filter((r) => r.run_id === id)
+      .map((r) => {
+        const dims = (r.dims ?? {}) as Record<string, number>;
+        return valueLine(r.name, dims["round"] ?? null, dims["part"] ?? null, r.num ?? r.value);
+      })
+      .sort(),
+  );
 }
 
-const roundAtLeast = (n: number): ScopePredicate => (lookup) => {
-  const round = lookup("round");
-  return round === undefined ? null : (round as number) >= n;
-};
+const roundAtLeast =
+  (n: number): ScopePredicate =>
+  (lookup) => {
+    const round = lookup("round");
+    return round === undefined ? null : (round as number) >= n;
+  };
 
 describe("replay of past versions", () => {
   it("fills every level (before, inside both loops, after) with the values a by-hand run gives, in every version", async () => {
@@ -75,7 +86,12 @@ describe("replay of past versions", () => {
       process.env.FLOR_TEST_COUNT = count;
       try {
         const layout = layoutFor(root);
-        const { jobId } = await requestReplay(store, layout, { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" }, { workers });
+        const { jobId } = await requestReplay(
+          store,
+          layout,
+          { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" },
+          { workers },
+        );
         const job = await runJobLocally(store, layout, jobId, { workers });
         expect(job.status).toBe("done");
         // Rounds 4 and 5 of the 6-round runs, 4..7 of the 8-round run, none of the 4-round run.
@@ -152,17 +168,27 @@ describe("replay of past versions", () => {
     try {
       const layout = layoutFor(root);
       const runs = await store.db.selectFrom("runs").select("id").orderBy("tstamp").execute();
-      const checkpoints = await store.db.selectFrom("checkpoints as c").innerJoin("loops as l", (j) => j.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
-        .select(["c.run_id", "l.iteration", "c.objects"]).execute();
-      const objectsOf = (run: number, iteration: number) => Object.values(checkpoints.find((c) => c.run_id === run && c.iteration === iteration)!.objects as Record<string, string>);
+      const checkpoints = await store.db
+        .selectFrom("checkpoints as c")
+        .innerJoin("loops as l", (j) => j.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
+        .select(["c.run_id", "l.iteration", "c.objects"])
+        .execute();
+      const objectsOf = (run: number, iteration: number) =>
+        Object.values(checkpoints.find((c) => c.run_id === run && c.iteration === iteration)!.objects as Record<string, string>);
       // Run 0: the checkpoint before round 4 is gone; run 3: every checkpoint is gone.
       const remove = (hash: string) => {
         const file = path.join(layout.objectsDir, hash.slice(0, 2), hash.slice(2));
         if (existsSync(file)) unlinkSync(file);
       };
       for (const hash of objectsOf(runs[0]!.id, 3)) remove(hash);
-      for (const c of checkpoints.filter((c) => c.run_id === runs[3]!.id)) for (const hash of Object.values(c.objects as Record<string, string>)) remove(hash);
-      const { jobId, plan } = await requestReplay(store, layout, { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" }, { workers: 2 });
+      for (const c of checkpoints.filter((c) => c.run_id === runs[3]!.id))
+        for (const hash of Object.values(c.objects as Record<string, string>)) remove(hash);
+      const { jobId, plan } = await requestReplay(
+        store,
+        layout,
+        { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" },
+        { workers: 2 },
+      );
       expect(plan!.runs[0]!.ranges).toEqual([[3, 6]]);
       expect(plan!.runs[0]!.notes.join("\n")).toMatch(/checkpoint of round 3 is missing/);
       expect(plan!.runs[3]!.mode).toBe("from-start");
@@ -184,9 +210,15 @@ describe("replay of past versions", () => {
     try {
       const layout = layoutFor(root);
       for (const dir of readdirSync(layout.objectsDir)) {
-        for (const file of readdirSync(path.join(layout.objectsDir, dir))) writeFileSync(path.join(layout.objectsDir, dir, file), "garbage");
+        for (const file of readdirSync(path.join(layout.objectsDir, dir)))
+          writeFileSync(path.join(layout.objectsDir, dir, file), "garbage");
       }
-      const { jobId } = await requestReplay(store, layout, { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" }, { workers: 2 });
+      const { jobId } = await requestReplay(
+        store,
+        layout,
+        { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" },
+        { workers: 2 },
+      );
       const job = await runJobLocally(store, layout, jobId, { workers: 2 });
       expect(job.status).toBe("done");
       const events = await listEvents(store.db, jobId);
@@ -209,7 +241,9 @@ describe("replay of past versions", () => {
       const job = await runJobLocally(store, layout, jobId, { workers: 2 });
       expect(job.status).toBe("done");
       const events = await listEvents(store.db, jobId);
-      expect(events.filter((e) => e.kind === "task-retry").map((e) => JSON.stringify(e.data))).toEqual([expect.stringMatching(/killed \(SIGKILL\)/)]);
+      expect(events.filter((e) => e.kind === "task-retry").map((e) => JSON.stringify(e.data))).toEqual([
+        expect.stringMatching(/killed \(SIGKILL\)/),
+      ]);
       expect(await storedValues(store, ["w1"])).toEqual(truth.map((lines) => lines.filter((line) => line.startsWith("w1|"))));
     } finally {
       delete process.env.FLOR_TEST_KILL_ONCE;
@@ -222,18 +256,36 @@ describe("replay of past versions", () => {
     try {
       drifting.addFixture("../replay/drifting.mjs", "drifting.mjs").commitAll("drifting");
       expect(drifting.runScript("drifting.mjs").status).toBe(0);
-      drifting.write("drifting.mjs", readFileSync(path.join(drifting.dir, "drifting.mjs"), "utf8").replace('flor.log("x", state.x);', 'flor.log("x", state.x);\n  flor.log("half", state.x / 2);'));
+      drifting.write(
+        "drifting.mjs",
+        readFileSync(path.join(drifting.dir, "drifting.mjs"), "utf8").replace(
+          'flor.log("x", state.x);',
+          'flor.log("x", state.x);\n  flor.log("half", state.x / 2);',
+        ),
+      );
       const layout = layoutFor(drifting.dir);
       const store = await openStore(layout, { databaseUrl: "" });
       try {
         await ingest(store, layout);
-        const { jobId } = await requestReplay(store, layout, { names: ["half"], where: roundAtLeast(2), whereText: "round >= 2" }, { workers: 1 });
+        const { jobId } = await requestReplay(
+          store,
+          layout,
+          { names: ["half"], where: roundAtLeast(2), whereText: "round >= 2" },
+          { workers: 1 },
+        );
         const job = await runJobLocally(store, layout, jobId, { workers: 1 });
         expect(job.status).toBe("done");
         expect(job.divergences).toBe(2);
-        const rows = await store.db.selectFrom("replay_divergences").select(["name", "recorded", "replayed", "detail"]).orderBy("occurrence").execute();
+        const rows = await store.db
+          .selectFrom("replay_divergences")
+          .select(["name", "recorded", "replayed", "detail"])
+          .orderBy("occurrence")
+          .execute();
         // Recorded: x = 1 → 2.5 → 5.75 → 11.625 → 21.4375; replayed from round 2 with drift restarting at 0.
-        expect(rows.map((r) => [r.name, r.recorded, r.replayed])).toEqual([["x", 11.625, 9.625], ["x", 21.4375, 16.4375]]);
+        expect(rows.map((r) => [r.name, r.recorded, r.replayed])).toEqual([
+          ["x", 11.625, 9.625],
+          ["x", 21.4375, 16.4375],
+        ]);
       } finally {
         await store.close();
       }

@@ -44,8 +44,13 @@ it("a replay whose process was killed is taken over by the next request for it, 
     expect((await listEvents(store.db, 1)).filter((e) => e.kind === "task-requeued").length).toBe(1);
     expect(await store.db.selectFrom("replay_jobs").select("id").execute()).toHaveLength(1);
     // Every iteration has its value exactly once.
-    const rows = await store.db.selectFrom("logs as lg").innerJoin("loops as lp", (join) => join.onRef("lp.run_id", "=", "lg.run_id").onRef("lp.ctx_id", "=", "lg.ctx_id"))
-      .select(["lg.run_id", "lp.iteration"]).where("lg.name", "=", "w1").where("lp.name", "=", "round").execute();
+    const rows = await store.db
+      .selectFrom("logs as lg")
+      .innerJoin("loops as lp", (join) => join.onRef("lp.run_id", "=", "lg.run_id").onRef("lp.ctx_id", "=", "lg.ctx_id"))
+      .select(["lg.run_id", "lp.iteration"])
+      .where("lg.name", "=", "w1")
+      .where("lp.name", "=", "round")
+      .execute();
     const rounds = await store.db.selectFrom("loops").select(["run_id", "iteration"]).where("name", "=", "round").execute();
     expect(rows.length).toBe(rounds.length);
     expect(new Set(rows.map((r) => `${r.run_id}:${r.iteration}`)).size).toBe(rounds.length);
@@ -66,7 +71,11 @@ it("flor replay --cancel ends a job nobody runs any more, so the next request st
   }
 
   const cancel = repo.flor(["replay", "--cancel", String(id)], env);
-  expect({ status: cancel.status, stdout: cancel.stdout, stderr: cancel.stderr }).toEqual({ status: 0, stdout: `cancelled replay job ${id}\n`, stderr: "" });
+  expect({ status: cancel.status, stdout: cancel.stdout, stderr: cancel.stderr }).toEqual({
+    status: 0,
+    stdout: `cancelled replay job ${id}\n`,
+    stderr: "",
+  });
   const again = repo.flor(["replay", "--cancel", String(id)], env);
   expect(again.stdout).toBe(`replay job ${id} had already ended (cancelled); nothing to cancel\n`);
   const missing = repo.flor(["replay", "--cancel", "9999"], env);

@@ -12,7 +12,9 @@ function output(child: ChildProcess): { text: () => string; waitFor: (pattern: R
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   const onData = (chunk: Buffer): void => {
     text += chunk.toString();
-    for (const waiter of waiters.splice(0)) if (waiter.pattern.test(text)) waiter.resolve(); else waiters.push(waiter);
+    for (const waiter of waiters.splice(0))
+      if (waiter.pattern.test(text)) waiter.resolve();
+      else waiters.push(waiter);
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
@@ -44,7 +46,9 @@ describe.skipIf(!pgUrl)("replay through the job queue on a PostgreSQL server", (
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
-        const { rows } = await client.query("select count(distinct worker)::int as workers, count(*)::int as tasks, bool_and(status = 'done') as done from flor.replay_tasks");
+        const { rows } = await client.query(
+          "select count(distinct worker)::int as workers, count(*)::int as tasks, bool_and(status = 'done') as done from flor.replay_tasks",
+        );
         expect(rows[0]).toEqual({ workers: 2, tasks: 5, done: true });
       } finally {
         await client.end();
@@ -53,8 +57,10 @@ describe.skipIf(!pgUrl)("replay through the job queue on a PostgreSQL server", (
       const locally = local.flor(["replay", "w1", "w0_part", "--workers", "2"], { FLOR_DATABASE_URL: "" });
       expect(locally.status, locally.stderr).toBe(0);
       // The copy's directory name, its projid, is the only difference allowed.
-      const frame = (r: TestRepo, e: NodeJS.ProcessEnv) => (JSON.parse(r.flor(["dataframe", "w1", "w0_part", "--format", "json"], e).stdout) as Record<string, unknown>[])
-        .map(({ projid: _projid, ...row }) => row);
+      const frame = (r: TestRepo, e: NodeJS.ProcessEnv) =>
+        (JSON.parse(r.flor(["dataframe", "w1", "w0_part", "--format", "json"], e).stdout) as Record<string, unknown>[]).map(
+          ({ projid: _projid, ...row }) => row,
+        );
       const remote = frame(repo, env);
       expect(remote.length).toBe(3 * 6 + 3 * 4 + 3 * 6 + 3 * 6 + 3 * 8);
       expect(remote).toEqual(frame(local, { FLOR_DATABASE_URL: "" }));

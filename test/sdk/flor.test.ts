@@ -11,14 +11,22 @@ import { TestRepo } from "../helpers/repo.js";
 class Model {
   readonly weights = new Float64Array([1, 2, 3]);
   readonly bias = { value: 0.5 };
-  stateDict() { return { weights: Float64Array.from(this.weights), bias: this.bias.value }; }
-  loadStateDict(state: { weights: Float64Array; bias: number }) { this.weights.set(state.weights); this.bias.value = state.bias; }
+  stateDict() {
+    return { weights: Float64Array.from(this.weights), bias: this.bias.value };
+  }
+  loadStateDict(state: { weights: Float64Array; bias: number }) {
+    this.weights.set(state.weights);
+    this.bias.value = state.bias;
+  }
 }
 
 function journal(repo: TestRepo): JournalRecord[] {
   const dir = layoutFor(repo.dir).journalsDir;
   const [file] = readdirSync(dir);
-  return readFileSync(path.join(dir, file!), "utf8").trim().split("\n").map((line) => JSON.parse(line) as JournalRecord);
+  return readFileSync(path.join(dir, file!), "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as JournalRecord);
 }
 
 describe("the SDK in process", () => {
@@ -45,9 +53,19 @@ describe("the SDK in process", () => {
     expect(records[0]).toMatchObject({ k: "run", tstamp: run.tstamp, argv: ["--kwargs", "lr=0.5"] });
     expect(records.filter((r) => r.k === "arg")).toEqual([{ k: "arg", n: "lr", v: 0.5, src: "kwargs" }]);
     expect(records.filter((r) => r.k === "ctx").map((r) => r.k === "ctx" && [r.n, r.i, r.p, r.v])).toEqual([
-      ["phase", 0, null, "a"], ["k", 0, 1, undefined], ["k", 1, 1, undefined], ["phase", 1, null, "b"], ["k", 0, 4, undefined], ["k", 1, 4, undefined],
+      ["phase", 0, null, "a"],
+      ["k", 0, 1, undefined],
+      ["k", 1, 1, undefined],
+      ["phase", 1, null, "b"],
+      ["k", 0, 4, undefined],
+      ["k", 1, 4, undefined],
     ]);
-    expect(records.filter((r) => r.k === "log").map((r) => r.k === "log" && [r.c, r.v])).toEqual([[2, 0], [3, 2], [5, 0], [6, 2]]);
+    expect(records.filter((r) => r.k === "log").map((r) => r.k === "log" && [r.c, r.v])).toEqual([
+      [2, 0],
+      [3, 2],
+      [5, 0],
+      [6, 2],
+    ]);
     expect(records.at(-1)).toMatchObject({ k: "end", status: "ok" });
   });
 
@@ -58,7 +76,11 @@ describe("the SDK in process", () => {
     const plain = { step: 0, seen: [] as number[], table: new Map<string, number>(), buffer: new Float32Array(2) };
     flor.checkpointing({ model, plain });
     for (const epoch of flor.loop("epoch", 3)) {
-      for (const step of flor.loop("step", 2)) { model.weights[0] = model.weights[0]! + 1; plain.step++; plain.buffer[step] = epoch; }
+      for (const step of flor.loop("step", 2)) {
+        model.weights[0] = model.weights[0]! + 1;
+        plain.step++;
+        plain.buffer[step] = epoch;
+      }
       model.bias.value = epoch;
       plain.seen.push(epoch);
       plain.table.set(`e${epoch}`, epoch * 10);
@@ -81,7 +103,15 @@ describe("the SDK in process", () => {
     expect([...model.weights]).toEqual([5, 2, 3]);
     expect(model.bias.value).toBe(1);
     expect(plain.seen).toBe(seen);
-    expect(plain).toEqual({ step: 4, seen: [0, 1], table: new Map([["e0", 0], ["e1", 10]]), buffer: new Float32Array([1, 1]) });
+    expect(plain).toEqual({
+      step: 4,
+      seen: [0, 1],
+      table: new Map([
+        ["e0", 0],
+        ["e1", 10],
+      ]),
+      buffer: new Float32Array([1, 1]),
+    });
     expect(plain.table).toBe(table);
   });
 
@@ -98,7 +128,10 @@ describe("the SDK in process", () => {
 
   it("bounds checkpoint overhead when asked, and always checkpoints the last iteration", async () => {
     repo = TestRepo.create({ "train.mjs": "" });
-    const busy = (ms: number): void => { const until = performance.now() + ms; while (performance.now() < until); };
+    const busy = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
     const sparse = florIn();
     sparse.checkpointing({ state: { weights: new Float64Array(50_000) } }, { maxOverhead: 1e-6 });
     for (const _ of sparse.loop("epoch", 5)) busy(1);
@@ -109,13 +142,21 @@ describe("the SDK in process", () => {
     await generous.commit();
 
     const dir = layoutFor(repo.dir).journalsDir;
-    const checkpointed = readdirSync(dir).sort().map((file) => {
-      const records = readFileSync(path.join(dir, file), "utf8").trim().split("\n").map((l) => JSON.parse(l) as JournalRecord);
-      const iterations = new Map(records.flatMap((r) => (r.k === "ctx" ? [[r.id, r.i] as const] : [])));
-      return records.flatMap((r) => (r.k === "ckpt" ? [iterations.get(r.c)] : []));
-    });
+    const checkpointed = readdirSync(dir)
+      .sort()
+      .map((file) => {
+        const records = readFileSync(path.join(dir, file), "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as JournalRecord);
+        const iterations = new Map(records.flatMap((r) => (r.k === "ctx" ? [[r.id, r.i] as const] : [])));
+        return records.flatMap((r) => (r.k === "ckpt" ? [iterations.get(r.c)] : []));
+      });
     // The first is taken to learn the cost; then the bound allows none until the final state.
-    expect(checkpointed).toEqual([[0, 4], [0, 1, 2, 3, 4]]);
+    expect(checkpointed).toEqual([
+      [0, 4],
+      [0, 1, 2, 3, 4],
+    ]);
     expect(() => sparse.checkpointing({}, { maxOverhead: 2 })).toThrow("maxOverhead must be a fraction in (0, 1]");
   });
 
@@ -129,7 +170,9 @@ describe("the SDK in process", () => {
     circular["self"] = circular;
     expect(() => flor.log("c", circular)).toThrow(/flor\.log\("c", value\): .*circular/);
     flor.checkpointing({ handler: { run: () => 1 } });
-    expect(() => { for (const _ of flor.loop("epoch", 1)); }).toThrow(/"handler" cannot be checkpointed/);
+    expect(() => {
+      for (const _ of flor.loop("epoch", 1));
+    }).toThrow(/"handler" cannot be checkpointed/);
   });
 
   it("says where it needs a git repository", () => {

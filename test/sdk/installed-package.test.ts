@@ -28,8 +28,19 @@ for (const epoch of flor.loop("epoch", epochs)) {
 }
 `;
 
-interface Run { filename: string; vid: string; status: string; args: Record<string, unknown> }
-interface LossRow { filename: string; vid: string; epoch: number; step: number; loss: number }
+interface Run {
+  filename: string;
+  vid: string;
+  status: string;
+  args: Record<string, unknown>;
+}
+interface LossRow {
+  filename: string;
+  vid: string;
+  epoch: number;
+  step: number;
+  loss: number;
+}
 
 describe("flordb installed with npm in another repository", () => {
   let dir: string;
@@ -96,7 +107,10 @@ describe("flordb installed with npm in another repository", () => {
     const runsOut = run("node_modules/.bin/flor", ["runs", "--format", "json"], florEnv);
     expect(runsOut.status, runsOut.stderr).toBe(0);
     const runs = JSON.parse(runsOut.stdout) as Run[];
-    expect(runs.map((r) => [r.filename, r.status, r.vid])).toEqual([["train.ts", "ok", head], ["train.js", "ok", head]]);
+    expect(runs.map((r) => [r.filename, r.status, r.vid])).toEqual([
+      ["train.ts", "ok", head],
+      ["train.js", "ok", head],
+    ]);
     const [tsRun, jsRun] = runs as [Run, Run];
     expect(tsRun.args).toEqual({ seed: 42, lr: 0.05, momentum: 0.9, epochs: 2, batch_size: 16, hidden: 16, augment: 1 });
     expect(jsRun.args).toEqual({ epochs: 3 });
@@ -112,7 +126,9 @@ describe("flordb installed with npm in another repository", () => {
     expect(stepsPerEpoch).toBe(8);
     const tsLosses = losses.filter((r) => r.filename === "train.ts");
     expect(tsLosses).toHaveLength(2 * stepsPerEpoch);
-    expect(tsLosses.map((r) => [r.epoch, r.step])).toEqual([0, 1].flatMap((epoch) => Array.from({ length: stepsPerEpoch }, (_, step) => [epoch, step])));
+    expect(tsLosses.map((r) => [r.epoch, r.step])).toEqual(
+      [0, 1].flatMap((epoch) => Array.from({ length: stepsPerEpoch }, (_, step) => [epoch, step])),
+    );
     for (const { loss } of tsLosses) expect(loss).toBeGreaterThan(0);
 
     const jsLosses = losses.filter((r) => r.filename === "train.js");

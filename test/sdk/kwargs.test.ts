@@ -4,7 +4,10 @@ import { castToDefault, parseKwargs } from "../../src/sdk/kwargs.js";
 
 describe("--kwargs", () => {
   it("reads name=value pairs up to the next option", () => {
-    expect([...parseKwargs(["--data", "x", "--kwargs", "lr=0.1", "name=a=b", "--verbose"])]).toEqual([["lr", "0.1"], ["name", "a=b"]]);
+    expect([...parseKwargs(["--data", "x", "--kwargs", "lr=0.1", "name=a=b", "--verbose"])]).toEqual([
+      ["lr", "0.1"],
+      ["name", "a=b"],
+    ]);
     expect(parseKwargs(["train.ts"]).size).toBe(0);
   });
 

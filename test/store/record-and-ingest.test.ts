@@ -15,9 +15,12 @@ import { TestRepo } from "../helpers/repo.js";
 
 /** The ingested checkpoints with the loop iteration each was taken at. */
 function checkpointsOf(store: Store) {
-  return store.db.selectFrom("checkpoints as c")
+  return store.db
+    .selectFrom("checkpoints as c")
     .innerJoin("loops as l", (join) => join.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
-    .select(["l.name", "l.iteration", "c.objects", "c.bytes", "c.seconds"]).orderBy("l.iteration").execute();
+    .select(["l.name", "l.iteration", "c.objects", "c.bytes", "c.seconds"])
+    .orderBy("l.iteration")
+    .execute();
 }
 
 describe.each(backends())("recording and ingesting into $name", (backend) => {
@@ -64,8 +67,11 @@ describe.each(backends())("recording and ingesting into $name", (backend) => {
     expect(run!.args).toEqual({ population: 2, generations: 2, mutation: 1.5, label: "tuned", elitism: true });
     const sources = await db.db.selectFrom("args").select(["name", "source"]).orderBy("name").execute();
     expect(sources).toEqual([
-      { name: "elitism", source: "kwargs" }, { name: "generations", source: "default" }, { name: "label", source: "kwargs" },
-      { name: "mutation", source: "kwargs" }, { name: "population", source: "kwargs" },
+      { name: "elitism", source: "kwargs" },
+      { name: "generations", source: "default" },
+      { name: "label", source: "kwargs" },
+      { name: "mutation", source: "kwargs" },
+      { name: "population", source: "kwargs" },
     ]);
     const summary = await dataframe(db, layout.projid, ["summary"]);
     expect(summary.rows[0]!["summary"]).toEqual({ label: "tuned", elitism: true, best: 20 + 3 * 1.5 });
@@ -77,32 +83,57 @@ describe.each(backends())("recording and ingesting into $name", (backend) => {
     const db = await openFresh();
     await ingest(db, layout);
     const frame = await dataframe(db, layout.projid, ["fitness", "best"]);
-    expect(frame.columns).toEqual(["projid", "tstamp", "filename", "vid", "generation", "individual", "individual_value", "fitness", "best"]);
-    expect(frame.rows.map((r) => [r["generation"], r["individual"], r["individual_value"], r["fitness"], r["best"]])).toEqual([
-      [0, 0, "ann", 11.5, 12], [0, 1, "bob", 11.5, 12], [0, 2, "cyd", 11.5, 12],
-      [1, 0, "ann", 21.5, 22], [1, 1, "bob", 21.5, 22], [1, 2, "cyd", 21.5, 22],
-    ].map(([g, i, v, f]) => [g, i, v, f, g === 0 ? 11.5 : 21.5]));
+    expect(frame.columns).toEqual([
+      "projid",
+      "tstamp",
+      "filename",
+      "vid",
+      "generation",
+      "individual",
+      "individual_value",
+      "fitness",
+      "best",
+    ]);
+    expect(frame.rows.map((r) => [r["generation"], r["individual"], r["individual_value"], r["fitness"], r["best"]])).toEqual(
+      [
+        [0, 0, "ann", 11.5, 12],
+        [0, 1, "bob", 11.5, 12],
+        [0, 2, "cyd", 11.5, 12],
+        [1, 0, "ann", 21.5, 22],
+        [1, 1, "bob", 21.5, 22],
+        [1, 2, "cyd", 21.5, 22],
+      ].map(([g, i, v, f]) => [g, i, v, f, g === 0 ? 11.5 : 21.5]),
+    );
     expect(frame.rows[0]!["filename"]).toBe("nested-loops.mjs");
     expect(frame.rows[0]!["projid"]).toBe(path.basename(repo.dir));
 
     const loops = await db.db.selectFrom("loops").select(["name", "depth"]).distinct().orderBy("depth").execute();
-    expect(loops).toEqual([{ name: "generation", depth: 0 }, { name: "individual", depth: 1 }]);
+    expect(loops).toEqual([
+      { name: "generation", depth: 0 },
+      { name: "individual", depth: 1 },
+    ]);
     const timings = await db.db.selectFrom("loops").select("seconds").execute();
     expect(timings.every((t) => typeof t.seconds === "number" && t.seconds >= 0)).toBe(true);
   });
 
   it("records async loops and keeps values of any JSON type and non-finite numbers", async () => {
     repo.addFixture("async-loops.mjs");
-    repo.write("values.mjs", `import { flor } from "flordb";
+    repo.write(
+      "values.mjs",
+      `import { flor } from "flordb";
 flor.log("nan", NaN); flor.log("inf", -Infinity); flor.log("list", [1, "two", null]); flor.log("flag", false); flor.log("nothing", null);
-flor.log("typed", new Float32Array([0.5, 2]));\n`);
+flor.log("typed", new Float32Array([0.5, 2]));\n`,
+    );
     expect(repo.runScript("async-loops.mjs").status).toBe(0);
     expect(repo.runScript("values.mjs").status).toBe(0);
     const db = await openFresh();
     await ingest(db, layout);
     const sizes = await dataframe(db, layout.projid, ["size"]);
     expect(sizes.rows.map((r) => [r["round_value"], r["batch"], r["size"]])).toEqual([
-      ["warmup", 0, "warmup:b0"], ["warmup", 1, "warmup:b1"], ["main", 0, "main:b0"], ["main", 1, "main:b1"],
+      ["warmup", 0, "warmup:b0"],
+      ["warmup", 1, "warmup:b1"],
+      ["main", 0, "main:b0"],
+      ["main", 1, "main:b1"],
     ]);
     const values = await dataframe(db, layout.projid, ["nan", "inf", "list", "flag", "nothing", "typed"]);
     expect(values.rows).toHaveLength(1);
@@ -120,7 +151,9 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
     const child = repo.startScript("killable.mjs");
     children.push(child);
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (chunk: Buffer) => { if (chunk.toString().includes("ready")) resolve(); });
+      child.stdout.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("ready")) resolve();
+      });
       child.on("exit", () => reject(new Error("the script ended before it was killed")));
     });
     child.kill("SIGKILL");
@@ -151,12 +184,20 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
 
     // The fixture's arithmetic, replayed here up to the end of epoch 1.
     const expected = [0.5, -0.25, 1];
-    for (const epoch of [0, 1]) for (const batch of [0, 1, 2, 3]) expected.forEach((w, i) => { expected[i] = w * 0.9 + epoch * 0.01 + batch * 0.001; });
+    for (const epoch of [0, 1])
+      for (const batch of [0, 1, 2, 3])
+        expected.forEach((w, i) => {
+          expected[i] = w * 0.9 + epoch * 0.01 + batch * 0.001;
+        });
 
     class Model {
       weights = new Float64Array([9, 9, 9]);
-      loadStateDict(state: { weights: Float64Array }) { this.weights.set(state.weights); }
-      stateDict() { return { weights: this.weights }; }
+      loadStateDict(state: { weights: Float64Array }) {
+        this.weights.set(state.weights);
+      }
+      stateDict() {
+        return { weights: this.weights };
+      }
     }
     const model = new Model();
     const weights = model.weights;
@@ -167,15 +208,29 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
     restoreState(history, objects.get(saved["history"]!));
     expect(model.weights).toBe(weights);
     expect([...model.weights]).toEqual(expected);
-    expect(history).toEqual({ seen: [0, 1], totals: new Map([["epoch0", expect.any(Number)], ["epoch1", expect.any(Number)]]), step: 8 });
-    expect(history.totals.get("epoch1")).toBeCloseTo(expected.reduce((a, b) => a + b, 0), 12);
+    expect(history).toEqual({
+      seen: [0, 1],
+      totals: new Map([
+        ["epoch0", expect.any(Number)],
+        ["epoch1", expect.any(Number)],
+      ]),
+      step: 8,
+    });
+    expect(history.totals.get("epoch1")).toBeCloseTo(
+      expected.reduce((a, b) => a + b, 0),
+      12,
+    );
   });
 
   it("lets SIGTERM stop a synchronous training loop at once, keeping what was flushed", async () => {
     repo.addFixture("killable.mjs");
     const child = repo.startScript("killable.mjs");
     children.push(child);
-    await new Promise<void>((resolve) => child.stdout.on("data", (chunk: Buffer) => { if (chunk.toString().includes("ready")) resolve(); }));
+    await new Promise<void>((resolve) =>
+      child.stdout.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("ready")) resolve();
+      }),
+    );
     const sent = performance.now();
     child.kill("SIGTERM");
     const signal = await new Promise((resolve) => child.on("close", (_code, s) => resolve(s)));
@@ -250,7 +305,9 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`);
     expect(report.problems).toEqual([
       expect.stringMatching(/^journals\/0000-garbage\.jsonl:1: not valid JSON \(Unexpected token 'h'/),
       "journals/0000-garbage.jsonl:1: the journal does not start with a run header; nothing in it can be attributed to a run, so it was skipped",
-      expect.stringMatching(new RegExp(`^journals/${file}:${fitness + 1}: not valid JSON \\(Expected double-quoted property name in JSON at position 31`)),
+      expect.stringMatching(
+        new RegExp(`^journals/${file}:${fitness + 1}: not valid JSON \\(Expected double-quoted property name in JSON at position 31`),
+      ),
       `journals/${file}:${fitness + 2}: log "x" refers to loop context 999, which the journal never opened`,
       `journals/${file}:${fitness + 3}: unknown record kind "mystery"`,
     ]);

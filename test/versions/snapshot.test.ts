@@ -26,8 +26,11 @@ describe("working-tree snapshots", () => {
     repo.git("add", "staged.mjs");
     repo.git("rm", "-q", "--cached", "lib/util.mjs");
     const before = {
-      head: repo.git("rev-parse", "HEAD"), branch: repo.git("symbolic-ref", "HEAD"), status: repo.git("status", "--porcelain"),
-      index: digest(path.join(repo.dir, ".git/index")), refs: repo.git("for-each-ref", "refs/heads", "refs/tags"),
+      head: repo.git("rev-parse", "HEAD"),
+      branch: repo.git("symbolic-ref", "HEAD"),
+      status: repo.git("status", "--porcelain"),
+      index: digest(path.join(repo.dir, ".git/index")),
+      refs: repo.git("for-each-ref", "refs/heads", "refs/tags"),
       train: readFileSync(path.join(repo.dir, "train.mjs"), "utf8"),
     };
 
@@ -36,13 +39,22 @@ describe("working-tree snapshots", () => {
     expect(snapshot.dirty).toBe(true);
     expect(snapshot.head).toBe(before.head);
     expect(repo.git("rev-parse", `${snapshot.vid}^`)).toBe(before.head);
-    expect(repo.git("ls-tree", "-r", "--name-only", snapshot.vid).split("\n").sort()).toEqual([".gitignore", "lib/util.mjs", "new-file.mjs", "staged.mjs", "train.mjs"]);
+    expect(repo.git("ls-tree", "-r", "--name-only", snapshot.vid).split("\n").sort()).toEqual([
+      ".gitignore",
+      "lib/util.mjs",
+      "new-file.mjs",
+      "staged.mjs",
+      "train.mjs",
+    ]);
     for (const file of [".gitignore", "lib/util.mjs", "new-file.mjs", "staged.mjs", "train.mjs"]) {
       expect(repo.git("show", `${snapshot.vid}:${file}`)).toBe(readFileSync(path.join(repo.dir, file), "utf8").trim());
     }
     expect({
-      head: repo.git("rev-parse", "HEAD"), branch: repo.git("symbolic-ref", "HEAD"), status: repo.git("status", "--porcelain"),
-      index: digest(path.join(repo.dir, ".git/index")), refs: repo.git("for-each-ref", "refs/heads", "refs/tags"),
+      head: repo.git("rev-parse", "HEAD"),
+      branch: repo.git("symbolic-ref", "HEAD"),
+      status: repo.git("status", "--porcelain"),
+      index: digest(path.join(repo.dir, ".git/index")),
+      refs: repo.git("for-each-ref", "refs/heads", "refs/tags"),
       train: readFileSync(path.join(repo.dir, "train.mjs"), "utf8"),
     }).toEqual(before);
     expect(readFileSync(path.join(repo.dir, ".git/info/exclude"), "utf8")).toContain("/.flor/");

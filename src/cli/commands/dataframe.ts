@@ -5,7 +5,10 @@ import { withProject } from "../project-session.js";
 export async function dataframeCommand(names: string[], format: OutputFormat): Promise<string> {
   return withProject("dataframe", async ({ layout, store }) => {
     const frame = await dataframe(store, layout.projid, names);
-    const rows = format === "table" ? frame.rows.map((row) => ({ ...row, vid: typeof row["vid"] === "string" ? row["vid"].slice(0, 10) : null })) : frame.rows;
+    const rows =
+      format === "table"
+        ? frame.rows.map((row) => ({ ...row, vid: typeof row["vid"] === "string" ? row["vid"].slice(0, 10) : null }))
+        : frame.rows;
     return render(frame.columns, rows, format);
   });
 }

@@ -17,7 +17,9 @@ export function propagateCommand(newFile: string | undefined, oldFile: string | 
     try {
       return readFileSync(file, "utf8");
     } catch (error) {
-      throw new FlorError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+      throw new FlorError(
+        `cannot read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`,
+      );
     }
   };
   const report = propagate(read(newFile), read(oldFile), { filename: oldFile });

@@ -25,7 +25,9 @@ export interface ReplayCommandOptions {
  * Nothing the job stored is undone (each finished task's values are complete for what it covered).
  */
 export async function cancelReplayCommand(jobId: number): Promise<string> {
-  return withProject("replay --cancel", async ({ store }) => cancelledText(jobId, await cancelJob(store.db, jobId), (await getJob(store.db, jobId))?.status ?? null));
+  return withProject("replay --cancel", async ({ store }) =>
+    cancelledText(jobId, await cancelJob(store.db, jobId), (await getJob(store.db, jobId))?.status ?? null),
+  );
 }
 
 /**
@@ -35,10 +37,14 @@ export async function cancelReplayCommand(jobId: number): Promise<string> {
 export async function replayCommand(options: ReplayCommandOptions): Promise<CommandOutput> {
   if (options.job !== undefined) {
     const jobId = options.job;
-    return withProject("replay", async ({ layout, store }) => {
-      const job = await runJob(store, layout, jobId, false, options.workers);
-      return { stdout: jobSummary(job, options.format), stderr: "", exitCode: job.status === "done" ? 0 : 1 };
-    }, { waitSeconds: 300 });
+    return withProject(
+      "replay",
+      async ({ layout, store }) => {
+        const job = await runJob(store, layout, jobId, false, options.workers);
+        return { stdout: jobSummary(job, options.format), stderr: "", exitCode: job.status === "done" ? 0 : 1 };
+      },
+      { waitSeconds: 300 },
+    );
   }
   return withProject("replay", async ({ layout, store }) => {
     const request: ReplayRequest = {
@@ -48,7 +54,11 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
     };
     if (options.dryRun) {
       const plan = await planReplay(store, layout, request, { workers: options.workers });
-      return { stdout: options.format === "json" ? `${JSON.stringify(publicPlan(plan), null, 2)}\n` : describePlan(plan), stderr: "", exitCode: 0 };
+      return {
+        stdout: options.format === "json" ? `${JSON.stringify(publicPlan(plan), null, 2)}\n` : describePlan(plan),
+        stderr: "",
+        exitCode: 0,
+      };
     }
     const { jobId, plan } = await requestReplay(store, layout, request, { workers: options.workers });
     let stderr = "";
@@ -56,12 +66,19 @@ export async function replayCommand(options: ReplayCommandOptions): Promise<Comm
     else process.stderr.write(describePlan(plan));
     const job = await runJob(store, layout, jobId, plan !== null, options.workers);
     stderr += await jobProblems(store, jobId);
-    const divergences = await store.db.selectFrom("replay_divergences as d").innerJoin("replay_tasks as t", "t.id", "d.task_id")
+    const divergences = await store.db
+      .selectFrom("replay_divergences as d")
+      .innerJoin("replay_tasks as t", "t.id", "d.task_id")
       .innerJoin("runs as r", "r.id", "d.run_id")
-      .select(["r.tstamp", "d.name", "d.occurrence", "d.recorded", "d.replayed", "d.detail"]).where("t.job_id", "=", jobId).orderBy("r.tstamp").limit(20).execute();
+      .select(["r.tstamp", "d.name", "d.occurrence", "d.recorded", "d.replayed", "d.detail"])
+      .where("t.job_id", "=", jobId)
+      .orderBy("r.tstamp")
+      .limit(20)
+      .execute();
     if (divergences.length > 0) {
       stderr += `flor: warning: the replay did not reproduce ${job.divergences} recorded value(s); the replayed values may not be faithful:\n`;
-      for (const d of divergences) stderr += `  run ${d.tstamp.toISOString()}: ${d.name} #${d.occurrence}: recorded ${JSON.stringify(d.recorded)}, replayed ${JSON.stringify(d.replayed)} (${d.detail})\n`;
+      for (const d of divergences)
+        stderr += `  run ${d.tstamp.toISOString()}: ${d.name} #${d.occurrence}: recorded ${JSON.stringify(d.recorded)}, replayed ${JSON.stringify(d.replayed)} (${d.detail})\n`;
     }
     return { stdout: jobSummary(job, options.format), stderr, exitCode: job.status === "done" ? 0 : 1 };
   });
@@ -75,5 +92,15 @@ async function scope(where: string, store: Store, layout: ProjectLayout): Promis
 
 /** The plan without the patched sources (which are for workers, not people). */
 function publicPlan(plan: ReplayPlan): object {
-  return { ...plan, tasks: plan.tasks.map(({ runId, estimatedSeconds, iterations, spec }) => ({ runId, estimatedSeconds, iterations, ranges: spec.segments.map((s) => [s.from, s.to]), before: spec.before, after: spec.after })) };
+  return {
+    ...plan,
+    tasks: plan.tasks.map(({ runId, estimatedSeconds, iterations, spec }) => ({
+      runId,
+      estimatedSeconds,
+      iterations,
+      ranges: spec.segments.map((s) => [s.from, s.to]),
+      before: spec.before,
+      after: spec.after,
+    })),
+  };
 }

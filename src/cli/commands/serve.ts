@@ -40,7 +40,9 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
       token = randomBytes(32).toString("base64url");
       mkdirSync(layout.florDir, { recursive: true });
       writeFileSync(tokenFile(layout), `${token}\n`, { mode: 0o600 });
-      process.stderr.write(`flor: wrote a new GraphQL token for mutations to ${tokenFile(layout)} (send it as Authorization: Bearer <token>)\n`);
+      process.stderr.write(
+        `flor: wrote a new GraphQL token for mutations to ${tokenFile(layout)} (send it as Authorization: Bearer <token>)\n`,
+      );
     }
     const refresh = journalRefresher(store, layout, (problem) => process.stderr.write(`flor: warning: ${problem}\n`));
     // Knows which journals can still change before the first request asks.
@@ -50,11 +52,25 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     const queue = store.kind === "postgres" ? await ReplayQueue.connect(process.env["FLOR_DATABASE_URL"]!, layout.projid) : null;
     const working = queue === null ? undefined : await queue.work(store, layout, workers);
     const dispatch = queue === null ? {} : { dispatch: async (jobId: number) => void (await queue.enqueue(store, jobId)) };
-    const server = createServer(createFlorYoga({ store, layout, workers, token, refresh, timeoutSeconds, stopping: stopping.signal, openReads: readsAreOpenOn(host), ...dispatch }));
+    const server = createServer(
+      createFlorYoga({
+        store,
+        layout,
+        workers,
+        token,
+        refresh,
+        timeoutSeconds,
+        stopping: stopping.signal,
+        openReads: readsAreOpenOn(host),
+        ...dispatch,
+      }),
+    );
     // Replays a previous server (or a killed flor replay) left unfinished go on here.
     for (const job of await resumeAbandonedJobs(store, layout, { workers })) process.stderr.write(`flor: resuming replay job ${job}\n`);
     await new Promise<void>((resolve, reject) => {
-      server.once("error", (error: NodeJS.ErrnoException) => reject(new FlorError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)));
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(new FlorError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)),
+      );
       server.listen(port, host, resolve);
     }).catch(async (error: unknown) => {
       await queue?.stop(working);
@@ -72,8 +88,12 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
     });
     try {
       // Only the embedded store keeps other processes out; on a PostgreSQL server every command opens it itself.
-      if (store.kind === "pglite") advertise(layout, { url: loopbackUrl(address), pid: process.pid, host: hostname(), started: new Date().toISOString() });
-      if (queue !== null) process.stderr.write(`flor: replays go through the job queue on the PostgreSQL server; this server works ${workers} task(s) at a time, alongside any flor worker\n`);
+      if (store.kind === "pglite")
+        advertise(layout, { url: loopbackUrl(address), pid: process.pid, host: hostname(), started: new Date().toISOString() });
+      if (queue !== null)
+        process.stderr.write(
+          `flor: replays go through the job queue on the PostgreSQL server; this server works ${workers} task(s) at a time, alongside any flor worker\n`,
+        );
       if (!readsAreOpenOn(host)) process.stderr.write(`flor: ${host} is not loopback: every request needs the bearer token, reads too\n`);
       process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
       process.stderr.write(`flor: ${await stopped}: stopping\n`);

@@ -4,5 +4,7 @@ import type { OutputFormat } from "../output.js";
 import { withProject } from "../project-session.js";
 
 export async function versionsCommand(format: OutputFormat): Promise<string> {
-  return withProject("versions", async ({ layout, store }) => renderVersions(await listVersions(store, layout.projid, layout.root), format));
+  return withProject("versions", async ({ layout, store }) =>
+    renderVersions(await listVersions(store, layout.projid, layout.root), format),
+  );
 }

@@ -9,7 +9,10 @@ import { withProject } from "../project-session.js";
  */
 export async function workerCommand(workers: number, idleExit: number | undefined): Promise<string> {
   const url = process.env["FLOR_DATABASE_URL"];
-  if (!url) throw new FlorError("flor worker needs a PostgreSQL server shared with the other machines", { hint: "Set FLOR_DATABASE_URL=postgres://... (the embedded store replays in `flor replay` itself)." });
+  if (!url)
+    throw new FlorError("flor worker needs a PostgreSQL server shared with the other machines", {
+      hint: "Set FLOR_DATABASE_URL=postgres://... (the embedded store replays in `flor replay` itself).",
+    });
   return withProject("worker", async ({ layout, store }) => {
     const queue = await ReplayQueue.connect(url, layout.projid);
     let done = 0;
@@ -26,14 +29,25 @@ export async function workerCommand(workers: number, idleExit: number | undefine
       process.once("SIGTERM", stop);
       if (idleExit !== undefined) {
         const timer = setInterval(() => {
-          void store.db.selectFrom("replay_tasks as t").innerJoin("replay_jobs as j", "j.id", "t.job_id").innerJoin("projects as p", "p.id", "j.project_id")
-            .select("t.id").where("p.projid", "=", layout.projid).where("t.status", "in", ["queued", "running"]).limit(1).execute().then((rows) => {
-            if (rows.length > 0) lastActivity = performance.now();
-            else if (performance.now() - lastActivity > idleExit * 1000) {
-              clearInterval(timer);
-              resolve();
-            }
-          }, () => undefined);
+          void store.db
+            .selectFrom("replay_tasks as t")
+            .innerJoin("replay_jobs as j", "j.id", "t.job_id")
+            .innerJoin("projects as p", "p.id", "j.project_id")
+            .select("t.id")
+            .where("p.projid", "=", layout.projid)
+            .where("t.status", "in", ["queued", "running"])
+            .limit(1)
+            .execute()
+            .then(
+              (rows) => {
+                if (rows.length > 0) lastActivity = performance.now();
+                else if (performance.now() - lastActivity > idleExit * 1000) {
+                  clearInterval(timer);
+                  resolve();
+                }
+              },
+              () => undefined,
+            );
         }, 250);
       }
     });

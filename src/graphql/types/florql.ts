@@ -11,15 +11,36 @@ import { requireToken, startReplay } from "../replay-runner.js";
 import { JsonScalar } from "./json.js";
 import { ReplayJobRef } from "./replay-job.js";
 
-interface Answer { kind: "answer"; columns: string[]; rows: Record<string, JsonValue>[]; explain: string; job: ReplayJob | null; plan: QueryPlan; complete: boolean }
+interface Answer {
+  kind: "answer";
+  columns: string[];
+  rows: Record<string, JsonValue>[];
+  explain: string;
+  job: ReplayJob | null;
+  plan: QueryPlan;
+  complete: boolean;
+}
 
 /** WAIT's default patience: below common proxy and client timeouts; a longer job is followed through replayJobEvents. */
 export const DEFAULT_REPLAY_WAIT_SECONDS = 20;
-interface Explanation { kind: "explanation"; explain: string }
-export interface Refusal { kind: "error"; code: string; message: string; line: number | null; column: number | null; hint: string | null; offset?: number | null; length?: number | null }
+interface Explanation {
+  kind: "explanation";
+  explain: string;
+}
+export interface Refusal {
+  kind: "error";
+  code: string;
+  message: string;
+  line: number | null;
+  column: number | null;
+  hint: string | null;
+  offset?: number | null;
+  length?: number | null;
+}
 
 const ReplayModeEnum = builder.enumType("ReplayMode", {
-  description: "What to do about values that past versions never logged: leave them empty (NONE), fill them in the background (ASYNC), or fill them first (WAIT).",
+  description:
+    "What to do about values that past versions never logged: leave them empty (NONE), fill them in the background (ASYNC), or fill them first (WAIT).",
   values: ["NONE", "ASYNC", "WAIT"] as const,
 });
 
@@ -47,10 +68,27 @@ const FlorqlAnswerRef = builder.objectRef<Answer>("FlorqlAnswer").implement({
     columns: t.exposeStringList("columns"),
     rows: t.field({ type: [JsonScalar], description: "One object per row, keyed by column.", resolve: (a) => a.rows }),
     explain: t.exposeString("explain", { description: "The plan, as EXPLAIN prints it." }),
-    job: t.field({ type: ReplayJobRef, nullable: true, description: "The replay job filling missing values (replay: ASYNC or WAIT), if one started; the rows show what is filled so far.", resolve: (a) => a.job }),
-    complete: t.exposeBoolean("complete", { description: "Whether the rows hold every value the plan can fill: false when values are missing and replay is NONE, or its job still runs (ASYNC, or WAIT past its time limit) or failed." }),
-    replayPlan: t.field({ type: FlorqlReplayPlanRef, nullable: true, description: "What replay fills for the missing log names; null when nothing is missing.", resolve: (a) => a.plan.replay }),
-    unfillable: t.field({ type: [FlorqlUnfillableRef], description: "Missing log names replay cannot fill, with why.", resolve: (a) => a.plan.unfillable }),
+    job: t.field({
+      type: ReplayJobRef,
+      nullable: true,
+      description: "The replay job filling missing values (replay: ASYNC or WAIT), if one started; the rows show what is filled so far.",
+      resolve: (a) => a.job,
+    }),
+    complete: t.exposeBoolean("complete", {
+      description:
+        "Whether the rows hold every value the plan can fill: false when values are missing and replay is NONE, or its job still runs (ASYNC, or WAIT past its time limit) or failed.",
+    }),
+    replayPlan: t.field({
+      type: FlorqlReplayPlanRef,
+      nullable: true,
+      description: "What replay fills for the missing log names; null when nothing is missing.",
+      resolve: (a) => a.plan.replay,
+    }),
+    unfillable: t.field({
+      type: [FlorqlUnfillableRef],
+      description: "Missing log names replay cannot fill, with why.",
+      resolve: (a) => a.plan.unfillable,
+    }),
   }),
 });
 
@@ -67,7 +105,11 @@ export const FlorqlErrorRef = builder.objectRef<Refusal>("FlorqlError").implemen
     message: t.exposeString("message"),
     line: t.exposeInt("line", { nullable: true, description: "1-based line of the culprit in the query." }),
     column: t.exposeInt("column", { nullable: true }),
-    offset: t.int({ nullable: true, description: "0-based offset of the culprit in the query (UTF-16 code units).", resolve: (e) => e.offset ?? null }),
+    offset: t.int({
+      nullable: true,
+      description: "0-based offset of the culprit in the query (UTF-16 code units).",
+      resolve: (e) => e.offset ?? null,
+    }),
     length: t.int({ nullable: true, description: "Length of the culprit (UTF-16 code units).", resolve: (e) => e.length ?? null }),
     hint: t.exposeString("hint", { nullable: true, description: "A suggestion, such as a name it may have meant." }),
   }),
@@ -86,32 +128,37 @@ const ExplainResultRef = builder.unionType("ExplainResult", {
 builder.queryFields((t) => ({
   florql: t.field({
     type: FlorqlResultRef,
-    description: "Answers a FlorQL query. Values past versions never logged are left empty (replay: NONE), filled in the background while the answer shows what is there (ASYNC), or filled first (WAIT, up to the server's wait limit; then it answers with complete: false and the job to follow with replayJobEvents). ASYNC and WAIT need the bearer token when they run replays.",
+    description:
+      "Answers a FlorQL query. Values past versions never logged are left empty (replay: NONE), filled in the background while the answer shows what is there (ASYNC), or filled first (WAIT, up to the server's wait limit; then it answers with complete: false and the job to follow with replayJobEvents). ASYNC and WAIT need the bearer token when they run replays.",
     args: {
       query: t.arg.string({ required: true }),
       replay: t.arg({ type: ReplayModeEnum, required: true, defaultValue: "NONE" }),
     },
-    resolve: (_root, { query, replay }, context) => asData(async (): Promise<Answer | Refusal> => {
-      const plan = await planFor(context, query);
-      const explain = explainText(plan);
-      if (plan.analyzed.query.explain) return { kind: "answer", columns: [], rows: [], explain, job: null, plan, complete: true };
-      const needsReplay = plan.replayRequest !== null && plan.replay !== null && plan.replay.tasks.length > 0;
-      if (needsReplay && replay !== "NONE") requireToken(context, `florql with replay: ${replay}`);
-      const mode = !needsReplay || replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
-      const fill = async (request: ReplayRequest) => {
-        const job = await startReplay(context, request);
-        return mode === "wait" ? waitForJob(context.store, job.id, { maxSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS, intervalMs: 200 }) : job;
-      };
-      const result = await runQuery(context.store, plan, fill, mode);
-      const complete = !needsReplay || (mode === "wait" && result.job?.status === "done");
-      return { kind: "answer", columns: result.columns, rows: result.rows, explain, job: result.job, plan, complete };
-    }),
+    resolve: (_root, { query, replay }, context) =>
+      asData(async (): Promise<Answer | Refusal> => {
+        const plan = await planFor(context, query);
+        const explain = explainText(plan);
+        if (plan.analyzed.query.explain) return { kind: "answer", columns: [], rows: [], explain, job: null, plan, complete: true };
+        const needsReplay = plan.replayRequest !== null && plan.replay !== null && plan.replay.tasks.length > 0;
+        if (needsReplay && replay !== "NONE") requireToken(context, `florql with replay: ${replay}`);
+        const mode = !needsReplay || replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
+        const fill = async (request: ReplayRequest) => {
+          const job = await startReplay(context, request);
+          return mode === "wait"
+            ? waitForJob(context.store, job.id, { maxSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS, intervalMs: 200 })
+            : job;
+        };
+        const result = await runQuery(context.store, plan, fill, mode);
+        const complete = !needsReplay || (mode === "wait" && result.job?.status === "done");
+        return { kind: "answer", columns: result.columns, rows: result.rows, explain, job: result.job, plan, complete };
+      }),
   }),
   explain: t.field({
     type: ExplainResultRef,
     description: "The plan of a FlorQL query, as flor explain prints it; nothing is run.",
     args: { query: t.arg.string({ required: true }) },
-    resolve: (_root, { query }, context) => asData(async (): Promise<Explanation | Refusal> => ({ kind: "explanation", explain: explainText(await planFor(context, query)) })),
+    resolve: (_root, { query }, context) =>
+      asData(async (): Promise<Explanation | Refusal> => ({ kind: "explanation", explain: explainText(await planFor(context, query)) })),
   }),
 }));
 
@@ -124,8 +171,19 @@ export async function asData<T>(work: () => Promise<T>): Promise<T | Refusal> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof FlorQLError) return { kind: "error", code: error.code, message: error.summary, line: error.span.line, column: error.span.column, hint: error.hint ?? null, offset: error.span.offset, length: error.span.length };
-    if (error instanceof FlorUsageError) return { kind: "error", code: "USAGE", message: error.message, line: null, column: null, hint: error.hint ?? null };
+    if (error instanceof FlorQLError)
+      return {
+        kind: "error",
+        code: error.code,
+        message: error.summary,
+        line: error.span.line,
+        column: error.span.column,
+        hint: error.hint ?? null,
+        offset: error.span.offset,
+        length: error.span.length,
+      };
+    if (error instanceof FlorUsageError)
+      return { kind: "error", code: "USAGE", message: error.message, line: null, column: null, hint: error.hint ?? null };
     throw error;
   }
 }

@@ -27,8 +27,14 @@ export const PageInfoRef = builder.objectRef<PageInfo>("PageInfo").implement({
   }),
 });
 
-export interface Edge<T> { cursor: string; node: T }
-export interface Connection<T> { edges: Edge<T>[]; pageInfo: PageInfo }
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+export interface Connection<T> {
+  edges: Edge<T>[];
+  pageInfo: PageInfo;
+}
 
 /** A Relay connection type `<name>Connection` of `<name>Edge`s over `node`. */
 export function connectionRef<T>(name: string, node: ObjectRef<typeof builder.$inferSchemaTypes, T>) {

@@ -1,16 +1,32 @@
 import { sql } from "kysely";
 import { builder, type FlorContext } from "../builder.js";
 
-interface ProjectNode { projid: string; runCount: number; firstRun: Date | null; lastRun: Date | null; served: boolean }
+interface ProjectNode {
+  projid: string;
+  runCount: number;
+  firstRun: Date | null;
+  lastRun: Date | null;
+  served: boolean;
+}
 
 export const ProjectRef = builder.objectRef<ProjectNode>("Project").implement({
   description: "A git repository whose runs the store holds.",
   fields: (t) => ({
     projid: t.exposeString("projid", { description: "The repository's directory name." }),
     runCount: t.exposeInt("runCount", { description: "Runs recorded." }),
-    firstRun: t.string({ nullable: true, description: "ISO-8601 start of its first run.", resolve: (p) => p.firstRun?.toISOString() ?? null }),
-    lastRun: t.string({ nullable: true, description: "ISO-8601 start of its latest run.", resolve: (p) => p.lastRun?.toISOString() ?? null }),
-    served: t.exposeBoolean("served", { description: "Whether this server answers for it: the other queries are about the repository flor serve runs in." }),
+    firstRun: t.string({
+      nullable: true,
+      description: "ISO-8601 start of its first run.",
+      resolve: (p) => p.firstRun?.toISOString() ?? null,
+    }),
+    lastRun: t.string({
+      nullable: true,
+      description: "ISO-8601 start of its latest run.",
+      resolve: (p) => p.lastRun?.toISOString() ?? null,
+    }),
+    served: t.exposeBoolean("served", {
+      description: "Whether this server answers for it: the other queries are about the repository flor serve runs in.",
+    }),
   }),
 });
 
@@ -18,7 +34,14 @@ builder.queryFields((t) => ({
   project: t.field({
     type: ProjectRef,
     description: "The project this server answers for.",
-    resolve: async (_root, _args, context) => (await projects(context)).find((p) => p.served) ?? { projid: context.layout.projid, runCount: 0, firstRun: null, lastRun: null, served: true },
+    resolve: async (_root, _args, context) =>
+      (await projects(context)).find((p) => p.served) ?? {
+        projid: context.layout.projid,
+        runCount: 0,
+        firstRun: null,
+        lastRun: null,
+        served: true,
+      },
   }),
   projects: t.field({
     type: [ProjectRef],
@@ -28,8 +51,17 @@ builder.queryFields((t) => ({
 }));
 
 async function projects({ store, layout }: FlorContext): Promise<ProjectNode[]> {
-  const rows = await store.db.selectFrom("projects as p").leftJoin("runs as r", "r.project_id", "p.id")
-    .select(["p.projid", sql<number>`count(r.id)::int`.as("runs"), sql<Date | null>`min(r.tstamp)`.as("first"), sql<Date | null>`max(r.tstamp)`.as("last")])
-    .groupBy("p.projid").orderBy("p.projid").execute();
+  const rows = await store.db
+    .selectFrom("projects as p")
+    .leftJoin("runs as r", "r.project_id", "p.id")
+    .select([
+      "p.projid",
+      sql<number>`count(r.id)::int`.as("runs"),
+      sql<Date | null>`min(r.tstamp)`.as("first"),
+      sql<Date | null>`max(r.tstamp)`.as("last"),
+    ])
+    .groupBy("p.projid")
+    .orderBy("p.projid")
+    .execute();
   return rows.map((r) => ({ projid: r.projid, runCount: r.runs, firstRun: r.first, lastRun: r.last, served: r.projid === layout.projid }));
 }

@@ -11,34 +11,52 @@ const POLL_MS = 200;
 const BATCH = 500;
 
 const ReplayJobEventRef = builder.objectRef<ReplayEvent>("ReplayJobEvent").implement({
-  description: "Something that happened to a replay job. Events are stored, so a follower that reconnects resumes with after: the last id it saw.",
+  description:
+    "Something that happened to a replay job. Events are stored, so a follower that reconnects resumes with after: the last id it saw.",
   fields: (t) => ({
     id: t.exposeString("id", { description: "Increasing within a job; pass it as after to resume." }),
     at: t.string({ description: "ISO-8601.", resolve: (event) => event.at.toISOString() }),
-    kind: t.exposeString("kind", { description: "planned, task-started, task-retry, task-fallback, task-done, task-failed, then one of done, failed, cancelled, which ends the stream." }),
+    kind: t.exposeString("kind", {
+      description:
+        "planned, task-started, task-retry, task-fallback, task-done, task-failed, then one of done, failed, cancelled, which ends the stream.",
+    }),
     taskId: t.exposeInt("taskId", { nullable: true }),
-    data: t.field({ type: JsonScalar, description: "Details by kind: estimates, the worker, values written, errors.", resolve: (event) => event.data }),
-    job: t.field({ type: ReplayJobRef, description: "The job as it is when the event is delivered (not as it was when the event happened).", resolve: (event, _args, { store }) => getJob(store.db, event.jobId).then((job) => job!) }),
+    data: t.field({
+      type: JsonScalar,
+      description: "Details by kind: estimates, the worker, values written, errors.",
+      resolve: (event) => event.data,
+    }),
+    job: t.field({
+      type: ReplayJobRef,
+      description: "The job as it is when the event is delivered (not as it was when the event happened).",
+      resolve: (event, _args, { store }) => getJob(store.db, event.jobId).then((job) => job!),
+    }),
   }),
 });
 
-builder.subscriptionField("replayJobEvents", (t) => t.field({
-  type: ReplayJobEventRef,
-  description: "A replay job's events from the first (or those after the event id after), live until the job ends; the stream then completes.",
-  args: {
-    id: t.arg.int({ required: true, description: "The job." }),
-    after: t.arg.string({ required: false, description: "The id of the last event already seen." }),
-  },
-  subscribe: (_root, { id, after }, { store, stopping }) => follow(store, id, after ?? null, stopping),
-  resolve: (event) => event,
-}));
+builder.subscriptionField("replayJobEvents", (t) =>
+  t.field({
+    type: ReplayJobEventRef,
+    description:
+      "A replay job's events from the first (or those after the event id after), live until the job ends; the stream then completes.",
+    args: {
+      id: t.arg.int({ required: true, description: "The job." }),
+      after: t.arg.string({ required: false, description: "The id of the last event already seen." }),
+    },
+    subscribe: (_root, { id, after }, { store, stopping }) => follow(store, id, after ?? null, stopping),
+    resolve: (event) => event,
+  }),
+);
 
 /** The job's events after `after`, polling the store for new ones until a final event has been sent. */
 async function* follow(store: Store, jobId: number, after: string | null, stopping?: AbortSignal): AsyncGenerator<ReplayEvent> {
   if (after !== null && !/^\d{1,18}$/.test(after)) {
-    throw new GraphQLError(`after must be an event id (digits), not ${JSON.stringify(after.slice(0, 40))}`, { extensions: { code: "BAD_USER_INPUT" } });
+    throw new GraphQLError(`after must be an event id (digits), not ${JSON.stringify(after.slice(0, 40))}`, {
+      extensions: { code: "BAD_USER_INPUT" },
+    });
   }
-  if ((await getJob(store.db, jobId)) === null) throw new GraphQLError(`replay job ${jobId} does not exist`, { extensions: { code: "NOT_FOUND" } });
+  if ((await getJob(store.db, jobId)) === null)
+    throw new GraphQLError(`replay job ${jobId} does not exist`, { extensions: { code: "NOT_FOUND" } });
   let cursor = after;
   // Resuming after the final event: nothing follows, which shows as an ended job with no new events
   // (checked twice, because a job's status changes just before its final event is written).
@@ -54,7 +72,9 @@ async function* follow(store: Store, jobId: number, after: string | null, stoppi
     if (events.length === 0 && hasEnded((await getJob(store.db, jobId))?.status ?? "done") && ++endedQuietly === 2) return;
     await sleep(POLL_MS, undefined, stopping === undefined ? {} : { signal: stopping }).catch(() => undefined);
     if (stopping?.aborted === true) {
-      throw new GraphQLError(`the server is stopping; subscribe again with after: ${JSON.stringify(cursor)} to go on where this left off`, { extensions: { code: "SERVER_STOPPING", after: cursor } });
+      throw new GraphQLError(`the server is stopping; subscribe again with after: ${JSON.stringify(cursor)} to go on where this left off`, {
+        extensions: { code: "SERVER_STOPPING", after: cursor },
+      });
     }
   }
 }

@@ -33,7 +33,10 @@ export const ReplayJobRef = builder.objectRef<ReplayJob>("ReplayJob").implement(
   description: "A replay job: fills log names that past versions never logged, one task per run.",
   fields: (t) => ({
     id: t.exposeInt("id"),
-    status: t.field({ type: ReplayJobStatusEnum, resolve: (job) => job.status.toUpperCase() as "QUEUED" | "RUNNING" | "DONE" | "FAILED" | "CANCELLED" }),
+    status: t.field({
+      type: ReplayJobStatusEnum,
+      resolve: (job) => job.status.toUpperCase() as "QUEUED" | "RUNNING" | "DONE" | "FAILED" | "CANCELLED",
+    }),
     error: t.exposeString("error", { nullable: true }),
     estimatedSeconds: t.exposeFloat("estimatedSeconds", { nullable: true, description: "Estimated wall time when planned." }),
     tasks: t.field({ type: ReplayTaskCountsRef, resolve: (job) => job.tasks }),
@@ -41,12 +44,18 @@ export const ReplayJobRef = builder.objectRef<ReplayJob>("ReplayJob").implement(
     values: t.exposeInt("values", { description: "Values written so far." }),
     divergences: t.exposeInt("divergences", { description: "Recorded values the replay did not reproduce." }),
     createdAt: t.string({ description: "ISO-8601.", resolve: (job) => job.createdAt.toISOString() }),
-    finishedAt: t.string({ nullable: true, description: "ISO-8601; null while the job runs.", resolve: (job) => job.finishedAt?.toISOString() ?? null }),
+    finishedAt: t.string({
+      nullable: true,
+      description: "ISO-8601; null while the job runs.",
+      resolve: (job) => job.finishedAt?.toISOString() ?? null,
+    }),
     plan: t.field({
       type: JsonScalar,
       nullable: true,
-      description: "The plan it runs, as planned: names, the runs in scope with each one's outcome (replay, nothing-to-do, declined and why), the tasks and the estimate.",
-      resolve: async (job, _args, { store }) => (await store.db.selectFrom("replay_jobs").select("plan").where("id", "=", job.id).executeTakeFirstOrThrow()).plan,
+      description:
+        "The plan it runs, as planned: names, the runs in scope with each one's outcome (replay, nothing-to-do, declined and why), the tasks and the estimate.",
+      resolve: async (job, _args, { store }) =>
+        (await store.db.selectFrom("replay_jobs").select("plan").where("id", "=", job.id).executeTakeFirstOrThrow()).plan,
     }),
   }),
 });

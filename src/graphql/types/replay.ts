@@ -24,10 +24,11 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   requestReplay: t.field({
     type: ReplayRequestResultRef,
-    description: "Fills log names by replay, in the background; poll replayJob for progress. The same request while its job runs returns that job. Needs the bearer token.",
+    description:
+      "Fills log names by replay, in the background; poll replayJob for progress. The same request while its job runs returns that job. Needs the bearer token.",
     args: {
       names: t.arg.stringList({ required: true, description: "Log names to fill." }),
-      where: t.arg.string({ description: "A FlorQL predicate limiting runs and outermost-loop iterations, e.g. \"epoch >= 18\"." }),
+      where: t.arg.string({ description: 'A FlorQL predicate limiting runs and outermost-loop iterations, e.g. "epoch >= 18".' }),
       script: t.arg.string({ description: "Only runs of this script (repository-relative)." }),
     },
     resolve: (_root, { names, where, script }, context) => {
@@ -36,7 +37,9 @@ builder.mutationFields((t) => ({
         const request: ReplayRequest = {
           names,
           ...(script === null || script === undefined ? {} : { filename: script }),
-          ...(where === null || where === undefined ? {} : { where: await projectScope(where, context.store, context.layout), whereText: where }),
+          ...(where === null || where === undefined
+            ? {}
+            : { where: await projectScope(where, context.store, context.layout), whereText: where }),
         };
         return startReplay(context, request);
       });

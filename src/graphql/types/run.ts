@@ -1,7 +1,15 @@
 import { sql, type RawBuilder } from "kysely";
 import type { JsonValue } from "../../journal/records.js";
 import type { Store } from "../../store/open-store.js";
-import { checkpointSummaries, loopStructures, runLogs, type CheckpointSummary, type LogEntry, type LogPosition, type LoopStructure } from "../../store/queries/run-details.js";
+import {
+  checkpointSummaries,
+  loopStructures,
+  runLogs,
+  type CheckpointSummary,
+  type LogEntry,
+  type LogPosition,
+  type LoopStructure,
+} from "../../store/queries/run-details.js";
 import { resolveRecordedVid } from "../../versions/recorded-vid.js";
 import { batched } from "../batch.js";
 import { builder, type FlorContext } from "../builder.js";
@@ -9,6 +17,7 @@ import { withUserErrors } from "../user-errors.js";
 import { JsonScalar } from "./json.js";
 import { badInput, connectionRef, decodeCursor, encodeCursor, type Connection } from "./page-info.js";
 import { VersionRef, versionsByVid } from "./version.js";
+import { CONTROL_CHARACTERS } from "../../text/control-characters.js";
 
 export const MAX_PAGE_SIZE = 100;
 const DEFAULT_PAGE_SIZE = 20;
@@ -27,7 +36,6 @@ interface RunNode {
   args: { name: string; value: JsonValue }[];
 }
 
-
 const ArgRef = builder.objectRef<{ name: string; value: JsonValue }>("Arg").implement({
   fields: (t) => ({
     name: t.exposeString("name"),
@@ -43,14 +51,20 @@ const LoopRef = builder.objectRef<LoopStructure>("Loop").implement({
     depth: t.exposeInt("depth", { description: "0 for an outermost loop, 1 for one nested in it, ..." }),
     executions: t.exposeInt("executions", { description: "How many times the loop was entered (once per iteration of its parent)." }),
     iterations: t.exposeInt("iterations", { description: "Iterations over all executions." }),
-    seconds: t.exposeFloat("seconds", { nullable: true, description: "Time spent in its iterations; null when none recorded it (a killed run)." }),
+    seconds: t.exposeFloat("seconds", {
+      nullable: true,
+      description: "Time spent in its iterations; null when none recorded it (a killed run).",
+    }),
   }),
 });
 
 const CheckpointRef = builder.objectRef<CheckpointSummary>("Checkpoint").implement({
   description: "The registered state, saved at the end of a loop iteration.",
   fields: (t) => ({
-    coordinates: t.expose("coordinates", { type: JsonScalar, description: "The iteration it ends, as loop name → index (and <loop>_value → item), e.g. {\"epoch\": 3}." }),
+    coordinates: t.expose("coordinates", {
+      type: JsonScalar,
+      description: 'The iteration it ends, as loop name → index (and <loop>_value → item), e.g. {"epoch": 3}.',
+    }),
     objects: t.expose("objects", { type: JsonScalar, description: "Object name → content hash in the checkpoint store." }),
     bytes: t.exposeFloat("bytes", { description: "Serialised size (a Float: sizes can pass 2^31)." }),
     writtenBytes: t.exposeFloat("writtenBytes", { description: "Bytes newly written; the rest was stored already." }),
@@ -63,7 +77,11 @@ const LogRef = builder.objectRef<LogEntry>("Log").implement({
   fields: (t) => ({
     name: t.exposeString("name"),
     value: t.expose("value", { type: JsonScalar, nullable: true, description: "The value (NaN and infinities as null)." }),
-    coordinates: t.expose("coordinates", { type: JsonScalar, description: "Where it was logged, as loop name → iteration index (and <loop>_value → item), e.g. {\"epoch\": 3, \"step\": 10}; {} outside every loop." }),
+    coordinates: t.expose("coordinates", {
+      type: JsonScalar,
+      description:
+        'Where it was logged, as loop name → iteration index (and <loop>_value → item), e.g. {"epoch": 3, "step": 10}; {} outside every loop.',
+    }),
   }),
 });
 
@@ -79,8 +97,14 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
     status: t.exposeString("status"),
     seconds: t.exposeFloat("seconds", { nullable: true }),
     args: t.field({ type: [ArgRef], resolve: (run) => run.args }),
-    logNames: t.stringList({ description: "The names the run logged, sorted.", resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.names ?? [] }),
-    logCount: t.int({ description: "How many values the run logged (the logs column of flor runs).", resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.count ?? 0 }),
+    logNames: t.stringList({
+      description: "The names the run logged, sorted.",
+      resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.names ?? [],
+    }),
+    logCount: t.int({
+      description: "How many values the run logged (the logs column of flor runs).",
+      resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.count ?? 0,
+    }),
     loops: t.field({
       type: [LoopRef],
       description: "The run's loops, outer before inner, in the order they were first entered.",
@@ -95,7 +119,7 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
       type: VersionRef,
       nullable: true,
       description: "The code version that ran; null for a run recorded without one.",
-      resolve: async (run, _args, context) => (run.vid === null ? null : (await batched(context, versionsByVid, run.vid)) ?? null),
+      resolve: async (run, _args, context) => (run.vid === null ? null : ((await batched(context, versionsByVid, run.vid)) ?? null)),
     }),
     logs: t.field({
       type: LogConnectionRef,
@@ -105,7 +129,8 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
         first: t.arg.int({ required: false, description: `Page size, 1 to ${MAX_LOG_PAGE_SIZE} (default ${DEFAULT_LOG_PAGE_SIZE}).` }),
         after: t.arg.string({ required: false, description: "The endCursor of the previous page." }),
       },
-      resolve: (run, args, { store }) => logsPage(store, run.id, args.names ?? null, args.first ?? DEFAULT_LOG_PAGE_SIZE, args.after ?? null),
+      resolve: (run, args, { store }) =>
+        logsPage(store, run.id, args.names ?? null, args.first ?? DEFAULT_LOG_PAGE_SIZE, args.after ?? null),
     }),
   }),
 });
@@ -121,7 +146,11 @@ const ArgFilterRef = builder.inputType("ArgFilter", {
   description: "Runs whose argument `name` meets every condition given; with none, runs that have the argument.",
   fields: (t) => ({
     name: t.string({ required: true }),
-    value: t.field({ type: JsonScalar, required: false, description: "Equal as JSON (1 and 1.0 are equal); an explicit null matches a null argument." }),
+    value: t.field({
+      type: JsonScalar,
+      required: false,
+      description: "Equal as JSON (1 and 1.0 are equal); an explicit null matches a null argument.",
+    }),
     gt: t.float({ required: false, description: "A number greater than this." }),
     gte: t.float({ required: false }),
     lt: t.float({ required: false }),
@@ -146,15 +175,33 @@ builder.queryFields((t) => ({
       first: t.arg.int({ required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).` }),
       after: t.arg.string({ required: false, description: "The endCursor of the previous page." }),
       filename: t.arg.string({ required: false, description: "Only runs of this script." }),
-      vid: t.arg.string({ required: false, description: "Only runs of this version: a commit id, or a prefix of at least 4 hex digits naming one version." }),
+      vid: t.arg.string({
+        required: false,
+        description: "Only runs of this version: a commit id, or a prefix of at least 4 hex digits naming one version.",
+      }),
       status: t.arg({ type: [RunStatusEnum], required: false, description: "Only runs with one of these statuses." }),
-      since: t.arg.string({ required: false, description: "Only runs started at or after this ISO-8601 instant (e.g. 2026-01-31T12:00:00Z; a date alone is midnight UTC)." }),
+      since: t.arg.string({
+        required: false,
+        description: "Only runs started at or after this ISO-8601 instant (e.g. 2026-01-31T12:00:00Z; a date alone is midnight UTC).",
+      }),
       until: t.arg.string({ required: false, description: "Only runs started before this ISO-8601 instant." }),
-      args: t.arg({ type: [ArgFilterRef], required: false, description: `Only runs whose arguments match every filter (at most ${MAX_ARG_FILTERS}).` }),
+      args: t.arg({
+        type: [ArgFilterRef],
+        required: false,
+        description: `Only runs whose arguments match every filter (at most ${MAX_ARG_FILTERS}).`,
+      }),
     },
-    resolve: (_root, args, context) => withUserErrors(() => runsPage(context, args.first ?? DEFAULT_PAGE_SIZE, args.after ?? null, {
-      filename: args.filename ?? null, vid: args.vid ?? null, status: args.status ?? null, since: args.since ?? null, until: args.until ?? null, args: args.args ?? null,
-    })),
+    resolve: (_root, args, context) =>
+      withUserErrors(() =>
+        runsPage(context, args.first ?? DEFAULT_PAGE_SIZE, args.after ?? null, {
+          filename: args.filename ?? null,
+          vid: args.vid ?? null,
+          status: args.status ?? null,
+          since: args.since ?? null,
+          until: args.until ?? null,
+          args: args.args ?? null,
+        }),
+      ),
   }),
   run: t.field({
     type: RunRef,
@@ -169,7 +216,9 @@ builder.queryFields((t) => ({
 }));
 
 function runRows(store: Store, projid: string) {
-  return store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id")
+  return store.db
+    .selectFrom("runs as r")
+    .innerJoin("projects as p", "p.id", "r.project_id")
     .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds"])
     .where("p.projid", "=", projid);
 }
@@ -181,36 +230,67 @@ type RunRow = Awaited<ReturnType<ReturnType<typeof runRows>["execute"]>>[number]
  * runs are being added and the database never counts past skipped rows. Filters only narrow the rows
  * after that position; every value is bound as a parameter.
  */
-async function runsPage({ store, layout }: FlorContext, first: number, after: string | null, filters: RunFilters): Promise<Connection<RunNode>> {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}, not ${first}`);
+async function runsPage(
+  { store, layout }: FlorContext,
+  first: number,
+  after: string | null,
+  filters: RunFilters,
+): Promise<Connection<RunNode>> {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE)
+    throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}, not ${first}`);
   const position = after === null ? null : decodeCursor(after);
   const since = filters.since === null ? null : parseInstant("since", filters.since);
   const until = filters.until === null ? null : parseInstant("until", filters.until);
-  if ((filters.args?.length ?? 0) > MAX_ARG_FILTERS) throw badInput(`at most ${MAX_ARG_FILTERS} argument filters, not ${filters.args!.length}`);
+  if ((filters.args?.length ?? 0) > MAX_ARG_FILTERS)
+    throw badInput(`at most ${MAX_ARG_FILTERS} argument filters, not ${filters.args!.length}`);
   const vid = filters.vid === null ? null : await resolveRecordedVid(store, layout.projid, filters.vid);
   const empty = (filters.vid !== null && vid === null) || filters.status?.length === 0;
 
   let query = runRows(store, layout.projid);
   if (filters.filename !== null) query = query.where("r.filename", "=", filters.filename);
   if (vid !== null) query = query.where("r.vid", "=", vid);
-  if (filters.status !== null && filters.status.length > 0) query = query.where("r.status", "in", filters.status.map((s) => s.toLowerCase() as RunRow["status"]));
+  if (filters.status !== null && filters.status.length > 0)
+    query = query.where(
+      "r.status",
+      "in",
+      filters.status.map((s) => s.toLowerCase() as RunRow["status"]),
+    );
   if (since !== null) query = query.where("r.tstamp", ">=", since);
   if (until !== null) query = query.where("r.tstamp", "<", until);
   for (const filter of filters.args ?? []) {
-    query = query.where(({ exists, selectFrom }) => exists(
-      argConditions(filter).reduce((sub, condition) => sub.where(condition), selectFrom("args as a").select("a.run_id").whereRef("a.run_id", "=", "r.id")),
-    ));
+    query = query.where(({ exists, selectFrom }) =>
+      exists(
+        argConditions(filter).reduce(
+          (sub, condition) => sub.where(condition),
+          selectFrom("args as a").select("a.run_id").whereRef("a.run_id", "=", "r.id"),
+        ),
+      ),
+    );
   }
   if (position !== null) {
     const tstamp = new Date(position.tstamp);
     query = query.where((eb) => eb.or([eb("r.tstamp", ">", tstamp), eb.and([eb("r.tstamp", "=", tstamp), eb("r.id", ">", position.id)])]));
   }
   // One row more than asked says whether there is a next page without a count.
-  const rows = empty ? [] : await query.orderBy("r.tstamp").orderBy("r.id").limit(first + 1).execute();
-  const edges = (await runNodes(store, rows.slice(0, first))).map((node) => ({ cursor: encodeCursor({ tstamp: node.tstamp, id: node.id }), node }));
+  const rows = empty
+    ? []
+    : await query
+        .orderBy("r.tstamp")
+        .orderBy("r.id")
+        .limit(first + 1)
+        .execute();
+  const edges = (await runNodes(store, rows.slice(0, first))).map((node) => ({
+    cursor: encodeCursor({ tstamp: node.tstamp, id: node.id }),
+    node,
+  }));
   return {
     edges,
-    pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: position !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: rows.length > first,
+      hasPreviousPage: position !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
   };
 }
 
@@ -232,16 +312,37 @@ function argConditions(filter: ArgFilter): RawBuilder<boolean>[] {
 /** Runs with their arguments: one query for the whole page (logged names load only when asked for). */
 async function runNodes(store: Store, rows: readonly RunRow[]): Promise<RunNode[]> {
   const ids = rows.map((r) => r.id);
-  const args = ids.length === 0 ? [] : await store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).orderBy("run_id").orderBy("name").execute();
+  const args =
+    ids.length === 0
+      ? []
+      : await store.db
+          .selectFrom("args")
+          .select(["run_id", "name", "value"])
+          .where("run_id", "in", ids)
+          .orderBy("run_id")
+          .orderBy("name")
+          .execute();
   const byRun = new Map<number, { name: string; value: JsonValue }[]>(ids.map((id) => [id, []]));
   for (const a of args) byRun.get(a.run_id)!.push({ name: a.name, value: a.value });
   return rows.map((row) => ({
-    id: row.id, tstamp: row.tstamp.toISOString(), filename: row.filename, vid: row.vid, status: row.status, seconds: row.seconds, args: byRun.get(row.id)!,
+    id: row.id,
+    tstamp: row.tstamp.toISOString(),
+    filename: row.filename,
+    vid: row.vid,
+    status: row.status,
+    seconds: row.seconds,
+    args: byRun.get(row.id)!,
   }));
 }
 
 async function logNamesByRun({ store }: FlorContext, runIds: readonly number[]): Promise<Map<number, { names: string[]; count: number }>> {
-  const rows = await store.db.selectFrom("log_names").select(["run_id", "name", "count"]).where("run_id", "in", [...runIds]).orderBy("run_id").orderBy("name").execute();
+  const rows = await store.db
+    .selectFrom("log_names")
+    .select(["run_id", "name", "count"])
+    .where("run_id", "in", [...runIds])
+    .orderBy("run_id")
+    .orderBy("name")
+    .execute();
   const byRun = new Map<number, { names: string[]; count: number }>();
   for (const row of rows) {
     const entry = byRun.get(row.run_id) ?? byRun.set(row.run_id, { names: [], count: 0 }).get(row.run_id)!;
@@ -261,12 +362,19 @@ const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{
  */
 function parseInstant(argument: string, text: string): Date {
   const match = INSTANT.exec(text);
-  const refuse = () => badInput(`${argument} must be an ISO-8601 instant such as 2026-01-31T12:00:00Z, not "${text.replace(/[\0-\x1f]/g, "?")}"`);
+  const refuse = () =>
+    badInput(`${argument} must be an ISO-8601 instant such as 2026-01-31T12:00:00Z, not "${text.replace(CONTROL_CHARACTERS, "?")}"`);
   if (match === null) throw refuse();
   const [, y, mo, d, h = "0", mi = "0", s = "0", fraction = "", zone = "Z"] = match;
   const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
   const local = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  const sameFields = local.getUTCFullYear() === year && local.getUTCMonth() === month - 1 && local.getUTCDate() === day && local.getUTCHours() === hour && local.getUTCMinutes() === minute && local.getUTCSeconds() === second;
+  const sameFields =
+    local.getUTCFullYear() === year &&
+    local.getUTCMonth() === month - 1 &&
+    local.getUTCDate() === day &&
+    local.getUTCHours() === hour &&
+    local.getUTCMinutes() === minute &&
+    local.getUTCSeconds() === second;
   let offsetMinutes = 0;
   if (zone.toUpperCase() !== "Z") {
     const [oh, om] = zone.slice(1).split(":").map(Number) as [number, number];
@@ -278,14 +386,26 @@ function parseInstant(argument: string, text: string): Date {
   return new Date(local.getTime() - offsetMinutes * 60_000 + millis);
 }
 
-async function logsPage(store: Store, runId: number, names: readonly string[] | null, first: number, after: string | null): Promise<Connection<LogEntry>> {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_LOG_PAGE_SIZE) throw badInput(`first must be between 1 and ${MAX_LOG_PAGE_SIZE}, not ${first}`);
+async function logsPage(
+  store: Store,
+  runId: number,
+  names: readonly string[] | null,
+  first: number,
+  after: string | null,
+): Promise<Connection<LogEntry>> {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_LOG_PAGE_SIZE)
+    throw badInput(`first must be between 1 and ${MAX_LOG_PAGE_SIZE}, not ${first}`);
   const position = after === null ? null : decodeLogCursor(after);
   const entries = await runLogs(store, runId, names, position, first + 1);
   const edges = entries.slice(0, first).map((node) => ({ cursor: encodeLogCursor(node), node }));
   return {
     edges,
-    pageInfo: { hasNextPage: entries.length > first, hasPreviousPage: position !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: entries.length > first,
+      hasPreviousPage: position !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
   };
 }
 
@@ -296,7 +416,8 @@ function encodeLogCursor({ name, ctx, seq }: LogPosition): string {
 function decodeLogCursor(cursor: string): LogPosition {
   try {
     const [tag, name, ctx, seq] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (tag === "log" && typeof name === "string" && (ctx === null || Number.isInteger(ctx)) && Number.isInteger(seq)) return { name, ctx: ctx as number | null, seq: seq as number };
+    if (tag === "log" && typeof name === "string" && (ctx === null || Number.isInteger(ctx)) && Number.isInteger(seq))
+      return { name, ctx: ctx as number | null, seq: seq as number };
   } catch {
     // Not base64 JSON: reported below like any other foreign cursor.
   }

@@ -39,26 +39,31 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "One version the project's runs ran; null when none ran it.",
     args: { vid: t.arg.string({ required: true, description: VID_HELP }) },
-    resolve: (_root, { vid }, context) => withUserErrors(async () => {
-      const full = await resolveRecordedVid(context.store, context.layout.projid, vid);
-      return full === null ? null : (await versionsByVid(context, [full])).get(full) ?? null;
-    }),
+    resolve: (_root, { vid }, context) =>
+      withUserErrors(async () => {
+        const full = await resolveRecordedVid(context.store, context.layout.projid, vid);
+        return full === null ? null : ((await versionsByVid(context, [full])).get(full) ?? null);
+      }),
   }),
   diff: t.string({
     description: `The unified diff from one version to another (of one file when filename is given); "" when they do not differ. Refused over ${MAX_SOURCE_BYTES} bytes.`,
     args: {
       from: t.arg.string({ required: true, description: VID_HELP }),
       to: t.arg.string({ required: true, description: VID_HELP }),
-      filename: t.arg.string({ required: false, description: "A path relative to the repository root; an error when neither version has it." }),
+      filename: t.arg.string({
+        required: false,
+        description: "A path relative to the repository root; an error when neither version has it.",
+      }),
     },
-    resolve: (_root, { from, to, filename }, { store, layout }) => withUserErrors(async () => {
-      const recorded = async (text: string): Promise<string> => {
-        const vid = await resolveRecordedVid(store, layout.projid, text);
-        if (vid === null) throw badInput(`no run of ${layout.projid} ran a version ${text}`);
-        return vid;
-      };
-      return diffBetween(layout.root, await recorded(from), await recorded(to), filename ?? null);
-    }),
+    resolve: (_root, { from, to, filename }, { store, layout }) =>
+      withUserErrors(async () => {
+        const recorded = async (text: string): Promise<string> => {
+          const vid = await resolveRecordedVid(store, layout.projid, text);
+          if (vid === null) throw badInput(`no run of ${layout.projid} ran a version ${text}`);
+          return vid;
+        };
+        return diffBetween(layout.root, await recorded(from), await recorded(to), filename ?? null);
+      }),
   }),
 }));
 

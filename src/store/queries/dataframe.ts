@@ -25,11 +25,23 @@ interface Source {
  * dropped. Arguments may be named too (one value per run). With no names: args and top-level logs.
  */
 export async function dataframe(store: Store, projid: string, requested: readonly string[]): Promise<DataFrame> {
-  const catalog = await store.db.selectFrom("log_names as n")
-    .innerJoin("runs as r", "r.id", "n.run_id").innerJoin("projects as p", "p.id", "r.project_id")
-    .select(["n.name", "n.dim_keys"]).where("p.projid", "=", projid).execute();
-  const argNames = (await store.db.selectFrom("args as a").innerJoin("runs as r", "r.id", "a.run_id").innerJoin("projects as p", "p.id", "r.project_id")
-    .select("a.name").distinct().where("p.projid", "=", projid).execute()).map((r) => r.name);
+  const catalog = await store.db
+    .selectFrom("log_names as n")
+    .innerJoin("runs as r", "r.id", "n.run_id")
+    .innerJoin("projects as p", "p.id", "r.project_id")
+    .select(["n.name", "n.dim_keys"])
+    .where("p.projid", "=", projid)
+    .execute();
+  const argNames = (
+    await store.db
+      .selectFrom("args as a")
+      .innerJoin("runs as r", "r.id", "a.run_id")
+      .innerJoin("projects as p", "p.id", "r.project_id")
+      .select("a.name")
+      .distinct()
+      .where("p.projid", "=", projid)
+      .execute()
+  ).map((r) => r.name);
 
   const logDims = new Map<string, string[]>();
   for (const { name, dim_keys } of catalog) {
@@ -37,15 +49,24 @@ export async function dataframe(store: Store, projid: string, requested: readonl
     for (const key of dim_keys) if (!dims.includes(key)) dims.push(key);
     logDims.set(name, dims);
   }
-  const names = requested.length > 0
-    ? [...new Set(requested)]
-    : [...argNames.sort(), ...[...logDims].filter(([, dims]) => dims.length === 0).map(([name]) => name).sort()];
+  const names =
+    requested.length > 0
+      ? [...new Set(requested)]
+      : [
+          ...argNames.sort(),
+          ...[...logDims]
+            .filter(([, dims]) => dims.length === 0)
+            .map(([name]) => name)
+            .sort(),
+        ];
   const sources: Source[] = names.map((name) => {
     const dims = logDims.get(name);
     if (dims !== undefined) return { name, kind: "log", dims };
     if (argNames.includes(name)) return { name, kind: "arg", dims: [] };
     const suggestion = closestName(name, [...logDims.keys(), ...argNames]);
-    throw new FlorError(`unknown name "${name}": no run of ${projid} logged it or has it as an argument${suggestion ? `; did you mean "${suggestion}"?` : ""}`);
+    throw new FlorError(
+      `unknown name "${name}": no run of ${projid} logged it or has it as an argument${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
+    );
   });
   if (sources.length === 0) return { columns: [...RUN_COLUMNS], rows: [] };
 
@@ -93,8 +114,12 @@ export async function dataframe(store: Store, projid: string, requested: readonl
     out["tstamp"] = (row["tstamp"] as unknown as Date).toISOString();
     out["filename"] = row["filename"] as string;
     out["vid"] = row["vid"] as string | null;
-    allDims.forEach((key) => { out[key] = row[dimAlias(key)] ?? null; });
-    sources.forEach((source, i) => { out[source.name] = row[`n${i}`] ?? row[`v${i}`] ?? null; });
+    allDims.forEach((key) => {
+      out[key] = row[dimAlias(key)] ?? null;
+    });
+    sources.forEach((source, i) => {
+      out[source.name] = row[`n${i}`] ?? row[`v${i}`] ?? null;
+    });
     return out;
   });
   return { columns, rows };

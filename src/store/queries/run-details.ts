@@ -19,10 +19,14 @@ export interface LoopStructure {
 /** The loops of these runs, per run in order of first entry. From the per-iteration rows, so a killed run has them too. */
 export async function loopStructures(store: Store, runIds: readonly number[]): Promise<LoopStructure[]> {
   if (runIds.length === 0) return [];
-  const rows = await store.db.selectFrom("loops as l")
+  const rows = await store.db
+    .selectFrom("loops as l")
     .leftJoin("loops as p", (join) => join.onRef("p.run_id", "=", "l.run_id").onRef("p.ctx_id", "=", "l.parent_ctx_id"))
     .select((eb) => [
-      "l.run_id", "l.name", "l.depth", "p.name as parent",
+      "l.run_id",
+      "l.name",
+      "l.depth",
+      "p.name as parent",
       eb.fn.countAll<string>().as("iterations"),
       // Every execution of a loop starts at iteration 0.
       eb.fn.countAll<string>().filterWhere("l.iteration", "=", 0).as("executions"),
@@ -31,11 +35,17 @@ export async function loopStructures(store: Store, runIds: readonly number[]): P
     ])
     .where("l.run_id", "in", runIds)
     .groupBy(["l.run_id", "l.name", "l.depth", "p.name"])
-    .orderBy("l.run_id").orderBy("first")
+    .orderBy("l.run_id")
+    .orderBy("first")
     .execute();
   return rows.map((row) => ({
-    runId: row.run_id, name: row.name, parent: row.parent, depth: row.depth,
-    executions: Number(row.executions), iterations: Number(row.iterations), seconds: row.seconds === null ? null : Number(row.seconds),
+    runId: row.run_id,
+    name: row.name,
+    parent: row.parent,
+    depth: row.depth,
+    executions: Number(row.executions),
+    iterations: Number(row.iterations),
+    seconds: row.seconds === null ? null : Number(row.seconds),
   }));
 }
 
@@ -53,15 +63,21 @@ export interface CheckpointSummary {
 /** The checkpoints of these runs, per run in the order they were taken. */
 export async function checkpointSummaries(store: Store, runIds: readonly number[]): Promise<CheckpointSummary[]> {
   if (runIds.length === 0) return [];
-  const rows = await store.db.selectFrom("checkpoints as c")
+  const rows = await store.db
+    .selectFrom("checkpoints as c")
     .leftJoin("loops as l", (join) => join.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
     .select(["c.run_id", "c.objects", "c.bytes", "c.written_bytes", "c.seconds", "l.dims"])
     .where("c.run_id", "in", runIds)
-    .orderBy("c.run_id").orderBy("c.ctx_id")
+    .orderBy("c.run_id")
+    .orderBy("c.ctx_id")
     .execute();
   return rows.map((row) => ({
-    runId: row.run_id, coordinates: (row.dims ?? {}) as Record<string, JsonValue>, objects: row.objects,
-    bytes: Number(row.bytes), writtenBytes: Number(row.written_bytes), seconds: row.seconds,
+    runId: row.run_id,
+    coordinates: (row.dims ?? {}) as Record<string, JsonValue>,
+    objects: row.objects,
+    bytes: Number(row.bytes),
+    writtenBytes: Number(row.written_bytes),
+    seconds: row.seconds,
   }));
 }
 
@@ -83,7 +99,13 @@ export interface LogEntry extends LogPosition {
 }
 
 /** Up to `limit` logged values of a run after `after`, in LogPosition order; `names` null means every name. */
-export async function runLogs(store: Store, runId: number, names: readonly string[] | null, after: LogPosition | null, limit: number): Promise<LogEntry[]> {
+export async function runLogs(
+  store: Store,
+  runId: number,
+  names: readonly string[] | null,
+  after: LogPosition | null,
+  limit: number,
+): Promise<LogEntry[]> {
   const logged = (await store.db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute()).map((r) => r.name);
   const wanted = names === null ? logged : logged.filter((name) => names.includes(name));
   // Code-point order, the same in JavaScript as for any database collation.
@@ -92,21 +114,30 @@ export async function runLogs(store: Store, runId: number, names: readonly strin
   for (const name of ordered) {
     const resume = after !== null && after.name === name ? after : null;
     if (resume === null || resume.ctx !== null) {
-      entries.push(...await segment(store, runId, name, "loops", resume, limit - entries.length));
+      entries.push(...(await segment(store, runId, name, "loops", resume, limit - entries.length)));
       if (entries.length >= limit) break;
     }
-    entries.push(...await segment(store, runId, name, "outside", resume, limit - entries.length));
+    entries.push(...(await segment(store, runId, name, "outside", resume, limit - entries.length)));
     if (entries.length >= limit) break;
   }
   return entries;
 }
 
 /** One name's values either in loops or outside every loop, after `resume` when it is in this segment. */
-async function segment(store: Store, runId: number, name: string, part: "loops" | "outside", resume: LogPosition | null, limit: number): Promise<LogEntry[]> {
-  let query = store.db.selectFrom("logs as g")
+async function segment(
+  store: Store,
+  runId: number,
+  name: string,
+  part: "loops" | "outside",
+  resume: LogPosition | null,
+  limit: number,
+): Promise<LogEntry[]> {
+  let query = store.db
+    .selectFrom("logs as g")
     .leftJoin("loops as l", (join) => join.onRef("l.run_id", "=", "g.run_id").onRef("l.ctx_id", "=", "g.ctx_id"))
     .select(["g.ctx_id", "g.seq", "g.num", "g.value", "l.dims"])
-    .where("g.run_id", "=", runId).where("g.name", "=", name);
+    .where("g.run_id", "=", runId)
+    .where("g.name", "=", name);
   if (part === "outside") {
     query = query.where("g.ctx_id", "is", null);
     if (resume !== null && resume.ctx === null) query = query.where("g.seq", ">", resume.seq);
@@ -120,7 +151,9 @@ async function segment(store: Store, runId: number, name: string, part: "loops" 
   }
   const rows = await query.orderBy("g.ctx_id").orderBy("g.seq").limit(limit).execute();
   return rows.map((row) => ({
-    name, ctx: row.ctx_id, seq: row.seq,
+    name,
+    ctx: row.ctx_id,
+    seq: row.seq,
     // Non-finite numbers have no JSON form: they come out as null, as in FlorQL answers.
     value: row.num ?? row.value ?? null,
     coordinates: (row.dims ?? {}) as Record<string, JsonValue>,

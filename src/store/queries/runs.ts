@@ -14,17 +14,36 @@ export interface RunSummary {
 
 /** The project's runs, oldest first, with their arguments and how many values each logged. */
 export async function listRuns(store: Store, projid: string): Promise<RunSummary[]> {
-  const rows = await store.db.selectFrom("runs as r")
+  const rows = await store.db
+    .selectFrom("runs as r")
     .innerJoin("projects as p", "p.id", "r.project_id")
     .select((eb) => [
-      "p.projid", "r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds",
-      eb.selectFrom("log_names as n").whereRef("n.run_id", "=", "r.id").select((e) => e.fn.coalesce(e.fn.sum<string>("n.count"), e.lit(0)).as("c")).as("logs"),
+      "p.projid",
+      "r.id",
+      "r.tstamp",
+      "r.filename",
+      "r.vid",
+      "r.status",
+      "r.seconds",
+      eb
+        .selectFrom("log_names as n")
+        .whereRef("n.run_id", "=", "r.id")
+        .select((e) => e.fn.coalesce(e.fn.sum<string>("n.count"), e.lit(0)).as("c"))
+        .as("logs"),
     ])
     .where("p.projid", "=", projid)
-    .orderBy("r.tstamp").orderBy("r.id")
+    .orderBy("r.tstamp")
+    .orderBy("r.id")
     .execute();
-  const args = await store.db.selectFrom("args as a").innerJoin("runs as r", "r.id", "a.run_id").innerJoin("projects as p", "p.id", "r.project_id")
-    .select(["a.run_id", "a.name", "a.value"]).where("p.projid", "=", projid).orderBy("a.run_id").orderBy("a.name").execute();
+  const args = await store.db
+    .selectFrom("args as a")
+    .innerJoin("runs as r", "r.id", "a.run_id")
+    .innerJoin("projects as p", "p.id", "r.project_id")
+    .select(["a.run_id", "a.name", "a.value"])
+    .where("p.projid", "=", projid)
+    .orderBy("a.run_id")
+    .orderBy("a.name")
+    .execute();
   const argsByRun = new Map<number, Record<string, JsonValue>>();
   for (const arg of args) {
     const record = argsByRun.get(arg.run_id) ?? {};
@@ -32,7 +51,13 @@ export async function listRuns(store: Store, projid: string): Promise<RunSummary
     argsByRun.set(arg.run_id, record);
   }
   return rows.map((row) => ({
-    projid: row.projid, tstamp: row.tstamp.toISOString(), filename: row.filename, vid: row.vid, status: row.status,
-    seconds: row.seconds, args: argsByRun.get(row.id) ?? {}, logs: Number(row.logs ?? 0),
+    projid: row.projid,
+    tstamp: row.tstamp.toISOString(),
+    filename: row.filename,
+    vid: row.vid,
+    status: row.status,
+    seconds: row.seconds,
+    args: argsByRun.get(row.id) ?? {},
+    logs: Number(row.logs ?? 0),
   }));
 }
