@@ -1,9 +1,10 @@
 import type { Expression, NameRef, OrderItem, Query } from "./ast.js";
-import { childrenOf } from "./ast.js";
 import { closestNameHint, FlorQLError, FlorQLErrorCodes, quoteName } from "./florql-error.js";
 import { namesIn } from "./evaluate.js";
+import { checkGrouping } from "./grouping.js";
 import { printExpression } from "./print.js";
 import type { QueryCatalog } from "./catalog.js";
+import { type ExpressionTypes, typecheck } from "./typecheck.js";
 
 /** What a name in a query is. */
 export type Resolved =
@@ -13,32 +14,38 @@ export type Resolved =
   | { kind: "log"; name: string; dims: string[]; hindsight: boolean };
 
 export interface Output {
-  label: string;
-  expression: Expression;
+  readonly label: string;
+  readonly expression: Expression;
 }
 
-/** A query with every name resolved, checked, and what its pivot needs. */
+/** A query with every name resolved, every expression typed, checked, and what its pivot needs. */
 export interface AnalyzedQuery {
-  query: Query;
-  source: string;
-  resolved: Map<NameRef, Resolved>;
-  outputs: Output[];
+  readonly query: Query;
+  readonly source: string;
+  readonly resolved: ReadonlyMap<NameRef, Resolved>;
+  readonly outputs: readonly Output[];
   /** Log names in the pivot (first use first), and the loop dimensions they carry, in order. */
-  logs: { name: string; dims: string[]; hindsight: boolean }[];
-  dims: string[];
-  args: string[];
-  filename: string | null;
-  aggregated: boolean;
+  readonly logs: readonly { name: string; dims: string[]; hindsight: boolean }[];
+  readonly dims: readonly string[];
+  readonly args: readonly string[];
+  readonly filename: string | null;
+  /** Grouped: a GROUP BY, or an aggregate in SELECT or ORDER BY. */
+  readonly aggregated: boolean;
   /** ORDER BY items that name an output alias: the output's index. */
-  orderAliases: Map<OrderItem, number>;
+  readonly orderAliases: ReadonlyMap<OrderItem, number>;
+  /** In a grouped query, the expressions of SELECT and ORDER BY that are a GROUP BY item: that item's index. */
+  readonly grouping: ReadonlyMap<Expression, number>;
+  /** The type of every expression (outputs, WHERE, GROUP BY, ORDER BY, and everything in them). */
+  readonly types: ExpressionTypes;
 }
 
 const RUN_NAMES = new Set(["projid", "tstamp", "filename", "vid", "status"]);
 
 /**
  * Resolves a parsed query against the project's catalog: every name becomes a run dimension, loop
- * dimension, arg or log (a namespace settles clashes; a misspelt name gets "did you mean"), aggregates
- * are checked against GROUP BY, and the pivot's log names and dimensions are collected.
+ * dimension, arg or log (a namespace settles clashes; a misspelt name gets "did you mean"), the pivot's
+ * log names and dimensions are collected, aggregates are checked against GROUP BY (grouping.ts), and
+ * every expression is typed (typecheck.ts). Every mistake is a FlorQLError pointing at its text.
  */
 export function analyze(query: Query, source: string, catalog: QueryCatalog): AnalyzedQuery {
   const resolved = new Map<NameRef, Resolved>();
@@ -70,7 +77,7 @@ export function analyze(query: Query, source: string, catalog: QueryCatalog): An
     ...query.groupBy,
     ...query.orderBy.filter((item) => !orderAliases.has(item)).map((item) => item.expression),
   ];
-  const logs: AnalyzedQuery["logs"] = [];
+  const logs: { name: string; dims: string[]; hindsight: boolean }[] = [];
   const args: string[] = [];
   for (const ref of expressions.flatMap(namesIn)) {
     const meaning = resolve(ref, catalog, error);
@@ -94,38 +101,7 @@ export function analyze(query: Query, source: string, catalog: QueryCatalog): An
     }
   }
 
-  if (query.where !== null) {
-    const aggregate = findAggregate(query.where);
-    if (aggregate !== null)
-      error(
-        FlorQLErrorCodes.aggregateInWhere,
-        `${aggregate.function}(...) cannot be used in WHERE`,
-        aggregate.span,
-        "WHERE filters rows before they are aggregated",
-      );
-  }
-  const aggregated = query.groupBy.length > 0 || outputs.some((o) => findAggregate(o.expression) !== null);
-  if (aggregated) {
-    const grouped = new Set(query.groupBy.map(printExpression));
-    const groupedNames = new Set(query.groupBy.flatMap(namesIn).map((ref) => printExpression(ref)));
-    const check = (expression: Expression): void => {
-      if (expression.kind === "aggregate" || grouped.has(printExpression(expression))) return;
-      if (expression.kind === "name") {
-        if (!groupedNames.has(printExpression(expression))) {
-          error(
-            FlorQLErrorCodes.notGrouped,
-            `${quoteName(expression.name)} is neither aggregated nor in GROUP BY`,
-            expression.span,
-            `add it to GROUP BY, or aggregate it: max(${expression.name})`,
-          );
-        }
-        return;
-      }
-      childrenOf(expression).forEach(check);
-    };
-    for (const o of outputs) check(o.expression);
-    for (const item of query.orderBy) if (!orderAliases.has(item)) check(item.expression);
-  }
+  const { aggregated, grouping } = checkGrouping({ query, source, outputs, resolved, orderAliases });
 
   let filename: string | null = null;
   if (query.from !== null) {
@@ -145,7 +121,8 @@ export function analyze(query: Query, source: string, catalog: QueryCatalog): An
     }
     filename = wanted;
   }
-  return { query, source, resolved, outputs, logs, dims, args, filename, aggregated, orderAliases };
+  const types = typecheck({ query, source, outputs, resolved, orderAliases });
+  return { query, source, resolved, outputs, logs, dims, args, filename, aggregated, orderAliases, grouping, types };
 }
 
 function resolve(
@@ -178,15 +155,6 @@ function resolve(
   }
   const where = namespace === null ? "no run dimension, loop, arg or log" : `no ${namespace === "run" ? "run dimension" : namespace}`;
   return error(FlorQLErrorCodes.unknownName, `${where} is named ${quoteName(name)}`, ref.span, closestNameHint(name, catalog.allNames()));
-}
-
-function findAggregate(expression: Expression): Extract<Expression, { kind: "aggregate" }> | null {
-  if (expression.kind === "aggregate") return expression;
-  for (const child of childrenOf(expression)) {
-    const found = findAggregate(child);
-    if (found !== null) return found;
-  }
-  return null;
 }
 
 /** `SELECT *`: the run dimensions, every arg and every value logged outside loops (as `flor dataframe` shows). */

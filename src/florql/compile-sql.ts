@@ -1,12 +1,9 @@
 import { sql, type RawBuilder } from "kysely";
-import type { Expression, NameRef } from "./ast.js";
+import { type Aggregate, type Arithmetic, childrenOf, type Expression, type NameRef } from "./ast.js";
 import type { AnalyzedQuery, Resolved } from "./analyze.js";
 import { STORE_SCHEMA } from "../store/schema.js";
-import { FlorQLError, FlorQLErrorCodes } from "./florql-error.js";
-import { printExpression } from "./print.js";
-
-/** The SQL type an expression is emitted as. `json`: a value whose type is only known per row (logs, args, item values). */
-type SqlType = "num" | "text" | "bool" | "ts" | "json" | "null";
+import { parseTimestamp } from "./timestamp.js";
+import { unreachable, type ValueType } from "./typecheck.js";
 
 /** A compiled output column: one SQL column, or for a JSON-typed value its number and JSON parts. */
 export interface OutputColumn {
@@ -93,7 +90,15 @@ export function compileSql(
     (name, i) => sql` left join ${table("args")} ${id(`a${i}`)} on ${id(`a${i}`)}.run_id = r.id and ${id(`a${i}`)}.name = ${name}`,
   );
 
-  const emitter = new Emitter(analyzed, logIndex, argIndex, dimAlias);
+  // A literal is a bound parameter, and PostgreSQL takes two parameters for different expressions, so
+  // `SELECT x + 1 ... GROUP BY x + 1` would not see the output as grouped. Such GROUP BY items are
+  // computed once, in a LATERAL subquery, and the outputs and ORDER BY keys that are that item use its column.
+  const lateral = analyzed.query.groupBy.map((e, i) => (hasParameter(e) ? `g${i}` : null));
+  const emitter = new Emitter(analyzed, logIndex, argIndex, dimAlias, lateral);
+  const lateralJoins = analyzed.query.groupBy.flatMap((e, i) => {
+    const alias = lateral[i] ?? null;
+    return alias === null ? [] : [sql` cross join lateral (select ${emitter.emit(e)} as g) ${id(alias)}`];
+  });
   const conditions = [sql`r.project_id = (select id from ${table("projects")} where projid = ${projid})`];
   if (runIds !== null) conditions.push(sql`r.id = any(${[...runIds]}::int[])`);
   if (analyzed.filename !== null) conditions.push(sql`r.filename = ${analyzed.filename}`);
@@ -103,7 +108,7 @@ export function compileSql(
       const filter = pushed.find((f) => f.conjunct === conjunct);
       conditions.push(
         filter === undefined
-          ? sql`coalesce(${emitter.emit(conjunct, "bool")}, false)`
+          ? sql`coalesce(${emitter.emit(conjunct)}, false)`
           : relations.length > 0
             ? sql`p.${id(dimAlias(filter.dim))} is not null`
             : sql`false`,
@@ -113,17 +118,19 @@ export function compileSql(
 
   const selected: RawBuilder<unknown>[] = [];
   const outputs: OutputColumn[] = analyzed.outputs.map((output, i) => {
-    const type = emitter.typeOf(output.expression);
-    if (type === "json") {
-      const [num, json] = emitter.emitPair(output.expression);
-      selected.push(sql`${num} as ${id(`o${i}n`)}`, sql`${json} as ${id(`o${i}v`)}`);
+    const [value, json] = emitter.emitColumns(output.expression);
+    if (json !== undefined) {
+      selected.push(sql`${value} as ${id(`o${i}n`)}`, sql`${json} as ${id(`o${i}v`)}`);
       return { label: output.label, columns: [`o${i}n`, `o${i}v`] };
     }
-    selected.push(sql`${emitter.emit(output.expression, type)} as ${id(`o${i}`)}`);
+    selected.push(sql`${value} as ${id(`o${i}`)}`);
     return { label: output.label, columns: [`o${i}`] };
   });
 
-  const groupBy = analyzed.query.groupBy.flatMap((e) => emitter.emitSortable(e));
+  const groupBy = analyzed.query.groupBy.flatMap((e, i) => {
+    const alias = lateral[i] ?? null;
+    return alias === null ? emitter.emitColumns(e) : [sql`${id(alias)}.g`];
+  });
   const defaultOrder = analyzed.aggregated ? groupBy : [sql`r.tstamp`, sql`r.id`, ...dims.map((key) => sql`p.${id(dimAlias(key))}`)];
   const orderBy =
     analyzed.query.orderBy.length === 0
@@ -131,11 +138,11 @@ export function compileSql(
       : analyzed.query.orderBy.flatMap((item) => {
           const direction = item.direction === "desc" ? sql` desc` : sql``;
           const alias = analyzed.orderAliases.get(item);
-          const keys = alias !== undefined ? outputs[alias]!.columns.map((c) => sql`${id(c)}`) : emitter.emitSortable(item.expression);
+          const keys = alias !== undefined ? outputs[alias]!.columns.map((c) => sql`${id(c)}`) : emitter.emitColumns(item.expression);
           return keys.map((key) => sql`${key}${direction}`);
         });
   const limit = analyzed.query.limit;
-  const query = sql<Record<string, unknown>>`select ${sql.join(selected)} from ${from}${sql.join(argJoins, sql``)}
+  const query = sql<Record<string, unknown>>`select ${sql.join(selected)} from ${from}${sql.join([...argJoins, ...lateralJoins], sql``)}
     where ${sql.join(conditions, sql` and `)}${groupBy.length > 0 ? sql` group by ${sql.join(groupBy)}` : sql``}${orderBy.length > 0 ? sql` order by ${sql.join(orderBy)}` : sql``}${limit === null ? sql`` : sql` limit ${limit.count}`}${limit?.offset ? sql` offset ${limit.offset}` : sql``}`;
   return { query, outputs };
 }
@@ -176,6 +183,17 @@ function loopDimensionFilters(
   return filters;
 }
 
+/** Whether `expression` has a literal that is a bound parameter (NULL is written as it is). */
+function hasParameter(expression: Expression): boolean {
+  return (
+    expression.kind === "number" ||
+    expression.kind === "string" ||
+    expression.kind === "boolean" ||
+    expression.kind === "timestamp" ||
+    childrenOf(expression).some(hasParameter)
+  );
+}
+
 /** `epoch_value` is an item value when `epoch` is a loop of the same value; a loop literally named `x_value` is an index. */
 function isLoopIndex(key: string, dims: readonly string[]): boolean {
   return !dims.includes(key.slice(0, -6));
@@ -187,140 +205,101 @@ class Emitter {
     private readonly logIndex: Map<string, number>,
     private readonly argIndex: Map<string, number>,
     private readonly dimAlias: (key: string) => string,
+    /** GROUP BY items computed in a LATERAL subquery: its alias, by the item's index. */
+    private readonly lateral: readonly (string | null)[],
   ) {}
 
   private meaning(ref: NameRef): Resolved {
     return this.analyzed.resolved.get(ref)!;
   }
 
-  typeOf(expression: Expression): SqlType {
-    switch (expression.kind) {
-      case "name": {
-        const meaning = this.meaning(expression);
-        if (meaning.kind === "run") return meaning.name === "tstamp" ? "ts" : "text";
-        if (meaning.kind === "loop") return meaning.valueOf === null ? "num" : "json";
-        return "json";
-      }
-      case "number":
-      case "negate":
-      case "arithmetic":
-        return "num";
-      case "string":
-        return "text";
-      case "boolean":
-        return "bool";
-      case "null":
-        return "null";
-      case "timestamp":
-        return "ts";
-      case "aggregate": {
-        if (expression.function === "count" || expression.function === "avg" || expression.function === "sum") return "num";
-        const inner = expression.argument === null ? "num" : this.typeOf(expression.argument);
-        return inner === "json" || inner === "null" ? "num" : inner;
-      }
-      default:
-        return "bool";
-    }
+  private type(expression: Expression): ValueType {
+    return this.analyzed.types.of(expression).type;
   }
 
-  /**
-   * The common type operands are compared as: a typed side decides; JSON values (known only per row)
-   * compare as numbers. Two different known types cannot be compared: a type error, not a SQL error.
-   */
-  private common(operands: readonly Expression[]): SqlType {
-    const typed = operands.map((e) => [e, this.typeOf(e)] as const).filter(([, t]) => t !== "json" && t !== "null");
-    const first = typed[0];
-    if (first === undefined) return "num";
-    const clash = typed.find(([, t]) => t !== first[1] && !(first[1] === "ts" && t === "text") && !(first[1] === "text" && t === "ts"));
-    if (clash !== undefined) {
-      const words: Record<SqlType, string> = {
-        num: "a number",
-        text: "a string",
-        bool: "a boolean",
-        ts: "a timestamp",
-        json: "a value",
-        null: "NULL",
-      };
-      throw new FlorQLError(
-        {
-          code: FlorQLErrorCodes.typeMismatch,
-          message: `cannot compare ${words[first[1]]} with ${words[clash[1]]}`,
-          span: clash[0].span,
-          hint: `${printExpression(first[0])} is ${words[first[1]]}`,
-        },
-        this.analyzed.source,
-      );
-    }
-    return first[1] === "text" && typed.some(([, t]) => t === "ts") ? "ts" : first[1];
-  }
-
-  emit(expression: Expression, want: SqlType): RawBuilder<unknown> {
+  /** `expression` as its context reads it (its type's `as`). */
+  emit(expression: Expression): RawBuilder<unknown> {
+    const { type, as } = this.analyzed.types.of(expression);
+    const item = this.analyzed.grouping.get(expression);
+    const lateral = item === undefined ? null : (this.lateral[item] ?? null);
+    if (lateral !== null) return convert(sql`${id(lateral)}.g`, type, as);
     switch (expression.kind) {
       case "name":
-        return this.name(expression, want);
+        return this.name(expression, as);
       case "number":
-        return want === "text" ? sql`${String(expression.value)}::text` : sql`${expression.value}::float8`;
+        return as === "string" ? sql`${String(expression.value)}::text` : sql`${expression.value}::float8`;
       case "string":
-        return want === "ts" ? sql`${expression.value}::timestamptz` : want === "num" ? sql`null::float8` : sql`${expression.value}::text`;
+        // Compared with a timestamp: the instant it means (no zone is UTC, as in TIMESTAMP literals), checked by typecheck.
+        return as === "timestamp"
+          ? sql`${parseTimestamp(expression.value) ?? expression.value}::timestamptz`
+          : sql`${expression.value}::text`;
       case "boolean":
         return sql`${expression.value}::boolean`;
       case "null":
-        return sql`null`;
+        return typedNull(as);
       case "timestamp":
-        return want === "text" ? sql`${expression.value}::text` : sql`${expression.value}::timestamptz`;
+        return as === "string" ? sql`${expression.value}::text` : sql`${expression.value}::timestamptz`;
       case "negate":
-        return sql`(- ${this.emit(expression.operand, "num")})`;
-      case "arithmetic": {
-        const left = this.emit(expression.left, "num");
-        const right = this.emit(expression.right, "num");
-        // Division by zero is NULL, as in the evaluator, instead of an error that aborts the query.
-        if (expression.operator === "/") return sql`(${left} / nullif(${right}, 0))`;
-        if (expression.operator === "%") return sql`(mod(${left}::numeric, nullif(${right}, 0)::numeric)::float8)`;
-        return sql`(${left} ${sql.raw(expression.operator)} ${right})`;
-      }
+        return convert(sql`(- ${this.emit(expression.operand)})`, type, as);
+      case "arithmetic":
+        return convert(this.arithmetic(expression), type, as);
       case "not":
-        return sql`(not ${this.emit(expression.operand, "bool")})`;
+        return sql`(not ${this.emit(expression.operand)})`;
       case "and":
       case "or":
         return sql`(${sql.join(
-          expression.operands.map((o) => this.emit(o, "bool")),
+          expression.operands.map((o) => this.emit(o)),
           expression.kind === "and" ? sql` and ` : sql` or `,
         )})`;
       case "comparison": {
-        const type = this.common([expression.left, expression.right]);
         const operator = expression.operator === "!=" ? "<>" : expression.operator;
-        return sql`(${this.comparable(expression.left, type)} ${sql.raw(operator)} ${this.comparable(expression.right, type)})`;
+        return sql`(${this.comparable(expression.left)} ${sql.raw(operator)} ${this.comparable(expression.right)})`;
       }
-      case "in": {
-        const type = this.common([expression.operand, ...expression.list]);
-        return sql`(${this.comparable(expression.operand, type)}${expression.negated ? sql` not` : sql``} in (${sql.join(expression.list.map((e) => this.comparable(e, type)))}))`;
-      }
-      case "between": {
-        const type = this.common([expression.operand, expression.low, expression.high]);
-        return sql`(${this.comparable(expression.operand, type)}${expression.negated ? sql` not` : sql``} between ${this.comparable(expression.low, type)} and ${this.comparable(expression.high, type)})`;
-      }
+      case "in":
+        return sql`(${this.comparable(expression.operand)}${expression.negated ? sql` not` : sql``} in (${sql.join(expression.list.map((e) => this.comparable(e)))}))`;
+      case "between":
+        return sql`(${this.comparable(expression.operand)}${expression.negated ? sql` not` : sql``} between ${this.comparable(expression.low)} and ${this.comparable(expression.high)})`;
       case "like":
-        return sql`(${this.emit(expression.operand, "text")}${expression.negated ? sql` not` : sql``} like ${this.emit(expression.pattern, "text")})`;
+        return sql`(${this.emit(expression.operand)}${expression.negated ? sql` not` : sql``} like ${this.emit(expression.pattern)})`;
       case "is-null": {
         const operand = expression.operand;
-        const test =
-          this.typeOf(operand) === "json" ? this.isNullJson(operand) : sql`(${this.emit(operand, this.typeOf(operand))} is null)`;
+        const test = this.type(operand) === "json" ? this.isNullJson(operand) : sql`(${this.emit(operand)} is null)`;
         return expression.negated ? sql`(not ${test})` : test;
       }
       case "aggregate":
-        return this.aggregate(expression, want);
+        return convert(this.aggregate(expression), type, as);
+      default:
+        return unreachable(expression);
+    }
+  }
+
+  private arithmetic(expression: Arithmetic): RawBuilder<unknown> {
+    const left = this.emit(expression.left);
+    const right = this.emit(expression.right);
+    switch (expression.operator) {
+      // Division by zero is NULL, as in the evaluator, instead of an error that aborts the query.
+      case "/":
+        return sql`(${left} / nullif(${right}, 0))`;
+      case "%":
+        return sql`(mod(${left}::numeric, nullif(${right}, 0)::numeric)::float8)`;
+      case "+":
+      case "-":
+      case "*":
+        return sql`(${left} ${sql.raw(expression.operator)} ${right})`;
+      default:
+        return unreachable(expression.operator);
     }
   }
 
   /** A comparison operand; strings compare by code point (COLLATE "C"), as the pushdown evaluator does. */
-  private comparable(expression: Expression, type: SqlType): RawBuilder<unknown> {
-    const emitted = this.emit(expression, type);
-    return type === "text" ? sql`(${emitted} collate "C")` : emitted;
+  private comparable(expression: Expression): RawBuilder<unknown> {
+    const emitted = this.emit(expression);
+    return this.analyzed.types.of(expression).as === "string" ? sql`(${emitted} collate "C")` : emitted;
   }
 
   /** JSON-typed values: a log's number and JSON parts, an arg's JSON, a loop item's JSON. */
-  emitPair(expression: Expression): [RawBuilder<unknown>, RawBuilder<unknown>] {
-    if (expression.kind !== "name") return [this.emit(expression, "num"), sql`null::jsonb`];
+  private emitPair(expression: Expression): [RawBuilder<unknown>, RawBuilder<unknown>] {
+    if (expression.kind !== "name") return [this.emit(expression), sql`null::jsonb`];
     const meaning = this.meaning(expression);
     if (meaning.kind === "log") {
       const i = this.logIndex.get(meaning.name)!;
@@ -329,10 +308,9 @@ class Emitter {
     return [sql`null::float8`, this.json(expression)];
   }
 
-  /** ORDER BY / GROUP BY keys: both parts of a JSON-typed value. */
-  emitSortable(expression: Expression): RawBuilder<unknown>[] {
-    const type = this.typeOf(expression);
-    return type === "json" ? this.emitPair(expression) : [this.emit(expression, type)];
+  /** An output, or an ORDER BY / GROUP BY key: one column, or both parts of a JSON-typed value. */
+  emitColumns(expression: Expression): RawBuilder<unknown>[] {
+    return this.type(expression) === "json" ? this.emitPair(expression) : [this.emit(expression)];
   }
 
   private json(ref: NameRef): RawBuilder<unknown> {
@@ -343,68 +321,115 @@ class Emitter {
     return sql`p.${id(`v${i}`)}`;
   }
 
-  private name(ref: NameRef, want: SqlType): RawBuilder<unknown> {
+  private name(ref: NameRef, as: ValueType): RawBuilder<unknown> {
     const meaning = this.meaning(ref);
-    if (meaning.kind === "run") {
-      if (meaning.name === "projid") return sql`(select projid from ${table("projects")} where id = r.project_id)`;
-      return meaning.name === "tstamp" && want === "text"
-        ? sql`to_char(r.tstamp at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-        : sql`r.${id(meaning.name)}`;
+    switch (meaning.kind) {
+      case "run":
+        if (meaning.name === "projid") return sql`(select projid from ${table("projects")} where id = r.project_id)`;
+        return meaning.name === "tstamp" && as === "string" ? isoText(sql`r.tstamp`) : sql`r.${id(meaning.name)}`;
+      case "loop":
+        if (meaning.valueOf === null)
+          return as === "string" ? sql`p.${id(this.dimAlias(ref.name))}::text` : sql`p.${id(this.dimAlias(ref.name))}`;
+        return this.jsonAs(ref, meaning, as);
+      case "arg":
+      case "log":
+        return this.jsonAs(ref, meaning, as);
+      default:
+        return unreachable(meaning);
     }
-    if (meaning.kind === "loop" && meaning.valueOf === null)
-      return want === "text" ? sql`p.${id(this.dimAlias(ref.name))}::text` : sql`p.${id(this.dimAlias(ref.name))}`;
+  }
+
+  /** A JSON-typed value as one SQL type: NULL where the row's value is of another type. */
+  private jsonAs(ref: NameRef, meaning: Resolved, as: ValueType): RawBuilder<unknown> {
     const json = this.json(ref);
-    const num = meaning.kind === "log" ? sql`p.${id(`n${this.logIndex.get(meaning.name)!}`)}` : null;
-    switch (want) {
-      case "text":
+    switch (as) {
+      case "string":
         return sql`(case when jsonb_typeof(${json}) = 'string' then ${json} #>> '{}' end)`;
-      case "bool":
+      case "boolean":
         return sql`(case when jsonb_typeof(${json}) = 'boolean' then (${json} #>> '{}')::boolean end)`;
-      case "ts":
+      case "timestamp":
         return sql`null::timestamptz`;
-      default: {
+      case "number": {
         const fromJson = sql`(case when jsonb_typeof(${json}) = 'number' then (${json} #>> '{}')::float8 end)`;
-        return num === null ? fromJson : sql`coalesce(${num}, ${fromJson})`;
+        return meaning.kind === "log" ? sql`coalesce(${sql`p.${id(`n${this.logIndex.get(meaning.name)!}`)}`}, ${fromJson})` : fromJson;
       }
+      // Read as itself only where both parts are taken (emitPair); alone, its JSON part.
+      case "json":
+      case "null":
+        return json;
+      default:
+        return unreachable(as);
     }
   }
 
   private isNullJson(ref: Expression): RawBuilder<unknown> {
-    if (ref.kind !== "name") return sql`false`;
     const [num, json] = this.emitPair(ref);
     return sql`(${num} is null and (${json} is null or ${json} = 'null'::jsonb))`;
   }
 
-  private aggregate(expression: Extract<Expression, { kind: "aggregate" }>, want: SqlType): RawBuilder<unknown> {
+  private aggregate(expression: Aggregate): RawBuilder<unknown> {
     const argument = expression.argument;
+    if (argument === null) return sql`count(*)::float8`;
     const distinct = expression.distinct ? sql`distinct ` : sql``;
-    if (expression.function === "count") {
-      if (argument === null) return sql`count(*)::float8`;
-      // COUNT(DISTINCT x) of a JSON-typed value counts distinct JSON (numbers included, as JSON).
-      const present =
-        this.typeOf(argument) === "json"
-          ? sql`(case when not ${this.isNullJson(argument)} then coalesce(${this.emitPair(argument)[1]}, to_jsonb(${this.emitPair(argument)[0]}::text)) end)`
-          : this.emit(argument, this.typeOf(argument));
-      return sql`count(${distinct}${present})::float8`;
-    }
-    const inner = this.typeOf(argument!);
-    const type = inner === "json" || inner === "null" ? "num" : inner;
-    const value = this.emit(argument!, type === "num" && want !== "num" ? "num" : type);
     switch (expression.function) {
+      case "count": {
+        // COUNT(DISTINCT x) of a JSON-typed value counts distinct JSON (numbers included, as JSON).
+        const present =
+          this.type(argument) === "json"
+            ? sql`(case when not ${this.isNullJson(argument)} then coalesce(${this.emitPair(argument)[1]}, to_jsonb(${this.emitPair(argument)[0]}::text)) end)`
+            : this.emit(argument);
+        return sql`count(${distinct}${present})::float8`;
+      }
       case "avg":
-        return sql`avg(${distinct}${this.emit(argument!, "num")})`;
+        return sql`avg(${distinct}${this.emit(argument)})`;
       case "sum":
-        return sql`sum(${distinct}${this.emit(argument!, "num")})`;
+        return sql`sum(${distinct}${this.emit(argument)})`;
       case "min":
-        return sql`min(${value})`;
+        return sql`min(${this.emit(argument)})`;
       case "max":
-        return sql`max(${value})`;
-      default: {
+        return sql`max(${this.emit(argument)})`;
+      case "first":
+      case "last": {
         // first/last in the pivot's row order (run time, run, loop dimensions), skipping NULLs.
+        const value = this.emit(argument);
         const order = sql.join([sql`r.tstamp`, sql`r.id`, ...this.analyzed.dims.map((key) => sql`p.${id(this.dimAlias(key))}`)]);
         const array = sql`array_agg(${value} order by ${order}) filter (where ${value} is not null)`;
         return expression.function === "first" ? sql`(${array})[1]` : sql`(${array})[array_length(${array}, 1)]`;
       }
+      default:
+        return unreachable(expression.function);
     }
+  }
+}
+
+/** A value of type `type` read as `as`: numbers and timestamps as text (LIKE); other readings need nothing. */
+function convert(value: RawBuilder<unknown>, type: ValueType, as: ValueType): RawBuilder<unknown> {
+  if (as !== "string" || type === "string") return value;
+  if (type === "number") return sql`(${value})::text`;
+  if (type === "timestamp") return isoText(value);
+  return value;
+}
+
+/** A timestamp as the ISO-8601 text FlorQL prints it in. */
+function isoText(value: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`to_char(${value} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/** NULL with the type its context reads it as, which PostgreSQL cannot infer in arithmetic, aggregates or sort keys. */
+function typedNull(as: ValueType): RawBuilder<unknown> {
+  switch (as) {
+    case "number":
+      return sql`null::float8`;
+    case "string":
+      return sql`null::text`;
+    case "boolean":
+      return sql`null::boolean`;
+    case "timestamp":
+      return sql`null::timestamptz`;
+    case "json":
+    case "null":
+      return sql`null`;
+    default:
+      return unreachable(as);
   }
 }

@@ -19,7 +19,7 @@ export const FlorQLErrorCodes = {
   badTimestamp: "FQL010",
   unknownFunction: "FQL011",
   badAggregateCall: "FQL012",
-  // Raised by name resolution against the store's catalog, after parsing.
+  // Raised by analysis (name resolution against the store's catalog, grouping, types), after parsing.
   unknownName: "FQL020",
   ambiguousName: "FQL021",
   dimensionNotAvailable: "FQL022",
@@ -27,6 +27,7 @@ export const FlorQLErrorCodes = {
   notGrouped: "FQL024",
   unknownScript: "FQL025",
   typeMismatch: "FQL026",
+  constantKey: "FQL027",
 } as const;
 
 export type FlorQLErrorCode = (typeof FlorQLErrorCodes)[keyof typeof FlorQLErrorCodes];
@@ -48,10 +49,11 @@ export const FLORQL_ERROR_TITLES: { readonly [C in FlorQLErrorCode]: string } = 
   FQL020: "unknown name",
   FQL021: "ambiguous name",
   FQL022: "dimension not available",
-  FQL023: "aggregate in WHERE",
+  FQL023: "aggregate in WHERE or GROUP BY",
   FQL024: "not grouped",
   FQL025: "unknown script",
   FQL026: "type mismatch",
+  FQL027: "GROUP BY or ORDER BY a constant",
 };
 
 /** Where an error is: 1-based line and column (UTF-16 code units), offset and length in the query text. */

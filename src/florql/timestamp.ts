@@ -32,9 +32,10 @@ export function instantOf(text: string): number | null {
 export function parseTimestamp(text: string): string | null {
   const instant = instantOf(text);
   if (instant === null) return null;
-  // A zone offset can move year 0000 or 9999 out of four digits, which ISO-8601 text would then lose.
+  // A zone offset can move year 9999 out of four digits, which ISO-8601 text would then lose; and
+  // PostgreSQL has no year 0 (1 BC), nor earlier ones in ISO-8601 form.
   const iso = new Date(instant).toISOString();
-  return /^\d{4}-/.test(iso) ? iso : null;
+  return /^\d{4}-/.test(iso) && !iso.startsWith("0000-") ? iso : null;
 }
 
 function daysInMonth(year: number, month: number): number {

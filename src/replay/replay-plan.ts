@@ -458,7 +458,7 @@ function planRun(
  * lets the next task start, into chunks of about total/workers seconds; if the chunks leave workers idle
  * (by a longest-first schedule), they are cut finer, up to four per worker.
  */
-function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[] {
+export function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[] {
   const whole = works.map((work) => chunkTasks(work, Infinity));
   const total = whole.flat().reduce((sum, task) => sum + task.estimatedSeconds, 0);
   let best = whole.flat();
@@ -477,7 +477,7 @@ function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[] {
   return best;
 }
 
-function chunkTasks(work: RunWork, target: number): PlannedTask[] {
+export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
   const { run, top } = work;
   const start = childStartSeconds(run.filename);
   if (top === null) {
