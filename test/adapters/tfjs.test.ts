@@ -81,3 +81,63 @@ describe("tfjsState", () => {
     });
   }
 });
+
+describe("tfjsState with tf.Variables, and what it refuses", () => {
+  beforeAll(async () => {
+    await tf.setBackend("cpu");
+  });
+
+  it("checkpoints variables trained by optimizer.minimize, restoring them and the optimizer in place", () => {
+    const w = tf.variable(tf.tensor2d([0.5, -0.25, 0.1, 0.3, -0.2, 0.05, 0.4, -0.1], [4, 2]));
+    const b = tf.variable(tf.zeros([2]));
+    const optimizer = tf.train.rmsprop(0.05, 0.9, 0.5);
+    const state = tfjsState({ w, b }, optimizer, { seed: 3 });
+    const step = () => optimizer.minimize(() => tf.losses.meanSquaredError(Y.slice([0, 0], [12, 2]), X.matMul(w).add(b)));
+    for (let i = 0; i < 3; i++) step();
+    const order = state.permutation(12);
+    const saved = captureState("state", state);
+    const after = state.permutation(12);
+    for (let i = 0; i < 3; i++) step();
+    const expected = [w.dataSync().slice(), b.dataSync().slice()];
+
+    restoreState(state, saved);
+    expect(state.permutation(12)).toEqual(after);
+    expect(order).not.toEqual(after);
+    for (let i = 0; i < 3; i++) step();
+    expect([w.dataSync(), b.dataSync()]).toEqual(expected);
+  });
+
+  it("refuses a checkpoint of another architecture without changing anything", () => {
+    const small = compiledModel(tf.train.adam(0.01), 1);
+    const wide = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 7 }), tf.layers.dense({ units: 3 })] });
+    wide.compile({ optimizer: tf.train.adam(0.01), loss: "meanSquaredError" });
+    const before = weightsOf(small);
+    const smallState = tfjsState(small);
+    expect(() => restoreState(smallState, captureState("model", tfjsState(wide)))).toThrow(
+      /the checkpoint's weight .* is float32\[4,7\], the variable float32\[4,5\] \(is it the same architecture\?\)/,
+    );
+    expect(weightsOf(small)).toEqual(before);
+  });
+
+  it("says what to do for an uncompiled model and an optimizer it does not know", () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 })] });
+    expect(() => tfjsState(model).stateDict()).toThrow(
+      /the model has no optimizer yet \(model\.compile was not called\); pass the optimizer/,
+    );
+    expect(tfjsState(model, null).stateDict().optimizer).toBeNull();
+    class Lion extends tf.Optimizer {
+      applyGradients(): void {}
+      override async getWeights(): Promise<never[]> {
+        return [];
+      }
+      override async setWeights(): Promise<void> {}
+      getConfig(): tf.serialization.ConfigDict {
+        return {};
+      }
+    }
+    expect(() => tfjsState(model, new Lion())).toThrow(
+      /the optimizer Lion is not one of tfjs's SGD, Momentum, Adam, Adamax, RMSProp, Adagrad, Adadelta/,
+    );
+    expect(() => tfjsState({ w: [1, 2] as unknown as tf.Variable }, null)).toThrow(/w is not a tf\.Variable/);
+  });
+});
