@@ -101,24 +101,25 @@ function checkPlainData(name: string, root: object): void {
   visit(root, `"${name}"`);
 }
 
-/** Names the TensorFlow.js objects that people pass to flor.checkpointing as they are. */
-function tensorflowKind(value: object): string | null {
+/** The TensorFlow.js objects people pass to flor.checkpointing as they are, and what to pass instead. */
+function tensorflowKind(value: object): { kind: string; instead: string } | null {
   const has = (key: string): boolean => typeof (value as Record<string, unknown>)[key] === "function";
-  if (has("getWeights") && has("setWeights") && has("predict")) return "a TensorFlow.js model";
-  if (has("applyGradients") && has("minimize")) return "a TensorFlow.js optimizer";
-  if (has("dataSync") && has("arraySync")) return "a TensorFlow.js tensor";
+  if (has("getWeights") && has("setWeights") && has("predict")) return { kind: "model", instead: "tfjsState(model, optimizer)" };
+  if (has("applyGradients") && has("minimize")) return { kind: "optimizer", instead: "tfjsState(model, optimizer)" };
+  if (has("dataSync") && has("arraySync")) return { kind: "tensor", instead: "tfjsState({ w, b }, optimizer)" };
   return null;
 }
 
 /** Why `value` (found at `where`) cannot be checkpointed, and what to do instead. */
 function describeRefusal(where: string, value: object, topLevel: boolean): string {
-  const kind = value.constructor?.name ? `a ${value.constructor.name}` : "an object with a prototype";
+  const className: string | undefined = value.constructor?.name || undefined;
+  const kind = className === undefined ? "an object with a prototype" : `a ${className}`;
   const tfjs = tensorflowKind(value);
   if (tfjs !== null) {
     return (
-      `${where} is ${tfjs} (${kind.slice(2)}), whose state lives in tensors that FlorDB cannot read as plain data. ` +
-      `Register the model and its optimizer through the TensorFlow.js adapter: ` +
-      `import { tfjsState } from "flordb/tfjs"; flor.checkpointing({ model: tfjsState(model, optimizer) })`
+      `${where} is a TensorFlow.js ${tfjs.kind} (${className ?? "?"}), whose state lives in tensors that FlorDB cannot read as plain data. ` +
+      `Register it, with the optimizer that trains it, through the TensorFlow.js adapter: ` +
+      `import { tfjsState } from "flordb/tfjs"; flor.checkpointing({ model: ${tfjs.instead} })`
     );
   }
   if (!topLevel && adapterFor(value) !== undefined) {
@@ -127,7 +128,7 @@ function describeRefusal(where: string, value: object, topLevel: boolean): strin
   return (
     `${where} is ${kind}, a class instance without stateDict()/loadStateDict(state) or toJSON()/fromJSON(json), ` +
     `so its checkpoints would hold bare fields that could not be restored into it. ` +
-    `Give ${value.constructor?.name ?? "it"} stateDict() and loadStateDict(state) methods, or register the plain data it holds instead`
+    `Give ${className ?? "it"} stateDict() and loadStateDict(state) methods, or register the plain data it holds instead`
   );
 }
 

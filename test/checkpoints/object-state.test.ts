@@ -65,6 +65,13 @@ describe("what flor.checkpointing accepts", () => {
     expect(() => flor.checkpointing({ state: { net: new brain.NeuralNetwork() } })).toThrow(
       /"state"\.net is a NeuralNetwork with checkpoint methods of its own, which are not called inside plain data; register it as an entry of its own/,
     );
+    // What turns unserialisable after registration fails at the checkpoint, naming it.
+    const later: Record<string, unknown> = { step: 0 };
+    flor.checkpointing({ later });
+    later["callback"] = () => 1;
+    expect(() => {
+      for (const _ of flor.loop("epoch", 1));
+    }).toThrow(/"later" cannot be checkpointed/);
     // Plain data of every kind that restores in place is accepted, cycles included.
     const plain: Record<string, unknown> = {
       w: new Float32Array(2),
@@ -85,6 +92,8 @@ describe("what flor.checkpointing accepts", () => {
     expect(() => flor.checkpointing({ model })).toThrow(/"model" is a TensorFlow\.js model \(Sequential\)/);
     expect(() => flor.checkpointing({ model })).toThrow(tfjsHint);
     expect(() => flor.checkpointing({ optimizer })).toThrow(/"optimizer" is a TensorFlow\.js optimizer \(AdamOptimizer\)/);
-    expect(() => flor.checkpointing({ state: { w: tf.variable(tf.zeros([2])) } })).toThrow(/"state"\.w is a TensorFlow\.js tensor/);
+    expect(() => flor.checkpointing({ state: { w: tf.variable(tf.zeros([2])) } })).toThrow(
+      /"state"\.w is a TensorFlow\.js tensor \(Variable\).*flor\.checkpointing\(\{ model: tfjsState\(\{ w, b \}, optimizer\) \}\)/,
+    );
   });
 });

@@ -93,5 +93,5 @@ describe("the TensorFlow.js iris example", () => {
       record(byHand, ["epochs=4"]);
       expect(perEpoch(byHand, "w_norm").get(2)).toBe(row.w_norm);
     }
-  });
+  }, 180_000);
 });

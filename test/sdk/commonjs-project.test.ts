@@ -59,5 +59,5 @@ describe("a CommonJS project", () => {
     expect(query.status, query.stderr).toBe(0);
     // From scratch: w0 = 1 -> 1.5 -> 3.25 -> 6.875 -> 13.3125 over epochs 0..3, times w[1] = 2.
     expect(JSON.parse(query.stdout)).toEqual([{ epoch: 3, w1: 26.625 }]);
-  });
+  }, 180_000);
 });
