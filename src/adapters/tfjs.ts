@@ -138,11 +138,12 @@ export class TfjsState {
       );
     if (optimizer !== null && state.optimizer !== null) checkOptimizerFits(optimizer, state.optimizer);
 
+    // The generator checks its state as it loads it: first, so a bad one leaves the tensors untouched.
+    this.random.loadStateDict(state.random);
     tf.tidy(() => {
       for (const [i, { variable }] of variables.entries()) variable.assign(toTensor(state.weights[i]!));
       if (optimizer !== null && state.optimizer !== null) loadOptimizer(optimizer, state.optimizer);
     });
-    this.random.loadStateDict(state.random);
   }
 
   private currentOptimizer(): Optimizer | null {
