@@ -49,7 +49,8 @@ export function runScript(
 function tsxLoader(projectRoot: string): string {
   for (const base of [path.join(projectRoot, "package.json"), import.meta.url]) {
     try {
-      return pathToFileURL(createRequire(base).resolve("tsx/esm")).href;
+      // tsx's whole loader (ESM and CommonJS, as `npx tsx` runs scripts), so CommonJS projects replay too.
+      return pathToFileURL(createRequire(base).resolve("tsx")).href;
     } catch {
       // try the next place
     }

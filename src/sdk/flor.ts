@@ -11,7 +11,7 @@ import { CheckpointWriter } from "../checkpoints/checkpoint-writer.js";
 import { snapshotWorkingTree } from "../versions/snapshot.js";
 import { castToDefault, parseKwargs } from "./kwargs.js";
 import { ObjectStore } from "../checkpoints/object-store.js";
-import { restoreState } from "../checkpoints/object-state.js";
+import { checkCheckpointable, restoreState } from "../checkpoints/object-state.js";
 import { EXIT_CANNOT_FAST_FORWARD, REPLAY_FORMAT, replaySpecFromEnvironment, type CheckpointRef, type ReplaySpec } from "./replay-spec.js";
 import { ReplayDirector, ReplayMismatch, type IterationAction } from "./replay-director.js";
 
@@ -245,6 +245,7 @@ export class Flor {
     for (const [name, value] of Object.entries(objects)) {
       if (typeof value !== "object" || value === null)
         throw new TypeError(`flor.checkpointing: "${name}" must be an object, got ${value === null ? "null" : typeof value}`);
+      checkCheckpointable(name, value);
       this.registered.set(name, value);
     }
     if (options !== undefined) this.checkpointOptions = { ...options };

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { FlorError } from "../errors.js";
+import { SNAPSHOT_EXCLUSIONS, warnAboutUnignoredFiles } from "./snapshot-filter.js";
 
 /** Refs that keep every recorded code version alive, whatever happens to the user's branches. */
 export const VERSION_REF_PREFIX = "refs/flor/versions/";
@@ -64,7 +65,9 @@ export function snapshotWorkingTree(root: string): Snapshot {
       utimesSync(index, atime, mtime);
     }
     const env = { GIT_INDEX_FILE: index };
-    git(["add", "--all", "--", "."], env);
+    // Dependency folders stay out even when not ignored; a one-time warning names what to ignore (snapshot-filter.ts).
+    warnAboutUnignoredFiles(root);
+    git(["add", "--all", "--", ".", ...SNAPSHOT_EXCLUSIONS], env);
     const tree = git(["write-tree"], env);
     let vid: string;
     if (head !== null && tree === headTree) {
