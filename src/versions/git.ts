@@ -89,9 +89,14 @@ interface Call {
   /** Only variables this file sets (a private index, an identity). */
   env?: Readonly<Record<string, string>>;
   input?: string;
+  /** Exit statuses besides 0 that are an answer (such as "no such ref"), not a failure. */
+  answers?: readonly number[];
   /** Stdout beyond this stops git with GitOutputTooLarge. */
   maxBytes?: number;
 }
+
+/** Reads what git printed; throws a GitError when it shows git failed (then git is tried once more). */
+type Read<T> = (out: Buffer, result: { status: number; stderr: string }) => T;
 
 interface Outcome {
   status: number | null;
@@ -116,7 +121,7 @@ function failureOf(root: string, call: Call, outcome: Outcome): Error | null {
   if (outcome.error?.code === "ENOENT")
     return new FlorError("git is not installed (or not on PATH); FlorDB records and reads code versions with it");
   if (outcome.error !== undefined) return new GitError(command, root, outcome.error.message);
-  if (outcome.status === 0) return null;
+  if (outcome.status === 0 || (outcome.status !== null && call.answers?.includes(outcome.status))) return null;
   const detail = outcome.stderr.trim() || (outcome.signal === null ? `exit code ${outcome.status}` : `killed by ${outcome.signal}`);
   return new GitError(command, root, detail);
 }
@@ -125,7 +130,7 @@ function failureOf(root: string, call: Call, outcome: Outcome): Error | null {
  * Runs git synchronously (the SDK's snapshot only) and reads its output with `read`. A failure, or output
  * `read` rejects with a GitError, is tried once more.
  */
-function runSync<T>(root: string, call: Call, read: (out: Buffer) => T): T {
+function runSync<T>(root: string, call: Call, read: Read<T>): T {
   for (let attempt = 0; ; attempt++) {
     const result = spawnSync("git", [...PREFIX, ...call.args], {
       cwd: root,
@@ -135,14 +140,16 @@ function runSync<T>(root: string, call: Call, read: (out: Buffer) => T): T {
       stdio: "pipe",
     });
     const error = result.error as (Error & { code?: string }) | undefined;
+    const stderr = result.stderr?.toString("utf8") ?? "";
+    const tooLarge = error?.code === "ENOBUFS";
     const failure = failureOf(root, call, {
       status: result.status,
       signal: result.signal,
-      stderr: result.stderr?.toString("utf8") ?? "",
-      error: error?.code === "ENOBUFS" ? undefined : error,
-      tooLarge: error?.code === "ENOBUFS",
+      stderr,
+      error: tooLarge ? undefined : error,
+      tooLarge,
     });
-    const outcome = failure ?? attemptRead(read, result.stdout);
+    const outcome = failure ?? attemptRead(read, result.stdout, result.status, stderr);
     if (!(outcome instanceof Error)) return outcome.value;
     if (!(outcome instanceof GitError) || attempt >= RETRIES) throw outcome;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_DELAY_MS);
@@ -150,19 +157,19 @@ function runSync<T>(root: string, call: Call, read: (out: Buffer) => T): T {
 }
 
 /** Runs git without blocking and reads its output with `read`; retried as runSync is. */
-async function run<T>(root: string, call: Call, read: (out: Buffer) => T): Promise<T> {
+async function run<T>(root: string, call: Call, read: Read<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const { stdout, ...rest } = await spawnGit(root, call);
-    const outcome = failureOf(root, call, rest) ?? attemptRead(read, stdout);
+    const outcome = failureOf(root, call, rest) ?? attemptRead(read, stdout, rest.status, rest.stderr);
     if (!(outcome instanceof Error)) return outcome.value;
     if (!(outcome instanceof GitError) || attempt >= RETRIES) throw outcome;
     await delay(RETRY_DELAY_MS);
   }
 }
 
-function attemptRead<T>(read: (out: Buffer) => T, stdout: Buffer): { value: T } | Error {
+function attemptRead<T>(read: Read<T>, stdout: Buffer, status: number | null, stderr: string): { value: T } | Error {
   try {
-    return { value: read(stdout) };
+    return { value: read(stdout, { status: status ?? 0, stderr }) };
   } catch (error) {
     if (error instanceof Error) return error;
     throw error;
@@ -235,12 +242,11 @@ export interface HeadCommit {
 
 /** The commit HEAD names; null in a repository without commits (an unborn branch). */
 export function headCommit(root: string): HeadCommit | null {
-  // cat-file answers "HEAD missing" for an unborn branch and fails for a broken repository: the two stay apart.
-  return runSync(root, { args: ["cat-file", "--batch"], input: "HEAD\n" }, (out) => {
+  const head = runSync(root, { args: ["cat-file", "--batch"], input: "HEAD\n" }, (out, { stderr }) => {
     const text = out.toString("utf8");
     const newline = text.indexOf("\n");
     const header = text.slice(0, newline);
-    if (header === "HEAD missing") return null;
+    if (header === "HEAD missing") return missing(root, "cat-file", stderr, null);
     const id = /^(\S+) commit \d+$/.exec(header)?.[1] ?? "";
     const fields = text.slice(newline + 1, text.indexOf("\n\n", newline));
     const tree = /^tree (\S+)$/m.exec(fields)?.[1] ?? "";
@@ -248,6 +254,13 @@ export function headCommit(root: string): HeadCommit | null {
     if (!isObjectId(id) || !isObjectId(tree) || committedAt === undefined)
       throw new GitError("cat-file", root, `cannot read HEAD's commit: "${header.slice(0, 80)}"`);
     return { id, tree, committedAt };
+  });
+  if (head !== null) return head;
+  // "HEAD missing" is an unborn branch, or a commit gone from the repository: only the first is an answer.
+  const unborn = { args: ["rev-parse", "--quiet", "--verify", "HEAD"], answers: [1] };
+  return runSync(root, unborn, (out, { status }) => {
+    if (status === 1) return null;
+    throw new GitError("cat-file", root, `HEAD's commit ${out.toString("utf8").trim()} is missing from the repository`);
   });
 }
 
@@ -304,13 +317,13 @@ export async function presentCommits(root: string, ids: readonly string[]): Prom
   const unique = new Set(ids.map(objectId));
   if (unique.size === 0) return new Set();
   const call = { args: ["cat-file", "--batch-check=%(objectname) %(objecttype)"], input: [...unique].map((id) => `${id}\n`).join("") };
-  return run(root, call, (out) => {
+  return run(root, call, (out, { stderr }) => {
     const present = new Set<string>();
     for (const line of lines(out)) {
       const [id = "", type] = line.split(" ");
       if (type === "commit" && unique.has(id)) present.add(id);
     }
-    return present;
+    return present.size === unique.size ? present : missing(root, "cat-file", stderr, present);
   });
 }
 
@@ -331,10 +344,13 @@ export async function treeEntries(root: string, commit: string, paths: readonly 
   return run(root, { args: ["ls-tree", "-z", "--long", "--full-tree", objectId(commit), "--", ...wanted] }, (out) => {
     const entries = new Map<string, TreeEntry>();
     for (const record of out.toString("utf8").split("\0")) {
-      const match = /^\d+ (blob|tree|commit) ([0-9a-f]+) +(\d+|-)\t(.*)$/s.exec(record);
-      if (match === null || !wanted.has(match[4]!)) continue;
+      if (record === "") continue;
+      const match = /^\d+ (blob|tree|commit) ([0-9a-f]+) +(\d+|-|BAD)\t(.*)$/s.exec(record);
+      if (match === null) throw new GitError("ls-tree", root, `unexpected output "${record.slice(0, 120)}"`);
       const [, type, id, size, name] = match as unknown as [string, TreeEntry["type"], string, string, string];
-      entries.set(name, { type, id, size: size === "-" ? null : Number(size) });
+      // git prints BAD for the size of a blob it cannot read: the file exists, git failed.
+      if (size === "BAD") throw new GitError("ls-tree", root, `cannot read object ${id} (${name} at ${commit})`);
+      if (wanted.has(name)) entries.set(name, { type, id, size: size === "-" ? null : Number(size) });
     }
     return entries;
   });
@@ -350,7 +366,7 @@ export async function readBlobs(root: string, ids: readonly string[], maxBytes?:
     // Room for the header line git writes before each blob.
     ...(maxBytes === undefined ? {} : { maxBytes: maxBytes + unique.length * 100 }),
   };
-  return run(root, call, (out) => {
+  return run(root, call, (out, { stderr }) => {
     const blobs = new Map<string, Buffer>();
     let at = 0;
     for (const id of unique) {
@@ -358,7 +374,11 @@ export async function readBlobs(root: string, ids: readonly string[], maxBytes?:
       const header = out.subarray(at, newline === -1 ? out.length : newline).toString("utf8");
       const size = Number(/^(\S+) blob (\d+)$/.exec(header)?.[2] ?? Number.NaN);
       if (!header.startsWith(`${id} `) || Number.isNaN(size) || newline === -1) {
-        throw new GitError("cat-file", root, header === `${id} missing` ? `object ${id} is missing from the repository` : header);
+        throw new GitError(
+          "cat-file",
+          root,
+          stderr.trim() || (header === `${id} missing` ? `object ${id} is missing from the repository` : header),
+        );
       }
       blobs.set(id, out.subarray(newline + 1, newline + 1 + size));
       at = newline + 1 + size + 1;
@@ -411,6 +431,15 @@ export async function checkoutTree(root: string, commit: string, dir: string, in
   const env = { GIT_INDEX_FILE: index };
   await run(root, { args: ["read-tree", objectId(commit)], env }, nothing);
   await run(root, { args: ["checkout-index", "--all", "--force", `--prefix=${path.resolve(dir)}${path.sep}`], env }, nothing);
+}
+
+/**
+ * cat-file answers "missing" both for an object the repository does not have and for one it cannot read;
+ * only the second writes errors: then it is a git failure, not an answer.
+ */
+function missing<T>(root: string, command: string, stderr: string, answer: T): T {
+  if (/^(?:error|fatal): /m.test(stderr)) throw new GitError(command, root, stderr.trim());
+  return answer;
 }
 
 function printable(text: string, keep = ""): string {
