@@ -284,7 +284,7 @@ async function propagateVersion(root: string, entry: string, vid: string, names:
   }
   for (const [file, logged] of files) {
     const old = sources.get(file);
-    if (old === undefined) continue;
+    if (old === undefined) continue; // the version could not be read: declined above
     if (old === null) {
       for (const name of logged)
         result.names.set(name, { declined: `${file} logs it now, but did not exist at version ${vid.slice(0, 10)}` });
