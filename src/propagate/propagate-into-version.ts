@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { simpleGit } from "simple-git";
 import { FlorError } from "../errors.js";
+import { sourcesAt } from "../versions/version-source.js";
 import { propagate, type PropagationReport } from "./propagate.js";
 
 /**
@@ -20,11 +20,7 @@ export async function propagateIntoVersion(
   } catch (error) {
     throw new FlorError(`cannot read the newest version of ${filename}: ${(error as Error).message}`);
   }
-  let old: string;
-  try {
-    old = await simpleGit({ baseDir: root }).show([`${vid}:${filename}`]);
-  } catch (error) {
-    throw new FlorError(`${filename} does not exist at version ${vid.slice(0, 10)}: ${(error as Error).message.trim()}`);
-  }
+  const old = (await sourcesAt(root, vid, [filename])).get(filename);
+  if (old == null) throw new FlorError(`${filename} does not exist at version ${vid.slice(0, 10)}`);
   return propagate(newest, old, { filename, ...(names === undefined ? {} : { names }) });
 }

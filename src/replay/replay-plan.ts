@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { simpleGit } from "simple-git";
+import { FlorUsageError } from "../errors.js";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { Store } from "../store/open-store.js";
@@ -11,6 +11,7 @@ import { filesLogging } from "./logging-sources.js";
 import { statementLevel, type StatementLevel } from "./statement-level.js";
 import { childStartSeconds, makespan, restoreSeconds } from "./cost-model.js";
 import type { TaskSpec } from "./task-spec.js";
+import { sourcesAt, VersionMissingError } from "../versions/version-source.js";
 
 /** Looks a name up for a scope predicate; `undefined` means "not known at this point of planning". */
 export type FactLookup = (name: string, namespace?: string) => JsonValue | undefined;
@@ -273,12 +274,18 @@ function runLookup(run: RunFacts, projid: string): FactLookup {
 async function propagateVersion(root: string, entry: string, vid: string, names: string[]): Promise<VersionPatch> {
   const result: VersionPatch = { patches: {}, names: new Map() };
   const files = filesLogging(root, entry, names);
-  const git = simpleGit({ baseDir: root });
+  let sources = new Map<string, string | null>();
+  try {
+    if (files.size > 0) sources = await sourcesAt(root, vid, [...files.keys()]);
+  } catch (error) {
+    // A version this clone lacks (or a vid that is no commit id) is declined; a git failure is an error.
+    if (!(error instanceof VersionMissingError || error instanceof FlorUsageError)) throw error;
+    for (const logged of files.values()) for (const name of logged) result.names.set(name, { declined: error.message });
+  }
   for (const [file, logged] of files) {
-    let old: string;
-    try {
-      old = await git.show([`${vid}:${file}`]);
-    } catch {
+    const old = sources.get(file);
+    if (old === undefined) continue; // the version could not be read: declined above
+    if (old === null) {
       for (const name of logged)
         result.names.set(name, { declined: `${file} logs it now, but did not exist at version ${vid.slice(0, 10)}` });
       continue;

@@ -1,7 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { layoutFor } from "../project-layout.js";
+import { ignoredPaths, untrackedFiles } from "./git.js";
 
 /**
  * Folders of installed dependencies. They are reinstalled from a lock file, not versioned, and hold
@@ -23,12 +23,6 @@ export const LARGE_FILE_BYTES = 10 * 1024 * 1024;
 
 /** The marker, in the project's .flor/, that says the warning was given. */
 const WARNED_MARKER = "warned-unignored-files";
-
-/**
- * Pathspecs that keep dependency folders, at any depth, out of a snapshot's `git add --all` even when
- * nothing ignores them. Git prunes them while it walks the tree, so they cost nothing.
- */
-export const SNAPSHOT_EXCLUSIONS: readonly string[] = DEPENDENCY_FOLDERS.map((folder) => `:(exclude,glob)**/${folder}/**`);
 
 /**
  * Warns, once per repository, when the working tree has what belongs in a .gitignore: a dependency
@@ -62,23 +56,18 @@ export function warnAboutUnignoredFiles(root: string): void {
 function unignoredDependencyFolders(root: string): string[] {
   const present = DEPENDENCY_FOLDERS.filter((folder) => existsSync(path.join(root, folder)));
   if (present.length === 0) return [];
-  let ignored: string[];
-  try {
-    ignored = git(root, ["check-ignore", "--", ...present.map((folder) => `${folder}/`)]).split("\n");
-  } catch (error) {
-    // Exit code 1: none of them is ignored.
-    if ((error as { status?: number }).status !== 1) throw error;
-    ignored = [];
-  }
-  return present.filter((folder) => !ignored.includes(`${folder}/`));
+  const ignored = ignoredPaths(
+    root,
+    present.map((folder) => `${folder}/`),
+  );
+  return present.filter((folder) => !ignored.has(`${folder}/`));
 }
 
 /** Untracked, unignored files outside dependency folders that are LARGE_FILE_BYTES or bigger, largest first. */
 function largeUntrackedFiles(root: string): { file: string; bytes: number }[] {
-  const untracked = git(root, ["ls-files", "--others", "--exclude-standard", "-z", "--", ".", ...SNAPSHOT_EXCLUSIONS]).split("\0");
+  const untracked = untrackedFiles(root, DEPENDENCY_FOLDERS);
   const large: { file: string; bytes: number }[] = [];
   for (const file of untracked) {
-    if (file === "") continue;
     try {
       const stats = lstatSync(path.join(root, file));
       if (stats.isFile() && stats.size >= LARGE_FILE_BYTES) large.push({ file, bytes: stats.size });
@@ -87,8 +76,4 @@ function largeUntrackedFiles(root: string): { file: string; bytes: number }[] {
     }
   }
   return large.sort((a, b) => b.bytes - a.bytes);
-}
-
-function git(root: string, args: string[]): string {
-  return execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
 }

@@ -1,8 +1,17 @@
-import { execFileSync } from "node:child_process";
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { FlorError } from "../errors.js";
-import { SNAPSHOT_EXCLUSIONS, warnAboutUnignoredFiles } from "./snapshot-filter.js";
+import {
+  addWorkingTree,
+  commitTree,
+  GitError,
+  headCommit,
+  type RepositoryDirectories,
+  repositoryDirectories,
+  updateRef,
+  writeTree,
+} from "./git.js";
+import { DEPENDENCY_FOLDERS, warnAboutUnignoredFiles } from "./snapshot-filter.js";
 
 /** Refs that keep every recorded code version alive, whatever happens to the user's branches. */
 export const VERSION_REF_PREFIX = "refs/flor/versions/";
@@ -16,12 +25,9 @@ export interface Snapshot {
   dirty: boolean;
 }
 
-const IDENTITY = {
-  GIT_AUTHOR_NAME: "flor",
-  GIT_AUTHOR_EMAIL: "flor@localhost",
-  GIT_COMMITTER_NAME: "flor",
-  GIT_COMMITTER_EMAIL: "flor@localhost",
-};
+/** Who FlorDB's snapshot commits are by; `versions` tells them from the user's commits by it. */
+export const SNAPSHOT_AUTHOR = { name: "flor", email: "flor@localhost" };
+export const SNAPSHOT_MESSAGE = "flor: snapshot of the working tree";
 
 /**
  * Records the working tree of `root` (tracked and untracked files that are not ignored, committed or
@@ -33,30 +39,18 @@ const IDENTITY = {
  * yields the same vid; a clean tree's vid is HEAD itself.
  */
 export function snapshotWorkingTree(root: string): Snapshot {
-  const git = (args: string[], env?: NodeJS.ProcessEnv): string =>
-    execFileSync("git", args, { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-
-  let gitDir: string;
-  let commonDir: string;
+  let directories: RepositoryDirectories;
   try {
-    [gitDir = "", commonDir = ""] = git(["rev-parse", "--absolute-git-dir", "--git-common-dir"]).split("\n");
+    directories = repositoryDirectories(root);
   } catch (error) {
-    throw new FlorError(`cannot read the git repository at ${root}: ${stderrOf(error)}`);
+    throw new FlorError(`cannot read the git repository at ${root}: ${reason(error)}`);
   }
-  excludeFlorDirectory(path.resolve(root, commonDir));
+  excludeFlorDirectory(directories.commonDir);
 
-  let head: string | null = null;
-  let headTree: string | null = null;
-  let headDate: string | null = null;
+  const index = path.join(directories.gitDir, `flor-index-${process.pid}-${Date.now()}`);
   try {
-    [head = "", headTree = "", headDate = ""] = git(["show", "-s", "--format=%H%n%T%n%ct", "HEAD"]).split("\n");
-  } catch {
-    // A repository without commits: the snapshot becomes a root commit.
-  }
-
-  const index = path.join(gitDir, `flor-index-${process.pid}-${Date.now()}`);
-  try {
-    const userIndex = path.join(gitDir, "index");
+    const head = headCommit(root);
+    const userIndex = path.join(directories.gitDir, "index");
     if (existsSync(userIndex)) {
       copyFileSync(userIndex, index);
       // Keep the index's mtime: git trusts cached file stats only when they are older than the index
@@ -64,26 +58,18 @@ export function snapshotWorkingTree(root: string): Snapshot {
       const { atime, mtime } = statSync(userIndex);
       utimesSync(index, atime, mtime);
     }
-    const env = { GIT_INDEX_FILE: index };
     // Dependency folders stay out even when not ignored; a one-time warning names what to ignore (snapshot-filter.ts).
     warnAboutUnignoredFiles(root);
-    git(["add", "--all", "--", ".", ...SNAPSHOT_EXCLUSIONS], env);
-    const tree = git(["write-tree"], env);
-    let vid: string;
-    if (head !== null && tree === headTree) {
-      vid = head;
-    } else {
-      const date = `@${headDate ?? 0} +0000`;
-      vid = git(["commit-tree", tree, ...(head === null ? [] : ["-p", head]), "-m", "flor: snapshot of the working tree"], {
-        ...IDENTITY,
-        GIT_AUTHOR_DATE: date,
-        GIT_COMMITTER_DATE: date,
-      });
-    }
-    git(["update-ref", `${VERSION_REF_PREFIX}${vid}`, vid]);
-    return { vid, head, dirty: vid !== head };
+    addWorkingTree(root, index, DEPENDENCY_FOLDERS);
+    const tree = writeTree(root, index);
+    const vid =
+      head !== null && tree === head.tree
+        ? head.id
+        : commitTree(root, tree, head?.id ?? null, SNAPSHOT_MESSAGE, { ...SNAPSHOT_AUTHOR, date: `@${head?.committedAt ?? 0} +0000` });
+    updateRef(root, `${VERSION_REF_PREFIX}${vid}`, vid);
+    return { vid, head: head?.id ?? null, dirty: vid !== head?.id };
   } catch (error) {
-    throw new FlorError(`cannot snapshot the working tree of ${root}: ${stderrOf(error)}`);
+    throw new FlorError(`cannot snapshot the working tree of ${root}: ${reason(error)}`);
   } finally {
     rmSync(index, { force: true });
   }
@@ -98,7 +84,7 @@ function excludeFlorDirectory(commonDir: string): void {
   appendFileSync(file, `${current === "" || current.endsWith("\n") ? "" : "\n"}/.flor/\n`);
 }
 
-function stderrOf(error: unknown): string {
-  const stderr = (error as { stderr?: string }).stderr;
-  return (typeof stderr === "string" && stderr.trim() !== "" ? stderr : (error as Error).message).trim();
+/** Why git failed, without repeating where (the message says which repository). */
+function reason(error: unknown): string {
+  return error instanceof GitError ? error.detail : (error as Error).message;
 }

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
-import { simpleGit } from "simple-git";
 import type { Store } from "../store/open-store.js";
+import { describeCommits, isObjectId } from "./git.js";
+import { SNAPSHOT_AUTHOR, SNAPSHOT_MESSAGE } from "./snapshot.js";
 
 export interface CodeVersion {
   vid: string;
@@ -15,8 +16,6 @@ export interface CodeVersion {
   runs: number;
   filenames: string[];
 }
-
-const FIELD = "\x1f";
 
 /** The code versions the project's runs ran (only those in `vids` when given), oldest first, described from git. */
 export async function listVersions(store: Store, projid: string, root: string, vids?: readonly string[]): Promise<CodeVersion[]> {
@@ -35,21 +34,11 @@ export async function listVersions(store: Store, projid: string, root: string, v
     .where("r.vid", "is not", null);
   if (vids !== undefined) query = query.where("r.vid", "in", vids);
   const rows = await query.groupBy("r.vid").orderBy("first").execute();
-  const git = simpleGit({ baseDir: root });
-  const described = new Map<string, { parents: string[]; message: string; date: string; author: string }>();
-  // A vid comes from a journal, which anyone can edit: only an object id may reach git's command line.
-  for (const vid of rows.map((r) => r.vid!).filter((vid) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(vid))) {
-    try {
-      const out = await git.raw(["show", "-s", `--format=%P${FIELD}%s${FIELD}%cI${FIELD}%an`, vid]);
-      const [parents = "", message = "", date = "", author = ""] = out.trim().split(FIELD);
-      described.set(vid, { parents: parents.split(" ").filter(Boolean), message, date, author });
-    } catch {
-      // Not in this clone (recorded elsewhere, or pruned): listed as missing.
-    }
-  }
+  // A vid comes from a journal, which anyone can edit: only an object id may reach git.
+  const described = await describeCommits(root, rows.map((r) => r.vid!).filter(isObjectId));
   return rows.map((row) => {
     const info = described.get(row.vid!);
-    const snapshot = info !== undefined && info.author === "flor" && info.message === "flor: snapshot of the working tree";
+    const snapshot = info !== undefined && info.author === SNAPSHOT_AUTHOR.name && info.subject === SNAPSHOT_MESSAGE;
     return {
       vid: row.vid!,
       base: snapshot ? (info.parents[0] ?? null) : null,
@@ -58,8 +47,8 @@ export async function listVersions(store: Store, projid: string, root: string, v
         ? info.parents[0]
           ? `uncommitted changes on ${info.parents[0].slice(0, 10)}`
           : "uncommitted changes"
-        : (info?.message ?? null),
-      committedAt: info === undefined || snapshot ? null : info.date,
+        : (info?.subject ?? null),
+      committedAt: info === undefined || snapshot ? null : info.committedAt,
       firstRun: new Date(row.first as unknown as Date).toISOString(),
       lastRun: new Date(row.last as unknown as Date).toISOString(),
       runs: Number(row.runs),

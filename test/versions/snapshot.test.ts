@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { VERSION_REF_PREFIX, snapshotWorkingTree } from "../../src/versions/snapshot.js";
+import { looseObject } from "../helpers/git-objects.js";
 import { TestRepo } from "../helpers/repo.js";
 
 const digest = (file: string): string => createHash("sha256").update(readFileSync(file)).digest("hex");
@@ -74,6 +75,37 @@ describe("working-tree snapshots", () => {
       expect(empty.git("status", "--porcelain")).toContain("b.mjs");
     } finally {
       empty.remove();
+    }
+  });
+
+  it("fails with git's message when HEAD's commit is gone or corrupt, instead of making a root commit", () => {
+    repo = TestRepo.create({ "a.mjs": "1\n" });
+    repo.write("a.mjs", "2\n");
+    const head = looseObject(repo, repo.git("rev-parse", "HEAD"));
+    const commit = readFileSync(head);
+    rmSync(head);
+    expect(() => snapshotWorkingTree(repo.dir)).toThrow(
+      /^cannot snapshot the working tree of .*: HEAD's commit [0-9a-f]{40} is missing from the repository$/,
+    );
+    writeFileSync(head, "not a zlib stream");
+    expect(() => snapshotWorkingTree(repo.dir)).toThrow(/^cannot snapshot the working tree of .*: error: inflate/);
+    writeFileSync(head, commit);
+    expect(snapshotWorkingTree(repo.dir).dirty).toBe(true);
+  });
+
+  it("snapshots a linked worktree into the refs and excludes its repository shares", () => {
+    repo = TestRepo.create({ "a.mjs": "1\n" });
+    const linked = `${repo.dir}-linked`;
+    repo.git("worktree", "add", "-q", "-b", "side", linked);
+    try {
+      writeFileSync(path.join(linked, "a.mjs"), "side\n");
+      const snapshot = snapshotWorkingTree(linked);
+      expect(snapshot.dirty).toBe(true);
+      expect(repo.git("show", `${VERSION_REF_PREFIX}${snapshot.vid}:a.mjs`)).toBe("side");
+      expect(readFileSync(path.join(repo.dir, ".git/info/exclude"), "utf8")).toContain("/.flor/");
+      expect(repo.git("-C", linked, "status", "--porcelain")).toBe("M a.mjs");
+    } finally {
+      rmSync(linked, { recursive: true, force: true });
     }
   });
 });
