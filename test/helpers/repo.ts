@@ -70,9 +70,17 @@ export class TestRepo {
     });
   }
 
-  /** Runs the built `flor` CLI in the repository. */
-  flor(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-    return spawnSync(process.execPath, [FLOR_BIN, ...args], { cwd: this.dir, encoding: "utf8", env: { ...process.env, ...env } });
+  /**
+   * Runs the built `flor` CLI in the repository. A command that hangs is killed after `timeoutMs`, so the
+   * test fails instead of blocking the suite (vitest cannot time out a synchronous call).
+   */
+  flor(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 300_000): SpawnSyncReturns<string> {
+    return spawnSync(process.execPath, [FLOR_BIN, ...args], {
+      cwd: this.dir,
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+      timeout: timeoutMs,
+    });
   }
 
   /** Starts the built `flor` CLI without waiting, for long-running commands (`flor worker`). */

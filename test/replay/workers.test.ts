@@ -33,7 +33,8 @@ describe.skipIf(!pgUrl)("replay through the job queue on a PostgreSQL server", (
     const local = TestRepo.at(copyRepo(repo, `${repo.dir}-local`));
     try {
       expect(repo.flor(["ingest"], env).status).toBe(0);
-      const workers = [0, 1].map(() => output(repo.startFlor(["worker", "--workers", "1", "--idle-exit", "4"], env)));
+      // Idle long enough that a loaded machine's ingest and planning cannot outlast the workers' patience.
+      const workers = [0, 1].map(() => output(repo.startFlor(["worker", "--workers", "1", "--idle-exit", "15"], env)));
       await Promise.all(workers.map((w) => w.waitFor(/waiting for replay tasks/)));
 
       const replay = repo.flor(["replay", "w1", "w0_part", "--workers", "0"], env);
@@ -69,7 +70,7 @@ describe.skipIf(!pgUrl)("replay through the job queue on a PostgreSQL server", (
       local.remove();
       await dropDatabase(url);
     }
-  });
+  }, 240_000);
 
   it("flor replay works the queued tasks itself with --workers N when no flor worker runs", async () => {
     const repo = recordHistory();
