@@ -1,10 +1,8 @@
 import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
 import { FlorError, FlorUsageError } from "../errors.js";
-import { parseFormat } from "./output.js";
+import { parseFormat, type CommandOutput } from "./output.js";
 import { availableParallelism } from "node:os";
-import type { CommandOutput } from "./commands/propagate.js";
-import type { ServeClient } from "./serve-client.js";
 
 const HELP = `flor: multiversion hindsight logging
 
@@ -67,14 +65,6 @@ function count(option: string, text: string | undefined, min: number): number | 
   return value;
 }
 
-/**
- * The `flor serve` holding the embedded store, if one does: the commands it can answer go through it,
- * since the store admits one process.
- */
-async function server(): Promise<ServeClient | null> {
-  return (await import("./serve-client.js")).servedClient();
-}
-
 async function run(argv: string[]): Promise<string | CommandOutput> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -108,52 +98,55 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
   const noArguments = (): void => {
     if (rest.length > 0) throw new FlorUsageError(`flor ${command} takes no arguments, got "${rest.join(" ")}"`);
   };
+  const cores = availableParallelism();
+  const open = await import("./open-project.js");
   switch (command) {
     // Commands are imported when used: the query language's parser alone takes 0.4 s to load.
     case "runs": {
       noArguments();
-      const client = await server();
-      if (client !== null) return (await import("./commands/remote.js")).remoteRuns(client, format);
-      return (await import("./commands/runs.js")).runsCommand(format);
+      const { runsCommand } = await import("./commands/runs.js");
+      return open.withApi("runs", cores, (api) => runsCommand(api, format));
     }
     case "versions": {
       noArguments();
-      const client = await server();
-      if (client !== null) return (await import("./commands/remote.js")).remoteVersions(client, format);
-      return (await import("./commands/versions.js")).versionsCommand(format);
+      const { versionsCommand } = await import("./commands/versions.js");
+      return open.withApi("versions", cores, (api) => versionsCommand(api, format));
     }
-    case "ingest":
+    case "ingest": {
       noArguments();
-      return (await import("./commands/ingest.js")).ingestCommand(values.rebuild === true);
-    case "dataframe":
-      return (await import("./commands/dataframe.js")).dataframeCommand(rest, format);
+      const rebuild = values.rebuild === true;
+      const { ingestCommand } = await import("./commands/ingest.js");
+      return open.withSession("ingest", cores, async (session) => ingestCommand(session.ingested!, rebuild), {
+        rebuild,
+        onIngestProblem: () => undefined,
+      });
+    }
+    case "dataframe": {
+      const { dataframeCommand } = await import("./commands/dataframe.js");
+      return open.withSession("dataframe", cores, (session) => dataframeCommand(session, rest, format));
+    }
     case "propagate":
       noArguments();
       return (await import("./commands/propagate.js")).propagateCommand(values.new, values.old, values.json === true);
     case "replay": {
+      const replay = await import("./commands/replay.js");
       const cancel = count("--cancel", values.cancel, 1);
       if (cancel !== undefined) {
         if (rest.length > 0 || values.job !== undefined || values.where !== undefined || values["dry-run"])
           throw new FlorUsageError("flor replay --cancel N takes no names or other replay options");
-        const client = await server();
-        if (client !== null) return (await import("./commands/remote.js")).remoteCancel(client, cancel);
-        return (await import("./commands/replay.js")).cancelReplayCommand(cancel);
+        return open.withApi("replay --cancel", cores, (api) => replay.cancelCommand(api, cancel));
       }
-      const options = {
-        names: rest,
-        job: count("--job", values.job, 1),
-        where: values.where,
-        script: values.script,
-        dryRun: values["dry-run"] === true,
-        workers: count("--workers", values.workers, 0) ?? availableParallelism(),
-        format,
-      };
-      if (options.job === undefined && rest.length === 0)
+      const job = count("--job", values.job, 1);
+      const workers = count("--workers", values.workers, 0) ?? cores;
+      if (job !== undefined)
+        return open.withSession("replay", workers, (session) => replay.runJobCommand(session, job, format), { waitSeconds: 300 });
+      if (rest.length === 0)
         throw new FlorUsageError("flor replay needs the log names to fill", 'Example: flor replay grad_norm --where "epoch >= 18"');
-      // A dry run prints the plan, which the API does not return; --job is how a background replay runs here.
-      const client = options.job === undefined && !options.dryRun ? await server() : null;
-      if (client !== null) return (await import("./commands/remote.js")).remoteReplay(client, options);
-      return (await import("./commands/replay.js")).replayCommand(options);
+      const ask = { names: rest, where: values.where, script: values.script };
+      // A dry run prints the whole plan, which the API does not return: it needs the store here.
+      return values["dry-run"]
+        ? open.withSession("replay", workers, (session) => replay.dryRunCommand(session, ask, format))
+        : open.withApi("replay", workers, (api) => replay.replayCommand(api, ask, format));
     }
     case "query":
     case "explain": {
@@ -165,27 +158,21 @@ async function run(argv: string[]): Promise<string | CommandOutput> {
       const replay = values["no-replay"] ? "none" : (values.replay ?? "wait");
       if (replay !== "wait" && replay !== "none" && replay !== "async")
         throw new FlorUsageError(`--replay must be wait, none or async, not "${replay}"`);
-      const client = await server();
-      if (client !== null)
-        return (await import("./commands/remote.js")).remoteQuery(client, rest[0]!, { explain: command === "explain", replay, format });
-      return (await import("./commands/query.js")).queryCommand(rest[0]!, {
-        explain: command === "explain",
-        replay,
-        format,
-        workers: count("--workers", values.workers, 1) ?? availableParallelism(),
-      });
+      const workers = count("--workers", values.workers, 1) ?? cores;
+      const { queryCommand } = await import("./commands/query.js");
+      return open.withApi(command, workers, (api) => queryCommand(api, rest[0]!, { explain: command === "explain", replay, format }));
     }
     case "serve":
       noArguments();
       return (await import("./commands/serve.js")).serveCommand({
         port: count("--port", values.port, 0) ?? 4000,
         host: values.host ?? "127.0.0.1",
-        workers: count("--workers", values.workers, 1) ?? availableParallelism(),
+        workers: count("--workers", values.workers, 1) ?? cores,
       });
     case "worker":
       noArguments();
       return (await import("./commands/worker.js")).workerCommand(
-        count("--workers", values.workers, 1) ?? availableParallelism(),
+        count("--workers", values.workers, 1) ?? cores,
         count("--idle-exit", values["idle-exit"], 0),
       );
     default:

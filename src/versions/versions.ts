@@ -1,6 +1,6 @@
-import { sql } from "kysely";
 import { simpleGit } from "simple-git";
-import type { Store } from "../store/open-store.js";
+import type { ProjectScope } from "../store/project-scope.js";
+import { versionRows } from "../store/queries/runs.js";
 
 export interface CodeVersion {
   vid: string;
@@ -19,22 +19,9 @@ export interface CodeVersion {
 const FIELD = "\x1f";
 
 /** The code versions the project's runs ran (only those in `vids` when given), oldest first, described from git. */
-export async function listVersions(store: Store, projid: string, root: string, vids?: readonly string[]): Promise<CodeVersion[]> {
+export async function listVersions(project: ProjectScope, root: string, vids?: readonly string[]): Promise<CodeVersion[]> {
   if (vids?.length === 0) return [];
-  let query = store.db
-    .selectFrom("runs as r")
-    .innerJoin("projects as p", "p.id", "r.project_id")
-    .select((eb) => [
-      "r.vid",
-      eb.fn.min("r.tstamp").as("first"),
-      eb.fn.max("r.tstamp").as("last"),
-      eb.fn.countAll<string>().as("runs"),
-      sql<string[]>`array_agg(distinct r.filename)`.as("filenames"),
-    ])
-    .where("p.projid", "=", projid)
-    .where("r.vid", "is not", null);
-  if (vids !== undefined) query = query.where("r.vid", "in", vids);
-  const rows = await query.groupBy("r.vid").orderBy("first").execute();
+  const rows = await versionRows(project, vids);
   const git = simpleGit({ baseDir: root });
   const described = new Map<string, { parents: string[]; message: string; date: string; author: string }>();
   // A vid comes from a journal, which anyone can edit: only an object id may reach git's command line.
