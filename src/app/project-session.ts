@@ -5,13 +5,12 @@ import { requestReplay, type RequestedReplay } from "../replay/replay-service.js
 import { ingest, type IngestReport } from "../store/ingest.js";
 import { openStore, type Store } from "../store/open-store.js";
 import { bindProject, type ProjectStore } from "../store/project-store.js";
-import { dataframe, type DataFrame } from "../store/queries/dataframe.js";
+import type { DataFrame } from "../store/queries/dataframe.js";
 import { jobDivergences } from "../store/queries/replay-coverage.js";
 import { listEvents, type ReplayEvent } from "../store/queries/replay-events.js";
 import { cancelJob, getJob, jobPlan, type ReplayJob } from "../store/queries/replay-jobs.js";
 import { listRuns, type RunSummary } from "../store/queries/runs.js";
-import { resolveRecordedVid } from "../versions/recorded-vid.js";
-import { listVersions, type CodeVersion } from "../versions/versions.js";
+import type { CodeVersion } from "../versions/versions.js";
 import {
   problemsOf,
   type CancelOutcome,
@@ -124,17 +123,22 @@ export class ProjectSession {
     return listRuns(this.project, this.project.projid);
   }
 
+  // Modules that only some commands need load when used (git's client among them).
+
   /** The code versions runs ran (only `vids` when given), oldest first. */
-  versions(vids?: readonly string[]): Promise<CodeVersion[]> {
+  async versions(vids?: readonly string[]): Promise<CodeVersion[]> {
+    const { listVersions } = await import("../versions/versions.js");
     return listVersions(this.project, this.repository.root, vids);
   }
 
   /** The recorded vid that a commit id or a prefix of one names; null when no run ran it. */
-  resolveVersion(text: string): Promise<string | null> {
+  async resolveVersion(text: string): Promise<string | null> {
+    const { resolveRecordedVid } = await import("../versions/recorded-vid.js");
     return resolveRecordedVid(this.project, text);
   }
 
-  dataframe(names: readonly string[]): Promise<DataFrame> {
+  async dataframe(names: readonly string[]): Promise<DataFrame> {
+    const { dataframe } = await import("../store/queries/dataframe.js");
     return dataframe(this.project, this.project.projid, names);
   }
 

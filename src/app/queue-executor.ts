@@ -1,6 +1,6 @@
 import type { ProjectLayout } from "../project-layout.js";
 import type { WorkerContext } from "../replay/execute-task.js";
-import { ReplayQueue } from "../replay/replay-queue.js";
+import type { ReplayQueue } from "../replay/replay-queue.js";
 import { waitForJob } from "../replay/replay-service.js";
 import type { ProjectStore } from "../store/project-store.js";
 import type { ReplayJob } from "../store/queries/replay-jobs.js";
@@ -71,7 +71,10 @@ export class QueueExecutor implements ReplayExecutor {
   }
 
   private connected(): Promise<ReplayQueue> {
-    this.queue ??= ReplayQueue.connect(this.serverUrl, this.project.projid, this.notify);
+    // pg-boss loads only when a replay needs the queue.
+    this.queue ??= import("../replay/replay-queue.js").then(({ ReplayQueue }) =>
+      ReplayQueue.connect(this.serverUrl, this.project.projid, this.notify),
+    );
     return this.queue;
   }
 }

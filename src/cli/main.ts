@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { Command, CommanderError, Option } from "commander";
+import type { Command, CommanderError } from "commander";
 import { FlorError, FlorUsageError } from "../errors.js";
 import { parseFormat, type CommandOutput } from "./output.js";
 
@@ -66,8 +66,6 @@ function count(option: string, text: string | undefined, min: number): number | 
 }
 
 const cores = availableParallelism();
-const format = () => new Option("--format <format>", "output format: table, json or csv (default: table)");
-const workersOption = (what: string) => new Option("--workers <n>", `${what} (default: the cores, ${cores})`);
 
 /** What the command run prints; set by its action. */
 let output = "" as string | CommandOutput;
@@ -78,7 +76,11 @@ let printed = "";
  * The CLI: one command per verb, each with its own options. Commands and what they need are imported
  * when run: the query language's parser alone takes 0.4 s to load.
  */
-function program(): Command {
+async function program(): Promise<Command> {
+  // Loaded only past the overview: `flor --help` stays as fast as printing text.
+  const { Command, Option } = await import("commander");
+  const format = () => new Option("--format <format>", "output format: table, json or csv (default: table)");
+  const workersOption = (what: string) => new Option("--workers <n>", `${what} (default: the cores, ${cores})`);
   const flor = new Command("flor").configureOutput({
     writeOut: (text) => {
       printed += text;
@@ -274,15 +276,13 @@ function usageError(cmd: Command, error: CommanderError): never {
 
 try {
   const argv = process.argv.slice(2);
-  if (argv.length === 0) output = HELP;
+  if (argv.length === 0 || (argv.length === 1 && ["--help", "-h", "help"].includes(argv[0]!))) output = HELP;
   else
-    await program()
-      .parseAsync(argv, { from: "user" })
-      .catch((error: unknown) => {
-        // Help and the version end parsing early; what they print is the output.
-        if (error instanceof CommanderError && error.exitCode === 0) output = printed;
-        else throw error;
-      });
+    await (await program()).parseAsync(argv, { from: "user" }).catch((error: unknown) => {
+      // Help and the version end parsing early; what they print is the output.
+      if ((error as Partial<CommanderError>).code?.startsWith("commander.") && (error as CommanderError).exitCode === 0) output = printed;
+      else throw error;
+    });
   if (typeof output === "string") process.stdout.write(output);
   else {
     process.stdout.write(output.stdout);

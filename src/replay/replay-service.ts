@@ -46,8 +46,8 @@ export async function requestReplay(project: ProjectStore, plan: ReplayPlan, req
   return { jobId, fresh: true };
 }
 
-/** The plan without the tasks' patched sources (those are for workers, not people): as kept with the job and printed as JSON. */
-export function summarizePlan(plan: ReplayPlan): JsonValue {
+/** The plan without the tasks' patched sources (those are for workers, not people): as kept with the job. */
+function summarizePlan(plan: ReplayPlan): JsonValue {
   return JSON.parse(
     JSON.stringify({
       ...plan,

@@ -165,4 +165,4 @@ export async function recordedValues(db: Kysely<Database>, runId: number, names:
 }
 
 /** Sequence numbers of replayed values start here (those logged after the loop at twice it), above any journal line. */
-export const REPLAYED_SEQ = 1_000_000_000;
+const REPLAYED_SEQ = 1_000_000_000;
