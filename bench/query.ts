@@ -10,7 +10,8 @@ import { sql } from "kysely";
 import { layoutFor, type ProjectLayout } from "../src/project-layout.js";
 import { openStore, type Store } from "../src/store/open-store.js";
 import { ingest } from "../src/store/ingest.js";
-import { planQuery, runQuery } from "../src/florql/query-service.js";
+import { ProjectSession } from "../src/app/project-session.js";
+import { bindProject } from "../src/store/project-store.js";
 import { parseQuery } from "../src/florql/parse.js";
 import { analyze } from "../src/florql/analyze.js";
 import { compileSql } from "../src/florql/compile-sql.js";
@@ -71,8 +72,9 @@ async function timeIt(work: () => Promise<unknown>): Promise<number> {
 
 async function compare(store: Store, layout: ProjectLayout, kind: string): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
+  const session = await ProjectSession.over(store, layout, { workers: 1, lifetime: "command" });
   for (const { name, florql, hand } of QUERIES) {
-    const viaFlorql = async () => runQuery(store, await planQuery(store, layout, florql, { workers: 1 }), async () => null, "none");
+    const viaFlorql = () => session.answerQuery(florql, "none");
     const [a, b] = [await viaFlorql(), await hand.execute(store.db)];
     if (a.rows.length !== b.rows.length)
       throw new Error(`${name}: FlorQL gave ${a.rows.length} rows, the hand-written SQL ${b.rows.length}`);
@@ -142,7 +144,7 @@ export async function benchQuery(): Promise<Record<string, unknown>> {
 
 /** Parse + analysis + SQL compilation of each typical query, with the catalog already loaded. */
 async function planning(store: Store, layout: ProjectLayout): Promise<{ medianMs: number }> {
-  const catalog = await QueryCatalog.load(store, layout.projid, layout.root);
+  const catalog = await QueryCatalog.load(await bindProject(store, layout.projid), layout.root);
   const times: number[] = [];
   for (let i = 0; i < 200; i++) {
     for (const { florql } of QUERIES) {

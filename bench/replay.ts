@@ -5,7 +5,7 @@ import path from "node:path";
 import { layoutFor } from "../src/project-layout.js";
 import { openStore, type Store } from "../src/store/open-store.js";
 import { ingest } from "../src/store/ingest.js";
-import { requestReplay, runJobLocally } from "../src/replay/replay-service.js";
+import { ProjectSession } from "../src/app/project-session.js";
 import type { ReplayRequest } from "../src/replay/replay-plan.js";
 import { EDITS, irisRepository, recordVersions } from "./iris-history.js";
 
@@ -99,13 +99,15 @@ async function timedReplay(dir: string, name: string, request: ReplayRequest, wo
   try {
     await ingest(store, layout);
     const started = performance.now();
-    const { jobId, plan } = await requestReplay(store, layout, request, { workers });
-    const job = await runJobLocally(store, layout, jobId, { workers });
+    const session = await ProjectSession.over(store, layout, { workers, lifetime: "command" });
+    const plan = await (await import("../src/replay/replay-plan.js")).planReplay(session.project, layout, request, { workers });
+    const { jobId, fresh } = await session.requestReplay(plan, request);
+    const job = await session.runJob(jobId, fresh);
     const seconds = (performance.now() - started) / 1000;
     if (job.status !== "done") throw new Error(`replay ${name} ended ${job.status}: ${job.error}`);
     return {
       seconds,
-      estimate: plan!.estimate.wallSeconds,
+      estimate: plan.estimate.wallSeconds,
       tasks: job.tasks.total,
       iterations: job.iterations.done,
       values: await lastEpochValues(store),

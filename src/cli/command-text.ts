@@ -1,8 +1,7 @@
+import type { JobProblem, JobState, PlanSummary, QueryAnswer, ReplayMode, ReplayOutcome } from "../app/flor-api.js";
+import type { StartedReplay } from "../app/replay-executor.js";
 import { FlorError } from "../errors.js";
-import type { ReplayMode } from "../florql/query-service.js";
 import { replayRunsTable } from "../replay/describe-runs.js";
-import type { ReplayJob } from "../replay/replay-jobs.js";
-import type { ReplayPlan } from "../replay/replay-plan.js";
 import type { RunSummary } from "../store/queries/runs.js";
 import type { CodeVersion } from "../versions/versions.js";
 import { render, type OutputFormat } from "./output.js";
@@ -33,10 +32,7 @@ export function renderVersions(versions: readonly CodeVersion[], format: OutputF
 }
 
 /** How a replay job ended, one row: tasks, iterations executed, values stored, divergences. */
-export function jobSummary(
-  job: Pick<ReplayJob, "id" | "status" | "tasks" | "iterations" | "values" | "divergences">,
-  format: OutputFormat,
-): string {
+export function jobSummary(job: JobState, format: OutputFormat): string {
   const summary = {
     job: job.id,
     status: job.status,
@@ -49,10 +45,10 @@ export function jobSummary(
   return render(Object.keys(summary), [summary], format);
 }
 
-/** What went wrong in a job, one line per failed task or fallback, from its events (stored or through the API). */
-export function jobProblemLines(events: readonly { kind: string; taskId: number | null; data: unknown }[]): string {
+/** What went wrong in a job, one line per failed task or fallback. */
+export function jobProblemLines(problems: readonly JobProblem[]): string {
   let text = "";
-  for (const event of events.filter((e) => e.kind === "task-failed" || e.kind === "task-fallback")) {
+  for (const event of problems) {
     const data = event.data as { error?: string; reason?: string };
     text += `flor: task ${event.taskId} ${event.kind === "task-failed" ? `failed: ${data.error}` : `could not use checkpoints (${data.reason}); replayed the whole script`}\n`;
   }
@@ -63,31 +59,28 @@ export function fillingNote(names: readonly string[], tasks: number, wallSeconds
   return `flor: filling ${names.join(", ")} by replay (${tasks} tasks, estimated ${wallSeconds.toFixed(1)} s)\n`;
 }
 
-/** What the notes after a query's answer need, from a local plan or from the API. */
-export interface AnswerFacts {
-  job: Pick<ReplayJob, "id" | "status" | "error" | "divergences"> | null;
-  /** Why tasks of the job failed or fell back, one line each. */
-  problems: string;
-  /** The replay that would fill missing values; null when nothing is missing. */
-  replay: { names: readonly string[]; runs: number; tasks: number } | null;
-  unfillable: readonly { name: string; runs: number; reasons: readonly string[] }[];
+/** Where a replay that the command did not wait for runs, and how to see its values. */
+export function startedNote(started: StartedReplay | null): string {
+  if (started === null) return "";
+  if (started.runner === "queue") return `flor: replay job ${started.jobId} is queued for \`flor worker\` processes\n`;
+  const where = started.runner === "server" ? `runs in \`flor serve\` (pid ${started.pid})` : `runs in the background (pid ${started.pid})`;
+  return `flor: replay job ${started.jobId} ${where}; \`flor query\` again shows its values as they land\n`;
 }
 
-/** The stderr lines after an answer: how its replay ended, what is still missing, and what cannot be filled. */
-export function answerNotes({ job, problems, replay, unfillable }: AnswerFacts, mode: ReplayMode): string {
+/** The stderr lines after an answer: how the replay it waited for ended, what is still missing, and what cannot be filled. */
+export function answerNotes({ job: answerJob, notes }: Pick<QueryAnswer, "job" | "notes">, mode: ReplayMode): string {
+  const job = notes.started === null ? answerJob : null;
+  const replay = notes.missing;
   let stderr = "";
   if (job !== null && job.status !== "done")
-    stderr += `${problems}flor: replay job ${job.id} ended ${job.status}: ${job.error ?? ""}; values it could not fill are empty\n`;
+    stderr += `${jobProblemLines(notes.problems)}flor: replay job ${job.id} ended ${job.status}: ${job.error ?? ""}; values it could not fill are empty\n`;
   if (job !== null && job.divergences > 0)
     stderr += `flor: warning: replay job ${job.id} did not reproduce ${job.divergences} recorded value(s); see flor replay's report\n`;
   if (mode === "none" && replay !== null && replay.tasks > 0)
     stderr += `flor: ${replay.names.join(", ")} missing for ${replay.runs} run(s); run with --replay wait to fill them\n`;
-  for (const { name, runs, reasons } of unfillable) stderr += `flor: cannot fill ${name} for ${runs} run(s): ${reasons.join("; ")}\n`;
+  for (const { name, runs, reasons } of notes.unfillable) stderr += `flor: cannot fill ${name} for ${runs} run(s): ${reasons.join("; ")}\n`;
   return stderr;
 }
-
-/** A replay plan as planned or as stored with its job (tasks without their patched sources). */
-export type PlanSummary = Omit<ReplayPlan, "tasks"> & { tasks: readonly unknown[] };
 
 /** The plan for people: what runs, which iterations, why not, and what it should cost. */
 export function describePlan(plan: PlanSummary): string {
@@ -109,6 +102,17 @@ export function describePlan(plan: PlanSummary): string {
       `(re-running those runs from scratch: ${fullSeconds.toFixed(1)} s)`,
   );
   return `${lines.join("\n")}\n`;
+}
+
+/** What follows a replay's summary: its tasks' problems and the values it did not reproduce. */
+export function replayNotes({ job, problems, divergences }: ReplayOutcome): string {
+  let stderr = jobProblemLines(problems);
+  if (job.divergences > 0) {
+    stderr += `flor: warning: the replay did not reproduce ${job.divergences} recorded value(s); the replayed values may not be faithful${divergences === null ? "" : ":"}\n`;
+    for (const d of divergences ?? [])
+      stderr += `  run ${d.tstamp.toISOString()}: ${d.name} #${d.occurrence}: recorded ${JSON.stringify(d.recorded)}, replayed ${JSON.stringify(d.replayed)} (${d.detail})\n`;
+  }
+  return stderr;
 }
 
 /** What `flor replay --cancel` prints, locally and through `flor serve`; a job that does not exist is an error. */

@@ -1,10 +1,8 @@
-import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
-import { FlorError, FlorUsageError } from "../errors.js";
-import { parseFormat } from "./output.js";
 import { availableParallelism } from "node:os";
-import type { CommandOutput } from "./commands/propagate.js";
-import type { ServeClient } from "./serve-client.js";
+import type { Command, CommanderError } from "commander";
+import { FlorError, FlorUsageError } from "../errors.js";
+import { parseFormat, type CommandOutput } from "./output.js";
 
 const HELP = `flor: multiversion hindsight logging
 
@@ -45,8 +43,8 @@ Commands:
                            any machine with a clone of the repository and the .flor objects (FLOR_DIR)
 
 Options:
-  --format table|json|csv  output format (default: table)
-  -h, --help               this help
+  --format table|json|csv  output format of runs, versions, dataframe, query and replay (default: table)
+  -h, --help               this help; \`flor <command> --help\` lists a command's options
   -v, --version            the version
 
 Environment:
@@ -67,134 +65,224 @@ function count(option: string, text: string | undefined, min: number): number | 
   return value;
 }
 
+const cores = availableParallelism();
+
+/** What the command run prints; set by its action. */
+let output = "" as string | CommandOutput;
+/** What commander prints itself: help and the version. */
+let printed = "";
+
 /**
- * The `flor serve` holding the embedded store, if one does: the commands it can answer go through it,
- * since the store admits one process.
+ * The CLI: one command per verb, each with its own options. Commands and what they need are imported
+ * when run: the query language's parser alone takes 0.4 s to load.
  */
-async function server(): Promise<ServeClient | null> {
-  return (await import("./serve-client.js")).servedClient();
+async function program(): Promise<Command> {
+  // Loaded only past the overview: `flor --help` stays as fast as printing text.
+  const { Command, Option } = await import("commander");
+  const format = () => new Option("--format <format>", "output format: table, json or csv (default: table)");
+  const workersOption = (what: string) => new Option("--workers <n>", `${what} (default: the cores, ${cores})`);
+  const flor = new Command("flor").configureOutput({
+    writeOut: (text) => {
+      printed += text;
+    },
+    writeErr: () => undefined,
+  });
+  flor.version((createRequire(import.meta.url)("../../package.json") as { version: string }).version, "-v, --version", "the version");
+  const command = (name: string, description: string): Command => {
+    const cmd = flor.command(name).description(description);
+    return cmd.exitOverride((error) => usageError(cmd, error));
+  };
+
+  command("runs", "list recorded runs (tstamp, script, vid, status, args)")
+    .addOption(format())
+    .action(async (opts: { format?: string }) => {
+      const outputFormat = parseFormat(opts.format);
+      const [{ withApi }, { runsCommand }] = await Promise.all([import("./open-project.js"), import("./commands/runs.js")]);
+      output = await withApi("runs", cores, (api) => runsCommand(api, outputFormat));
+    });
+
+  command("versions", "list the code versions that runs ran")
+    .addOption(format())
+    .action(async (opts: { format?: string }) => {
+      const outputFormat = parseFormat(opts.format);
+      const [{ withApi }, { versionsCommand }] = await Promise.all([import("./open-project.js"), import("./commands/versions.js")]);
+      output = await withApi("versions", cores, (api) => versionsCommand(api, outputFormat));
+    });
+
+  command(
+    "dataframe",
+    "the pivot of logged values (and args) by run and loop dimensions; with no names: every run's args and top-level values",
+  )
+    .argument("[names...]", "logged names and args")
+    .addOption(format())
+    .action(async (names: string[], opts: { format?: string }) => {
+      const outputFormat = parseFormat(opts.format);
+      const [{ withSession }, { dataframeCommand }] = await Promise.all([import("./open-project.js"), import("./commands/dataframe.js")]);
+      output = await withSession("dataframe", cores, (session) => dataframeCommand(session, names, outputFormat));
+    });
+
+  command("ingest", "load new journal records into the store (every command does this first)")
+    .option("--rebuild", "forget the project's data in the store and read every journal again")
+    .action(async (opts: { rebuild?: boolean }) => {
+      const rebuild = opts.rebuild === true;
+      const [{ withSession }, { ingestCommand }] = await Promise.all([import("./open-project.js"), import("./commands/ingest.js")]);
+      // The session's opening ingest is the command: its problems are the report, not warnings.
+      output = await withSession("ingest", cores, async (session) => ingestCommand(session.ingested!, rebuild), {
+        rebuild,
+        onIngestProblem: () => undefined,
+      });
+    });
+
+  command(
+    "propagate",
+    "inject the flor.log statements of the newest version of a script into an old version; exit code 3 when one is declined",
+  )
+    .option("--new <file>", "the newest version of the script")
+    .option("--old <file>", "the old version to patch")
+    .option("--json", "print the report ({ injected, declined, present, code }) instead of the patched code")
+    .action(async (opts: { new?: string; old?: string; json?: boolean }) => {
+      output = (await import("./commands/propagate.js")).propagateCommand(opts.new, opts.old, opts.json === true);
+    });
+
+  for (const verb of ["query", "explain"] as const) {
+    const cmd = command(
+      verb,
+      verb === "query"
+        ? "answer a FlorQL query over every version, filling values past versions never logged by replay (see the README's FlorQL reference)"
+        : "the query's plan: run scope, which versions have each column, the replay tasks and their estimated cost, the SQL",
+    ).argument("<florql>", "the query, in quotes");
+    if (verb === "query")
+      cmd
+        .addOption(
+          new Option("--replay <mode>", "fill missing values first (wait, the default), not at all (none) or in the background (async)"),
+        )
+        .addOption(new Option("--no-replay", "the same as --replay none"))
+        .addOption(format());
+    cmd
+      .addOption(workersOption("replay workers, for planning and for running the replay"))
+      .action(async (text: string, opts: { replay?: string | false; workers?: string; format?: string }) => {
+        const replay = opts.replay === false ? "none" : (opts.replay ?? "wait");
+        if (replay !== "wait" && replay !== "none" && replay !== "async")
+          throw new FlorUsageError(`--replay must be wait, none or async, not "${replay}"`);
+        const outputFormat = parseFormat(opts.format);
+        const workers = count("--workers", opts.workers, 1) ?? cores;
+        const [{ withApi }, { queryCommand }] = await Promise.all([import("./open-project.js"), import("./commands/query.js")]);
+        output = await withApi(verb, workers, (api) =>
+          queryCommand(api, text, { explain: verb === "explain", replay, format: outputFormat }),
+        );
+      });
+  }
+
+  command("replay", "fill log names in past runs by propagation and selective replay, from checkpoints")
+    .argument("[names...]", "the log names to fill")
+    .option("--where <predicate>", 'limit runs and iterations with a FlorQL predicate, e.g. "epoch >= 18 AND lr < 0.1"')
+    .option("--script <file>", "only runs of this script (repository-relative)")
+    .option("--dry-run", "print the plan and its estimate; run nothing")
+    .addOption(workersOption("child processes at a time; 0 on a PostgreSQL server: only queue the tasks for flor worker"))
+    .addOption(format())
+    .option("--cancel <job>", "cancel replay job N: its queued tasks never start, running ones stop")
+    // How a query's background replay runs (`flor query --replay async` starts it).
+    .addOption(new Option("--job <job>", "run replay job N's queued tasks").hideHelp())
+    .action(
+      async (
+        names: string[],
+        opts: { where?: string; script?: string; dryRun?: boolean; workers?: string; format?: string; cancel?: string; job?: string },
+      ) => {
+        const outputFormat = parseFormat(opts.format);
+        const replay = await import("./commands/replay.js");
+        const { withApi, withSession } = await import("./open-project.js");
+        const cancel = count("--cancel", opts.cancel, 1);
+        if (cancel !== undefined) {
+          if (names.length > 0 || opts.job !== undefined || opts.where !== undefined || opts.dryRun)
+            throw new FlorUsageError("flor replay --cancel N takes no names or other replay options");
+          output = await withApi("replay --cancel", cores, (api) => replay.cancelCommand(api, cancel));
+          return;
+        }
+        const job = count("--job", opts.job, 1);
+        const workers = count("--workers", opts.workers, 0) ?? cores;
+        if (job !== undefined) {
+          // Started by a command that still holds the embedded store until it exits.
+          output = await withSession("replay", workers, (session) => replay.runJobCommand(session, job, outputFormat), {
+            waitSeconds: 300,
+          });
+          return;
+        }
+        if (names.length === 0)
+          throw new FlorUsageError("flor replay needs the log names to fill", 'Example: flor replay grad_norm --where "epoch >= 18"');
+        const ask = { names, where: opts.where, script: opts.script };
+        // A dry run prints the whole plan, which the API does not return: it needs the store here.
+        output = opts.dryRun
+          ? await withSession("replay", workers, (session) => replay.dryRunCommand(session, ask, outputFormat))
+          : await withApi("replay", workers, (api) => replay.replayCommand(api, ask, outputFormat));
+      },
+    );
+
+  command("serve", "the GraphQL API at http://host:port/graphql (GraphiQL in a browser) until Ctrl-C")
+    .option("--port <port>", "the port; 0 picks a free one (default: 4000)")
+    .option("--host <host>", "the address to bind; off loopback every request needs the token (default: 127.0.0.1)")
+    .addOption(workersOption("replay tasks this server runs at a time"))
+    .action(async (opts: { port?: string; host?: string; workers?: string }) => {
+      output = await (await import("./commands/serve.js")).serveCommand({
+        port: count("--port", opts.port, 0) ?? 4000,
+        host: opts.host ?? "127.0.0.1",
+        workers: count("--workers", opts.workers, 1) ?? cores,
+      });
+    });
+
+  command("worker", "run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL)")
+    .addOption(workersOption("tasks at a time"))
+    .option("--idle-exit <seconds>", "exit once no task has been queued or running for this long")
+    .action(async (opts: { workers?: string; idleExit?: string }) => {
+      output = await (await import("./commands/worker.js")).workerCommand(
+        count("--workers", opts.workers, 1) ?? cores,
+        count("--idle-exit", opts.idleExit, 0),
+      );
+    });
+
+  // After the commands: they keep commander's help, which lists their options.
+  flor.configureHelp({ formatHelp: () => HELP });
+  return flor.exitOverride((error) => usageError(flor, error));
 }
 
-async function run(argv: string[]): Promise<string | CommandOutput> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      format: { type: "string" },
-      rebuild: { type: "boolean" },
-      new: { type: "string" },
-      old: { type: "string" },
-      json: { type: "boolean" },
-      where: { type: "string" },
-      script: { type: "string" },
-      "dry-run": { type: "boolean" },
-      workers: { type: "string" },
-      "idle-exit": { type: "string" },
-      job: { type: "string" },
-      cancel: { type: "string" },
-      replay: { type: "string" },
-      "no-replay": { type: "boolean" },
-      port: { type: "string" },
-      host: { type: "string" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
-    },
-  });
-  const [command, ...rest] = positionals;
-  if (values.version) return `${(createRequire(import.meta.url)("../../package.json") as { version: string }).version}\n`;
-  if (values.help || command === undefined || command === "help") return HELP;
-  const format = parseFormat(values.format);
-  const noArguments = (): void => {
-    if (rest.length > 0) throw new FlorUsageError(`flor ${command} takes no arguments, got "${rest.join(" ")}"`);
-  };
-  switch (command) {
-    // Commands are imported when used: the query language's parser alone takes 0.4 s to load.
-    case "runs": {
-      noArguments();
-      const client = await server();
-      if (client !== null) return (await import("./commands/remote.js")).remoteRuns(client, format);
-      return (await import("./commands/runs.js")).runsCommand(format);
-    }
-    case "versions": {
-      noArguments();
-      const client = await server();
-      if (client !== null) return (await import("./commands/remote.js")).remoteVersions(client, format);
-      return (await import("./commands/versions.js")).versionsCommand(format);
-    }
-    case "ingest":
-      noArguments();
-      return (await import("./commands/ingest.js")).ingestCommand(values.rebuild === true);
-    case "dataframe":
-      return (await import("./commands/dataframe.js")).dataframeCommand(rest, format);
-    case "propagate":
-      noArguments();
-      return (await import("./commands/propagate.js")).propagateCommand(values.new, values.old, values.json === true);
-    case "replay": {
-      const cancel = count("--cancel", values.cancel, 1);
-      if (cancel !== undefined) {
-        if (rest.length > 0 || values.job !== undefined || values.where !== undefined || values["dry-run"])
-          throw new FlorUsageError("flor replay --cancel N takes no names or other replay options");
-        const client = await server();
-        if (client !== null) return (await import("./commands/remote.js")).remoteCancel(client, cancel);
-        return (await import("./commands/replay.js")).cancelReplayCommand(cancel);
-      }
-      const options = {
-        names: rest,
-        job: count("--job", values.job, 1),
-        where: values.where,
-        script: values.script,
-        dryRun: values["dry-run"] === true,
-        workers: count("--workers", values.workers, 0) ?? availableParallelism(),
-        format,
-      };
-      if (options.job === undefined && rest.length === 0)
-        throw new FlorUsageError("flor replay needs the log names to fill", 'Example: flor replay grad_norm --where "epoch >= 18"');
-      // A dry run prints the plan, which the API does not return; --job is how a background replay runs here.
-      const client = options.job === undefined && !options.dryRun ? await server() : null;
-      if (client !== null) return (await import("./commands/remote.js")).remoteReplay(client, options);
-      return (await import("./commands/replay.js")).replayCommand(options);
-    }
-    case "query":
-    case "explain": {
-      if (rest.length !== 1)
-        throw new FlorUsageError(
-          `flor ${command} takes one FlorQL query in quotes`,
-          `Example: flor ${command} "SELECT epoch, loss FROM train.ts WHERE epoch >= 18"`,
-        );
-      const replay = values["no-replay"] ? "none" : (values.replay ?? "wait");
-      if (replay !== "wait" && replay !== "none" && replay !== "async")
-        throw new FlorUsageError(`--replay must be wait, none or async, not "${replay}"`);
-      const client = await server();
-      if (client !== null)
-        return (await import("./commands/remote.js")).remoteQuery(client, rest[0]!, { explain: command === "explain", replay, format });
-      return (await import("./commands/query.js")).queryCommand(rest[0]!, {
-        explain: command === "explain",
-        replay,
-        format,
-        workers: count("--workers", values.workers, 1) ?? availableParallelism(),
-      });
-    }
-    case "serve":
-      noArguments();
-      return (await import("./commands/serve.js")).serveCommand({
-        port: count("--port", values.port, 0) ?? 4000,
-        host: values.host ?? "127.0.0.1",
-        workers: count("--workers", values.workers, 1) ?? availableParallelism(),
-      });
-    case "worker":
-      noArguments();
-      return (await import("./commands/worker.js")).workerCommand(
-        count("--workers", values.workers, 1) ?? availableParallelism(),
-        count("--idle-exit", values["idle-exit"], 0),
+/** Commander's complaints as FlorDB's usage errors (exit code 2), naming what the command takes. */
+function usageError(cmd: Command, error: CommanderError): never {
+  if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") throw error;
+  const name = cmd.parent === null ? "flor" : `flor ${cmd.name()}`;
+  const message = error.message.replace(/^error: /, "");
+  switch (error.code) {
+    case "commander.unknownCommand":
+      throw new FlorUsageError(`unknown command "${cmd.args[0]}"`, "Run `flor --help` for the list of commands.");
+    case "commander.unknownOption": {
+      const flag = /'([^']*)'/.exec(message)?.[1] ?? message;
+      const options = cmd.options.filter((o) => !o.hidden).map((o) => o.flags);
+      throw new FlorUsageError(
+        `Unknown option '${flag}' for ${name}`,
+        options.length === 0 ? `${name} takes no options.` : `${name} takes ${options.join(", ")}; see \`${name} --help\`.`,
       );
+    }
+    case "commander.missingArgument":
+    case "commander.excessArguments":
+      if (cmd.name() === "query" || cmd.name() === "explain")
+        throw new FlorUsageError(
+          `${name} takes one FlorQL query in quotes`,
+          `Example: ${name} "SELECT epoch, loss FROM train.ts WHERE epoch >= 18"`,
+        );
+      if (cmd.registeredArguments.length === 0) throw new FlorUsageError(`${name} takes no arguments, got "${cmd.args.join(" ")}"`);
+      throw new FlorUsageError(message, `See \`${name} --help\`.`);
     default:
-      throw new FlorUsageError(`unknown command "${command}"`, "Run `flor --help` for the list of commands.");
+      throw new FlorUsageError(message, `See \`${name} --help\`.`);
   }
 }
 
 try {
-  const output = await run(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.length === 0 || (argv.length === 1 && ["--help", "-h", "help"].includes(argv[0]!))) output = HELP;
+  else
+    await (await program()).parseAsync(argv, { from: "user" }).catch((error: unknown) => {
+      // Help and the version end parsing early; what they print is the output.
+      if ((error as Partial<CommanderError>).code?.startsWith("commander.") && (error as CommanderError).exitCode === 0) output = printed;
+      else throw error;
+    });
   if (typeof output === "string") process.stdout.write(output);
   else {
     process.stdout.write(output.stdout);
@@ -205,9 +293,6 @@ try {
   if (error instanceof FlorError) {
     process.stderr.write(`flor: ${error.message}\n${error.hint === undefined ? "" : `${error.hint}\n`}`);
     process.exitCode = error.exitCode;
-  } else if ((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-    process.stderr.write(`flor: ${(error as Error).message}\nRun \`flor --help\` for usage.\n`);
-    process.exitCode = 2;
   } else {
     process.stderr.write(
       `flor: internal error: ${(error as Error).message}\n${process.env["FLOR_DEBUG"] ? `${(error as Error).stack}\n` : "Set FLOR_DEBUG=1 for details.\n"}`,

@@ -3,6 +3,13 @@ import type { OutputFormat } from "../text/render-table.js";
 
 export { render, type OutputFormat } from "../text/render-table.js";
 
+/** What a command prints, and its exit code. */
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
 export function parseFormat(value: string | undefined): OutputFormat {
   if (value === undefined) return "table";
   if (value === "table" || value === "json" || value === "csv") return value;

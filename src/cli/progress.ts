@@ -1,4 +1,4 @@
-import type { ReplayJob } from "../replay/replay-jobs.js";
+import type { JobState } from "../app/flor-api.js";
 
 /**
  * Replay progress on stderr: a bar redrawn in place on a terminal, a line per finished task otherwise
@@ -9,7 +9,7 @@ export class ReplayProgress {
   private readonly started = performance.now();
   private readonly tty = process.stderr.isTTY === true;
 
-  update(job: Pick<ReplayJob, "id" | "tasks" | "iterations" | "values">): void {
+  update(job: Pick<JobState, "id" | "tasks" | "iterations" | "values">): void {
     const finished = job.tasks.done + job.tasks.failed + job.tasks.cancelled;
     if (finished === this.lastDone && !this.tty) return;
     this.lastDone = finished;

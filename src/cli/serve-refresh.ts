@@ -2,8 +2,9 @@ import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import type { ProjectLayout } from "../project-layout.js";
 import { ingest } from "../store/ingest.js";
-import type { Store } from "../store/open-store.js";
 import { isAlive } from "../store/pglite-lock.js";
+import type { ProjectStore } from "../store/project-store.js";
+import { journalStates } from "../store/queries/journals.js";
 
 /** A journal that can still change: its run has not ended, or it is not ingested yet. */
 interface OpenJournal {
@@ -18,7 +19,7 @@ interface OpenJournal {
  * still change, size, mtime and whether their run's process lives (a killed run becomes incomplete).
  * Ended journals never change and are not looked at. Concurrent requests share one ingest.
  */
-export function journalRefresher(store: Store, layout: ProjectLayout, onProblem: (problem: string) => void): () => Promise<void> {
+export function journalRefresher(project: ProjectStore, layout: ProjectLayout, onProblem: (problem: string) => void): () => Promise<void> {
   let seen: string | null = null;
   let open: OpenJournal[] = [];
   let running: Promise<void> | null = null;
@@ -35,28 +36,17 @@ export function journalRefresher(store: Store, layout: ProjectLayout, onProblem:
   };
 
   const ingestNow = async (before: string): Promise<void> => {
-    const report = await ingest(store, layout);
+    const report = await ingest(project.store, layout);
     for (const problem of report.problems) onProblem(problem);
     const files =
       statSync(layout.journalsDir, { throwIfNoEntry: false }) === undefined
         ? []
         : readdirSync(layout.journalsDir).filter((f) => f.endsWith(".jsonl"));
-    const states = new Map(
-      (
-        await store.db
-          .selectFrom("journals as j")
-          .innerJoin("projects as p", "p.id", "j.project_id")
-          .leftJoin("runs as r", "r.id", "j.run_id")
-          .select(["j.path", "j.complete", "r.pid", "r.hostname"])
-          .where("p.projid", "=", layout.projid)
-          .where("j.path", "like", "journals/%")
-          .execute()
-      ).map((row) => [row.path, row]),
-    );
+    const states = await journalStates(project);
     open = files.flatMap((file) => {
       const state = states.get(`journals/${file}`);
       if (state?.complete) return [];
-      return [{ file, owner: state?.pid != null && state.hostname !== null ? { pid: state.pid, host: state.hostname } : null }];
+      return [{ file, owner: state?.pid != null && state.host !== null ? { pid: state.pid, host: state.host } : null }];
     });
     // The fingerprint from before the ingest: what changed while it ran is seen by the next request.
     seen = before;

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { sql } from "kysely";
 import type { JsonValue } from "../journal/records.js";
-import type { Store } from "../store/open-store.js";
+import type { ProjectStore } from "../store/project-store.js";
+import { journalsFingerprint } from "../store/queries/journals.js";
+import { catalogRows } from "../store/queries/runs.js";
 import { logStatements } from "../replay/logging-sources.js";
 import { statementLevel } from "../replay/statement-level.js";
 
@@ -30,7 +31,7 @@ export interface CatalogLog {
 /** The run dimensions every run has. */
 const RUN_DIMENSIONS = ["projid", "tstamp", "filename", "vid", "status"] as const;
 
-const CACHE = new WeakMap<Store, Map<string, { fingerprint: string; catalog: QueryCatalog }>>();
+const CACHE = new WeakMap<object, Map<string, { fingerprint: string; catalog: QueryCatalog }>>();
 
 export class QueryCatalog {
   newest: Map<string, CatalogLog> | null = null;
@@ -53,19 +54,13 @@ export class QueryCatalog {
    * change to runs, logs and replayed values comes with a change to the `journals` table, whose
    * fingerprint is one cheap query.
    */
-  static async load(store: Store, projid: string, root: string): Promise<QueryCatalog> {
-    const fingerprint = JSON.stringify(
-      await store.db
-        .selectFrom("journals as j")
-        .innerJoin("projects as p", "p.id", "j.project_id")
-        .select([sql<string>`count(*)`.as("n"), sql<string>`max(j.updated_at)`.as("at"), sql<string>`sum(j.offset)`.as("bytes")])
-        .where("p.projid", "=", projid)
-        .executeTakeFirst(),
-    );
+  static async load(project: ProjectStore, root: string): Promise<QueryCatalog> {
+    const { store, projid } = project;
+    const fingerprint = await journalsFingerprint(project);
     const key = `${projid}\u0000${root}`;
     let cached = CACHE.get(store)?.get(key);
     if (cached === undefined || cached.fingerprint !== fingerprint) {
-      cached = { fingerprint, catalog: await QueryCatalog.read(store, projid, root) };
+      cached = { fingerprint, catalog: await QueryCatalog.read(project, root) };
       const forStore = CACHE.get(store) ?? new Map<string, { fingerprint: string; catalog: QueryCatalog }>();
       forStore.set(key, cached);
       CACHE.set(store, forStore);
@@ -75,14 +70,9 @@ export class QueryCatalog {
     return cached.catalog;
   }
 
-  private static async read(store: Store, projid: string, root: string): Promise<QueryCatalog> {
-    const runs = store.db.selectFrom("runs as r").innerJoin("projects as p", "p.id", "r.project_id").where("p.projid", "=", projid);
-    const [runRows, argRows, logRows, coverage] = await Promise.all([
-      runs.select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status"]).orderBy("r.tstamp").execute(),
-      store.db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", runs.select("r.id")).execute(),
-      store.db.selectFrom("log_names").select(["run_id", "name", "dim_keys"]).where("run_id", "in", runs.select("r.id")).execute(),
-      store.db.selectFrom("replay_coverage").select(["run_id", "name"]).distinct().where("run_id", "in", runs.select("r.id")).execute(),
-    ]);
+  private static async read(project: ProjectStore, root: string): Promise<QueryCatalog> {
+    const { projid } = project;
+    const { runRows, argRows, logRows, coverage } = await catalogRows(project);
     const byId = new Map<number, CatalogRun>(
       runRows.map((r) => [r.id, { id: r.id, tstamp: r.tstamp, filename: r.filename, vid: r.vid, status: r.status, args: new Map() }]),
     );

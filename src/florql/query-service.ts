@@ -1,9 +1,8 @@
 import type { CompiledQuery as KyselyCompiled } from "kysely";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
-import type { Store } from "../store/open-store.js";
+import type { ProjectStore } from "../store/project-store.js";
 import { planReplay, type ReplayPlan, type ReplayRequest, type ScopePredicate } from "../replay/replay-plan.js";
-import type { ReplayJob } from "../replay/replay-jobs.js";
 import type { Expression, NameRef } from "./ast.js";
 import { analyze, type AnalyzedQuery } from "./analyze.js";
 import { QueryCatalog } from "./catalog.js";
@@ -42,12 +41,9 @@ export interface QueryPlan {
   timings: { parseMs: number; catalogMs: number; planMs: number };
 }
 
-export interface QueryResult {
+export interface QueryRows {
   columns: string[];
   rows: Record<string, JsonValue>[];
-  plan: QueryPlan;
-  /** The replay job that filled (wait) or is filling (async) missing values. */
-  job: ReplayJob | null;
   queryMs: number;
 }
 
@@ -57,11 +53,16 @@ export interface QueryResult {
  * that fills what is missing (restricted by the same predicates, down to loop iterations), and compile
  * the SQL. Nothing is executed.
  */
-export async function planQuery(store: Store, layout: ProjectLayout, text: string, options: { workers: number }): Promise<QueryPlan> {
+export async function planQuery(
+  project: ProjectStore,
+  layout: ProjectLayout,
+  text: string,
+  options: { workers: number },
+): Promise<QueryPlan> {
   const t0 = performance.now();
   const query = parseQuery(text);
   const t1 = performance.now();
-  const catalog = await QueryCatalog.load(store, layout.projid, layout.root);
+  const catalog = await QueryCatalog.load(project, layout.root);
   const t2 = performance.now();
   const analyzed = analyze(query, text, catalog);
 
@@ -86,7 +87,7 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   const have = new Map(names.map((name) => [name, catalog.recordedBy.get(name) ?? new Set<number>()]));
   // Which runs lack a name depends only on what was recorded, which a replay does not change.
   const compiled = compileSql(analyzed, layout.projid, narrowed ? runIds : null, lackingRuns(catalog, names, runIds));
-  const kysely = compiled.query.compile(store.db) as KyselyCompiled;
+  const kysely = compiled.query.compile(project.db) as KyselyCompiled;
   const t3 = performance.now();
   const missing = names.filter((name) => inScope.some((run) => !have.get(name)?.has(run.id)));
   const replayRequest: ReplayRequest | null =
@@ -97,7 +98,7 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
           runIds: inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id))).map((r) => r.id),
           ...(where === null ? {} : { where: scopeOf(where, analyzed), whereText: printWhere(text, where) }),
         };
-  const replay = replayRequest === null ? null : await planReplay(store, layout, replayRequest, options);
+  const replay = replayRequest === null ? null : await planReplay(project, layout, replayRequest, options);
   return {
     text,
     projid: layout.projid,
@@ -115,18 +116,11 @@ export async function planQuery(store: Store, layout: ProjectLayout, text: strin
   };
 }
 
-/** Runs a planned query: fills missing values first (`wait`), starts filling them (`async`), or not (`none`). */
-export async function runQuery(
-  store: Store,
-  plan: QueryPlan,
-  fill: (request: ReplayRequest, plan: ReplayPlan, mode: "wait" | "async") => Promise<ReplayJob | null>,
-  mode: ReplayMode,
-): Promise<QueryResult> {
-  const needsReplay = plan.replay !== null && plan.replay.tasks.length > 0;
-  const job = needsReplay && mode !== "none" ? await fill(plan.replayRequest!, plan.replay!, mode) : null;
+/** Runs a planned query's SQL over what the store holds now. */
+export async function queryRows(project: ProjectStore, plan: QueryPlan): Promise<QueryRows> {
   const started = performance.now();
   const { compiled } = plan;
-  const result = await compiled.query.execute(store.db);
+  const result = await compiled.query.execute(project.db);
   const queryMs = performance.now() - started;
   const rows = result.rows.map((row) => {
     const out: Record<string, JsonValue> = {};
@@ -137,7 +131,7 @@ export async function runQuery(
     }
     return out;
   });
-  return { columns: compiled.outputs.map((o) => o.label), rows, plan, job, queryMs };
+  return { columns: compiled.outputs.map((o) => o.label), rows, queryMs };
 }
 
 /**

@@ -1,5 +1,4 @@
-import type { ProjectLayout } from "../project-layout.js";
-import type { Store } from "../store/open-store.js";
+import type { ProjectStore } from "../store/project-store.js";
 import { closestNameHint, FlorQLError, FlorQLErrorCodes } from "./florql-error.js";
 import { QueryCatalog } from "./catalog.js";
 import { evaluatePredicate, namesIn } from "./evaluate.js";
@@ -32,6 +31,6 @@ export function scopePredicate(text: string, catalog: readonly string[]): ScopeP
 }
 
 /** `scopePredicate` against the project's catalog (the one FlorQL queries use, cached per store change). */
-export async function projectScope(text: string, store: Store, layout: ProjectLayout): Promise<ScopePredicate> {
-  return scopePredicate(text, (await QueryCatalog.load(store, layout.projid, layout.root)).allNames());
+export async function projectScope(text: string, project: ProjectStore, root: string): Promise<ScopePredicate> {
+  return scopePredicate(text, (await QueryCatalog.load(project, root)).allNames());
 }

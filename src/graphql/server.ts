@@ -1,19 +1,15 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { availableParallelism } from "node:os";
 import { createYoga, type Plugin } from "graphql-yoga";
 import { GraphQLError, type ExecutionResult } from "graphql/index.js";
+import type { ProjectSession } from "../app/project-session.js";
 import type { FlorContext } from "./builder.js";
-import type { ProjectLayout } from "../project-layout.js";
-import type { Store } from "../store/open-store.js";
 import { checkedTimeout, configuredTimeoutSeconds, costLimit, documentLimits, MAX_BODY_BYTES, MAX_COST, requestTimeout } from "./limits.js";
 import { schema } from "./schema.js";
 import { DEFAULT_REPLAY_WAIT_SECONDS } from "./types/florql.js";
 
 export interface FlorYogaOptions {
-  store: Store;
-  layout: ProjectLayout;
-  /** Replay workers, for planning and for running replays the API starts (default: the cores). */
-  workers?: number;
+  /** The project's session: a server's (lifetime "server"), whose executor runs the replays the API starts. */
+  session: ProjectSession;
   /** GraphiQL on GET /graphql from a browser (default true). */
   graphiql?: boolean;
   /** The bearer token mutations (and replay: ASYNC) require; null or absent refuses them all. */
@@ -26,8 +22,6 @@ export interface FlorYogaOptions {
   openReads?: boolean;
   /** Aborted when the server stops: event streams end with SERVER_STOPPING instead of reading a closing store. */
   stopping?: AbortSignal;
-  /** Hands new replay jobs to a queue instead of running them in this process. */
-  dispatch?: (jobId: number) => Promise<void>;
   /** Queries and mutations running longer are answered with REQUEST_TIMEOUT (default FLOR_GRAPHQL_TIMEOUT_SECONDS, else 30). */
   timeoutSeconds?: number;
 }
@@ -43,15 +37,13 @@ export function bearerMatches(header: string | null, token: string | null | unde
 }
 
 /**
- * The GraphQL endpoint at /graphql over one open store. Unexpected errors are masked (yoga's default):
+ * The GraphQL endpoint at /graphql over one project's session. Unexpected errors are masked (yoga's default):
  * clients see "Unexpected error." while GraphQLErrors raised on purpose and FlorQL errors-as-data pass.
  * Reads are open; mutations need `Authorization: Bearer <token>`. Operations are limited in size, depth,
  * aliases, estimated cost and (except subscriptions) running time: see limits.ts.
  */
 export function createFlorYoga({
-  store,
-  layout,
-  workers = availableParallelism(),
+  session,
   graphiql = true,
   token = null,
   refresh,
@@ -59,7 +51,6 @@ export function createFlorYoga({
   timeoutSeconds,
   stopping,
   openReads = true,
-  dispatch,
 }: FlorYogaOptions) {
   const timeout = timeoutSeconds === undefined ? configuredTimeoutSeconds() : checkedTimeout(timeoutSeconds);
   // WAIT answers (with what is filled so far) well before the request would time out.
@@ -74,13 +65,10 @@ export function createFlorYoga({
     context: async ({ request }) => {
       await refresh?.();
       return {
-        store,
-        layout,
-        workers,
+        session,
         authorized: bearerMatches(request.headers.get("authorization"), token),
         replayWaitSeconds: waitSeconds,
         ...(stopping === undefined ? {} : { stopping }),
-        ...(dispatch === undefined ? {} : { dispatch }),
       };
     },
   });

@@ -1,12 +1,23 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ProjectLayout } from "../project-layout.js";
-import type { Store } from "../store/open-store.js";
+import type { ProjectStore } from "../store/project-store.js";
 import { EXIT_CANNOT_FAST_FORWARD, REPLAY_FORMAT, type ReplaySpec } from "../sdk/replay-spec.js";
 import { runScript, type ChildResult } from "./child-process.js";
-import { IncompleteReplay, ingestReplayJournal } from "../store/ingest-replay.js";
-import { addEvent, claimTask, settleJob, type ReplayTask } from "./replay-jobs.js";
+import { IncompleteReplay } from "../store/ingest-replay.js";
+import { storeReplayJournal } from "../store/ingest.js";
+import { addEvent } from "../store/queries/replay-events.js";
+import { settleJob } from "../store/queries/replay-jobs.js";
+import {
+  claimTask,
+  completeTask,
+  failTask,
+  recordAttempt,
+  requeueTask,
+  taskStatus,
+  type ReplayTask,
+} from "../store/queries/replay-tasks.js";
 import { materializeVersion, removeTree } from "./source-tree.js";
 import type { TaskSpec } from "./task-spec.js";
 
@@ -43,9 +54,8 @@ export class TreeCache {
 }
 
 export interface WorkerContext {
-  store: Store;
+  project: ProjectStore;
   layout: ProjectLayout;
-  projectId: number;
   /** Who runs the tasks, as recorded with them: host:pid. */
   worker: string;
   trees: TreeCache;
@@ -64,7 +74,7 @@ export type TaskOutcome = "done" | "failed" | "cancelled" | "skipped" | "stopped
  * journal's values, the task's status and its event in one transaction. A failed task stores nothing.
  */
 export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise<TaskOutcome> {
-  const db = ctx.store.db;
+  const db = ctx.project.db;
   if (!(await claimTask(db, task.id, ctx.worker))) return "skipped";
   let spec = task.spec;
   let failures = 0;
@@ -72,7 +82,7 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
   let outcome: TaskOutcome;
   for (;;) {
     attempt++;
-    await db.updateTable("replay_tasks").set({ attempts: attempt }).where("id", "=", task.id).execute();
+    await recordAttempt(db, task.id, attempt);
     const journal = path.join(ctx.layout.replaysDir, `job-${task.jobId}`, `task-${task.id}-${attempt}.jsonl`);
     let result: ChildResult | null;
     let startFailure = "";
@@ -83,16 +93,11 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
       startFailure = `the replay could not start: ${(error as Error).message}`;
     }
     if (ctx.stopping?.() === true && result?.exitCode !== 0) {
-      await db
-        .updateTable("replay_tasks")
-        .set({ status: "queued", worker: null, started_at: null })
-        .where("id", "=", task.id)
-        .where("status", "=", "running")
-        .execute();
+      await requeueTask(db, task.id, true);
       await addEvent(db, task.jobId, "task-requeued", task.id, { attempt, reason: "the runner stopped" });
       return "stopped";
     }
-    if ((await db.selectFrom("replay_tasks").select("status").where("id", "=", task.id).executeTakeFirst())?.status === "cancelled") {
+    if ((await taskStatus(db, task.id)) === "cancelled") {
       outcome = "cancelled";
       break;
     }
@@ -122,11 +127,7 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
       await addEvent(db, task.jobId, "task-retry", task.id, { attempt, error: problem });
       continue;
     }
-    await db
-      .updateTable("replay_tasks")
-      .set({ status: "failed", error: problem, finished_at: new Date() })
-      .where("id", "=", task.id)
-      .execute();
+    await failTask(db, task.id, problem);
     await addEvent(db, task.jobId, "task-failed", task.id, { attempt, error: problem });
     outcome = "failed";
     break;
@@ -160,35 +161,9 @@ async function runAttempt(ctx: WorkerContext, task: ReplayTask, spec: TaskSpec, 
 }
 
 async function storeResult(ctx: WorkerContext, task: ReplayTask, journal: string, attempt: number, seconds: number): Promise<void> {
-  await ctx.store.transaction(async (tx) => {
-    const result = await ingestReplayJournal(tx, ctx.projectId, journal, task.id);
-    const relative = path.relative(ctx.layout.florDir, journal).split(path.sep).join("/");
-    await tx.db
-      .insertInto("journals")
-      .values({
-        project_id: ctx.projectId,
-        path: relative,
-        run_id: result.runId,
-        offset: statSync(journal).size,
-        lines: 0,
-        bad_lines: 0,
-        complete: true,
-        updated_at: new Date(),
-      })
-      .onConflict((c) => c.columns(["project_id", "path"]).doNothing())
-      .execute();
-    await tx.db
-      .updateTable("replay_tasks")
-      .set({
-        status: "done",
-        finished_at: new Date(),
-        journal: relative,
-        values_written: result.values,
-        divergences: result.divergences,
-        error: null,
-      })
-      .where("id", "=", task.id)
-      .execute();
+  await ctx.project.store.transaction(async (tx) => {
+    const result = await storeReplayJournal(tx, ctx.project.projectId, ctx.layout, journal, task.id);
+    await completeTask(tx.db, task.id, result);
     await addEvent(tx.db, task.jobId, "task-done", task.id, {
       attempt,
       seconds,

@@ -3,7 +3,8 @@ import path from "node:path";
 import { FlorUsageError } from "../errors.js";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
-import type { Store } from "../store/open-store.js";
+import type { ProjectStore } from "../store/project-store.js";
+import { replayFactRows } from "../store/queries/runs.js";
 import { ObjectStore } from "../checkpoints/object-store.js";
 import { propagate } from "../propagate/propagate.js";
 import type { CheckpointRef, ReplaySegment } from "../sdk/replay-spec.js";
@@ -106,13 +107,13 @@ interface VersionPatch {
  * `workers` parallel workers, with estimated costs from the run's recorded timings.
  */
 export async function planReplay(
-  store: Store,
+  project: ProjectStore,
   layout: ProjectLayout,
   request: ReplayRequest,
   options: { workers: number },
 ): Promise<ReplayPlan> {
   const names = [...new Set(request.names)];
-  const runs = await loadRuns(store, layout.projid, request);
+  const runs = await loadRuns(project, request);
   const objects = new ObjectStore(layout.objectsDir);
   const versions = new Map<string, Promise<VersionPatch>>();
   const plans: RunPlan[] = [];
@@ -179,38 +180,13 @@ export async function planReplay(
   };
 }
 
-async function loadRuns(store: Store, projid: string, request: ReplayRequest): Promise<RunFacts[]> {
-  const db = store.db;
-  let query = db
-    .selectFrom("runs as r")
-    .innerJoin("projects as p", "p.id", "r.project_id")
-    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv"])
-    .where("p.projid", "=", projid);
-  if (request.filename !== undefined) query = query.where("r.filename", "=", request.filename);
-  if (request.runIds !== undefined) query = query.where("r.id", "in", request.runIds.length > 0 ? request.runIds : [-1]);
-  const rows = await query.orderBy("r.tstamp").execute();
+async function loadRuns(project: ProjectStore, request: ReplayRequest): Promise<RunFacts[]> {
+  const projid = project.projid;
+  const { rows, args, logNames, coverage, summaries, loops, checkpoints } = await replayFactRows(project, {
+    ...(request.filename === undefined ? {} : { filename: request.filename }),
+    ...(request.runIds === undefined ? {} : { runIds: request.runIds }),
+  });
   if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
-  const [args, logNames, coverage, summaries, loops, checkpoints] = await Promise.all([
-    db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).execute(),
-    db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).execute(),
-    db.selectFrom("replay_coverage").select(["run_id", "name", "part", "iteration"]).where("run_id", "in", ids).execute(),
-    db
-      .selectFrom("loop_summaries")
-      .select(["run_id", "name", "iterations", "start_offset", "seconds"])
-      .where("run_id", "in", ids)
-      .where("parent_ctx_id", "is", null)
-      .orderBy("start_offset")
-      .execute(),
-    db
-      .selectFrom("loops")
-      .select(["run_id", "ctx_id", "iteration", "value", "seconds"])
-      .where("run_id", "in", ids)
-      .where("parent_ctx_id", "is", null)
-      .orderBy("ctx_id")
-      .execute(),
-    db.selectFrom("checkpoints").select(["run_id", "ctx_id", "objects", "bytes"]).where("run_id", "in", ids).execute(),
-  ]);
   const facts = new Map<number, RunFacts>(
     rows.map((r) => [
       r.id,

@@ -1,10 +1,9 @@
 import { hostname } from "node:os";
 import PgBoss from "pg-boss";
 import type { ProjectLayout } from "../project-layout.js";
-import type { Store } from "../store/open-store.js";
+import type { ProjectStore } from "../store/project-store.js";
 import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
-import { getTask, jobTasks } from "./replay-jobs.js";
-import { projectIdOf } from "./replay-service.js";
+import { getTask, jobTasks, requeueTask } from "../store/queries/replay-tasks.js";
 
 interface TaskMessage {
   jobId: number;
@@ -26,9 +25,10 @@ export class ReplayQueue {
     private readonly name: string,
   ) {}
 
-  static async connect(databaseUrl: string, projid: string): Promise<ReplayQueue> {
+  /** Connects with the store server's connection settings; `onError` hears the queue's background failures. */
+  static async connect(databaseUrl: string, projid: string, onError: (message: string) => void): Promise<ReplayQueue> {
     const boss = new PgBoss({ connectionString: databaseUrl, schema: "flor_queue", max: 4, supervise: true, schedule: false });
-    boss.on("error", (error) => process.stderr.write(`flor: job queue: ${error.message}\n`));
+    boss.on("error", (error) => onError(`job queue: ${error.message}`));
     await boss.start();
     const name = `flor-replay.${projid.replace(/[^A-Za-z0-9_.-]/g, "_")}`;
     if ((await boss.getQueue(name)) === null) {
@@ -42,8 +42,9 @@ export class ReplayQueue {
   }
 
   /** Hands a job's queued tasks to the queue, longest first. */
-  async enqueue(store: Store, jobId: number): Promise<number> {
-    const tasks = (await jobTasks(store.db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
+  async enqueue(project: ProjectStore, jobId: number): Promise<number> {
+    const tasks = (await jobTasks(project.db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
+    if (tasks.length === 0) return 0;
     await this.boss.insert(
       tasks.map((task, index) => ({
         name: this.name,
@@ -59,30 +60,24 @@ export class ReplayQueue {
    * A task this queue hands out again (its worker vanished) is taken over from the running state.
    */
   async work(
-    store: Store,
+    project: ProjectStore,
     layout: ProjectLayout,
     concurrency: number,
     onTask?: (taskId: number, outcome: string) => void,
   ): Promise<WorkerContext> {
     const ctx: WorkerContext = {
-      store,
+      project,
       layout,
-      projectId: await projectIdOf(store, layout),
       worker: `${hostname()}:${process.pid}`,
       trees: new TreeCache(layout.root),
     };
     for (let i = 0; i < Math.max(1, concurrency); i++) {
       await this.boss.work<TaskMessage>(this.name, { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true }, async ([job]) => {
         if (job === undefined) return;
-        const task = await getTask(store.db, job.data.taskId);
+        const task = await getTask(project.db, job.data.taskId);
         if (task === null) return;
         if (task.status === "running" && job.retryCount > 0) {
-          await store.db
-            .updateTable("replay_tasks")
-            .set({ status: "queued" })
-            .where("id", "=", task.id)
-            .where("status", "=", "running")
-            .execute();
+          await requeueTask(project.db, task.id, false);
           task.status = "queued";
         }
         if (task.status !== "queued") return;

@@ -3,6 +3,18 @@ import type { Kysely } from "kysely";
 import type { JsonValue } from "../journal/records.js";
 import type { Database } from "./schema.js";
 import type { StoreTransaction } from "./open-store.js";
+import { findRunId } from "./queries/runs.js";
+import {
+  allContexts,
+  contextsInRanges,
+  loggedNames,
+  logNameRows,
+  recordedValues,
+  replaceLogNames,
+  topContexts,
+  type ContextRow,
+} from "./queries/logs.js";
+import { claimParts, coveredParts, insertDivergences, replayedNames, type NewDivergence } from "./queries/replay-coverage.js";
 
 /** What one replay journal added to the store. */
 export interface ReplayIngestResult {
@@ -74,16 +86,9 @@ export async function ingestReplayJournal(
   if (end?.["k"] !== "end" || end["status"] !== "ok") throw new IncompleteReplay(`${file}: the replay did not end successfully`);
 
   const db = tx.db;
-  const run = await db
-    .selectFrom("runs")
-    .select("id")
-    .where("project_id", "=", projectId)
-    .where("tstamp", "=", new Date(header.tstamp))
-    .where("filename", "=", header.filename)
-    .executeTakeFirst();
-  if (run === undefined)
-    throw new IncompleteReplay(`${file} replays a run (${header.filename} at ${header.tstamp}) that is not in the store`);
-  const runId = run.id;
+  const found = await findRunId(db, projectId, new Date(header.tstamp), header.filename);
+  if (found === null) throw new IncompleteReplay(`${file} replays a run (${header.filename} at ${header.tstamp}) that is not in the store`);
+  const runId = found;
 
   const executedTop =
     header.loop === null
@@ -153,14 +158,8 @@ export async function ingestReplayJournal(
   });
 
   // Names an earlier replay filled are in the catalog too, but only the run's own values are compared.
-  const replayed = new Set(
-    (await db.selectFrom("replay_coverage").select("name").distinct().where("run_id", "=", runId).execute()).map((r) => r.name),
-  );
-  const originalNames = new Set(
-    (await db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute())
-      .map((r) => r.name)
-      .filter((name) => !replayed.has(name)),
-  );
+  const replayed = await replayedNames(db, runId);
+  const originalNames = new Set((await loggedNames(db, runId)).filter((name) => !replayed.has(name)));
   const asked = new Set(header.names.filter((name) => !originalNames.has(name)));
   const coverage = await claimCoverage(db, runId, header, [...asked], taskId);
   const compared = logs.filter((log) => originalNames.has(log.name));
@@ -172,7 +171,7 @@ export async function ingestReplayJournal(
     }
   const originals = await originalValues(db, runId, [...new Set(compared.map((log) => log.name))], [...contextsUsed]);
 
-  const divergences: Record<string, unknown>[] = structural.map((detail) => ({
+  const divergences: NewDivergence[] = structural.map((detail) => ({
     run_id: runId,
     task_id: taskId,
     ctx_id: null,
@@ -241,11 +240,7 @@ export async function ingestReplayJournal(
     ]);
     await addToCatalog(db, runId, inserted.name, inserted.ctx, contexts);
   }
-  if (divergences.length > 0)
-    await db
-      .insertInto("replay_divergences")
-      .values(divergences as never)
-      .execute();
+  await insertDivergences(db, divergences);
   return { runId, values: inserted.seq.length, compared: compared.length, divergences: divergences.length, iterations };
 }
 
@@ -263,33 +258,17 @@ interface OriginalContexts {
  * by primary key, never the whole run (a run can have millions of contexts).
  */
 async function originalContexts(db: Kysely<Database>, runId: number, executedTop: string[] | null): Promise<OriginalContexts> {
-  const columns = ["ctx_id", "parent_ctx_id", "name", "iteration", "value"] as const;
-  let rows: { ctx_id: number; parent_ctx_id: number | null; name: string; iteration: number; value: JsonValue | null }[];
+  let rows: ContextRow[];
   if (executedTop === null) {
-    rows = await db.selectFrom("loops").select(columns).where("run_id", "=", runId).orderBy("ctx_id").execute();
+    rows = await allContexts(db, runId);
   } else {
-    const top = await db
-      .selectFrom("loops")
-      .select(columns)
-      .where("run_id", "=", runId)
-      .where("parent_ctx_id", "is", null)
-      .orderBy("ctx_id")
-      .execute();
+    const top = await topContexts(db, runId);
     const wanted = new Set(executedTop);
     const ranges: [number, number][] = [];
     top.forEach((row, i) => {
       if (wanted.has(`${row.name}\u0000${row.iteration}`)) ranges.push([row.ctx_id + 1, (top[i + 1]?.ctx_id ?? 2 ** 31) - 1]);
     });
-    const nested =
-      ranges.length === 0
-        ? []
-        : await db
-            .selectFrom("loops")
-            .select(columns)
-            .where("run_id", "=", runId)
-            .where((eb) => eb.or(ranges.map(([from, to]) => eb.between("ctx_id", from, to))))
-            .orderBy("ctx_id")
-            .execute();
+    const nested = await contextsInRanges(db, runId, ranges);
     rows = [...top, ...nested].sort((a, b) => a.ctx_id - b.ctx_id);
   }
   const contexts: OriginalContexts = { byId: new Map(), top: [], topByIteration: new Map(), children: new Map() };
@@ -316,19 +295,7 @@ async function originalValues(
 ): Promise<Map<string, { num: number | null; value: JsonValue | null }[]>> {
   const values = new Map<string, { num: number | null; value: JsonValue | null }[]>();
   if (names.length === 0) return values;
-  const rows = await db
-    .selectFrom("logs")
-    .select(["ctx_id", "name", "num", "value"])
-    .where("run_id", "=", runId)
-    .where("name", "in", names)
-    .where("seq", "<", 1_000_000_000)
-    .where((eb) =>
-      contexts.length === 0
-        ? eb("ctx_id", "is", null)
-        : eb.or([eb("ctx_id", "is", null), eb.between("ctx_id", Math.min(...contexts), Math.max(...contexts))]),
-    )
-    .orderBy("seq")
-    .execute();
+  const rows = await recordedValues(db, runId, names, contexts);
   const wanted = new Set(contexts);
   for (const row of rows) {
     if (row.ctx_id !== null && !wanted.has(row.ctx_id)) continue;
@@ -361,24 +328,9 @@ async function claimCoverage(
   const earlier = new Set<string>();
   const fresh = new Set<string>();
   if (names.length === 0) return { fresh, earlier };
-  for (const row of await db
-    .selectFrom("replay_coverage")
-    .select(["name", "part", "iteration"])
-    .where("run_id", "=", runId)
-    .where("name", "in", names)
-    .execute()) {
-    earlier.add(`${row.name}\u0000${row.part}\u0000${row.iteration}`);
-  }
+  for (const row of await coveredParts(db, runId, names)) earlier.add(`${row.name}\u0000${row.part}\u0000${row.iteration}`);
   const rows = names.flatMap((name) => parts.map(({ part, iteration }) => ({ run_id: runId, name, part, iteration, task_id: taskId })));
-  for (let i = 0; i < rows.length; i += 5000) {
-    const claimed = await db
-      .insertInto("replay_coverage")
-      .values(rows.slice(i, i + 5000))
-      .onConflict((c) => c.columns(["run_id", "name", "part", "iteration"]).doNothing())
-      .returning(["name", "part", "iteration"])
-      .execute();
-    for (const row of claimed) fresh.add(`${row.name}\u0000${row.part}\u0000${row.iteration}`);
-  }
+  for (const row of await claimParts(db, rows)) fresh.add(`${row.name}\u0000${row.part}\u0000${row.iteration}`);
   return { fresh, earlier };
 }
 
@@ -420,30 +372,15 @@ async function addToCatalog(
     }
     added.set(name, entry);
   });
-  const existing = new Map(
-    (
-      await db
-        .selectFrom("log_names")
-        .select(["name", "dim_keys", "count"])
-        .where("run_id", "=", runId)
-        .where("name", "in", [...added.keys()])
-        .execute()
-    ).map((row) => [row.name, row]),
+  const existing = new Map((await logNameRows(db, runId, [...added.keys()])).map((row) => [row.name, row]));
+  await replaceLogNames(
+    db,
+    runId,
+    [...added].map(([name, { keys, count }]) => {
+      const before = existing.get(name);
+      return { name, dimKeys: mergeKeys(before?.dim_keys ?? [], keys), count: Number(before?.count ?? 0) + count };
+    }),
   );
-  await db
-    .deleteFrom("log_names")
-    .where("run_id", "=", runId)
-    .where("name", "in", [...added.keys()])
-    .execute();
-  await db
-    .insertInto("log_names")
-    .values(
-      [...added].map(([name, { keys, count }]) => {
-        const before = existing.get(name);
-        return { run_id: runId, name, dim_keys: mergeKeys(before?.dim_keys ?? [], keys), count: Number(before?.count ?? 0) + count };
-      }),
-    )
-    .execute();
 }
 
 function dimensionKeys(ctx: number, contexts: OriginalContexts): string[] {

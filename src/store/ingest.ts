@@ -1,14 +1,21 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import path from "node:path";
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import type { ProjectLayout } from "../project-layout.js";
 import type { JsonValue } from "../journal/records.js";
 import { isAlive } from "./pglite-lock.js";
-import { IncompleteReplay, ingestReplayJournal } from "./ingest-replay.js";
-import { STORE_SCHEMA, type Database } from "./schema.js";
+import { IncompleteReplay, ingestReplayJournal, type ReplayIngestResult } from "./ingest-replay.js";
+import type { Database } from "./schema.js";
 import type { Store, StoreTransaction } from "./open-store.js";
+import { analyzeRecordedTables, ensureProject, forgetProject } from "./queries/projects.js";
+import { journalStates, saveJournal } from "./queries/journals.js";
+import { endRun, insertRun, markRunIncomplete } from "./queries/runs.js";
+import { mergeLogNames, setIterationSeconds, storedContexts } from "./queries/logs.js";
+import { activeTaskIds } from "./queries/replay-tasks.js";
 
 export interface IngestReport {
+  /** The store's id of the project, created by the first ingest. */
+  projectId: number;
   /** Journal files found. */
   journals: number;
   /** Journal files that had something new. */
@@ -51,25 +58,16 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
   const started = performance.now();
   const db = store.db;
   const projectId = await ensureProject(db, layout.projid);
-  if (options.rebuild) await forgetProject(store, projectId);
+  if (options.rebuild) await store.transaction(({ db: trx }) => forgetProject(trx, projectId));
 
   const files = existsSync(layout.journalsDir)
     ? readdirSync(layout.journalsDir)
         .filter((f) => f.endsWith(".jsonl"))
         .sort()
     : [];
-  const known = new Map(
-    (
-      await db
-        .selectFrom("journals as j")
-        .leftJoin("runs as r", "r.id", "j.run_id")
-        .select(["j.path", "j.run_id", "j.offset", "j.lines", "j.bad_lines", "j.complete", "r.tstamp", "r.pid", "r.hostname"])
-        .where("j.project_id", "=", projectId)
-        .execute()
-    ).map((row) => [row.path, row]),
-  );
+  const known = await journalStates({ db, projectId });
 
-  const report: IngestReport = { journals: files.length, read: 0, runs: 0, rows: 0, problems: [], seconds: 0 };
+  const report: IngestReport = { projectId, journals: files.length, read: 0, runs: 0, rows: 0, problems: [], seconds: 0 };
   for (const file of files) {
     const relative = `journals/${file}`;
     const absolute = path.join(layout.journalsDir, file);
@@ -77,14 +75,14 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
     const row = known.get(relative);
     const state: JournalState = {
       path: relative,
-      runId: row?.run_id ?? null,
-      offset: Number(row?.offset ?? 0),
+      runId: row?.runId ?? null,
+      offset: row?.offset ?? 0,
       lines: row?.lines ?? 0,
-      badLines: row?.bad_lines ?? 0,
+      badLines: row?.badLines ?? 0,
       complete: row?.complete ?? false,
       tstamp: row?.tstamp ?? null,
       pid: row?.pid ?? null,
-      host: row?.hostname ?? null,
+      host: row?.host ?? null,
       contexts: new Map(),
       problems: [],
     };
@@ -105,10 +103,7 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
   report.rows += await ingestReplayJournals(store, layout, projectId, new Set(known.keys()), report);
   // Query plans depend on table statistics, and PGlite has no autovacuum to gather them: after a large
   // ingest a pivot over a million rows otherwise runs as a million index lookups.
-  if (report.rows >= ANALYZE_AFTER_ROWS)
-    await sql`analyze ${sql.table(`${STORE_SCHEMA}.logs`)}, ${sql.table(`${STORE_SCHEMA}.loops`)}, ${sql.table(`${STORE_SCHEMA}.log_names`)}, ${sql.table(`${STORE_SCHEMA}.runs`)}, ${sql.table(`${STORE_SCHEMA}.args`)}`.execute(
-      db,
-    );
+  if (report.rows >= ANALYZE_AFTER_ROWS) await analyzeRecordedTables(db);
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
@@ -126,9 +121,7 @@ async function ingestReplayJournals(
   report: IngestReport,
 ): Promise<number> {
   if (!existsSync(layout.replaysDir)) return 0;
-  const active = new Set(
-    (await store.db.selectFrom("replay_tasks").select("id").where("status", "in", ["queued", "running"]).execute()).map((t) => t.id),
-  );
+  const active = await activeTaskIds(store.db);
   let rows = 0;
   for (const job of readdirSync(layout.replaysDir).sort()) {
     const dir = path.join(layout.replaysDir, job);
@@ -141,78 +134,38 @@ async function ingestReplayJournals(
       if (known.has(relative) || active.has(task)) continue;
       const absolute = path.join(dir, file);
       try {
-        rows += await store.transaction(async (tx) => {
-          const result = await ingestReplayJournal(tx, projectId, absolute, null);
-          await tx.db
-            .insertInto("journals")
-            .values({
-              project_id: projectId,
-              path: relative,
-              run_id: result.runId,
-              offset: statSync(absolute).size,
-              lines: 0,
-              bad_lines: 0,
-              complete: true,
-              updated_at: new Date(),
-            })
-            .onConflict((c) => c.columns(["project_id", "path"]).doNothing())
-            .execute();
-          return result.values;
-        });
+        rows += await store.transaction(async (tx) => (await storeReplayJournal(tx, projectId, layout, absolute, null)).values);
         report.read++;
       } catch (error) {
         if (!(error instanceof IncompleteReplay)) throw error;
         // A failed attempt: remembered, so it is not read again.
-        await store.db
-          .insertInto("journals")
-          .values({
-            project_id: projectId,
-            path: relative,
-            run_id: null,
-            offset: statSync(absolute).size,
-            lines: 0,
-            bad_lines: 0,
-            complete: true,
-            updated_at: new Date(),
-          })
-          .onConflict((c) => c.columns(["project_id", "path"]).doNothing())
-          .execute();
+        await saveJournal(store.db, projectId, finishedJournal(relative, null, absolute), { keepExisting: true });
       }
     }
   }
   return rows;
 }
 
-async function ensureProject(db: Kysely<Database>, projid: string): Promise<number> {
-  await db
-    .insertInto("projects")
-    .values({ projid })
-    .onConflict((c) => c.column("projid").doNothing())
-    .execute();
-  const { id } = await db.selectFrom("projects").select("id").where("projid", "=", projid).executeTakeFirstOrThrow();
-  return id;
+/**
+ * Stores a finished replay journal inside `tx`: its values (see ingestReplayJournal) and the journal as
+ * read, so it is never read again. Throws IncompleteReplay for a journal of a failed attempt.
+ */
+export async function storeReplayJournal(
+  tx: StoreTransaction,
+  projectId: number,
+  layout: ProjectLayout,
+  absolute: string,
+  taskId: number | null,
+): Promise<ReplayIngestResult & { journal: string }> {
+  const result = await ingestReplayJournal(tx, projectId, absolute, taskId);
+  const relative = path.relative(layout.florDir, absolute).split(path.sep).join("/");
+  await saveJournal(tx.db, projectId, finishedJournal(relative, result.runId, absolute), { keepExisting: true });
+  return { ...result, journal: relative };
 }
 
-async function forgetProject(store: Store, projectId: number): Promise<void> {
-  await store.transaction(async ({ db: trx }) => {
-    const runs = trx.selectFrom("runs").select("id").where("project_id", "=", projectId);
-    for (const table of [
-      "logs",
-      "log_names",
-      "loops",
-      "loop_summaries",
-      "args",
-      "checkpoints",
-      "replay_coverage",
-      "replay_divergences",
-    ] as const) {
-      await trx.deleteFrom(table).where("run_id", "in", runs).execute();
-    }
-    // Jobs refer to runs by id, which a rebuild changes; the values they filled come back from their journals.
-    await trx.deleteFrom("replay_jobs").where("project_id", "=", projectId).execute();
-    await trx.deleteFrom("journals").where("project_id", "=", projectId).execute();
-    await trx.deleteFrom("runs").where("project_id", "=", projectId).execute();
-  });
+/** A replay journal as stored once read: complete, at its full size. */
+function finishedJournal(relative: string, runId: number | null, absolute: string) {
+  return { path: relative, runId, offset: statSync(absolute).size, lines: 0, badLines: 0, complete: true };
 }
 
 async function ingestJournal(store: Store, projectId: number, file: string, size: number, state: JournalState): Promise<number> {
@@ -259,36 +212,13 @@ async function settleStatus(store: Store, projectId: number, state: JournalState
   }
   state.complete = true;
   await store.transaction(async ({ db }) => {
-    await db.updateTable("runs").set({ status: "incomplete" }).where("id", "=", state.runId!).execute();
+    await markRunIncomplete(db, state.runId!);
     await saveState(db, projectId, state);
   });
 }
 
 async function saveState(trx: Kysely<Database>, projectId: number, state: JournalState): Promise<void> {
-  const values = {
-    project_id: projectId,
-    path: state.path,
-    run_id: state.runId,
-    offset: state.offset,
-    lines: state.lines,
-    bad_lines: state.badLines,
-    complete: state.complete,
-    updated_at: new Date(),
-  };
-  await trx
-    .insertInto("journals")
-    .values(values)
-    .onConflict((c) =>
-      c.columns(["project_id", "path"]).doUpdateSet({
-        run_id: values.run_id,
-        offset: values.offset,
-        lines: values.lines,
-        bad_lines: values.bad_lines,
-        complete: values.complete,
-        updated_at: values.updated_at,
-      }),
-    )
-    .execute();
+  await saveJournal(trx, projectId, state);
 }
 
 type Parsed = { line: number; record: Record<string, unknown> };
@@ -332,22 +262,15 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     state.tstamp = new Date(header["tstamp"]);
     state.pid = typeof header["pid"] === "number" ? header["pid"] : null;
     state.host = typeof header["host"] === "string" ? header["host"] : null;
-    const run = await trx
-      .insertInto("runs")
-      .values({
-        project_id: projectId,
-        tstamp: state.tstamp,
-        filename: header["filename"],
-        vid: typeof header["vid"] === "string" ? header["vid"] : null,
-        status: "running",
-        pid: state.pid,
-        hostname: state.host,
-        argv: JSON.stringify(Array.isArray(header["argv"]) ? header["argv"] : []),
-        node_version: typeof header["node"] === "string" ? header["node"] : null,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
-    state.runId = run.id;
+    state.runId = await insertRun(trx, projectId, {
+      tstamp: state.tstamp,
+      filename: header["filename"],
+      vid: typeof header["vid"] === "string" ? header["vid"] : null,
+      pid: state.pid,
+      host: state.host,
+      argv: Array.isArray(header["argv"]) ? (header["argv"] as JsonValue[]) : [],
+      node: typeof header["node"] === "string" ? header["node"] : null,
+    });
   }
   const runId = state.runId;
 
@@ -537,11 +460,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     { name: "dims", values: loops.dims },
     { name: "seconds", values: loops.seconds },
   ]);
-  if (lateSeconds.ctx.length > 0) {
-    await sql`update ${sql.table(`${STORE_SCHEMA}.loops`)} as l set seconds = u.s
-      from unnest(${lateSeconds.ctx}::integer[], ${lateSeconds.seconds}::double precision[]) as u(id, s)
-      where l.run_id = ${runId} and l.ctx_id = u.id`.execute(trx);
-  }
+  await setIterationSeconds(trx, runId, lateSeconds.ctx, lateSeconds.seconds);
   await tx.copy("logs", [
     { name: "run_id", values: constant(runId, logs.seq.length) },
     { name: "seq", values: logs.seq },
@@ -566,32 +485,24 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     { name: "written_bytes", values: checkpoints.written },
     { name: "seconds", values: checkpoints.seconds },
   ]);
-  if (catalog.size > 0) {
-    const names = [...catalog.keys()];
-    const keys = names.map((n) => JSON.stringify(catalog.get(n)!.keys));
-    const counts = names.map((n) => catalog.get(n)!.count);
-    await sql`insert into ${sql.table(`${STORE_SCHEMA}.log_names`)} (run_id, name, dim_keys, count)
-      select ${runId}, u.name, array(select jsonb_array_elements_text(u.keys::jsonb)), u.count
-      from unnest(${names}::text[], ${keys}::text[], ${counts}::bigint[]) as u(name, keys, count)
-      on conflict (run_id, name) do update set count = log_names.count + excluded.count,
-        dim_keys = array(select k from unnest(log_names.dim_keys || excluded.dim_keys) with ordinality as t(k, o) group by k order by min(o))`.execute(
-      trx,
-    );
-  }
+  const names = [...catalog.keys()];
+  await mergeLogNames(
+    trx,
+    runId,
+    names,
+    names.map((n) => catalog.get(n)!.keys),
+    names.map((n) => catalog.get(n)!.count),
+  );
   if (end !== null) {
     const seconds = typeof end["s"] === "number" ? end["s"] : null;
     const status = (["ok", "failed"] as const).find((s) => s === end!["status"]) ?? "failed";
-    await trx
-      .updateTable("runs")
-      .set({
-        status,
-        seconds,
-        exit_code: typeof end["exit"] === "number" ? end["exit"] : null,
-        error: typeof end["error"] === "string" ? end["error"] : null,
-        ended_at: seconds === null || state.tstamp === null ? null : new Date(state.tstamp.getTime() + seconds * 1000),
-      })
-      .where("id", "=", runId)
-      .execute();
+    await endRun(trx, runId, {
+      status,
+      seconds,
+      exitCode: typeof end["exit"] === "number" ? end["exit"] : null,
+      error: typeof end["error"] === "string" ? end["error"] : null,
+      endedAt: seconds === null || state.tstamp === null ? null : new Date(state.tstamp.getTime() + seconds * 1000),
+    });
     state.complete = true;
   }
   return args.name.length + loops.ctx.length + logs.seq.length + summaries.name.length + checkpoints.ctx.length;
@@ -607,13 +518,7 @@ async function loadMissingContexts(trx: Kysely<Database>, runId: number, parsed:
     if (Number.isInteger(ref) && !defined.has(ref as number) && !state.contexts.has(ref as number)) missing.add(ref as number);
   }
   if (missing.size === 0) return;
-  const rows = await trx
-    .selectFrom("loops")
-    .select(["ctx_id", "dims", "depth"])
-    .where("run_id", "=", runId)
-    .where("ctx_id", "in", [...missing])
-    .execute();
-  const keys = await trx.selectFrom("loops").select(["ctx_id", "parent_ctx_id", "name", "value"]).where("run_id", "=", runId).execute();
+  const { rows, tree: keys } = await storedContexts(trx, runId, [...missing]);
   const byId = new Map(keys.map((k) => [k.ctx_id, k]));
   for (const row of rows) {
     const path: string[] = [];

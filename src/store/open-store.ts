@@ -12,6 +12,7 @@ import { DirectoryLock } from "./pglite-lock.js";
 import { migrationProvider } from "./migrations.js";
 import { quoteIdentifier, toCsv, type BulkColumn } from "./bulk-insert.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
+import { configuredServerUrl } from "./server-url.js";
 
 export type StoreKind = "pglite" | "postgres";
 
@@ -28,6 +29,8 @@ export interface Store {
   kind: StoreKind;
   /** Where the data is, for messages (a directory, or the server URL without its password). */
   location: string;
+  /** The PostgreSQL server's URL, with which other clients of the same server (the job queue) connect; null for the embedded store. */
+  serverUrl: string | null;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -46,7 +49,7 @@ type CopyCsv = (client: pg.PoolClient, statement: string, csv: string) => Promis
 
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
-  const url = options.databaseUrl ?? process.env["FLOR_DATABASE_URL"];
+  const url = options.databaseUrl ?? configuredServerUrl();
   return url ? openServer(url) : openEmbedded(layout.databaseDir, layout.databaseLock, options.command ?? "flor", options.waitSeconds ?? 0);
 }
 
@@ -64,7 +67,7 @@ async function openServer(url: string): Promise<Store> {
   }
   const copy: CopyCsv = (client, statement, csv) =>
     pipeline(Readable.from([csv]), client.query(copyFrom(`${statement} FROM STDIN WITH (FORMAT csv)`)));
-  return migrated(pool, "postgres", location, copy, async () => undefined);
+  return migrated(pool, "postgres", location, url, copy, async () => undefined);
 }
 
 async function openEmbedded(dataDir: string, lockFile: string, command: string, waitSeconds: number): Promise<Store> {
@@ -93,7 +96,7 @@ async function openEmbedded(dataDir: string, lockFile: string, command: string, 
   const copy: CopyCsv = async (_client, statement, csv) => {
     await pglite.query(`${statement} FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob([csv]) });
   };
-  return migrated(pool, "pglite", dataDir, copy, async () => {
+  return migrated(pool, "pglite", dataDir, null, copy, async () => {
     // Destroying Kysely ends the pool but leaves PGlite open; close it so its files are consistent.
     await pglite.close();
     lock.release();
@@ -105,7 +108,14 @@ function kyselyOn(pool: Pick<pg.Pool, "connect" | "end">): Kysely<Database> {
 }
 
 /** Migrates the store and wraps it; `end` releases what the pool does not own (PGlite and its lock). */
-async function migrated(pool: pg.Pool, kind: StoreKind, location: string, copyCsv: CopyCsv, end: () => Promise<void>): Promise<Store> {
+async function migrated(
+  pool: pg.Pool,
+  kind: StoreKind,
+  location: string,
+  serverUrl: string | null,
+  copyCsv: CopyCsv,
+  end: () => Promise<void>,
+): Promise<Store> {
   const db = kyselyOn(pool);
   const close = async (): Promise<void> => {
     await db.destroy().catch(() => undefined);
@@ -144,7 +154,7 @@ async function migrated(pool: pg.Pool, kind: StoreKind, location: string, copyCs
     }
   }
 
-  return { db, kind, location, transaction, close };
+  return { db, kind, location, serverUrl, transaction, close };
 }
 
 function redact(url: string): string {

@@ -1,5 +1,5 @@
-import { sql } from "kysely";
-import type { Store } from "../store/open-store.js";
+import type { ProjectScope } from "../store/project-scope.js";
+import { versionRows } from "../store/queries/runs.js";
 import { describeCommits, isObjectId } from "./git.js";
 import { SNAPSHOT_AUTHOR, SNAPSHOT_MESSAGE } from "./snapshot.js";
 
@@ -18,22 +18,9 @@ export interface CodeVersion {
 }
 
 /** The code versions the project's runs ran (only those in `vids` when given), oldest first, described from git. */
-export async function listVersions(store: Store, projid: string, root: string, vids?: readonly string[]): Promise<CodeVersion[]> {
+export async function listVersions(project: ProjectScope, root: string, vids?: readonly string[]): Promise<CodeVersion[]> {
   if (vids?.length === 0) return [];
-  let query = store.db
-    .selectFrom("runs as r")
-    .innerJoin("projects as p", "p.id", "r.project_id")
-    .select((eb) => [
-      "r.vid",
-      eb.fn.min("r.tstamp").as("first"),
-      eb.fn.max("r.tstamp").as("last"),
-      eb.fn.countAll<string>().as("runs"),
-      sql<string[]>`array_agg(distinct r.filename)`.as("filenames"),
-    ])
-    .where("p.projid", "=", projid)
-    .where("r.vid", "is not", null);
-  if (vids !== undefined) query = query.where("r.vid", "in", vids);
-  const rows = await query.groupBy("r.vid").orderBy("first").execute();
+  const rows = await versionRows(project, vids);
   // A vid comes from a journal, which anyone can edit: only an object id may reach git.
   const described = await describeCommits(root, rows.map((r) => r.vid!).filter(isObjectId));
   return rows.map((row) => {

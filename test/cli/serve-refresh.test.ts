@@ -3,6 +3,7 @@ import { journalRefresher } from "../../src/cli/serve-refresh.js";
 import { layoutFor } from "../../src/project-layout.js";
 import { openStore, type Store } from "../../src/store/open-store.js";
 import { listRuns } from "../../src/store/queries/runs.js";
+import { bindProject } from "../../src/store/project-store.js";
 import { TestRepo } from "../helpers/repo.js";
 
 let repo: TestRepo;
@@ -23,9 +24,9 @@ afterAll(async () => {
 it("ingests new journals before a request, costs next to nothing when none changed, and shares one ingest between concurrent requests", async () => {
   const layout = layoutFor(repo.dir);
   const problems: string[] = [];
-  const refresh = journalRefresher(store, layout, (problem) => problems.push(problem));
+  const refresh = journalRefresher(await bindProject(store, layout.projid), layout, (problem) => problems.push(problem));
   await refresh();
-  expect(await listRuns(store, layout.projid)).toHaveLength(1);
+  expect(await listRuns(await bindProject(store, layout.projid), layout.projid)).toHaveLength(1);
 
   // Unchanged: a few system calls, no database round trip.
   const started = performance.now();
@@ -38,10 +39,10 @@ it("ingests new journals before a request, costs next to nothing when none chang
   const seen = await Promise.all(
     Array.from({ length: 32 }, async () => {
       await refresh();
-      return (await listRuns(store, layout.projid)).length;
+      return (await listRuns(await bindProject(store, layout.projid), layout.projid)).length;
     }),
   );
   expect(seen).toEqual(new Array(32).fill(2));
-  expect((await listRuns(store, layout.projid)).map((r) => r.status)).toEqual(["ok", "ok"]);
+  expect((await listRuns(await bindProject(store, layout.projid), layout.projid)).map((r) => r.status)).toEqual(["ok", "ok"]);
   expect(problems).toEqual([]);
 });

@@ -10,6 +10,7 @@ import { printName, printQuery } from "../../src/florql/print.js";
 import { layoutFor } from "../../src/project-layout.js";
 import { ingest } from "../../src/store/ingest.js";
 import type { Store } from "../../src/store/open-store.js";
+import { bindProject } from "../../src/store/project-store.js";
 import { TestRepo } from "../helpers/repo.js";
 import { backends } from "../helpers/stores.js";
 import { queryArbitrary } from "./florql-arbitraries.js";
@@ -210,7 +211,7 @@ for (const backend of backends()) {
       const layout = layoutFor(repo.dir);
       store = await backend.open(layout);
       await ingest(store, layout);
-      catalog = await QueryCatalog.load(store, layout.projid, layout.root);
+      catalog = await QueryCatalog.load(await bindProject(store, layout.projid), layout.root);
     });
 
     afterAll(async () => {

@@ -1,27 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { layoutFor } from "../../src/project-layout.js";
-import { ingest } from "../../src/store/ingest.js";
-import { openStore, type Store } from "../../src/store/open-store.js";
-import { planQuery, runQuery } from "../../src/florql/query-service.js";
+import { ProjectSession } from "../../src/app/project-session.js";
 import { explainText } from "../../src/florql/explain.js";
-import { requestReplay, runJobLocally } from "../../src/replay/replay-service.js";
-import { getJob } from "../../src/replay/replay-jobs.js";
 import type { TestRepo } from "../helpers/repo.js";
 import { RECORDED, recordHistory, valuesByHand } from "../replay/replay-history.js";
 
 let repo: TestRepo;
 let truth: string[][];
-let store: Store;
+let session: ProjectSession;
 
 beforeAll(async () => {
   repo = recordHistory();
   truth = valuesByHand(["w1"]);
-  store = await openStore(layoutFor(repo.dir), { databaseUrl: "" });
-  await ingest(store, layoutFor(repo.dir));
+  // A command's session: it waits for replays by running them itself.
+  session = await ProjectSession.open({ cwd: repo.dir, command: "test", workers: 2, lifetime: "command" });
 });
 
 afterAll(async () => {
-  await store.close();
+  await session.close();
   repo.remove();
 });
 
@@ -30,7 +25,7 @@ const seed3 = RECORDED.map((r, i) => (r.kwargs.includes("seed=3") ? i : -1)).fil
 
 describe("hindsight queries", () => {
   it("plans the replay of only the runs and iterations in scope, and EXPLAIN shows it", async () => {
-    const plan = await planQuery(store, layoutFor(repo.dir), QUESTION, { workers: 2 });
+    const plan = await session.planQuery(QUESTION);
     expect(plan.runIds.length).toBe(seed3.length);
     expect(plan.replay!.runs.map((r) => r.ranges)).toEqual(seed3.map(() => [[4, 6]]));
     const text = explainText(plan);
@@ -41,28 +36,29 @@ describe("hindsight queries", () => {
   });
 
   it("answers with missing values empty (none), then fills them in the background (async), then has them", async () => {
-    const layout = layoutFor(repo.dir);
-    const none = await runQuery(store, await planQuery(store, layout, QUESTION, { workers: 2 }), async () => null, "none");
+    const none = await session.answerQuery(QUESTION, "none");
     expect(none.rows.length).toBe(6);
     expect(none.rows.every((row) => row["w1"] === null && typeof row["norm"] === "number")).toBe(true);
+    expect(none).toMatchObject({ job: null, complete: false, notes: { missing: { names: ["w1"], runs: 3, tasks: 3 }, started: null } });
 
-    let jobId = 0;
-    const asyncResult = await runQuery(
-      store,
-      await planQuery(store, layout, QUESTION, { workers: 2 }),
-      async (request) => {
-        jobId = (await requestReplay(store, layout, request, { workers: 2 })).jobId;
-        return getJob(store.db, jobId);
-      },
-      "async",
-    );
-    expect(asyncResult.job!.status).toBe("queued");
-    expect(asyncResult.rows.every((row) => row["w1"] === null)).toBe(true);
-
-    await runJobLocally(store, layout, jobId, { workers: 2 });
-    const after = await planQuery(store, layout, QUESTION, { workers: 2 });
+    // A server's session runs a replay it does not wait for in the background itself (a command's hands
+    // it to a detached `flor replay --job`).
+    const server = await ProjectSession.over(session.store, session.layout, { workers: 2, lifetime: "server" });
+    try {
+      const started = await server.answerQuery(QUESTION, "async");
+      expect(started.notes.started).toEqual({ jobId: started.job!.id, runner: "server", pid: process.pid });
+      expect(["queued", "running"]).toContain(started.job!.status);
+      expect(started.complete).toBe(false);
+      expect(started.rows.every((row) => row["w1"] === null)).toBe(true);
+      // Asked again while its job runs: the same job, not a second one.
+      expect((await server.answerQuery(QUESTION, "async")).job!.id).toBe(started.job!.id);
+      expect((await server.runJob(started.job!.id, false)).status).toBe("done");
+    } finally {
+      await server.close();
+    }
+    const after = await session.planQuery(QUESTION);
     expect(after.replay?.tasks ?? []).toEqual([]);
-    const rows = (await runQuery(store, after, async () => null, "none")).rows;
+    const rows = (await session.answerQuery(QUESTION, "none")).rows;
     const expected = seed3.flatMap((run) =>
       truth[run]!.filter((line) => Number(line.split("|")[1]) >= 4).map((line) => Number(line.split("|")[3])),
     );
@@ -70,19 +66,15 @@ describe("hindsight queries", () => {
   });
 
   it("fills a value logged after the loop (wait), replaying no iteration at all", async () => {
-    const layout = layoutFor(repo.dir);
-    const plan = await planQuery(store, layout, "SELECT seed, w1_final ORDER BY tstamp", { workers: 2 });
+    const plan = await session.planQuery("SELECT seed, w1_final ORDER BY tstamp");
     expect(plan.replay!.runs.every((r) => r.iterations === 0)).toBe(true);
-    const result = await runQuery(
-      store,
-      plan,
-      async (request) => {
-        const { jobId } = await requestReplay(store, layout, request, { workers: 2 });
-        return runJobLocally(store, layout, jobId, { workers: 2 });
-      },
-      "wait",
-    );
+    const filling: string[][] = [];
+    const result = await session.answerQuery("SELECT seed, w1_final ORDER BY tstamp", "wait", {
+      onFilling: (missing) => filling.push(missing.names),
+    });
+    expect(filling).toEqual([["w1_final"]]);
     expect(result.job!.status).toBe("done");
+    expect(result.complete).toBe(true);
     expect(result.rows.map((row) => row["w1_final"])).toEqual(valuesByHand(["w1_final"]).map((lines) => Number(lines[0]!.split("|")[3])));
   });
 });

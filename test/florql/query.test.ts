@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProjectSession } from "../../src/app/project-session.js";
 import { layoutFor } from "../../src/project-layout.js";
 import { ingest } from "../../src/store/ingest.js";
 import type { Store } from "../../src/store/open-store.js";
-import { planQuery, runQuery } from "../../src/florql/query-service.js";
 import { FlorQLError } from "../../src/florql/florql-error.js";
 import { backends } from "../helpers/stores.js";
 import { TestRepo } from "../helpers/repo.js";
@@ -28,19 +28,18 @@ const acc = (lr: number, epoch: number) => Math.round((0.5 + epoch * 0.1 + lr) *
 for (const backend of backends()) {
   describe(`FlorQL on ${backend.name}`, () => {
     let store: Store;
-    const query = async (text: string) => {
-      const layout = layoutFor(repo.dir);
-      const plan = await planQuery(store, layout, text, { workers: 1 });
-      return (await runQuery(store, plan, async () => null, "none")).rows;
-    };
+    let session: ProjectSession;
+    const query = async (text: string) => (await session.answerQuery(text, "none")).rows;
 
     beforeAll(async () => {
       await backend.prepare(repo.dir);
       store = await backend.open(layoutFor(repo.dir));
       await ingest(store, layoutFor(repo.dir));
+      session = await ProjectSession.over(store, layoutFor(repo.dir), { workers: 1, lifetime: "command" });
     });
 
     afterAll(async () => {
+      await session.close();
       await store.close();
       await backend.cleanup();
     });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlorYoga, readsAreOpenOn } from "../../src/graphql/server.js";
 import { layoutFor } from "../../src/project-layout.js";
 import type { Store } from "../../src/store/open-store.js";
+import type { ProjectSession } from "../../src/app/project-session.js";
 import { openGraphql } from "../helpers/graphql.js";
 import { TestRepo } from "../helpers/repo.js";
 
@@ -14,6 +15,7 @@ const RUNS = [
 ];
 let repo: TestRepo;
 let store: Store;
+let session: ProjectSession;
 let yoga: ReturnType<typeof createFlorYoga>;
 
 interface Response<T> {
@@ -35,7 +37,7 @@ beforeAll(async () => {
   repo = TestRepo.create().addFixture("query-fixture.mjs", "train.mjs");
   repo.commitAll("fixture");
   for (const kwargs of RUNS) expect(repo.runScript("train.mjs", ["--kwargs", ...kwargs]).status).toBe(0);
-  ({ store, yoga } = await openGraphql(repo, { workers: 1 }));
+  ({ store, session, yoga } = await openGraphql(repo, { workers: 1 }));
 });
 
 afterAll(async () => {
@@ -187,7 +189,7 @@ describe("GraphQL", () => {
   it("off loopback, needs the token for reads and subscriptions too", async () => {
     expect(["127.0.0.1", "127.1.2.3", "::1", "localhost"].every(readsAreOpenOn)).toBe(true);
     expect(["0.0.0.0", "::", "10.0.0.5", "example.org", "127.0.0.1.example.org"].some(readsAreOpenOn)).toBe(false);
-    const closed = createFlorYoga({ store, layout: layoutFor(repo.dir), workers: 1, token: "reads-token-0123456789", openReads: false });
+    const closed = createFlorYoga({ session, token: "reads-token-0123456789", openReads: false });
     const ask = async (headers: Record<string, string>, query: string) =>
       (
         await closed.fetch("http://flor.test/graphql", {

@@ -5,7 +5,8 @@ import { MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS } from "../../src/graphql/
 import { createFlorYoga } from "../../src/graphql/server.js";
 import type { ProjectLayout } from "../../src/project-layout.js";
 import type { Store } from "../../src/store/open-store.js";
-import { addEvent } from "../../src/replay/replay-jobs.js";
+import { addEvent } from "../../src/store/queries/replay-events.js";
+import type { ProjectSession } from "../../src/app/project-session.js";
 import { openGraphql } from "../helpers/graphql.js";
 import { TestRepo } from "../helpers/repo.js";
 import { eventsOf, readSse, SUBSCRIBE } from "./sse.js";
@@ -13,6 +14,7 @@ import { eventsOf, readSse, SUBSCRIBE } from "./sse.js";
 let repo: TestRepo;
 let layout: ProjectLayout;
 let store: Store;
+let session: ProjectSession;
 let yoga: ReturnType<typeof createFlorYoga>;
 
 interface Response {
@@ -33,7 +35,7 @@ beforeAll(async () => {
   repo = TestRepo.create().addFixture("query-fixture.mjs", "train.mjs");
   repo.commitAll("fixture");
   for (const lr of ["0.1", "0.01"]) expect(repo.runScript("train.mjs", ["--kwargs", `lr=${lr}`]).status).toBe(0);
-  ({ layout, store, yoga } = await openGraphql(repo, { workers: 1 }));
+  ({ layout, store, session, yoga } = await openGraphql(repo, { workers: 1 }));
 });
 
 afterAll(async () => {
@@ -158,7 +160,7 @@ describe("GraphQL protection limits", () => {
 
   it("answers REQUEST_TIMEOUT when an operation outlives the timeout, and keeps serving", async () => {
     // versions asks git about every version, in child processes: far longer than a millisecond.
-    const hasty = createFlorYoga({ store, layout, workers: 1, timeoutSeconds: 0.001 });
+    const hasty = createFlorYoga({ session, timeoutSeconds: 0.001 });
     const started = performance.now();
     const timedOut = await graphql("{ versions { vid message } }", {}, hasty);
     expect(timedOut).toEqual({
@@ -179,7 +181,7 @@ describe("GraphQL protection limits", () => {
   });
 
   it("does not time out subscriptions: a job's events keep coming past the timeout", async () => {
-    const hasty = createFlorYoga({ store, layout, workers: 1, timeoutSeconds: 0.05 });
+    const hasty = createFlorYoga({ session, timeoutSeconds: 0.05 });
     // A job as a replay runner would leave it: running, its events written as its tasks progress.
     const project = await store.db.selectFrom("projects").select("id").where("projid", "=", layout.projid).executeTakeFirstOrThrow();
     const { id } = await store.db
@@ -206,12 +208,12 @@ describe("GraphQL protection limits", () => {
 
   it("takes the timeout from FLOR_GRAPHQL_TIMEOUT_SECONDS and refuses one that is not a positive number", async () => {
     process.env["FLOR_GRAPHQL_TIMEOUT_SECONDS"] = "0.001";
-    const fromEnv = createFlorYoga({ store, layout, workers: 1 });
+    const fromEnv = createFlorYoga({ session });
     expect((await graphql("{ versions { vid } }", {}, fromEnv)).errors?.[0]?.extensions?.code).toBe("REQUEST_TIMEOUT");
     for (const bad of ["0", "-1", "soon"]) {
       process.env["FLOR_GRAPHQL_TIMEOUT_SECONDS"] = bad;
-      expect(() => createFlorYoga({ store, layout })).toThrow(FlorUsageError);
+      expect(() => createFlorYoga({ session })).toThrow(FlorUsageError);
     }
-    expect(() => createFlorYoga({ store, layout, timeoutSeconds: Number.NaN })).toThrow(/positive number of seconds/);
+    expect(() => createFlorYoga({ session, timeoutSeconds: Number.NaN })).toThrow(/positive number of seconds/);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlorYoga } from "../../src/graphql/server.js";
-import { layoutFor } from "../../src/project-layout.js";
 import type { Store } from "../../src/store/open-store.js";
+import type { ProjectSession } from "../../src/app/project-session.js";
 import { openGraphql } from "../helpers/graphql.js";
 import type { TestRepo } from "../helpers/repo.js";
 import { recordHistory } from "../replay/replay-history.js";
@@ -9,6 +9,7 @@ import { recordHistory } from "../replay/replay-history.js";
 const TOKEN = "test-token-0123456789";
 let repo: TestRepo;
 let store: Store;
+let session: ProjectSession;
 let yoga: ReturnType<typeof createFlorYoga>;
 
 interface Response<T> {
@@ -59,7 +60,7 @@ async function untilEnded(id: number): Promise<Job> {
 
 beforeAll(async () => {
   repo = recordHistory();
-  ({ store, yoga } = await openGraphql(repo, { workers: 2, token: TOKEN }));
+  ({ store, session, yoga } = await openGraphql(repo, { workers: 2, token: TOKEN }));
 }, 120_000);
 
 afterAll(async () => {
@@ -81,7 +82,7 @@ describe("GraphQL replay jobs", () => {
     }
     const cancel = await graphql(`mutation { cancelReplay(id: 1) }`, {}, "wrong");
     expect(cancel.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    const unconfigured = createFlorYoga({ store, layout: layoutFor(repo.dir), workers: 1 });
+    const unconfigured = createFlorYoga({ session });
     const refused = await graphql(`mutation { cancelReplay(id: 1) }`, {}, "", unconfigured);
     expect(refused.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     // Nothing was requested.

@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFlorYoga } from "../../src/graphql/server.js";
-import { layoutFor } from "../../src/project-layout.js";
-import { listEvents } from "../../src/replay/replay-jobs.js";
+import { listEvents } from "../../src/store/queries/replay-events.js";
+import type { ProjectSession } from "../../src/app/project-session.js";
 import type { Store } from "../../src/store/open-store.js";
 import { openGraphql } from "../helpers/graphql.js";
 import type { TestRepo } from "../helpers/repo.js";
@@ -13,6 +13,7 @@ import { eventsOf, readSse, SUBSCRIBE } from "./sse.js";
 const TOKEN = "subscription-token-0123456789";
 let repo: TestRepo;
 let store: Store;
+let session: ProjectSession;
 let yoga: ReturnType<typeof createFlorYoga>;
 
 interface Job {
@@ -61,7 +62,7 @@ function subscribe(id: number, after: string | null = null, client = yoga): Prom
 
 beforeAll(async () => {
   repo = recordHistory();
-  ({ store, yoga } = await openGraphql(repo, { workers: 2, token: TOKEN }));
+  ({ store, session, yoga } = await openGraphql(repo, { workers: 2, token: TOKEN }));
 }, 120_000);
 
 afterAll(async () => {
@@ -150,7 +151,7 @@ describe("florql with replay: WAIT", () => {
   });
 
   it("answers with complete: false and a running job when its wait limit passes first", async () => {
-    const impatient = createFlorYoga({ store, layout: layoutFor(repo.dir), workers: 1, token: TOKEN, replayWaitSeconds: 0 });
+    const impatient = createFlorYoga({ session, token: TOKEN, replayWaitSeconds: 0 });
     const answer = (await florql(q, "WAIT", TOKEN, impatient)).data!.florql;
     expect(answer).toMatchObject({ __typename: "FlorqlAnswer", complete: false });
     expect(["QUEUED", "RUNNING"]).toContain(answer.job!.status);

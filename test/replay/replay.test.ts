@@ -2,12 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync,
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { layoutFor } from "../../src/project-layout.js";
+import { layoutFor, type ProjectLayout } from "../../src/project-layout.js";
 import { openStore, type Store } from "../../src/store/open-store.js";
 import { ingest } from "../../src/store/ingest.js";
-import { requestReplay, runJobLocally } from "../../src/replay/replay-service.js";
-import { planReplay, type ScopePredicate } from "../../src/replay/replay-plan.js";
-import { listEvents } from "../../src/replay/replay-jobs.js";
+import { bindProject } from "../../src/store/project-store.js";
+import { requestReplay, runJobLocally, type LocalRunOptions } from "../../src/replay/replay-service.js";
+import { planReplay, type ReplayRequest, type ScopePredicate } from "../../src/replay/replay-plan.js";
+import { listEvents } from "../../src/store/queries/replay-events.js";
 import { TestRepo } from "../helpers/repo.js";
 import { copyRepo, RECORDED, recordHistory, valueLine, valuesByHand } from "./replay-history.js";
 
@@ -55,6 +56,22 @@ async function storedValues(store: Store, names: string[]): Promise<string[][]> 
   );
 }
 
+/** Plans a replay and stores it as a job, as `flor replay` does: the plan of a new job, null when the same one runs. */
+async function requestJob(store: Store, layout: ProjectLayout, request: ReplayRequest, options: { workers: number }) {
+  const project = await bindProject(store, layout.projid);
+  const plan = await planReplay(project, layout, request, options);
+  const { jobId, fresh } = await requestReplay(project, plan, request);
+  return { jobId, plan: fresh ? plan : null };
+}
+
+async function runJob(store: Store, layout: ProjectLayout, jobId: number, options: LocalRunOptions) {
+  return runJobLocally(await bindProject(store, layout.projid), layout, jobId, options);
+}
+
+async function planJob(store: Store, layout: ProjectLayout, request: ReplayRequest, options: { workers: number }) {
+  return planReplay(await bindProject(store, layout.projid), layout, request, options);
+}
+
 const roundAtLeast =
   (n: number): ScopePredicate =>
   (lookup) => {
@@ -67,9 +84,9 @@ describe("replay of past versions", () => {
     const { root, store } = await project("all-levels");
     try {
       const layout = layoutFor(root);
-      const { jobId, plan } = await requestReplay(store, layout, { names: NEW_NAMES }, { workers: 2 });
+      const { jobId, plan } = await requestJob(store, layout, { names: NEW_NAMES }, { workers: 2 });
       expect(plan!.runs.map((r) => r.outcome)).toEqual(RECORDED.map(() => "replay"));
-      const job = await runJobLocally(store, layout, jobId, { workers: 2 });
+      const job = await runJob(store, layout, jobId, { workers: 2 });
       expect(job.status).toBe("done");
       expect(job.divergences).toBe(0);
       expect(await storedValues(store, NEW_NAMES)).toEqual(truth);
@@ -86,13 +103,8 @@ describe("replay of past versions", () => {
       process.env.FLOR_TEST_COUNT = count;
       try {
         const layout = layoutFor(root);
-        const { jobId } = await requestReplay(
-          store,
-          layout,
-          { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" },
-          { workers },
-        );
-        const job = await runJobLocally(store, layout, jobId, { workers });
+        const { jobId } = await requestJob(store, layout, { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" }, { workers });
+        const job = await runJob(store, layout, jobId, { workers });
         expect(job.status).toBe("done");
         // Rounds 4 and 5 of the 6-round runs, 4..7 of the 8-round run, none of the 4-round run.
         const executed = readFileSync(count, "utf8").trim().split("\n").map(Number).sort();
@@ -112,14 +124,14 @@ describe("replay of past versions", () => {
     const { root, store } = await project("twice");
     try {
       const layout = layoutFor(root);
-      const first = await requestReplay(store, layout, { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" }, { workers: 2 });
-      await runJobLocally(store, layout, first.jobId, { workers: 2 });
-      const wider = await requestReplay(store, layout, { names: ["w1"] }, { workers: 2 });
+      const first = await requestJob(store, layout, { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" }, { workers: 2 });
+      await runJob(store, layout, first.jobId, { workers: 2 });
+      const wider = await requestJob(store, layout, { names: ["w1"] }, { workers: 2 });
       expect(wider.plan!.runs.map((r) => r.ranges)).toEqual([[[0, 4]], [[0, 4]], [[0, 4]], [[0, 4]], [[0, 4]]]);
-      const job = await runJobLocally(store, layout, wider.jobId, { workers: 2 });
+      const job = await runJob(store, layout, wider.jobId, { workers: 2 });
       expect(job.divergences).toBe(0);
       expect(await storedValues(store, ["w1"])).toEqual(truth.map((lines) => lines.filter((line) => line.startsWith("w1|"))));
-      const again = await planReplay(store, layout, { names: ["w1"] }, { workers: 2 });
+      const again = await planJob(store, layout, { names: ["w1"] }, { workers: 2 });
       expect(again.tasks).toEqual([]);
       expect(again.runs.every((r) => r.outcome === "nothing-to-do")).toBe(true);
     } finally {
@@ -131,7 +143,7 @@ describe("replay of past versions", () => {
     const { root, store } = await project("declined");
     try {
       // `decay` exists only since v3, as a `let` (not a helper that propagation could bring along).
-      const plan = await planReplay(store, layoutFor(root), { names: ["decay"] }, { workers: 2 });
+      const plan = await planJob(store, layoutFor(root), { names: ["decay"] }, { workers: 2 });
       expect(plan.runs.map((r) => r.outcome)).toEqual(["declined", "declined", "declined", "replay", "replay"]);
       expect(plan.runs[0]!.names[0]!.reason).toMatch(/decay/);
       expect(plan.tasks.map((t) => t.runId).sort()).toEqual([plan.runs[3]!.runId, plan.runs[4]!.runId]);
@@ -145,8 +157,8 @@ describe("replay of past versions", () => {
     try {
       const layout = layoutFor(root);
       // v1 and v2 have no `v` in their state: the propagated statement throws there (propagation cannot know shapes).
-      const { jobId } = await requestReplay(store, layout, { names: ["velocity"] }, { workers: 2 });
-      const job = await runJobLocally(store, layout, jobId, { workers: 2 });
+      const { jobId } = await requestJob(store, layout, { names: ["velocity"] }, { workers: 2 });
+      const job = await runJob(store, layout, jobId, { workers: 2 });
       expect(job.status).toBe("failed");
       expect(job.tasks.failed).toBeGreaterThanOrEqual(3);
       const events = await listEvents(store.db, jobId);
@@ -183,7 +195,7 @@ describe("replay of past versions", () => {
       for (const hash of objectsOf(runs[0]!.id, 3)) remove(hash);
       for (const c of checkpoints.filter((c) => c.run_id === runs[3]!.id))
         for (const hash of Object.values(c.objects as Record<string, string>)) remove(hash);
-      const { jobId, plan } = await requestReplay(
+      const { jobId, plan } = await requestJob(
         store,
         layout,
         { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" },
@@ -193,7 +205,7 @@ describe("replay of past versions", () => {
       expect(plan!.runs[0]!.notes.join("\n")).toMatch(/checkpoint of round 3 is missing/);
       expect(plan!.runs[3]!.mode).toBe("from-start");
       expect(plan!.runs[3]!.ranges).toEqual([[0, 6]]);
-      const job = await runJobLocally(store, layout, jobId, { workers: 2 });
+      const job = await runJob(store, layout, jobId, { workers: 2 });
       expect(job.status).toBe("done");
       const values = await storedValues(store, ["w1"]);
       const expected = (run: number) => truth[run]!.filter((line) => line.startsWith("w1|"));
@@ -213,13 +225,8 @@ describe("replay of past versions", () => {
         for (const file of readdirSync(path.join(layout.objectsDir, dir)))
           writeFileSync(path.join(layout.objectsDir, dir, file), "garbage");
       }
-      const { jobId } = await requestReplay(
-        store,
-        layout,
-        { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" },
-        { workers: 2 },
-      );
-      const job = await runJobLocally(store, layout, jobId, { workers: 2 });
+      const { jobId } = await requestJob(store, layout, { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" }, { workers: 2 });
+      const job = await runJob(store, layout, jobId, { workers: 2 });
       expect(job.status).toBe("done");
       const events = await listEvents(store.db, jobId);
       expect(events.filter((e) => e.kind === "task-fallback").length).toBeGreaterThan(0);
@@ -237,8 +244,8 @@ describe("replay of past versions", () => {
     process.env.FLOR_TEST_KILL_ONCE = path.join(root, "killed-once");
     try {
       const layout = layoutFor(root);
-      const { jobId } = await requestReplay(store, layout, { names: ["w1"] }, { workers: 2 });
-      const job = await runJobLocally(store, layout, jobId, { workers: 2 });
+      const { jobId } = await requestJob(store, layout, { names: ["w1"] }, { workers: 2 });
+      const job = await runJob(store, layout, jobId, { workers: 2 });
       expect(job.status).toBe("done");
       const events = await listEvents(store.db, jobId);
       expect(events.filter((e) => e.kind === "task-retry").map((e) => JSON.stringify(e.data))).toEqual([
@@ -267,13 +274,13 @@ describe("replay of past versions", () => {
       const store = await openStore(layout, { databaseUrl: "" });
       try {
         await ingest(store, layout);
-        const { jobId } = await requestReplay(
+        const { jobId } = await requestJob(
           store,
           layout,
           { names: ["half"], where: roundAtLeast(2), whereText: "round >= 2" },
           { workers: 1 },
         );
-        const job = await runJobLocally(store, layout, jobId, { workers: 1 });
+        const job = await runJob(store, layout, jobId, { workers: 1 });
         expect(job.status).toBe("done");
         expect(job.divergences).toBe(2);
         const rows = await store.db

@@ -3,8 +3,9 @@ import { once } from "node:events";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { layoutFor } from "../../src/project-layout.js";
-import { getJob, listEvents } from "../../src/replay/replay-jobs.js";
-import { requestReplay } from "../../src/replay/replay-service.js";
+import { ProjectSession } from "../../src/app/project-session.js";
+import { getJob } from "../../src/store/queries/replay-jobs.js";
+import { listEvents } from "../../src/store/queries/replay-events.js";
 import { openStore } from "../../src/store/open-store.js";
 import type { TestRepo } from "../helpers/repo.js";
 import { recordHistory } from "./replay-history.js";
@@ -65,7 +66,9 @@ it("flor replay --cancel ends a job nobody runs any more, so the next request st
   const planner = await openStore(layout, { databaseUrl: "" });
   let id: number;
   try {
-    id = (await requestReplay(planner, layout, { names: ["w0_part"] }, { workers: 1 })).jobId;
+    const session = await ProjectSession.over(planner, layout, { workers: 1, lifetime: "command" });
+    const { plan, request } = await session.planReplay({ names: ["w0_part"] });
+    id = (await session.requestReplay(plan, request)).jobId;
   } finally {
     await planner.close();
   }

@@ -8,6 +8,7 @@ import { ingest } from "../../src/store/ingest.js";
 import type { Store } from "../../src/store/open-store.js";
 import { dataframe } from "../../src/store/queries/dataframe.js";
 import { listRuns } from "../../src/store/queries/runs.js";
+import { bindProject } from "../../src/store/project-store.js";
 import { ObjectStore } from "../../src/checkpoints/object-store.js";
 import { restoreState } from "../../src/checkpoints/object-state.js";
 import { backends } from "../helpers/stores.js";
@@ -63,7 +64,7 @@ describe.each(backends())("recording and ingesting into $name", (backend) => {
     expect(result.status, result.stderr).toBe(0);
     const db = await openFresh();
     await ingest(db, layout);
-    const [run] = await listRuns(db, layout.projid);
+    const [run] = await listRuns(await bindProject(db, layout.projid), layout.projid);
     expect(run!.args).toEqual({ population: 2, generations: 2, mutation: 1.5, label: "tuned", elitism: true });
     const sources = await db.db.selectFrom("args").select(["name", "source"]).orderBy("name").execute();
     expect(sources).toEqual([
@@ -73,7 +74,7 @@ describe.each(backends())("recording and ingesting into $name", (backend) => {
       { name: "mutation", source: "kwargs" },
       { name: "population", source: "kwargs" },
     ]);
-    const summary = await dataframe(db, layout.projid, ["summary"]);
+    const summary = await dataframe(await bindProject(db, layout.projid), layout.projid, ["summary"]);
     expect(summary.rows[0]!["summary"]).toEqual({ label: "tuned", elitism: true, best: 20 + 3 * 1.5 });
   });
 
@@ -82,7 +83,7 @@ describe.each(backends())("recording and ingesting into $name", (backend) => {
     expect(repo.runScript("nested-loops.mjs").status).toBe(0);
     const db = await openFresh();
     await ingest(db, layout);
-    const frame = await dataframe(db, layout.projid, ["fitness", "best"]);
+    const frame = await dataframe(await bindProject(db, layout.projid), layout.projid, ["fitness", "best"]);
     expect(frame.columns).toEqual([
       "projid",
       "tstamp",
@@ -128,14 +129,14 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     expect(repo.runScript("values.mjs").status).toBe(0);
     const db = await openFresh();
     await ingest(db, layout);
-    const sizes = await dataframe(db, layout.projid, ["size"]);
+    const sizes = await dataframe(await bindProject(db, layout.projid), layout.projid, ["size"]);
     expect(sizes.rows.map((r) => [r["round_value"], r["batch"], r["size"]])).toEqual([
       ["warmup", 0, "warmup:b0"],
       ["warmup", 1, "warmup:b1"],
       ["main", 0, "main:b0"],
       ["main", 1, "main:b1"],
     ]);
-    const values = await dataframe(db, layout.projid, ["nan", "inf", "list", "flag", "nothing", "typed"]);
+    const values = await dataframe(await bindProject(db, layout.projid), layout.projid, ["nan", "inf", "list", "flag", "nothing", "typed"]);
     expect(values.rows).toHaveLength(1);
     const row = values.rows[0]!;
     expect(Number.isNaN(row["nan"])).toBe(true);
@@ -160,9 +161,9 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     await new Promise((resolve) => child.on("close", resolve));
     const db = await openFresh();
     const report = await ingest(db, layout);
-    const [run] = await listRuns(db, layout.projid);
+    const [run] = await listRuns(await bindProject(db, layout.projid), layout.projid);
     expect(run!.status).toBe("incomplete");
-    const losses = await dataframe(db, layout.projid, ["loss"]);
+    const losses = await dataframe(await bindProject(db, layout.projid), layout.projid, ["loss"]);
     // Every outermost iteration flushes, so at least the 4 epochs before "ready" are there, whole.
     const epochs = new Set(losses.rows.map((r) => r["epoch"]));
     expect(epochs.size).toBeGreaterThanOrEqual(4);
@@ -238,8 +239,8 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     expect(performance.now() - sent).toBeLessThan(5000);
     const db = await openFresh();
     await ingest(db, layout);
-    expect((await listRuns(db, layout.projid))[0]!.status).toBe("incomplete");
-    const losses = await dataframe(db, layout.projid, ["loss"]);
+    expect((await listRuns(await bindProject(db, layout.projid), layout.projid))[0]!.status).toBe("incomplete");
+    const losses = await dataframe(await bindProject(db, layout.projid), layout.projid, ["loss"]);
     for (const epoch of [0, 1, 2, 3]) expect(losses.rows.filter((r) => r["epoch"] === epoch)).toHaveLength(5);
   });
 
@@ -251,7 +252,7 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     await ingest(db, layout);
     const run = await db.db.selectFrom("runs").select(["status", "exit_code", "error"]).executeTakeFirstOrThrow();
     expect(run).toEqual({ status: "failed", exit_code: 1, error: "Error: diverged" });
-    expect((await dataframe(db, layout.projid, ["loss"])).rows.map((r) => r["loss"])).toEqual([1, 0.5]);
+    expect((await dataframe(await bindProject(db, layout.projid), layout.projid, ["loss"])).rows.map((r) => r["loss"])).toEqual([1, 0.5]);
   });
 
   it("re-ingesting changes nothing, and a rebuild from the journals gives the same data", async () => {
@@ -271,10 +272,10 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     const again = await ingest(db, layout);
     expect(again).toMatchObject({ read: 0, runs: 0, rows: 0, problems: [] });
     expect(await snapshot()).toEqual(before);
-    const frame = await dataframe(db, layout.projid, ["fitness", "best"]);
+    const frame = await dataframe(await bindProject(db, layout.projid), layout.projid, ["fitness", "best"]);
     const rebuilt = await ingest(db, layout, { rebuild: true });
     expect(rebuilt.runs).toBe(2);
-    expect(await dataframe(db, layout.projid, ["fitness", "best"])).toEqual(frame);
+    expect(await dataframe(await bindProject(db, layout.projid), layout.projid, ["fitness", "best"])).toEqual(frame);
   });
 
   it("ingests a journal that grows between calls exactly once", async () => {
@@ -286,12 +287,12 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     writeFileSync(journal, `${lines.slice(0, cut).join("\n")}\n`);
     const db = await openFresh();
     await ingest(db, layout);
-    expect((await listRuns(db, layout.projid))[0]!.status).toBe("running");
+    expect((await listRuns(await bindProject(db, layout.projid), layout.projid))[0]!.status).toBe("running");
     appendFileSync(journal, lines.slice(cut).join("\n"));
     await ingest(db, layout);
-    const whole = await dataframe(db, layout.projid, ["fitness", "best"]);
+    const whole = await dataframe(await bindProject(db, layout.projid), layout.projid, ["fitness", "best"]);
     expect(whole.rows.map((r) => r["fitness"])).toEqual([11.5, 11.5, 11.5, 21.5, 21.5, 21.5]);
-    expect((await listRuns(db, layout.projid))[0]!.status).toBe("ok");
+    expect((await listRuns(await bindProject(db, layout.projid), layout.projid))[0]!.status).toBe("ok");
   });
 
   it("skips malformed lines with a clear message and ingests the valid part", async () => {
@@ -311,7 +312,7 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
       `journals/${file}:${fitness + 2}: log "x" refers to loop context 999, which the journal never opened`,
       `journals/${file}:${fitness + 3}: unknown record kind "mystery"`,
     ]);
-    const frame = await dataframe(db, layout.projid, ["fitness"]);
+    const frame = await dataframe(await bindProject(db, layout.projid), layout.projid, ["fitness"]);
     expect(frame.rows).toHaveLength(6);
     expect((await ingest(db, layout)).problems).toEqual([]);
   });

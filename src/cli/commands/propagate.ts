@@ -1,15 +1,10 @@
 import { readFileSync } from "node:fs";
 import { FlorError, FlorUsageError } from "../../errors.js";
 import { propagate } from "../../propagate/propagate.js";
+import type { CommandOutput } from "../output.js";
 
 /** Exit code when some statement could not be placed: distinct from errors (1) and usage (2). */
 export const DECLINED_EXIT_CODE = 3;
-
-export interface CommandOutput {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
 
 export function propagateCommand(newFile: string | undefined, oldFile: string | undefined, json: boolean): CommandOutput {
   if (newFile === undefined || oldFile === undefined) throw new FlorUsageError("flor propagate needs --new <file> and --old <file>");

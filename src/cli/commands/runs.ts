@@ -1,8 +1,7 @@
-import { listRuns } from "../../store/queries/runs.js";
+import type { FlorApi } from "../../app/flor-api.js";
 import { renderRuns } from "../command-text.js";
 import type { OutputFormat } from "../output.js";
-import { withProject } from "../project-session.js";
 
-export async function runsCommand(format: OutputFormat): Promise<string> {
-  return withProject("runs", async ({ layout, store }) => renderRuns(await listRuns(store, layout.projid), format));
+export async function runsCommand(api: FlorApi, format: OutputFormat): Promise<string> {
+  return renderRuns(await api.runs(), format);
 }

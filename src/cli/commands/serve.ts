@@ -7,11 +7,10 @@ import { FlorError, FlorUsageError } from "../../errors.js";
 import { configuredTimeoutSeconds } from "../../graphql/limits.js";
 import { createFlorYoga, readsAreOpenOn } from "../../graphql/server.js";
 import { configuredToken, tokenFile } from "../../graphql/token.js";
+import type { ProjectSession } from "../../app/project-session.js";
 import type { ProjectLayout } from "../../project-layout.js";
-import { ReplayQueue } from "../../replay/replay-queue.js";
-import { resumeAbandonedJobs, stopLocalRuns } from "../../replay/replay-service.js";
-import { withProject } from "../project-session.js";
-import { discoveryFile, type ServeInfo } from "../serve-client.js";
+import { discoveryFile, type ServeInfo } from "../../app/serve-client.js";
+import { withSession } from "../open-project.js";
 import { journalRefresher } from "../serve-refresh.js";
 
 /** How long requests in flight (and event streams) get to finish after a stop signal. */
@@ -33,88 +32,74 @@ export async function serveCommand({ port, host, workers }: ServeOptions): Promi
   if (port > 65535) throw new FlorUsageError(`--port must be at most 65535, not ${port}`);
   // Configuration mistakes stop it before it touches anything (the store, the token file).
   const timeoutSeconds = configuredTimeoutSeconds();
-  return withProject("serve", async ({ layout, store }) => {
-    let token = configuredToken(layout);
-    if (token === null) {
-      // Mutations need a token; without one configured, make one only this user can read.
-      token = randomBytes(32).toString("base64url");
-      mkdirSync(layout.florDir, { recursive: true });
-      writeFileSync(tokenFile(layout), `${token}\n`, { mode: 0o600 });
-      process.stderr.write(
-        `flor: wrote a new GraphQL token for mutations to ${tokenFile(layout)} (send it as Authorization: Bearer <token>)\n`,
-      );
-    }
-    const refresh = journalRefresher(store, layout, (problem) => process.stderr.write(`flor: warning: ${problem}\n`));
-    // Knows which journals can still change before the first request asks.
-    await refresh();
-    const stopping = new AbortController();
-    // On a PostgreSQL server, replays go through the job queue: `flor worker` processes share them with this one.
-    const queue = store.kind === "postgres" ? await ReplayQueue.connect(process.env["FLOR_DATABASE_URL"]!, layout.projid) : null;
-    const working = queue === null ? undefined : await queue.work(store, layout, workers);
-    const dispatch = queue === null ? {} : { dispatch: async (jobId: number) => void (await queue.enqueue(store, jobId)) };
-    const server = createServer(
-      createFlorYoga({
-        store,
-        layout,
-        workers,
-        token,
-        refresh,
-        timeoutSeconds,
-        stopping: stopping.signal,
-        openReads: readsAreOpenOn(host),
-        ...dispatch,
-      }),
+  return withSession("serve", workers, (session) => serve(session, { port, host, workers }, timeoutSeconds), { lifetime: "server" });
+}
+
+async function serve(session: ProjectSession, { port, host, workers }: ServeOptions, timeoutSeconds: number): Promise<string> {
+  const { layout, store } = session;
+  let token = configuredToken(layout);
+  if (token === null) {
+    // Mutations need a token; without one configured, make one only this user can read.
+    token = randomBytes(32).toString("base64url");
+    mkdirSync(layout.florDir, { recursive: true });
+    writeFileSync(tokenFile(layout), `${token}\n`, { mode: 0o600 });
+    process.stderr.write(
+      `flor: wrote a new GraphQL token for mutations to ${tokenFile(layout)} (send it as Authorization: Bearer <token>)\n`,
     );
-    // Replays a previous server (or a killed flor replay) left unfinished go on here.
-    for (const job of await resumeAbandonedJobs(store, layout, { workers })) process.stderr.write(`flor: resuming replay job ${job}\n`);
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", (error: NodeJS.ErrnoException) =>
-        reject(new FlorError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)),
-      );
-      server.listen(port, host, resolve);
-    }).catch(async (error: unknown) => {
-      await queue?.stop(working);
-      throw error;
-    });
-    const address = server.address() as AddressInfo;
-    const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}/graphql`;
-    const stopped = new Promise<NodeJS.Signals>((resolve) => {
-      // Both handlers go at the first signal, so a second Ctrl-C while requests drain exits at once.
-      const stop = (received: NodeJS.Signals): void => {
-        process.off("SIGINT", stop).off("SIGTERM", stop);
-        resolve(received);
-      };
-      process.on("SIGINT", stop).on("SIGTERM", stop);
-    });
-    try {
-      // Only the embedded store keeps other processes out; on a PostgreSQL server every command opens it itself.
-      if (store.kind === "pglite")
-        advertise(layout, { url: loopbackUrl(address), pid: process.pid, host: hostname(), started: new Date().toISOString() });
-      if (queue !== null)
-        process.stderr.write(
-          `flor: replays go through the job queue on the PostgreSQL server; this server works ${workers} task(s) at a time, alongside any flor worker\n`,
-        );
-      if (!readsAreOpenOn(host)) process.stderr.write(`flor: ${host} is not loopback: every request needs the bearer token, reads too\n`);
-      process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
-      process.stderr.write(`flor: ${await stopped}: stopping\n`);
-    } finally {
-      // New commands stop coming here before the server stops accepting them.
-      withdraw(layout);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Idle keep-alive connections would hold close() open until the client goes away.
-      server.closeIdleConnections();
-      // Replays stop first (their tasks go back to the queue for the next start), so WAIT requests answer.
-      await stopLocalRuns(store);
-      // Tasks this server took from the queue finish (or, after 30 s, go back to it for another worker).
-      await queue?.stop(working);
-      // Event streams never end by themselves: they end now, telling their clients to resume with `after`.
-      stopping.abort();
-      const grace = setTimeout(() => server.closeAllConnections(), DRAIN_SECONDS * 1000);
-      await closed;
-      clearTimeout(grace);
-    }
-    return "";
+  }
+  const refresh = journalRefresher(session.project, layout, (problem) => process.stderr.write(`flor: warning: ${problem}\n`));
+  // Knows which journals can still change before the first request asks.
+  await refresh();
+  const stopping = new AbortController();
+  const server = createServer(
+    createFlorYoga({ session, token, refresh, timeoutSeconds, stopping: stopping.signal, openReads: readsAreOpenOn(host) }),
+  );
+  // Replays a previous server (or a killed flor replay) left unfinished go on here; on a PostgreSQL
+  // server, this one works the job queue alongside any `flor worker`.
+  for (const job of await session.executor.resume()) process.stderr.write(`flor: resuming replay job ${job}\n`);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new FlorError(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`)),
+    );
+    server.listen(port, host, resolve);
   });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}/graphql`;
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    // Both handlers go at the first signal, so a second Ctrl-C while requests drain exits at once.
+    const stop = (received: NodeJS.Signals): void => {
+      process.off("SIGINT", stop).off("SIGTERM", stop);
+      resolve(received);
+    };
+    process.on("SIGINT", stop).on("SIGTERM", stop);
+  });
+  try {
+    // Only the embedded store keeps other processes out; on a PostgreSQL server every command opens it itself.
+    if (store.kind === "pglite")
+      advertise(layout, { url: loopbackUrl(address), pid: process.pid, host: hostname(), started: new Date().toISOString() });
+    if (session.executor.kind === "queue")
+      process.stderr.write(
+        `flor: replays go through the job queue on the PostgreSQL server; this server works ${workers} task(s) at a time, alongside any flor worker\n`,
+      );
+    if (!readsAreOpenOn(host)) process.stderr.write(`flor: ${host} is not loopback: every request needs the bearer token, reads too\n`);
+    process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
+    process.stderr.write(`flor: ${await stopped}: stopping\n`);
+  } finally {
+    // New commands stop coming here before the server stops accepting them.
+    withdraw(layout);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Idle keep-alive connections would hold close() open until the client goes away.
+    server.closeIdleConnections();
+    // Replays stop first (their tasks go back to the queue for the next start), so WAIT requests answer;
+    // tasks this server took from the queue finish (or, after 30 s, go back to it for another worker).
+    await session.executor.stop();
+    // Event streams never end by themselves: they end now, telling their clients to resume with `after`.
+    stopping.abort();
+    const grace = setTimeout(() => server.closeAllConnections(), DRAIN_SECONDS * 1000);
+    await closed;
+    clearTimeout(grace);
+  }
+  return "";
 }
 
 /** Where commands on this host reach the server: bound to every address, it is on loopback too. */

@@ -1,10 +1,7 @@
-import { listVersions } from "../../versions/versions.js";
+import type { FlorApi } from "../../app/flor-api.js";
 import { renderVersions } from "../command-text.js";
 import type { OutputFormat } from "../output.js";
-import { withProject } from "../project-session.js";
 
-export async function versionsCommand(format: OutputFormat): Promise<string> {
-  return withProject("versions", async ({ layout, store }) =>
-    renderVersions(await listVersions(store, layout.projid, layout.root), format),
-  );
+export async function versionsCommand(api: FlorApi, format: OutputFormat): Promise<string> {
+  return renderVersions(await api.versions(), format);
 }

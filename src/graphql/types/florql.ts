@@ -1,25 +1,13 @@
+import type { MissingValues, QueryAnswer, Unfillable } from "../../app/flor-api.js";
 import { FlorUsageError } from "../../errors.js";
-import { explainText } from "../../florql/explain.js";
 import { FlorQLError } from "../../florql/florql-error.js";
-import { planQuery, runQuery, type QueryPlan } from "../../florql/query-service.js";
-import type { JsonValue } from "../../journal/records.js";
-import { builder, type FlorContext } from "../builder.js";
-import type { ReplayJob } from "../../replay/replay-jobs.js";
-import type { ReplayPlan, ReplayRequest } from "../../replay/replay-plan.js";
-import { waitForJob } from "../../replay/replay-service.js";
-import { requireToken, startReplay } from "../replay-runner.js";
+import type { ReplayJob } from "../../store/queries/replay-jobs.js";
+import { builder } from "../builder.js";
+import { requireToken } from "../require-token.js";
 import { JsonScalar } from "./json.js";
 import { ReplayJobRef } from "./replay-job.js";
 
-interface Answer {
-  kind: "answer";
-  columns: string[];
-  rows: Record<string, JsonValue>[];
-  explain: string;
-  job: ReplayJob | null;
-  plan: QueryPlan;
-  complete: boolean;
-}
+type Answer = QueryAnswer & { kind: "answer"; job: ReplayJob | null };
 
 /** WAIT's default patience: below common proxy and client timeouts; a longer job is followed through replayJobEvents. */
 export const DEFAULT_REPLAY_WAIT_SECONDS = 20;
@@ -44,17 +32,17 @@ const ReplayModeEnum = builder.enumType("ReplayMode", {
   values: ["NONE", "ASYNC", "WAIT"] as const,
 });
 
-const FlorqlReplayPlanRef = builder.objectRef<ReplayPlan>("FlorqlReplayPlan").implement({
+const FlorqlReplayPlanRef = builder.objectRef<MissingValues>("FlorqlReplayPlan").implement({
   description: "What replay fills for a query's missing log names.",
   fields: (t) => ({
     names: t.exposeStringList("names"),
-    runs: t.int({ description: "Runs to replay.", resolve: (plan) => plan.runs.filter((r) => r.outcome === "replay").length }),
-    tasks: t.int({ resolve: (plan) => plan.tasks.length }),
-    estimatedSeconds: t.float({ description: "Estimated wall time.", resolve: (plan) => plan.estimate.wallSeconds }),
+    runs: t.exposeInt("runs", { description: "Runs to replay." }),
+    tasks: t.exposeInt("tasks"),
+    estimatedSeconds: t.exposeFloat("estimatedSeconds", { description: "Estimated wall time." }),
   }),
 });
 
-const FlorqlUnfillableRef = builder.objectRef<QueryPlan["unfillable"][number]>("FlorqlUnfillable").implement({
+const FlorqlUnfillableRef = builder.objectRef<Unfillable>("FlorqlUnfillable").implement({
   description: "A log name some runs in scope lack that replay cannot fill.",
   fields: (t) => ({
     name: t.exposeString("name"),
@@ -82,12 +70,12 @@ const FlorqlAnswerRef = builder.objectRef<Answer>("FlorqlAnswer").implement({
       type: FlorqlReplayPlanRef,
       nullable: true,
       description: "What replay fills for the missing log names; null when nothing is missing.",
-      resolve: (a) => a.plan.replay,
+      resolve: (a) => a.notes.missing,
     }),
     unfillable: t.field({
       type: [FlorqlUnfillableRef],
       description: "Missing log names replay cannot fill, with why.",
-      resolve: (a) => a.plan.unfillable,
+      resolve: (a) => a.notes.unfillable,
     }),
   }),
 });
@@ -136,35 +124,27 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, { query, replay }, context) =>
       asData(async (): Promise<Answer | Refusal> => {
-        const plan = await planFor(context, query);
-        const explain = explainText(plan);
-        if (plan.analyzed.query.explain) return { kind: "answer", columns: [], rows: [], explain, job: null, plan, complete: true };
-        const needsReplay = plan.replayRequest !== null && plan.replay !== null && plan.replay.tasks.length > 0;
-        if (needsReplay && replay !== "NONE") requireToken(context, `florql with replay: ${replay}`);
-        const mode = !needsReplay || replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
-        const fill = async (request: ReplayRequest) => {
-          const job = await startReplay(context, request);
-          return mode === "wait"
-            ? waitForJob(context.store, job.id, { maxSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS, intervalMs: 200 })
-            : job;
-        };
-        const result = await runQuery(context.store, plan, fill, mode);
-        const complete = !needsReplay || (mode === "wait" && result.job?.status === "done");
-        return { kind: "answer", columns: result.columns, rows: result.rows, explain, job: result.job, plan, complete };
+        const mode = replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
+        const answer = await context.session.answerQuery(
+          query,
+          mode,
+          {},
+          {
+            authorize: () => requireToken(context, `florql with replay: ${replay}`),
+            maxWaitSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS,
+          },
+        );
+        return { kind: "answer", ...answer };
       }),
   }),
   explain: t.field({
     type: ExplainResultRef,
     description: "The plan of a FlorQL query, as flor explain prints it; nothing is run.",
     args: { query: t.arg.string({ required: true }) },
-    resolve: (_root, { query }, context) =>
-      asData(async (): Promise<Explanation | Refusal> => ({ kind: "explanation", explain: explainText(await planFor(context, query)) })),
+    resolve: (_root, { query }, { session }) =>
+      asData(async (): Promise<Explanation | Refusal> => ({ kind: "explanation", explain: await session.explain(query) })),
   }),
 }));
-
-function planFor({ store, layout, workers }: FlorContext, query: string): Promise<QueryPlan> {
-  return planQuery(store, layout, query, { workers });
-}
 
 /** The user's mistakes become FlorqlError values; anything else stays an error, which yoga masks. */
 export async function asData<T>(work: () => Promise<T>): Promise<T | Refusal> {

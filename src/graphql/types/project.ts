@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { listProjects } from "../../store/queries/projects.js";
 import { builder, type FlorContext } from "../builder.js";
 
 interface ProjectNode {
@@ -36,7 +36,7 @@ builder.queryFields((t) => ({
     description: "The project this server answers for.",
     resolve: async (_root, _args, context) =>
       (await projects(context)).find((p) => p.served) ?? {
-        projid: context.layout.projid,
+        projid: context.session.project.projid,
         runCount: 0,
         firstRun: null,
         lastRun: null,
@@ -50,18 +50,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-async function projects({ store, layout }: FlorContext): Promise<ProjectNode[]> {
-  const rows = await store.db
-    .selectFrom("projects as p")
-    .leftJoin("runs as r", "r.project_id", "p.id")
-    .select([
-      "p.projid",
-      sql<number>`count(r.id)::int`.as("runs"),
-      sql<Date | null>`min(r.tstamp)`.as("first"),
-      sql<Date | null>`max(r.tstamp)`.as("last"),
-    ])
-    .groupBy("p.projid")
-    .orderBy("p.projid")
-    .execute();
-  return rows.map((r) => ({ projid: r.projid, runCount: r.runs, firstRun: r.first, lastRun: r.last, served: r.projid === layout.projid }));
+async function projects({ session }: FlorContext): Promise<ProjectNode[]> {
+  const served = session.project.projid;
+  return (await listProjects(session.project.db)).map((p) => ({ ...p, served: p.projid === served }));
 }

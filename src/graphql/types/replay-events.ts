@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { GraphQLError } from "graphql/index.js";
-import { getJob, hasEnded, listEvents, type ReplayEvent } from "../../replay/replay-jobs.js";
-import type { Store } from "../../store/open-store.js";
+import type { ProjectSession } from "../../app/project-session.js";
+import type { ReplayEvent } from "../../store/queries/replay-events.js";
+import { hasEnded } from "../../store/queries/replay-jobs.js";
 import { builder } from "../builder.js";
 import { JsonScalar } from "./json.js";
 import { ReplayJobRef } from "./replay-job.js";
@@ -29,7 +30,7 @@ const ReplayJobEventRef = builder.objectRef<ReplayEvent>("ReplayJobEvent").imple
     job: t.field({
       type: ReplayJobRef,
       description: "The job as it is when the event is delivered (not as it was when the event happened).",
-      resolve: (event, _args, { store }) => getJob(store.db, event.jobId).then((job) => job!),
+      resolve: (event, _args, { session }) => session.job(event.jobId).then((job) => job!),
     }),
   }),
 });
@@ -43,33 +44,33 @@ builder.subscriptionField("replayJobEvents", (t) =>
       id: t.arg.int({ required: true, description: "The job." }),
       after: t.arg.string({ required: false, description: "The id of the last event already seen." }),
     },
-    subscribe: (_root, { id, after }, { store, stopping }) => follow(store, id, after ?? null, stopping),
+    subscribe: (_root, { id, after }, { session, stopping }) => follow(session, id, after ?? null, stopping),
     resolve: (event) => event,
   }),
 );
 
 /** The job's events after `after`, polling the store for new ones until a final event has been sent. */
-async function* follow(store: Store, jobId: number, after: string | null, stopping?: AbortSignal): AsyncGenerator<ReplayEvent> {
+async function* follow(session: ProjectSession, jobId: number, after: string | null, stopping?: AbortSignal): AsyncGenerator<ReplayEvent> {
   if (after !== null && !/^\d{1,18}$/.test(after)) {
     throw new GraphQLError(`after must be an event id (digits), not ${JSON.stringify(after.slice(0, 40))}`, {
       extensions: { code: "BAD_USER_INPUT" },
     });
   }
-  if ((await getJob(store.db, jobId)) === null)
+  if ((await session.job(jobId)) === null)
     throw new GraphQLError(`replay job ${jobId} does not exist`, { extensions: { code: "NOT_FOUND" } });
   let cursor = after;
   // Resuming after the final event: nothing follows, which shows as an ended job with no new events
   // (checked twice, because a job's status changes just before its final event is written).
   let endedQuietly = 0;
   for (;;) {
-    const events = await listEvents(store.db, jobId, cursor, BATCH);
+    const events = await session.jobEvents(jobId, cursor, BATCH);
     for (const event of events) {
       yield event;
       if (hasEnded(event.kind)) return;
       cursor = event.id;
     }
     if (events.length === BATCH) continue;
-    if (events.length === 0 && hasEnded((await getJob(store.db, jobId))?.status ?? "done") && ++endedQuietly === 2) return;
+    if (events.length === 0 && hasEnded((await session.job(jobId))?.status ?? "done") && ++endedQuietly === 2) return;
     await sleep(POLL_MS, undefined, stopping === undefined ? {} : { signal: stopping }).catch(() => undefined);
     if (stopping?.aborted === true) {
       throw new GraphQLError(`the server is stopping; subscribe again with after: ${JSON.stringify(cursor)} to go on where this left off`, {

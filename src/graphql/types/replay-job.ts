@@ -1,4 +1,4 @@
-import type { ReplayJob } from "../../replay/replay-jobs.js";
+import type { ReplayJob } from "../../store/queries/replay-jobs.js";
 import { builder } from "../builder.js";
 import { JsonScalar } from "./json.js";
 
@@ -54,8 +54,7 @@ export const ReplayJobRef = builder.objectRef<ReplayJob>("ReplayJob").implement(
       nullable: true,
       description:
         "The plan it runs, as planned: names, the runs in scope with each one's outcome (replay, nothing-to-do, declined and why), the tasks and the estimate.",
-      resolve: async (job, _args, { store }) =>
-        (await store.db.selectFrom("replay_jobs").select("plan").where("id", "=", job.id).executeTakeFirstOrThrow()).plan,
+      resolve: (job, _args, { session }) => session.jobPlan(job.id),
     }),
   }),
 });

@@ -1,8 +1,5 @@
-import { cancelJob, getJob } from "../../replay/replay-jobs.js";
-import type { ReplayRequest } from "../../replay/replay-plan.js";
-import { projectScope } from "../../florql/scope-predicate.js";
 import { builder } from "../builder.js";
-import { requireToken, startReplay } from "../replay-runner.js";
+import { requireToken } from "../require-token.js";
 import { asData, FlorqlErrorRef } from "./florql.js";
 import { ReplayJobRef } from "./replay-job.js";
 
@@ -17,7 +14,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "A replay job by id; null when there is none.",
     args: { id: t.arg.int({ required: true }) },
-    resolve: (_root, { id }, { store }) => getJob(store.db, id),
+    resolve: (_root, { id }, { session }) => session.job(id),
   }),
 }));
 
@@ -33,16 +30,7 @@ builder.mutationFields((t) => ({
     },
     resolve: (_root, { names, where, script }, context) => {
       requireToken(context, "requestReplay");
-      return asData(async () => {
-        const request: ReplayRequest = {
-          names,
-          ...(script === null || script === undefined ? {} : { filename: script }),
-          ...(where === null || where === undefined
-            ? {}
-            : { where: await projectScope(where, context.store, context.layout), whereText: where }),
-        };
-        return startReplay(context, request);
-      });
+      return asData(() => context.session.startReplay({ names, where: where ?? undefined, script: script ?? undefined }));
     },
   }),
   cancelReplay: t.boolean({
@@ -50,7 +38,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.int({ required: true }) },
     resolve: (_root, { id }, context) => {
       requireToken(context, "cancelReplay");
-      return cancelJob(context.store.db, id);
+      return context.session.cancelReplay(id).then((outcome) => outcome.cancelled);
     },
   }),
 }));

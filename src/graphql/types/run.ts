@@ -1,6 +1,7 @@
-import { sql, type RawBuilder } from "kysely";
-import type { JsonValue } from "../../journal/records.js";
-import type { Store } from "../../store/open-store.js";
+import type { JsonValue, RunStatus } from "../../journal/records.js";
+import type { ProjectStore } from "../../store/project-store.js";
+import { logNamesByRun as logNamesOf } from "../../store/queries/logs.js";
+import { runArgs, runById, runPage, type RunRow } from "../../store/queries/runs.js";
 import {
   checkpointSummaries,
   loopStructures,
@@ -10,7 +11,6 @@ import {
   type LogPosition,
   type LoopStructure,
 } from "../../store/queries/run-details.js";
-import { resolveRecordedVid } from "../../versions/recorded-vid.js";
 import { batched } from "../batch.js";
 import { builder, type FlorContext } from "../builder.js";
 import { withUserErrors } from "../user-errors.js";
@@ -129,8 +129,8 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
         first: t.arg.int({ required: false, description: `Page size, 1 to ${MAX_LOG_PAGE_SIZE} (default ${DEFAULT_LOG_PAGE_SIZE}).` }),
         after: t.arg.string({ required: false, description: "The endCursor of the previous page." }),
       },
-      resolve: (run, args, { store }) =>
-        logsPage(store, run.id, args.names ?? null, args.first ?? DEFAULT_LOG_PAGE_SIZE, args.after ?? null),
+      resolve: (run, args, { session }) =>
+        logsPage(session.project, run.id, args.names ?? null, args.first ?? DEFAULT_LOG_PAGE_SIZE, args.after ?? null),
     }),
   }),
 });
@@ -208,34 +208,19 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "One run of the project by its id; null when the project has no such run.",
     args: { id: t.arg.int({ required: true }) },
-    resolve: async (_root, { id }, { store, layout }) => {
-      const rows = await runRows(store, layout.projid).where("r.id", "=", id).execute();
-      return (await runNodes(store, rows))[0] ?? null;
+    resolve: async (_root, { id }, { session }) => {
+      const row = await runById(session.project, id);
+      return row === null ? null : ((await runNodes(session.project, [row]))[0] ?? null);
     },
   }),
 }));
-
-function runRows(store: Store, projid: string) {
-  return store.db
-    .selectFrom("runs as r")
-    .innerJoin("projects as p", "p.id", "r.project_id")
-    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds"])
-    .where("p.projid", "=", projid);
-}
-
-type RunRow = Awaited<ReturnType<ReturnType<typeof runRows>["execute"]>>[number];
 
 /**
  * A keyset page: runs after the cursor's (tstamp, id) in that order, so a page stays the same while
  * runs are being added and the database never counts past skipped rows. Filters only narrow the rows
  * after that position; every value is bound as a parameter.
  */
-async function runsPage(
-  { store, layout }: FlorContext,
-  first: number,
-  after: string | null,
-  filters: RunFilters,
-): Promise<Connection<RunNode>> {
+async function runsPage({ session }: FlorContext, first: number, after: string | null, filters: RunFilters): Promise<Connection<RunNode>> {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE)
     throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}, not ${first}`);
   const position = after === null ? null : decodeCursor(after);
@@ -243,43 +228,29 @@ async function runsPage(
   const until = filters.until === null ? null : parseInstant("until", filters.until);
   if ((filters.args?.length ?? 0) > MAX_ARG_FILTERS)
     throw badInput(`at most ${MAX_ARG_FILTERS} argument filters, not ${filters.args!.length}`);
-  const vid = filters.vid === null ? null : await resolveRecordedVid(store, layout.projid, filters.vid);
+  const vid = filters.vid === null ? null : await session.resolveVersion(filters.vid);
   const empty = (filters.vid !== null && vid === null) || filters.status?.length === 0;
-
-  let query = runRows(store, layout.projid);
-  if (filters.filename !== null) query = query.where("r.filename", "=", filters.filename);
-  if (vid !== null) query = query.where("r.vid", "=", vid);
-  if (filters.status !== null && filters.status.length > 0)
-    query = query.where(
-      "r.status",
-      "in",
-      filters.status.map((s) => s.toLowerCase() as RunRow["status"]),
-    );
-  if (since !== null) query = query.where("r.tstamp", ">=", since);
-  if (until !== null) query = query.where("r.tstamp", "<", until);
-  for (const filter of filters.args ?? []) {
-    query = query.where(({ exists, selectFrom }) =>
-      exists(
-        argConditions(filter).reduce(
-          (sub, condition) => sub.where(condition),
-          selectFrom("args as a").select("a.run_id").whereRef("a.run_id", "=", "r.id"),
-        ),
-      ),
-    );
-  }
-  if (position !== null) {
-    const tstamp = new Date(position.tstamp);
-    query = query.where((eb) => eb.or([eb("r.tstamp", ">", tstamp), eb.and([eb("r.tstamp", "=", tstamp), eb("r.id", ">", position.id)])]));
-  }
   // One row more than asked says whether there is a next page without a count.
   const rows = empty
     ? []
-    : await query
-        .orderBy("r.tstamp")
-        .orderBy("r.id")
-        .limit(first + 1)
-        .execute();
-  const edges = (await runNodes(store, rows.slice(0, first))).map((node) => ({
+    : await runPage(session.project, {
+        filename: filters.filename,
+        vid,
+        status: filters.status === null || filters.status.length === 0 ? null : filters.status.map((s) => s.toLowerCase() as RunStatus),
+        since,
+        until,
+        args: (filters.args ?? []).map(({ name, gt, gte, lt, lte, ...rest }) => ({
+          name,
+          gt,
+          gte,
+          lt,
+          lte,
+          ...("value" in rest ? { value: (rest.value ?? null) as JsonValue } : {}),
+        })),
+        after: position === null ? null : { tstamp: new Date(position.tstamp), id: position.id },
+        limit: first + 1,
+      });
+  const edges = (await runNodes(session.project, rows.slice(0, first))).map((node) => ({
     cursor: encodeCursor({ tstamp: node.tstamp, id: node.id }),
     node,
   }));
@@ -294,34 +265,12 @@ async function runsPage(
   };
 }
 
-/** What an argument row `a` must meet for `filter`; user values are bound parameters. */
 type ArgFilter = typeof ArgFilterRef.$inferInput;
 
-function argConditions(filter: ArgFilter): RawBuilder<boolean>[] {
-  const conditions = [sql<boolean>`a.name = ${filter.name}`];
-  if ("value" in filter) conditions.push(sql<boolean>`a.value = ${JSON.stringify(filter.value ?? null)}::jsonb`);
-  // CASE, not AND: SQL does not promise to test the type before casting.
-  const number = sql<number>`case when jsonb_typeof(a.value) = 'number' then (a.value)::double precision end`;
-  if (filter.gt != null) conditions.push(sql<boolean>`${number} > ${filter.gt}`);
-  if (filter.gte != null) conditions.push(sql<boolean>`${number} >= ${filter.gte}`);
-  if (filter.lt != null) conditions.push(sql<boolean>`${number} < ${filter.lt}`);
-  if (filter.lte != null) conditions.push(sql<boolean>`${number} <= ${filter.lte}`);
-  return conditions;
-}
-
 /** Runs with their arguments: one query for the whole page (logged names load only when asked for). */
-async function runNodes(store: Store, rows: readonly RunRow[]): Promise<RunNode[]> {
+async function runNodes(project: ProjectStore, rows: readonly RunRow[]): Promise<RunNode[]> {
   const ids = rows.map((r) => r.id);
-  const args =
-    ids.length === 0
-      ? []
-      : await store.db
-          .selectFrom("args")
-          .select(["run_id", "name", "value"])
-          .where("run_id", "in", ids)
-          .orderBy("run_id")
-          .orderBy("name")
-          .execute();
+  const args = await runArgs(project.db, ids);
   const byRun = new Map<number, { name: string; value: JsonValue }[]>(ids.map((id) => [id, []]));
   for (const a of args) byRun.get(a.run_id)!.push({ name: a.name, value: a.value });
   return rows.map((row) => ({
@@ -335,21 +284,8 @@ async function runNodes(store: Store, rows: readonly RunRow[]): Promise<RunNode[
   }));
 }
 
-async function logNamesByRun({ store }: FlorContext, runIds: readonly number[]): Promise<Map<number, { names: string[]; count: number }>> {
-  const rows = await store.db
-    .selectFrom("log_names")
-    .select(["run_id", "name", "count"])
-    .where("run_id", "in", [...runIds])
-    .orderBy("run_id")
-    .orderBy("name")
-    .execute();
-  const byRun = new Map<number, { names: string[]; count: number }>();
-  for (const row of rows) {
-    const entry = byRun.get(row.run_id) ?? byRun.set(row.run_id, { names: [], count: 0 }).get(row.run_id)!;
-    if (entry.names.at(-1) !== row.name) entry.names.push(row.name);
-    entry.count += Number(row.count);
-  }
-  return byRun;
+function logNamesByRun({ session }: FlorContext, runIds: readonly number[]): Promise<Map<number, { names: string[]; count: number }>> {
+  return logNamesOf(session.project.db, runIds);
 }
 
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2}))?$/i;
@@ -387,7 +323,7 @@ function parseInstant(argument: string, text: string): Date {
 }
 
 async function logsPage(
-  store: Store,
+  project: ProjectStore,
   runId: number,
   names: readonly string[] | null,
   first: number,
@@ -396,7 +332,7 @@ async function logsPage(
   if (!Number.isInteger(first) || first < 1 || first > MAX_LOG_PAGE_SIZE)
     throw badInput(`first must be between 1 and ${MAX_LOG_PAGE_SIZE}, not ${first}`);
   const position = after === null ? null : decodeLogCursor(after);
-  const entries = await runLogs(store, runId, names, position, first + 1);
+  const entries = await runLogs(project.db, runId, names, position, first + 1);
   const edges = entries.slice(0, first).map((node) => ({ cursor: encodeLogCursor(node), node }));
   return {
     edges,
@@ -424,12 +360,12 @@ function decodeLogCursor(cursor: string): LogPosition {
   throw badInput(`"${cursor}" is not a log cursor this server gave out`);
 }
 
-async function loopsByRun({ store }: FlorContext, runIds: readonly number[]): Promise<Map<number, LoopStructure[]>> {
-  return groupByRun(runIds, await loopStructures(store, runIds));
+async function loopsByRun({ session }: FlorContext, runIds: readonly number[]): Promise<Map<number, LoopStructure[]>> {
+  return groupByRun(runIds, await loopStructures(session.project.db, runIds));
 }
 
-async function checkpointsByRun({ store }: FlorContext, runIds: readonly number[]): Promise<Map<number, CheckpointSummary[]>> {
-  return groupByRun(runIds, await checkpointSummaries(store, runIds));
+async function checkpointsByRun({ session }: FlorContext, runIds: readonly number[]): Promise<Map<number, CheckpointSummary[]>> {
+  return groupByRun(runIds, await checkpointSummaries(session.project.db, runIds));
 }
 
 function groupByRun<T extends { runId: number }>(runIds: readonly number[], items: readonly T[]): Map<number, T[]> {

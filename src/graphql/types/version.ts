@@ -1,6 +1,5 @@
-import { resolveRecordedVid } from "../../versions/recorded-vid.js";
 import { diffBetween, MAX_SOURCE_BYTES, sourceAt } from "../../versions/version-source.js";
-import { listVersions, type CodeVersion } from "../../versions/versions.js";
+import type { CodeVersion } from "../../versions/versions.js";
 import { builder, type FlorContext } from "../builder.js";
 import { withUserErrors } from "../user-errors.js";
 import { badInput } from "./page-info.js";
@@ -23,7 +22,7 @@ export const VersionRef = builder.objectRef<CodeVersion>("Version").implement({
       nullable: true,
       description: `The text of a file in this version; null when the version has no such file. Paths are relative to the repository root, without "." or ".." parts (BAD_USER_INPUT otherwise); directories, binary files and files over ${MAX_SOURCE_BYTES} bytes are refused; VERSION_MISSING when the commit is not in this clone.`,
       args: { filename: t.arg.string({ required: true }) },
-      resolve: (version, { filename }, { layout }) => withUserErrors(() => sourceAt(layout.root, version.vid, filename)),
+      resolve: (version, { filename }, { session }) => withUserErrors(() => sourceAt(session.layout.root, version.vid, filename)),
     }),
   }),
 });
@@ -32,7 +31,7 @@ builder.queryFields((t) => ({
   versions: t.field({
     type: [VersionRef],
     description: "The code versions the project's runs ran, oldest first.",
-    resolve: (_root, _args, { store, layout }) => listVersions(store, layout.projid, layout.root),
+    resolve: (_root, _args, { session }) => session.versions(),
   }),
   version: t.field({
     type: VersionRef,
@@ -41,7 +40,7 @@ builder.queryFields((t) => ({
     args: { vid: t.arg.string({ required: true, description: VID_HELP }) },
     resolve: (_root, { vid }, context) =>
       withUserErrors(async () => {
-        const full = await resolveRecordedVid(context.store, context.layout.projid, vid);
+        const full = await context.session.resolveVersion(vid);
         return full === null ? null : ((await versionsByVid(context, [full])).get(full) ?? null);
       }),
   }),
@@ -55,10 +54,11 @@ builder.queryFields((t) => ({
         description: "A path relative to the repository root; an error when neither version has it.",
       }),
     },
-    resolve: (_root, { from, to, filename }, { store, layout }) =>
+    resolve: (_root, { from, to, filename }, { session }) =>
       withUserErrors(async () => {
+        const { layout } = session;
         const recorded = async (text: string): Promise<string> => {
-          const vid = await resolveRecordedVid(store, layout.projid, text);
+          const vid = await session.resolveVersion(text);
           if (vid === null) throw badInput(`no run of ${layout.projid} ran a version ${text}`);
           return vid;
         };
@@ -68,6 +68,6 @@ builder.queryFields((t) => ({
 }));
 
 /** The versions with these vids that the project's runs ran, described from git; for batching. */
-export async function versionsByVid({ store, layout }: FlorContext, vids: readonly string[]): Promise<Map<string, CodeVersion>> {
-  return new Map((await listVersions(store, layout.projid, layout.root, vids)).map((v) => [v.vid, v]));
+export async function versionsByVid({ session }: FlorContext, vids: readonly string[]): Promise<Map<string, CodeVersion>> {
+  return new Map((await session.versions(vids)).map((v) => [v.vid, v]));
 }

@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from "kysely";
 import { FlorError } from "../../errors.js";
 import type { JsonValue } from "../../journal/records.js";
 import { STORE_SCHEMA } from "../schema.js";
-import type { Store } from "../open-store.js";
+import type { ProjectScope } from "../project-scope.js";
 import { closestName } from "../../text/closest-name.js";
 
 export interface DataFrame {
@@ -24,22 +24,20 @@ interface Source {
  * their common dims, so a value logged per epoch lands on every step row of that epoch, and nothing is
  * dropped. Arguments may be named too (one value per run). With no names: args and top-level logs.
  */
-export async function dataframe(store: Store, projid: string, requested: readonly string[]): Promise<DataFrame> {
-  const catalog = await store.db
+export async function dataframe({ db, projectId }: ProjectScope, projid: string, requested: readonly string[]): Promise<DataFrame> {
+  const catalog = await db
     .selectFrom("log_names as n")
     .innerJoin("runs as r", "r.id", "n.run_id")
-    .innerJoin("projects as p", "p.id", "r.project_id")
     .select(["n.name", "n.dim_keys"])
-    .where("p.projid", "=", projid)
+    .where("r.project_id", "=", projectId)
     .execute();
   const argNames = (
-    await store.db
+    await db
       .selectFrom("args as a")
       .innerJoin("runs as r", "r.id", "a.run_id")
-      .innerJoin("projects as p", "p.id", "r.project_id")
       .select("a.name")
       .distinct()
-      .where("p.projid", "=", projid)
+      .where("r.project_id", "=", projectId)
       .execute()
   ).map((r) => r.name);
 
@@ -80,14 +78,14 @@ export async function dataframe(store: Store, projid: string, requested: readonl
     const dims = source.dims.map((key) => sql`lp.dims -> ${key} as ${sql.id(dimAlias(key))}`);
     if (source.kind === "arg") {
       return sql`select a.run_id, null::double precision as ${sql.id(`n${i}`)}, a.value as ${sql.id(`v${i}`)}
-        from ${table("args")} a join ${table("runs")} r on r.id = a.run_id join ${table("projects")} p on p.id = r.project_id
-        where a.name = ${source.name} and p.projid = ${projid}`;
+        from ${table("args")} a join ${table("runs")} r on r.id = a.run_id
+        where a.name = ${source.name} and r.project_id = ${projectId}`;
     }
     return sql`select lg.run_id, ${sql.join([...dims, sql`lg.num as ${sql.id(`n${i}`)}`, sql`lg.value as ${sql.id(`v${i}`)}`])}
       from ${table("logs")} lg
-      join ${table("runs")} r on r.id = lg.run_id join ${table("projects")} p on p.id = r.project_id
+      join ${table("runs")} r on r.id = lg.run_id
       left join ${table("loops")} lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id
-      where lg.name = ${source.name} and p.projid = ${projid}`;
+      where lg.name = ${source.name} and r.project_id = ${projectId}`;
   });
 
   let from = sql`(${relations[0]!}) t0`;
@@ -101,16 +99,16 @@ export async function dataframe(store: Store, projid: string, requested: readonl
   const dimColumns = allDims.map((key) => sql.id(dimAlias(key)));
   const valueColumns = sources.flatMap((_, i) => [sql.id(`n${i}`), sql.id(`v${i}`)]);
   const query = sql<Record<string, JsonValue>>`
-    select p.projid, r.tstamp, r.filename, r.vid${sql.join([sql``, ...dimColumns, ...valueColumns], sql`, `)}
+    select r.tstamp, r.filename, r.vid${sql.join([sql``, ...dimColumns, ...valueColumns], sql`, `)}
     from ${from}
-    join ${table("runs")} r on r.id = run_id join ${table("projects")} p on p.id = r.project_id
+    join ${table("runs")} r on r.id = run_id
     order by r.tstamp, r.id${sql.join([sql``, ...dimColumns], sql`, `)}`;
-  const result = await query.execute(store.db);
+  const result = await query.execute(db);
 
   const columns = [...RUN_COLUMNS, ...allDims, ...sources.map((s) => s.name)];
   const rows = result.rows.map((row) => {
     const out: Record<string, JsonValue> = {};
-    out["projid"] = row["projid"] as string;
+    out["projid"] = projid;
     out["tstamp"] = (row["tstamp"] as unknown as Date).toISOString();
     out["filename"] = row["filename"] as string;
     out["vid"] = row["vid"] as string | null;

@@ -1,5 +1,6 @@
 import type { JsonValue } from "../../journal/records.js";
-import type { Store } from "../open-store.js";
+import type { Kysely } from "kysely";
+import type { Database } from "../schema.js";
 
 /** A loop of a run: every execution of the loop `name` at one place in the nesting, taken together. */
 export interface LoopStructure {
@@ -17,9 +18,9 @@ export interface LoopStructure {
 }
 
 /** The loops of these runs, per run in order of first entry. From the per-iteration rows, so a killed run has them too. */
-export async function loopStructures(store: Store, runIds: readonly number[]): Promise<LoopStructure[]> {
+export async function loopStructures(db: Kysely<Database>, runIds: readonly number[]): Promise<LoopStructure[]> {
   if (runIds.length === 0) return [];
-  const rows = await store.db
+  const rows = await db
     .selectFrom("loops as l")
     .leftJoin("loops as p", (join) => join.onRef("p.run_id", "=", "l.run_id").onRef("p.ctx_id", "=", "l.parent_ctx_id"))
     .select((eb) => [
@@ -61,9 +62,9 @@ export interface CheckpointSummary {
 }
 
 /** The checkpoints of these runs, per run in the order they were taken. */
-export async function checkpointSummaries(store: Store, runIds: readonly number[]): Promise<CheckpointSummary[]> {
+export async function checkpointSummaries(db: Kysely<Database>, runIds: readonly number[]): Promise<CheckpointSummary[]> {
   if (runIds.length === 0) return [];
-  const rows = await store.db
+  const rows = await db
     .selectFrom("checkpoints as c")
     .leftJoin("loops as l", (join) => join.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
     .select(["c.run_id", "c.objects", "c.bytes", "c.written_bytes", "c.seconds", "l.dims"])
@@ -100,13 +101,13 @@ export interface LogEntry extends LogPosition {
 
 /** Up to `limit` logged values of a run after `after`, in LogPosition order; `names` null means every name. */
 export async function runLogs(
-  store: Store,
+  db: Kysely<Database>,
   runId: number,
   names: readonly string[] | null,
   after: LogPosition | null,
   limit: number,
 ): Promise<LogEntry[]> {
-  const logged = (await store.db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute()).map((r) => r.name);
+  const logged = (await db.selectFrom("log_names").select("name").where("run_id", "=", runId).execute()).map((r) => r.name);
   const wanted = names === null ? logged : logged.filter((name) => names.includes(name));
   // Code-point order, the same in JavaScript as for any database collation.
   const ordered = wanted.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).filter((name) => after === null || name >= after.name);
@@ -114,10 +115,10 @@ export async function runLogs(
   for (const name of ordered) {
     const resume = after !== null && after.name === name ? after : null;
     if (resume === null || resume.ctx !== null) {
-      entries.push(...(await segment(store, runId, name, "loops", resume, limit - entries.length)));
+      entries.push(...(await segment(db, runId, name, "loops", resume, limit - entries.length)));
       if (entries.length >= limit) break;
     }
-    entries.push(...(await segment(store, runId, name, "outside", resume, limit - entries.length)));
+    entries.push(...(await segment(db, runId, name, "outside", resume, limit - entries.length)));
     if (entries.length >= limit) break;
   }
   return entries;
@@ -125,14 +126,14 @@ export async function runLogs(
 
 /** One name's values either in loops or outside every loop, after `resume` when it is in this segment. */
 async function segment(
-  store: Store,
+  db: Kysely<Database>,
   runId: number,
   name: string,
   part: "loops" | "outside",
   resume: LogPosition | null,
   limit: number,
 ): Promise<LogEntry[]> {
-  let query = store.db
+  let query = db
     .selectFrom("logs as g")
     .leftJoin("loops as l", (join) => join.onRef("l.run_id", "=", "g.run_id").onRef("l.ctx_id", "=", "g.ctx_id"))
     .select(["g.ctx_id", "g.seq", "g.num", "g.value", "l.dims"])

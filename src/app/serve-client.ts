@@ -4,13 +4,14 @@ import path from "node:path";
 import { FlorError, FlorUsageError } from "../errors.js";
 import { FlorQLError, type FlorQLErrorCode } from "../florql/florql-error.js";
 import { findRepositoryRoot, layoutFor, type ProjectLayout } from "../project-layout.js";
-import type { JobStatus } from "../replay/replay-jobs.js";
+import type { JobStatus } from "../store/queries/replay-jobs.js";
 import { configuredToken, tokenFile } from "../graphql/token.js";
 import { isAlive } from "../store/pglite-lock.js";
+import { configuredServerUrl } from "../store/server-url.js";
 
 /**
- * The CLI's side of `flor serve`: while a server holds the embedded store (which admits one process),
- * commands that have a GraphQL path ask it instead of opening the store. Only light modules are
+ * The client side of `flor serve`: while a server holds the embedded store (which admits one process),
+ * FlorDB's API is reached through its GraphQL endpoint instead of the store. Only light modules are
  * imported here, so a command through the server loads neither PGlite nor the query language.
  */
 
@@ -62,7 +63,7 @@ export function discoveryFile(layout: ProjectLayout): string {
  * PostgreSQL server that every command opens itself.
  */
 function runningServer(layout: ProjectLayout): ServeInfo | null {
-  if (process.env["FLOR_DATABASE_URL"]) return null;
+  if (configuredServerUrl() !== null) return null;
   let info: Partial<ServeInfo>;
   try {
     info = JSON.parse(readFileSync(discoveryFile(layout), "utf8")) as Partial<ServeInfo>;

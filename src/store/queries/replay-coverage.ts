@@ -1,0 +1,77 @@
+import type { Kysely } from "kysely";
+import type { JsonValue } from "../../journal/records.js";
+import type { Database, ReplayCoverageTable, ReplayDivergencesTable } from "../schema.js";
+
+/**
+ * What replays filled (`replay_coverage`: parts of a run per name) and what they did not reproduce
+ * (`replay_divergences`).
+ */
+
+/** The names replay filled for a run (as opposed to those the run logged itself). */
+export async function replayedNames(db: Kysely<Database>, runId: number): Promise<Set<string>> {
+  return new Set(
+    (await db.selectFrom("replay_coverage").select("name").distinct().where("run_id", "=", runId).execute()).map((r) => r.name),
+  );
+}
+
+export type CoveredPart = Pick<ReplayCoverageTable, "name" | "part" | "iteration">;
+
+/** The parts of a run that replays covered for these names. */
+export async function coveredParts(db: Kysely<Database>, runId: number, names: readonly string[]): Promise<CoveredPart[]> {
+  if (names.length === 0) return [];
+  return db
+    .selectFrom("replay_coverage")
+    .select(["name", "part", "iteration"])
+    .where("run_id", "=", runId)
+    .where("name", "in", [...names])
+    .execute();
+}
+
+/** Records covered parts and returns those that no earlier replay had covered (the ones this replay may store). */
+export async function claimParts(db: Kysely<Database>, rows: readonly ReplayCoverageTable[]): Promise<CoveredPart[]> {
+  const claimed: CoveredPart[] = [];
+  for (let i = 0; i < rows.length; i += 5000) {
+    claimed.push(
+      ...(await db
+        .insertInto("replay_coverage")
+        .values(rows.slice(i, i + 5000))
+        .onConflict((c) => c.columns(["run_id", "name", "part", "iteration"]).doNothing())
+        .returning(["name", "part", "iteration"])
+        .execute()),
+    );
+  }
+  return claimed;
+}
+
+/** A divergence as stored: recorded and replayed values as JSON text. */
+export type NewDivergence = Omit<ReplayDivergencesTable, "recorded" | "replayed"> & { recorded: string | null; replayed: string | null };
+
+export async function insertDivergences(db: Kysely<Database>, divergences: readonly NewDivergence[]): Promise<void> {
+  if (divergences.length === 0) return;
+  await db
+    .insertInto("replay_divergences")
+    .values([...divergences])
+    .execute();
+}
+
+export interface Divergence {
+  tstamp: Date;
+  name: string;
+  occurrence: number;
+  recorded: JsonValue | null;
+  replayed: JsonValue | null;
+  detail: string;
+}
+
+/** The first `limit` divergences of a job's tasks, by run. */
+export async function jobDivergences(db: Kysely<Database>, jobId: number, limit: number): Promise<Divergence[]> {
+  return db
+    .selectFrom("replay_divergences as d")
+    .innerJoin("replay_tasks as t", "t.id", "d.task_id")
+    .innerJoin("runs as r", "r.id", "d.run_id")
+    .select(["r.tstamp", "d.name", "d.occurrence", "d.recorded", "d.replayed", "d.detail"])
+    .where("t.job_id", "=", jobId)
+    .orderBy("r.tstamp")
+    .limit(limit)
+    .execute();
+}
