@@ -1,6 +1,8 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { ProjectLayout } from "../src/project-layout.js";
+import { JournalEncoder, encodeRecord } from "../src/journal/encode.js";
+import { JOURNAL_FORMAT } from "../src/journal/records.js";
 
 export interface SyntheticRuns {
   runs: number;
@@ -27,9 +29,9 @@ export function writeTrainingJournals(layout: ProjectLayout, { runs, epochs, ste
     const tstamp = new Date(start + k * 60_000).toISOString();
     const lr = lrOf(k);
     const lines = [
-      JSON.stringify({
+      encodeRecord({
         k: "run",
-        format: 1,
+        format: JOURNAL_FORMAT,
         projid: layout.projid,
         tstamp,
         filename: "train.ts",
@@ -39,32 +41,33 @@ export function writeTrainingJournals(layout: ProjectLayout, { runs, epochs, ste
         argv: [],
         node: process.version,
       }),
-      JSON.stringify({ k: "arg", n: "lr", v: lr, src: "kwargs" }),
-      JSON.stringify({ k: "arg", n: "opt", v: k % 2 === 0 ? "adam" : "sgd", src: "kwargs" }),
+      encodeRecord({ k: "arg", n: "lr", v: lr, src: "kwargs" }),
+      encodeRecord({ k: "arg", n: "opt", v: k % 2 === 0 ? "adam" : "sgd", src: "kwargs" }),
     ];
+    const encoder = new JournalEncoder();
     let id = 0;
     for (let epoch = 0; epoch < epochs; epoch++) {
       const e = ++id;
-      lines.push(`{"k":"ctx","id":${e},"p":null,"n":"epoch","i":${epoch}}`);
+      lines.push(encoder.context(e, null, "epoch", epoch, undefined));
       for (let step = 0; step < steps; step++) {
         const s = ++id;
         lines.push(
-          `{"k":"ctx","id":${s},"p":${e},"n":"step","i":${step}}`,
-          `{"k":"log","c":${s},"n":"loss","v":${lr / (1 + epoch + step / steps)}}`,
-          `{"k":"it","id":${s},"s":0.001}`,
+          encoder.context(s, e, "step", step, undefined),
+          encoder.log(s, "loss", lr / (1 + epoch + step / steps)),
+          encoder.iterationEnd(s, 0.001),
         );
       }
-      lines.push(
-        `{"k":"loop","c":${e},"n":"step","count":${steps},"t0":0,"s":0.05}`,
-        `{"k":"log","c":${e},"n":"acc","v":${0.5 + epoch / 50 + lr}}`,
-      );
-      if (gnorm) lines.push(`{"k":"log","c":${e},"n":"gnorm","v":${1 / (epoch + 1)}}`);
-      lines.push(`{"k":"it","id":${e},"s":0.05}`);
+      lines.push(encodeRecord({ k: "loop", c: e, n: "step", count: steps, t0: 0, s: 0.05 }), encoder.log(e, "acc", 0.5 + epoch / 50 + lr));
+      if (gnorm) lines.push(encoder.log(e, "gnorm", 1 / (epoch + 1)));
+      lines.push(encoder.iterationEnd(e, 0.05));
       rows += steps + (gnorm ? 2 : 1);
     }
-    lines.push(`{"k":"loop","c":null,"n":"epoch","count":${epochs},"t0":0,"s":1}`, `{"k":"end","status":"ok","exit":0,"s":1}`);
+    lines.push(
+      encodeRecord({ k: "loop", c: null, n: "epoch", count: epochs, t0: 0, s: 1 }),
+      encodeRecord({ k: "end", status: "ok", exit: 0, s: 1 }),
+    );
     const fd = openSync(path.join(layout.journalsDir, `${tstamp.replace(/:/g, "-")}.jsonl`), "w");
-    writeSync(fd, `${lines.join("\n")}\n`);
+    writeSync(fd, lines.join(""));
     closeSync(fd);
   }
   return rows;

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { encodeCheckpoint } from "../journal/encode.js";
 
 /**
  * Checkpoints waiting for the writer may hold this much memory (KiB); the next one blocks until enough
@@ -10,7 +11,8 @@ const MAX_IN_FLIGHT_KIB = 256 * 1024;
  * The writer thread's code, as plain JavaScript: an eval'd worker needs no build step and loads the
  * same under tsx, vitest and the compiled package. It hashes each state, stores it in the object store
  * (write to a temporary file, then rename) and appends the `ckpt` record to the journal, which is opened
- * with O_APPEND by both threads so whole lines never interleave.
+ * with O_APPEND by both threads so whole lines never interleave. The record is encoded by the journal
+ * codec's own encodeCheckpoint, whose source the worker runs.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -19,6 +21,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const counters = new Int32Array(workerData.counters);
 const journal = fs.openSync(workerData.journal, "a");
+const encodeCheckpoint = ${encodeCheckpoint.toString()};
 parentPort.on("message", ({ ctx, states, started }) => {
   try {
     const objects = {};
@@ -39,7 +42,7 @@ parentPort.on("message", ({ ctx, states, started }) => {
       bytes += data.length;
     }
     const seconds = Math.round((performance.timeOrigin + performance.now() - started) * 1000) / 1e6;
-    fs.writeSync(journal, JSON.stringify({ k: "ckpt", c: ctx, o: objects, b: bytes, w: written, s: seconds }) + "\\n");
+    fs.writeSync(journal, encodeCheckpoint({ k: "ckpt", c: ctx, o: objects, b: bytes, w: written, s: seconds }));
   } catch (error) {
     fs.writeSync(2, "flor: warning: a checkpoint could not be saved: " + error.message + "\\n");
   } finally {

@@ -1,16 +1,20 @@
 /**
- * The journal: one JSON object per line, appended by a training run and read by ingestion.
- * Keys are short because a run may write millions of `log` lines. `format` in the `run` header
- * versions the layout.
+ * The journal: one JSON object per line, appended by a training run (`.flor/journals/`) or a replay
+ * child (`.flor/replays/`) and read by ingestion. These are the records as the codec (encode.ts,
+ * decode.ts) hands them over; it alone knows how they are spelled on disk. Keys are short because a run
+ * may write millions of `log` lines. `format` in the first record versions the layout.
  */
 export const JOURNAL_FORMAT = 1;
 
+/** The `format` of a replay journal's header. */
+export const REPLAY_JOURNAL_FORMAT = 1;
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** First line of every journal. */
+/** First line of every run journal. */
 export interface RunRecord {
   k: "run";
-  format: number;
+  format: typeof JOURNAL_FORMAT;
   projid: string;
   tstamp: string;
   filename: string;
@@ -37,8 +41,10 @@ export interface ContextRecord {
   n: string;
   i: number;
   /** The item, when it is a JSON scalar and the loop was not given a plain count. */
-  v?: string | number | boolean;
+  v?: ContextValue;
 }
+
+export type ContextValue = string | number | boolean;
 
 /** The end of an iteration and how long it took (seconds). */
 export interface IterationEndRecord {
@@ -47,13 +53,15 @@ export interface IterationEndRecord {
   s: number;
 }
 
-/** A logged value in context `c` (null: outside every loop). `x` encodes non-finite numbers. */
+/**
+ * A logged value in context `c` (null: outside every loop). `v` may be NaN or ±Infinity (NaN losses are
+ * exactly what people debug): the codec keeps them, where JSON alone would turn them into null.
+ */
 export interface LogRecord {
   k: "log";
   c: number | null;
   n: string;
-  v?: JsonValue;
-  x?: "NaN" | "Infinity" | "-Infinity";
+  v: JsonValue;
 }
 
 /** A checkpoint of the registered objects, taken at the end of an outermost iteration. */
@@ -90,6 +98,42 @@ export interface EndRecord {
   error?: string;
 }
 
+/**
+ * First line of a replay journal: the original run it replays (its values are stored under that run's
+ * identity) and what the replay task covers (see src/sdk/replay-spec.ts).
+ */
+export interface ReplayHeaderRecord {
+  k: "replay";
+  format: typeof REPLAY_JOURNAL_FORMAT;
+  vid: string | null;
+  projid: string;
+  tstamp: string;
+  filename: string;
+  job: number;
+  task: number;
+  attempt: number;
+  /** The log names the replay was asked for. */
+  names: string[];
+  /** The outermost loop whose iterations were fast-forwarded, or null for a whole-script replay. */
+  loop: { name: string; iterations: number } | null;
+  /** Iteration ranges [from, to) of `loop` this task answers for. */
+  segments: [number, number][];
+  before: boolean;
+  after: boolean;
+  pid: number;
+  host: string;
+  node: string;
+}
+
+/**
+ * In a replay journal, where the values that follow were logged: in the fast-forwarded loop, or after
+ * it (before the first phase record: before it).
+ */
+export interface PhaseRecord {
+  k: "phase";
+  p: "loop" | "after";
+}
+
 export type JournalRecord =
   | RunRecord
   | ArgRecord
@@ -98,4 +142,6 @@ export type JournalRecord =
   | LogRecord
   | CheckpointRecord
   | LoopEndRecord
-  | EndRecord;
+  | EndRecord
+  | ReplayHeaderRecord
+  | PhaseRecord;

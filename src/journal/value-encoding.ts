@@ -1,7 +1,7 @@
 /**
  * Encodes a logged value as the tail of a journal `log` line. Hot path: `flor.log` calls it once per
  * value, so scalars avoid JSON.stringify and non-finite numbers (NaN losses are exactly what people
- * debug) survive instead of turning into null.
+ * debug) survive as `"x"` instead of turning into null; `nonFiniteNumber` reads them back.
  */
 export function encodeLogValue(value: unknown): string {
   switch (typeof value) {
@@ -21,6 +21,11 @@ export function encodeLogValue(value: unknown): string {
     default:
       throw new TypeError(`a ${typeof value} cannot be logged; log numbers, strings, booleans, null, arrays or plain objects`);
   }
+}
+
+/** The number a log record's `"x"` stands for, or undefined when it is not one that encodeLogValue writes. */
+export function nonFiniteNumber(x: unknown): number | undefined {
+  return x === "NaN" ? NaN : x === "Infinity" ? Infinity : x === "-Infinity" ? -Infinity : undefined;
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {

@@ -4,15 +4,16 @@ import { existsSync, realpathSync } from "node:fs";
 import { FlorUsageError } from "../errors.js";
 import { findRepositoryRoot, layoutFor, type ProjectLayout } from "../project-layout.js";
 import { JournalWriter } from "../journal/journal-writer.js";
-import { JOURNAL_FORMAT, type EndRecord, type JsonValue, type RunRecord } from "../journal/records.js";
-import { encodeLogValue, scalarOf } from "../journal/value-encoding.js";
+import { JOURNAL_FORMAT, REPLAY_JOURNAL_FORMAT, type EndRecord, type JsonValue, type JournalRecord } from "../journal/records.js";
+import { JournalEncoder, encodeRecord } from "../journal/encode.js";
+import { scalarOf } from "../journal/value-encoding.js";
 import { captureState } from "../checkpoints/object-state.js";
 import { CheckpointWriter } from "../checkpoints/checkpoint-writer.js";
 import { snapshotWorkingTree } from "../versions/snapshot.js";
 import { castToDefault, parseKwargs } from "./kwargs.js";
 import { ObjectStore } from "../checkpoints/object-store.js";
 import { checkCheckpointable, restoreState } from "../checkpoints/object-state.js";
-import { EXIT_CANNOT_FAST_FORWARD, REPLAY_FORMAT, replaySpecFromEnvironment, type CheckpointRef, type ReplaySpec } from "./replay-spec.js";
+import { EXIT_CANNOT_FAST_FORWARD, replaySpecFromEnvironment, type CheckpointRef, type ReplaySpec } from "./replay-spec.js";
 import { ReplayDirector, ReplayMismatch, type IterationAction } from "./replay-director.js";
 
 export interface FlorOptions {
@@ -61,6 +62,7 @@ interface LoopFrame {
 class ActiveRun {
   readonly info: RunInfo;
   readonly writer: JournalWriter;
+  readonly encoder = new JournalEncoder();
   readonly objectsDir: string;
   /** Started at the first checkpoint: runs without checkpoints never pay for the thread. */
   checkpoints: CheckpointWriter | null = null;
@@ -75,11 +77,11 @@ class ActiveRun {
   readonly stack: number[] = [];
   nextContext = 1;
 
-  private constructor(info: RunInfo, writer: JournalWriter, objectsDir: string, header: object) {
+  private constructor(info: RunInfo, writer: JournalWriter, objectsDir: string, header: JournalRecord) {
     this.info = info;
     this.writer = writer;
     this.objectsDir = objectsDir;
-    writer.append(`${JSON.stringify(header)}\n`);
+    writer.append(encodeRecord(header));
     writer.flush();
     this.started = performance.now();
   }
@@ -89,7 +91,7 @@ class ActiveRun {
     const snapshot = snapshotWorkingTree(layout.root);
     const { writer, tstamp } = JournalWriter.create(layout.journalsDir, new Date());
     const info = { projid: layout.projid, tstamp: tstamp.toISOString(), filename, vid: snapshot.vid, journal: writer.file };
-    const header: RunRecord = {
+    return new ActiveRun(info, writer, layout.objectsDir, {
       k: "run",
       format: JOURNAL_FORMAT,
       projid: layout.projid,
@@ -100,8 +102,7 @@ class ActiveRun {
       host: hostname(),
       argv: [...argv],
       node: process.version,
-    };
-    return new ActiveRun(info, writer, layout.objectsDir, header);
+    });
   }
 
   /** A replay of a recorded run: its identity is the original's; the journal says what the replay covers. */
@@ -109,23 +110,25 @@ class ActiveRun {
     const writer = JournalWriter.open(spec.journal);
     const { projid, tstamp, filename, vid } = spec.run;
     const info = { projid, tstamp, filename, vid: vid ?? "", journal: writer.file };
-    const header = {
+    return new ActiveRun(info, writer, spec.objectsDir, {
       k: "replay",
-      format: REPLAY_FORMAT,
-      ...spec.run,
+      format: REPLAY_JOURNAL_FORMAT,
+      vid,
+      projid,
+      tstamp,
+      filename,
       job: spec.job,
       task: spec.task,
       attempt: spec.attempt,
       names: spec.names,
       loop: spec.loop,
-      segments: spec.segments.map(({ from, to }) => [from, to]),
+      segments: spec.segments.map(({ from, to }): [number, number] => [from, to]),
       before: spec.before,
       after: spec.after,
       pid: process.pid,
       host: hostname(),
       node: process.version,
-    };
-    return new ActiveRun(info, writer, spec.objectsDir, header);
+    });
   }
 
   seconds(since: number): number {
@@ -149,7 +152,6 @@ export class Flor {
   private readonly args = new Map<string, { value: JsonValue; src: "default" | "kwargs" }>();
   private readonly registered = new Map<string, object>();
   private checkpointOptions: CheckpointOptions = {};
-  private readonly nameJson = new Map<string, string>();
   private exitHooked = false;
   private lastError: string | undefined;
 
@@ -182,7 +184,7 @@ export class Flor {
     }
     const src = text === undefined ? "default" : "kwargs";
     this.args.set(name, { value, src });
-    run.writer.append(`${JSON.stringify({ k: "arg", n: name, v: value, src })}\n`);
+    run.writer.append(encodeRecord({ k: "arg", n: name, v: value, src }));
     return value as T;
   }
 
@@ -214,20 +216,15 @@ export class Flor {
   log<T>(name: string, value: T): T {
     const run = this.active ?? this.ensureRun();
     if (this.director !== null && !this.director.responsible()) return value;
-    let key = this.nameJson.get(name);
-    if (key === undefined) {
-      if (typeof name !== "string" || name === "") throw new TypeError("flor.log(name, value): name must be a non-empty string");
-      key = JSON.stringify(name);
-      this.nameJson.set(name, key);
-    }
-    const ctx = run.stack.length === 0 ? "null" : run.stack[run.stack.length - 1];
-    let encoded: string;
+    if (typeof name !== "string" || name === "") throw new TypeError("flor.log(name, value): name must be a non-empty string");
+    const ctx = run.stack.length === 0 ? null : run.stack[run.stack.length - 1]!;
+    let line: string;
     try {
-      encoded = encodeLogValue(value);
+      line = run.encoder.log(ctx, name, value);
     } catch (error) {
-      throw new TypeError(`flor.log(${key}, value): ${(error as Error).message}`);
+      throw new TypeError(`flor.log(${JSON.stringify(name)}, value): ${(error as Error).message}`);
     }
-    run.writer.append(`{"k":"log","c":${ctx},"n":${key},${encoded}}\n`);
+    run.writer.append(line);
     return value;
   }
 
@@ -268,7 +265,7 @@ export class Flor {
       run = ActiveRun.record(this.layout!, this.filename, this.options.argv ?? process.argv.slice(2));
     }
     this.active = run;
-    for (const [name, { value, src }] of this.args) run.writer.append(`${JSON.stringify({ k: "arg", n: name, v: value, src })}\n`);
+    for (const [name, { value, src }] of this.args) run.writer.append(encodeRecord({ k: "arg", n: name, v: value, src }));
     this.hookExit();
     return run;
   }
@@ -347,7 +344,7 @@ export class Flor {
     if (this.director === null || run === null || run.stack.length > 0) return null;
     try {
       if (!this.director.claims(name)) return null;
-      run.writer.append(`{"k":"phase","p":"loop"}\n`);
+      run.writer.append(encodeRecord({ k: "phase", p: "loop" }));
       return this.director;
     } catch (error) {
       return this.cannotFastForward(error);
@@ -366,7 +363,7 @@ export class Flor {
     }
     if (action.kind === "run") return "run";
     if (action.exit) this.endReplay();
-    this.active!.writer.append(`{"k":"phase","p":"after"}\n`);
+    this.active!.writer.append(encodeRecord({ k: "phase", p: "after" }));
     return "stop";
   }
 
@@ -378,7 +375,7 @@ export class Flor {
       this.cannotFastForward(error);
     }
     if (over) this.endReplay();
-    this.active!.writer.append(`{"k":"phase","p":"after"}\n`);
+    this.active!.writer.append(encodeRecord({ k: "phase", p: "after" }));
   }
 
   /** Loads a checkpoint into the registered objects, in place. */
@@ -442,22 +439,14 @@ export class Flor {
   private enter(run: ActiveRun, name: string, parent: number | null, index: number, item: unknown, recordValues: boolean) {
     const id = run.nextContext++;
     run.stack.push(id);
-    const scalar = recordValues ? scalarOf(item) : undefined;
-    let key = this.nameJson.get(name);
-    if (key === undefined) {
-      key = JSON.stringify(name);
-      this.nameJson.set(name, key);
-    }
-    run.writer.append(
-      `{"k":"ctx","id":${id},"p":${parent},"n":${key},"i":${index}${scalar === undefined ? "" : `,"v":${JSON.stringify(scalar)}`}}\n`,
-    );
+    run.writer.append(run.encoder.context(id, parent, name, index, recordValues ? scalarOf(item) : undefined));
     return { id, start: performance.now() };
   }
 
   private exit(run: ActiveRun, open: { id: number; start: number }, loopStart: number): void {
     const now = performance.now();
     this.pop(run, open.id);
-    run.writer.append(`{"k":"it","id":${open.id},"s":${microseconds(now - open.start)}}\n`);
+    run.writer.append(run.encoder.iterationEnd(open.id, microseconds(now - open.start)));
     const limit = this.checkpointOptions.maxOverhead;
     const checkpoint =
       run.stack.length === 0 &&
@@ -493,11 +482,10 @@ export class Flor {
     if (this.active !== run) return;
     if (open !== null) {
       this.pop(run, open.id);
-      run.writer.append(`{"k":"it","id":${open.id},"s":${run.seconds(open.start)}}\n`);
+      run.writer.append(run.encoder.iterationEnd(open.id, run.seconds(open.start)));
       count++;
     }
-    const record = { k: "loop", c: parent, n: name, count, t0: microseconds(t0 - run.started), s: run.seconds(t0) };
-    run.writer.append(`${JSON.stringify(record)}\n`);
+    run.writer.append(encodeRecord({ k: "loop", c: parent, n: name, count, t0: microseconds(t0 - run.started), s: run.seconds(t0) }));
     if (parent === null) run.writer.flush();
   }
 
@@ -529,7 +517,7 @@ export class Flor {
     run.checkpoints?.close();
     const end: EndRecord = { k: "end", status, exit: exitCode, s: run.seconds(run.started) };
     if (this.lastError !== undefined && status !== "ok") end.error = this.lastError;
-    run.writer.append(`${JSON.stringify(end)}\n`);
+    run.writer.append(encodeRecord(end));
     run.writer.close();
     const unused = [...(this.kwargs?.keys() ?? [])].filter((name) => !this.args.has(name));
     if (status === "ok" && unused.length > 0) process.stderr.write(`flor: warning: --kwargs ${unused.join(", ")} never read by flor.arg\n`);

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Kysely } from "kysely";
-import type { JsonValue } from "../journal/records.js";
+import type { JournalRecord, JsonValue, PhaseRecord, ReplayHeaderRecord } from "../journal/records.js";
+import { BadLine, decodeRecord } from "../journal/decode.js";
+import { mergeKeys } from "../journal/dimension-keys.js";
 import type { Database } from "./schema.js";
 import type { StoreTransaction } from "./open-store.js";
 import { findRunId } from "./queries/runs.js";
@@ -28,20 +30,7 @@ export interface ReplayIngestResult {
   iterations: number;
 }
 
-interface Header {
-  k: "replay";
-  projid: string;
-  tstamp: string;
-  filename: string;
-  task: number;
-  names: string[];
-  loop: { name: string; iterations: number } | null;
-  segments: [number, number][];
-  before: boolean;
-  after: boolean;
-}
-
-type Phase = "before" | "loop" | "after";
+type Phase = "before" | PhaseRecord["p"];
 
 interface ReplayLog {
   line: number;
@@ -71,29 +60,27 @@ export async function ingestReplayJournal(
   taskId: number | null,
 ): Promise<ReplayIngestResult> {
   const lines = readFileSync(file, "utf8").split("\n");
-  const records: Record<string, unknown>[] = [];
-  for (const text of lines) {
+  const records: JournalRecord[] = [];
+  for (const [index, text] of lines.entries()) {
     if (text === "") continue;
-    try {
-      records.push(JSON.parse(text) as Record<string, unknown>);
-    } catch {
-      throw new IncompleteReplay(`${file}: a malformed line; the replay did not finish writing it`);
+    const record = decodeRecord(text);
+    if (record instanceof BadLine) {
+      if (record.unreadable) throw new IncompleteReplay(`${file}: a malformed line; the replay did not finish writing it`);
+      throw new IncompleteReplay(`${file}:${index + 1}: ${record.reason}`);
     }
+    records.push(record);
   }
-  const header = records[0] as unknown as Header | undefined;
+  const header = records[0];
   const end = records[records.length - 1];
   if (header?.k !== "replay") throw new IncompleteReplay(`${file} is not a replay journal`);
-  if (end?.["k"] !== "end" || end["status"] !== "ok") throw new IncompleteReplay(`${file}: the replay did not end successfully`);
+  if (end?.k !== "end" || end.status !== "ok") throw new IncompleteReplay(`${file}: the replay did not end successfully`);
 
   const db = tx.db;
   const found = await findRunId(db, projectId, new Date(header.tstamp), header.filename);
   if (found === null) throw new IncompleteReplay(`${file} replays a run (${header.filename} at ${header.tstamp}) that is not in the store`);
   const runId = found;
 
-  const executedTop =
-    header.loop === null
-      ? null
-      : records.filter((r) => r["k"] === "ctx" && r["p"] === null).map((r) => `${r["n"] as string}\u0000${r["i"] as number}`);
+  const executedTop = header.loop === null ? null : records.flatMap((r) => (r.k === "ctx" && r.p === null ? [`${r.n}\u0000${r.i}`] : []));
   const contexts = await originalContexts(db, runId, executedTop);
   const mapped = new Map<number, number | null>();
   const topLevel = new Map<number, number>();
@@ -106,15 +93,12 @@ export async function ingestReplayJournal(
 
   records.forEach((record, index) => {
     const line = index + 1;
-    switch (record["k"]) {
+    switch (record.k) {
       case "phase":
-        phase = record["p"] as Phase;
+        phase = record.p;
         break;
       case "ctx": {
-        const id = record["id"] as number;
-        const parent = record["p"] as number | null;
-        const name = record["n"] as string;
-        const iteration = record["i"] as number;
+        const { id, p: parent, n: name, i: iteration } = record;
         let original: number | undefined;
         if (parent === null) {
           iterations++;
@@ -141,17 +125,9 @@ export async function ingestReplayJournal(
         break;
       }
       case "log": {
-        const x = record["x"];
-        const v = record["v"] as JsonValue | undefined;
-        const num = x !== undefined ? (x === "NaN" ? NaN : x === "-Infinity" ? -Infinity : Infinity) : typeof v === "number" ? v : null;
-        logs.push({
-          line,
-          ctx: record["c"] as number | null,
-          phase,
-          name: record["n"] as string,
-          num,
-          value: num === null ? (v ?? null) : null,
-        });
+        const { c, n, v } = record;
+        const num = typeof v === "number" ? v : null;
+        logs.push({ line, ctx: c, phase, name: n, num, value: num === null ? v : null });
         break;
       }
     }
@@ -314,7 +290,7 @@ async function originalValues(
 async function claimCoverage(
   db: Kysely<Database>,
   runId: number,
-  header: Header,
+  header: ReplayHeaderRecord,
   names: string[],
   taskId: number | null,
 ): Promise<{ fresh: Set<string>; earlier: Set<string> }> {
@@ -392,10 +368,6 @@ function dimensionKeys(ctx: number, contexts: OriginalContexts): string[] {
     at = context.parent;
   }
   return keys;
-}
-
-function mergeKeys(a: string[], b: string[]): string[] {
-  return a.length >= b.length ? [...a, ...b.filter((key) => !a.includes(key))] : [...b, ...a.filter((key) => !b.includes(key))];
 }
 
 function sameValue(recorded: { num: number | null; value: JsonValue | null }, replayed: ReplayLog): boolean {

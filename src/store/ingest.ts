@@ -2,7 +2,9 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import path from "node:path";
 import type { Kysely } from "kysely";
 import type { ProjectLayout } from "../project-layout.js";
-import type { JsonValue } from "../journal/records.js";
+import type { EndRecord, JournalRecord, JsonValue } from "../journal/records.js";
+import { BadLine, decodeRecord } from "../journal/decode.js";
+import { mergeKeys } from "../journal/dimension-keys.js";
 import { isAlive } from "./pglite-lock.js";
 import { IncompleteReplay, ingestReplayJournal, type ReplayIngestResult } from "./ingest-replay.js";
 import type { Database } from "./schema.js";
@@ -221,7 +223,8 @@ async function saveState(trx: Kysely<Database>, projectId: number, state: Journa
   await saveJournal(trx, projectId, state);
 }
 
-type Parsed = { line: number; record: Record<string, unknown> };
+/** A line that is a JSON object: a record, or why it is not a valid one (reported in line order with the rest). */
+type Parsed = { line: number; record: JournalRecord | BadLine };
 
 async function ingestLines(tx: StoreTransaction, projectId: number, text: string, state: JournalState): Promise<number> {
   const trx = tx.db;
@@ -239,37 +242,34 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     start = newline + 1;
     const line = ++state.lines;
     if (raw.trim() === "") continue;
-    try {
-      const record: unknown = JSON.parse(raw);
-      if (typeof record !== "object" || record === null || Array.isArray(record)) bad(line, "not a JSON object");
-      else parsed.push({ line, record: record as Record<string, unknown> });
-    } catch (error) {
-      bad(line, `not valid JSON (${(error as Error).message})`);
-    }
+    const record = decodeRecord(raw);
+    if (record instanceof BadLine && record.unreadable) bad(line, record.reason);
+    else parsed.push({ line, record });
   }
 
   if (state.runId === null) {
     const first = parsed.shift();
     const header = first?.record;
-    if (header === undefined || header["k"] !== "run" || typeof header["tstamp"] !== "string" || typeof header["filename"] !== "string") {
+    if (header === undefined || header instanceof BadLine || header.k !== "run") {
+      const why = header instanceof BadLine ? ` (${header.reason})` : "";
       bad(
         first?.line ?? state.lines,
-        "the journal does not start with a run header; nothing in it can be attributed to a run, so it was skipped",
+        `the journal does not start with a run header${why}; nothing in it can be attributed to a run, so it was skipped`,
       );
       state.complete = true;
       return 0;
     }
-    state.tstamp = new Date(header["tstamp"]);
-    state.pid = typeof header["pid"] === "number" ? header["pid"] : null;
-    state.host = typeof header["host"] === "string" ? header["host"] : null;
+    state.tstamp = new Date(header.tstamp);
+    state.pid = header.pid;
+    state.host = header.host;
     state.runId = await insertRun(trx, projectId, {
       tstamp: state.tstamp,
-      filename: header["filename"],
-      vid: typeof header["vid"] === "string" ? header["vid"] : null,
+      filename: header.filename,
+      vid: header.vid,
       pid: state.pid,
       host: state.host,
-      argv: Array.isArray(header["argv"]) ? (header["argv"] as JsonValue[]) : [],
-      node: typeof header["node"] === "string" ? header["node"] : null,
+      argv: header.argv,
+      node: header.node,
     });
   }
   const runId = state.runId;
@@ -311,36 +311,30 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
   const loopIndex = new Map<number, number>();
   const lateSeconds = { ctx: [] as number[], seconds: [] as number[] };
   const catalog = new Map<string, { keys: string[]; count: number }>();
-  let end: Record<string, unknown> | null = null;
+  let end: EndRecord | null = null;
 
   for (const { line, record } of parsed) {
-    switch (record["k"]) {
+    if (record instanceof BadLine) {
+      bad(line, record.reason);
+      continue;
+    }
+    switch (record.k) {
       case "log": {
-        const c = record["c"];
-        const n = record["n"];
-        if (typeof n !== "string" || !(c === null || Number.isInteger(c))) {
-          bad(line, 'a log record needs a name "n" and a context "c"');
-          break;
-        }
-        const context = c === null ? null : state.contexts.get(c as number);
+        const { c, n, v } = record;
+        const context = c === null ? null : state.contexts.get(c);
         if (context === undefined) {
           bad(line, `log "${n}" refers to loop context ${c}, which the journal never opened`);
           break;
         }
-        const x = record["x"];
-        const v = record["v"];
         logs.seq.push(line);
-        logs.ctx.push(c as number | null);
+        logs.ctx.push(c);
         logs.name.push(n);
-        if (x !== undefined) {
-          logs.num.push(x === "NaN" ? NaN : x === "-Infinity" ? -Infinity : Infinity);
-          logs.value.push(null);
-        } else if (typeof v === "number") {
+        if (typeof v === "number") {
           logs.num.push(v);
           logs.value.push(null);
         } else {
           logs.num.push(null);
-          logs.value.push(JSON.stringify(v ?? null));
+          logs.value.push(JSON.stringify(v));
         }
         const entry = catalog.get(n);
         const keys = context === null ? [] : context.keys;
@@ -353,28 +347,24 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
       }
       case "ctx": {
         const { id, p, n, i, v } = record;
-        if (!Number.isInteger(id) || !(p === null || Number.isInteger(p)) || typeof n !== "string" || !Number.isInteger(i)) {
-          bad(line, 'a ctx record needs integer "id", "i", a parent "p" and a name "n"');
-          break;
-        }
-        const parent = p === null ? null : state.contexts.get(p as number);
+        const parent = p === null ? null : state.contexts.get(p);
         if (parent === undefined) {
           bad(line, `loop "${n}" is nested in context ${p}, which the journal never opened`);
           break;
         }
-        const dims: Record<string, JsonValue> = { ...(parent?.dims ?? {}), [n]: i as number };
+        const dims: Record<string, JsonValue> = { ...(parent?.dims ?? {}), [n]: i };
         const keys = [...(parent?.keys ?? []), n];
         if (v !== undefined) {
-          dims[`${n}_value`] = v as JsonValue;
+          dims[`${n}_value`] = v;
           keys.push(`${n}_value`);
         }
         const depth = (parent?.depth ?? -1) + 1;
-        state.contexts.set(id as number, { dims, keys, depth });
-        loopIndex.set(id as number, loops.ctx.length);
-        loops.ctx.push(id as number);
-        loops.parent.push(p as number | null);
+        state.contexts.set(id, { dims, keys, depth });
+        loopIndex.set(id, loops.ctx.length);
+        loops.ctx.push(id);
+        loops.parent.push(p);
         loops.name.push(n);
-        loops.iteration.push(i as number);
+        loops.iteration.push(i);
         loops.value.push(v === undefined ? null : JSON.stringify(v));
         loops.depth.push(depth);
         loops.dims.push(JSON.stringify(dims));
@@ -383,62 +373,43 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
       }
       case "it": {
         const { id, s } = record;
-        if (!Number.isInteger(id) || typeof s !== "number") {
-          bad(line, 'an it record needs an integer "id" and seconds "s"');
-          break;
-        }
-        const index = loopIndex.get(id as number);
+        const index = loopIndex.get(id);
         if (index !== undefined) loops.seconds[index] = s;
         else {
-          lateSeconds.ctx.push(id as number);
+          lateSeconds.ctx.push(id);
           lateSeconds.seconds.push(s);
         }
         break;
       }
-      case "arg": {
-        if (typeof record["n"] !== "string") {
-          bad(line, 'an arg record needs a name "n"');
-          break;
-        }
-        args.name.push(record["n"]);
-        args.value.push(JSON.stringify(record["v"] ?? null));
-        args.source.push(record["src"] === "kwargs" ? "kwargs" : "default");
+      case "arg":
+        args.name.push(record.n);
+        args.value.push(JSON.stringify(record.v));
+        args.source.push(record.src);
         break;
-      }
-      case "ckpt": {
-        const { c, o, b, w, s } = record;
-        if (!Number.isInteger(c) || typeof o !== "object" || o === null || typeof b !== "number" || typeof s !== "number") {
-          bad(line, 'a ckpt record needs "c", "o", "b" and "s"');
-          break;
-        }
-        checkpoints.ctx.push(c as number);
-        checkpoints.objects.push(JSON.stringify(o));
-        checkpoints.bytes.push(b);
-        checkpoints.written.push(typeof w === "number" ? w : b);
-        checkpoints.seconds.push(s);
+      case "ckpt":
+        checkpoints.ctx.push(record.c);
+        checkpoints.objects.push(JSON.stringify(record.o));
+        checkpoints.bytes.push(record.b);
+        checkpoints.written.push(record.w);
+        checkpoints.seconds.push(record.s);
         break;
-      }
-      case "loop": {
-        const { c, n, count, t0, s } = record;
-        if (!(c === null || Number.isInteger(c)) || typeof n !== "string" || !Number.isInteger(count) || typeof s !== "number") {
-          bad(line, 'a loop record needs "c", "n", "count" and "s"');
-          break;
-        }
-        summaries.parent.push(c as number | null);
-        summaries.name.push(n);
-        summaries.iterations.push(count as number);
-        summaries.start.push(typeof t0 === "number" ? t0 : 0);
-        summaries.seconds.push(s);
+      case "loop":
+        summaries.parent.push(record.c);
+        summaries.name.push(record.n);
+        summaries.iterations.push(record.count);
+        summaries.start.push(record.t0);
+        summaries.seconds.push(record.s);
         break;
-      }
       case "end":
         end = record;
         break;
       case "run":
         bad(line, "a second run header in one journal");
         break;
-      default:
-        bad(line, `unknown record kind ${JSON.stringify(record["k"])}`);
+      case "replay":
+      case "phase":
+        bad(line, `a ${record.k} record belongs in a replay journal, not in a run's`);
+        break;
     }
   }
 
@@ -513,9 +484,10 @@ async function loadMissingContexts(trx: Kysely<Database>, runId: number, parsed:
   const defined = new Set<number>();
   const missing = new Set<number>();
   for (const { record } of parsed) {
-    if (record["k"] === "ctx" && Number.isInteger(record["id"])) defined.add(record["id"] as number);
-    const ref = record["k"] === "ctx" ? record["p"] : record["k"] === "log" ? record["c"] : null;
-    if (Number.isInteger(ref) && !defined.has(ref as number) && !state.contexts.has(ref as number)) missing.add(ref as number);
+    if (record instanceof BadLine) continue;
+    if (record.k === "ctx") defined.add(record.id);
+    const ref = record.k === "ctx" ? record.p : record.k === "log" ? record.c : null;
+    if (ref !== null && !defined.has(ref) && !state.contexts.has(ref)) missing.add(ref);
   }
   if (missing.size === 0) return;
   const { rows, tree: keys } = await storedContexts(trx, runId, [...missing]);
@@ -527,11 +499,4 @@ async function loadMissingContexts(trx: Kysely<Database>, runId: number, parsed:
     }
     state.contexts.set(row.ctx_id, { dims: row.dims as Record<string, JsonValue>, keys: path, depth: row.depth });
   }
-}
-
-/** The union of two dimension-key lists, keeping first appearance order. */
-function mergeKeys(a: string[], b: string[]): string[] {
-  const merged = [...a];
-  for (const key of b) if (!merged.includes(key)) merged.push(key);
-  return merged;
 }

@@ -6,7 +6,9 @@ import { ObjectStore } from "../../src/checkpoints/object-store.js";
 import { restoreState } from "../../src/checkpoints/object-state.js";
 import { layoutFor } from "../../src/project-layout.js";
 import type { JournalRecord } from "../../src/journal/records.js";
+import { encodeRecord } from "../../src/journal/encode.js";
 import { TestRepo } from "../helpers/repo.js";
+import { readJournal } from "../helpers/journal.js";
 
 class Model {
   readonly weights = new Float64Array([1, 2, 3]);
@@ -23,10 +25,7 @@ class Model {
 function journal(repo: TestRepo): JournalRecord[] {
   const dir = layoutFor(repo.dir).journalsDir;
   const [file] = readdirSync(dir);
-  return readFileSync(path.join(dir, file!), "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line) as JournalRecord);
+  return readJournal(path.join(dir, file!));
 }
 
 describe("the SDK in process", () => {
@@ -145,10 +144,7 @@ describe("the SDK in process", () => {
     const checkpointed = readdirSync(dir)
       .sort()
       .map((file) => {
-        const records = readFileSync(path.join(dir, file), "utf8")
-          .trim()
-          .split("\n")
-          .map((l) => JSON.parse(l) as JournalRecord);
+        const records = readJournal(path.join(dir, file));
         const iterations = new Map(records.flatMap((r) => (r.k === "ctx" ? [[r.id, r.i] as const] : [])));
         return records.flatMap((r) => (r.k === "ckpt" ? [iterations.get(r.c)] : []));
       });
@@ -170,6 +166,27 @@ describe("the SDK in process", () => {
     circular["self"] = circular;
     expect(() => flor.log("c", circular)).toThrow(/flor\.log\("c", value\): .*circular/);
     expect(() => flor.checkpointing({ handler: { run: () => 1 } })).toThrow(/"handler"\.run is a function, which cannot be checkpointed/);
+  });
+
+  it("writes every record as the journal codec spells it, checkpoints from their thread included", async () => {
+    repo = TestRepo.create({ "train.mjs": "" });
+    const flor = florIn(["--kwargs", "lr=0.5"]);
+    flor.arg("lr", 0.1);
+    flor.arg("cfg", { depth: [1, 2] });
+    flor.log("start", 'a "quoted" name');
+    flor.checkpointing({ model: new Model() });
+    for (const epoch of flor.loop("epoch", 2)) {
+      for (const item of flor.loop("batch", ["a", 1, true, { id: 1 }])) flor.log("loss", epoch === 0 ? NaN : item);
+      flor.log("inf", -Infinity);
+    }
+    for (const _ of flor.loop("cut", 3)) break;
+    await flor.commit();
+    const dir = layoutFor(repo.dir).journalsDir;
+    const [file] = readdirSync(dir);
+    const lines = readFileSync(path.join(dir, file!), "utf8").split(/(?<=\n)/);
+    const records = readJournal(path.join(dir, file!));
+    expect(records.map(encodeRecord)).toEqual(lines);
+    expect(new Set(records.map((r) => r.k))).toEqual(new Set(["run", "arg", "log", "ctx", "it", "loop", "ckpt", "end"]));
   });
 
   it("says where it needs a git repository", () => {

@@ -5,6 +5,8 @@ import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { layoutFor, type ProjectLayout } from "../../src/project-layout.js";
 import { ingest } from "../../src/store/ingest.js";
+import { BadLine, decodeRecord } from "../../src/journal/decode.js";
+import { encodeRecord } from "../../src/journal/encode.js";
 import type { Store } from "../../src/store/open-store.js";
 import { dataframe } from "../../src/store/queries/dataframe.js";
 import { listRuns } from "../../src/store/queries/runs.js";
@@ -282,8 +284,9 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     const { journal, lines } = recordNestedLoops();
     const cut = Math.floor(lines.length / 2);
     // The run is still going as far as ingestion can tell: its header names this (live) process.
-    const header = { ...JSON.parse(lines[0]!), pid: process.pid, host: hostname() };
-    lines[0] = JSON.stringify(header);
+    const header = decodeRecord(lines[0]!);
+    if (header instanceof BadLine || header.k !== "run") throw new Error(`not a run header: ${lines[0]}`);
+    lines[0] = encodeRecord({ ...header, pid: process.pid, host: hostname() }).trimEnd();
     writeFileSync(journal, `${lines.slice(0, cut).join("\n")}\n`);
     const db = await openFresh();
     await ingest(db, layout);
@@ -301,11 +304,13 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     lines.splice(fitness, 0, '{"k":"log","c":1,"n":"fitness",', '{"k":"log","c":999,"n":"x","v":1}', '{"k":"mystery"}');
     writeFileSync(journal, lines.join("\n"));
     writeFileSync(path.join(layout.journalsDir, "0000-garbage.jsonl"), "this is not a journal\n");
+    writeFileSync(path.join(layout.journalsDir, "0001-future.jsonl"), `${lines[0]!.replace('"format":1', '"format":2')}\n`);
     const db = await openFresh();
     const report = await ingest(db, layout);
     expect(report.problems).toEqual([
       expect.stringMatching(/^journals\/0000-garbage\.jsonl:1: not valid JSON \(Unexpected token 'h'/),
       "journals/0000-garbage.jsonl:1: the journal does not start with a run header; nothing in it can be attributed to a run, so it was skipped",
+      "journals/0001-future.jsonl:1: the journal does not start with a run header (a run header of journal format 2; this flordb reads format 1); nothing in it can be attributed to a run, so it was skipped",
       expect.stringMatching(
         new RegExp(`^journals/${file}:${fitness + 1}: not valid JSON \\(Expected double-quoted property name in JSON at position 31`),
       ),
