@@ -18,7 +18,8 @@ export const HISTORIES: { repo: string; commit: string; files: RegExp; skip?: Re
   { repo: "ml5js/ml5-library", commit: "f80f95aa6b31191ab7e79ff466e8506f5e48a172", files: /^src\/.*\.(js|ts)$/ },
   { repo: "tensorflow/tfjs-models", commit: "18a73420e555a3c1948209ebfa807c7086c7ff0c", files: /\.(js|ts)$/ },
 ];
-const EXCLUDED = /(^|\/)(node_modules|dist|build|vendor|test|tests|__tests__|demos?\/lib)\/|\.(test|spec|min|d)\.[jt]s$|(^|\/)(karma|webpack|rollup|gulpfile|jest)[^/]*$/;
+const EXCLUDED =
+  /(^|\/)(node_modules|dist|build|vendor|test|tests|__tests__|demos?\/lib)\/|\.(test|spec|min|d)\.[jt]s$|(^|\/)(karma|webpack|rollup|gulpfile|jest)[^/]*$/;
 
 export const FLOR_IMPORT = 'import { flor } from "flordb";';
 
@@ -168,7 +169,8 @@ function candidates(code: string, filename: string): Candidate[] {
         const b = endLine - first;
         if (a === b) {
           const l = copy[a]!;
-          copy[a] = `${l.slice(0, expr.loc!.start.column)}flor.log("${name}", ${l.slice(expr.loc!.start.column, expr.loc!.end.column)})${l.slice(expr.loc!.end.column)}`;
+          copy[a] =
+            `${l.slice(0, expr.loc!.start.column)}flor.log("${name}", ${l.slice(expr.loc!.start.column, expr.loc!.end.column)})${l.slice(expr.loc!.end.column)}`;
         } else {
           copy[b] = `${copy[b]!.slice(0, expr.loc!.end.column)})${copy[b]!.slice(expr.loc!.end.column)}`;
           copy[a] = `${copy[a]!.slice(0, expr.loc!.start.column)}flor.log("${name}", ${copy[a]!.slice(expr.loc!.start.column)}`;

@@ -248,7 +248,13 @@ function realHistories(): Record<string, unknown> | null {
     const ours = scoreFlor(c);
     add(`flor/${c.family}`, ours.outcome);
     add("flor/all", ours.outcome);
-    if (ours.outcome !== "correct") (failures[`${ours.outcome}: ${ours.why.replace(/`[^`]*`/g, "`…`").replace(/line \d+/g, "line N").replace(/"[^"]*"/g, '"…"')}`] ??= []).push(c.id);
+    if (ours.outcome !== "correct")
+      (failures[
+        `${ours.outcome}: ${ours.why
+          .replace(/`[^`]*`/g, "`…`")
+          .replace(/line \d+/g, "line N")
+          .replace(/"[^"]*"/g, '"…"')}`
+      ] ??= []).push(c.id);
   }
   const seconds = (performance.now() - start) / 1000;
   for (const c of cases) {
@@ -264,11 +270,15 @@ function realHistories(): Record<string, unknown> | null {
     return `${pct("correct")} / ${pct("wrong")} / ${pct("declined")}`;
   };
   const counts = FAMILIES.map((f) => `${f} (${cases.filter((c) => c.family === f).length})`);
-  line(`\nReal histories (${sources.join(", ")}${missing.length > 0 ? `; missing: ${missing.join(", ")}` : ""}): ${cases.length} cases, flor ${seconds.toFixed(2)} s\n`);
+  line(
+    `\nReal histories (${sources.join(", ")}${missing.length > 0 ? `; missing: ${missing.join(", ")}` : ""}): ${cases.length} cases, flor ${seconds.toFixed(2)} s\n`,
+  );
   line(`| correct / wrong / declined (%) | ${counts.join(" | ")} | all |`);
   line("| --- | --- | --- | --- | --- |");
   for (const tool of ["merge-file", "flor"])
-    line(`| ${tool === "flor" ? "`flor propagate`" : "`git merge-file`"} | ${[...FAMILIES, "all"].map((f) => cell(`${tool}/${f}`)).join(" | ")} |`);
+    line(
+      `| ${tool === "flor" ? "`flor propagate`" : "`git merge-file`"} | ${[...FAMILIES, "all"].map((f) => cell(`${tool}/${f}`)).join(" | ")} |`,
+    );
   const sorted = Object.entries(failures).sort((a, b) => b[1].length - a[1].length);
   line("\nflor's failures by reason:");
   for (const [why, ids] of sorted) line(`- ${ids.length} × ${why} (e.g. ${ids[0]})`);
