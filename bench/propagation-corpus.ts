@@ -19,7 +19,7 @@ export const HISTORIES: { repo: string; commit: string; files: RegExp; skip?: Re
   { repo: "tensorflow/tfjs-models", commit: "18a73420e555a3c1948209ebfa807c7086c7ff0c", files: /\.(js|ts)$/ },
 ];
 const EXCLUDED =
-  /(^|\/)(node_modules|dist|build|vendor|test|tests|__tests__|demos?\/lib)\/|\.(test|spec|min|d)\.[jt]s$|(^|\/)(karma|webpack|rollup|gulpfile|jest)[^/]*$/;
+  /(^|\/)(node_modules|dist|build|vendor|test|tests|__tests__|demos?\/lib)\/|[._-](test|spec|min|d)\.[jt]s$|(^|\/)(karma|webpack|rollup|gulpfile|jest)[^/]*$/;
 
 export const FLOR_IMPORT = 'import { flor } from "flordb";';
 

@@ -179,12 +179,15 @@ function accuracy(): Record<string, number> {
   return tally;
 }
 
-/** Lines as they execute: indentation, blank lines and comment lines do not change where a statement runs. */
+/**
+ * Lines as they execute: indentation, blank lines, comment lines and a statement's closing `;` (which
+ * propagation adds in code that uses them) do not change what runs where.
+ */
 function normalized(code: string): string {
   return code
     .replace(/\r\n/g, "\n")
     .split("\n")
-    .map((l) => l.trim())
+    .map((l) => l.trim().replace(/;$/, ""))
     .filter((l) => l !== "" && !l.startsWith("//") && !l.startsWith("/*") && !l.startsWith("*"))
     .join("\n");
 }

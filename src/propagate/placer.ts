@@ -129,6 +129,11 @@ export class Placer {
         undo();
         return `it needs \`${declaredNames(helper.ast).join("`, `") || this.excerpt(helper)}\` (line ${helper.ast.loc!.start.line} of the new version), which has no place before it in the old version`;
       }
+      const clash = this.clash(helper, where, declaredBefore(where));
+      if (clash !== null) {
+        undo();
+        return clash;
+      }
       const text = this.renamedText(helper, declaredBefore(where), renamed, classMembersAt(where.container), usesFlor);
       const piece = typeof text === "string" ? text : this.pieceAt(where, text.text, helper);
       if (typeof piece === "string") {
@@ -139,10 +144,10 @@ export class Placer {
       this.placedHelpers.set(helper, where);
     }
     const bound = declaredBefore(target);
-    const clash = declaredNames(statement.ast).find((name) => bound.has(name) && !isGlobalName(name));
-    if (clash !== undefined) {
+    const clash = this.clash(statement, target, bound);
+    if (clash !== null) {
       undo();
-      return `it declares \`${clash}\`, which the old version already has at that place`;
+      return clash;
     }
     const text = this.renamedText(statement, bound, renamed, classMembersAt(target.container), usesFlor);
     const piece = typeof text === "string" ? text : this.pieceAt(target, text.text, statement);
@@ -151,6 +156,13 @@ export class Placer {
       return piece;
     }
     return { pieces: [...pieces, piece], renamed, helpers, needsImport: usesFlor.needed };
+  }
+
+  /** A name the statement declares that the old version already has at its place, or in its block. */
+  private clash(statement: TreeNode, target: Target, bound: Set<string>): string | null {
+    const inBlock = new Set(statementList(target.container)!.flatMap((s) => declaredNames(s)));
+    const name = declaredNames(statement.ast).find((n) => (bound.has(n) && !isGlobalName(n)) || inBlock.has(n));
+    return name === undefined ? null : `it declares \`${name}\`, which the old version already declares there`;
   }
 
   /**
@@ -232,7 +244,13 @@ export class Placer {
     return equal(statement, old) ? found : null;
   }
 
-  /** Where a statement of the new version goes in the old one, or why there is no such place. */
+  /**
+   * Where a statement of the new version goes in the old one, or why there is no such place: after the
+   * counterpart of its nearest matched earlier sibling, before that of its nearest matched later one.
+   * Both neighbours are checked: their counterparts must be in one old block and in the same order, and
+   * when the old version has other statements between them, only a neighbour right next to the
+   * statement (new `flor.log` statements aside) decides its side; otherwise it declines.
+   */
   targetOf(statement: TreeNode): Target | string {
     const { mapping, newTree, oldTree } = this.v;
     const container = statement.parent;
@@ -242,32 +260,83 @@ export class Placer {
     const oldContainer = mapping.srcToDst.get(container);
     // A sibling that is itself a flor.log only anchors when the old version has that same log there.
     const anchorOf = (sibling: Node): TreeNode | undefined => {
-      const image = mapping.srcToDst.get(newTree.of.get(sibling)!);
+      const tree = newTree.of.get(sibling)!;
+      const image = mapping.srcToDst.get(tree) ?? this.changedCounterpart(tree, oldContainer);
       const name = logName(sibling);
       if (image === undefined || (name !== null && logName(image.ast) !== name)) return undefined;
       const list = image.parent === null ? null : statementList(image.parent);
       if (list === null || (oldContainer !== undefined && image.parent !== oldContainer)) return undefined;
       return image;
     };
-    for (let i = index - 1; i >= 0; i--) {
+    let prev: { at: number; image: TreeNode } | null = null;
+    for (let i = index - 1; i >= 0 && prev === null; i--) {
       const image = anchorOf(siblings[i]!);
-      if (image !== undefined)
-        return { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast) + 1, after: image, before: null };
+      if (image !== undefined) prev = { at: i, image };
     }
-    for (let i = index + 1; i < siblings.length; i++) {
+    let next: { at: number; image: TreeNode } | null = null;
+    for (let i = index + 1; i < siblings.length && next === null; i++) {
       const image = anchorOf(siblings[i]!);
-      if (image !== undefined)
-        return { container: image.parent!, index: statementList(image.parent!)!.indexOf(image.ast), after: null, before: image };
+      if (image !== undefined) next = { at: i, image };
     }
-    const oldSiblings = oldContainer === undefined ? null : statementList(oldContainer);
-    if (oldContainer !== undefined && oldSiblings !== null) {
+    const line = (n: TreeNode): number => n.ast.loc!.start.line;
+    if (prev === null && next === null) {
+      const oldSiblings = oldContainer === undefined ? null : statementList(oldContainer);
+      if (oldContainer === undefined || oldSiblings === null)
+        return `its context (line ${statement.ast.loc!.start.line} of the new version) has no counterpart in the old version`;
+      // Only the first or last statement of its block keeps its place at the start or end of the old block.
       const first = oldSiblings[0];
-      const last = oldSiblings[oldSiblings.length - 1];
-      return index === 0 || last === undefined
-        ? { container: oldContainer, index: 0, after: null, before: first === undefined ? null : (oldTree.of.get(first) ?? null) }
-        : { container: oldContainer, index: oldSiblings.length, after: oldTree.of.get(last) ?? null, before: null };
+      const last = oldSiblings.at(-1);
+      if (first === undefined || siblings.slice(0, index).every((s) => this.isNewLog(s)))
+        return { container: oldContainer, index: 0, after: null, before: first === undefined ? null : (oldTree.of.get(first) ?? null) };
+      if (siblings.slice(index + 1).every((s) => this.isNewLog(s)))
+        return { container: oldContainer, index: oldSiblings.length, after: oldTree.of.get(last!) ?? null, before: null };
+      return `none of the statements around it has a counterpart in its block of the old version (line ${line(oldContainer)})`;
     }
-    return `its context (line ${statement.ast.loc!.start.line} of the new version) has no counterpart in the old version`;
+    const block = (prev ?? next)!.image.parent!;
+    const list = statementList(block)!;
+    if (prev !== null && next !== null && next.image.parent !== block)
+      return `its neighbours' counterparts in the old version (lines ${line(prev.image)} and ${line(next.image)}) are in different blocks`;
+    const from = prev === null ? 0 : list.indexOf(prev.image.ast) + 1;
+    const to = next === null ? list.length : list.indexOf(next.image.ast);
+    if (from > to)
+      return `its neighbours' counterparts in the old version (lines ${line(prev!.image)} and ${line(next!.image)}) are in the other order`;
+    const after: Target | null = prev === null ? null : { container: block, index: from, after: prev.image, before: null };
+    const before: Target | null = next === null ? null : { container: block, index: to, after: null, before: next.image };
+    // Old statements between the two counterparts (flor.log statements aside) make the place ambiguous.
+    if (!list.slice(from, to).some((s) => logName(s) === null)) return (after ?? before)!;
+    const adjacent = (a: number, b: number): boolean => siblings.slice(a + 1, b).every((s) => this.isNewLog(s));
+    if (after !== null && adjacent(prev!.at, index)) return after;
+    if (before !== null && adjacent(index, next!.at)) return before;
+    const between = list.slice(from, to);
+    return `the old version has other statements (lines ${between[0]!.loc!.start.line}–${between.at(-1)!.loc!.end.line}) where it would go, and its own neighbours there have no counterpart`;
+  }
+
+  /**
+   * The old statement a changed statement of the new version came from, when the statement itself is
+   * unmatched: the one statement of the old block that holds every matched part of it (calls, member
+   * accesses and larger; lone names and literals match too easily to count).
+   */
+  private changedCounterpart(statement: TreeNode, oldContainer: TreeNode | undefined): TreeNode | undefined {
+    if (oldContainer === undefined || logName(statement.ast) !== null) return undefined;
+    let found: TreeNode | undefined;
+    for (const node of this.v.newTree.nodes.slice(statement.id + 1, statement.end)) {
+      if (node.height < 2) continue;
+      const image = this.v.mapping.srcToDst.get(node);
+      if (image === undefined) continue;
+      let at: TreeNode | null = image;
+      while (at !== null && at.parent !== oldContainer) at = at.parent;
+      if (at === null || (found !== undefined && at !== found)) return undefined;
+      found = at;
+    }
+    if (found === undefined) return undefined;
+    // Recovery pairs leftover statements by type alone: a new flor.log paired with it is no counterpart.
+    const partner = this.v.mapping.dstToSrc.get(found);
+    return partner === undefined || (logName(partner.ast) !== null && logName(found.ast) === null) ? found : undefined;
+  }
+
+  /** A statement of the new version that is a `flor.log(...)` the old version lacks. */
+  private isNewLog(node: Node): boolean {
+    return logName(node) !== null && !this.v.mapping.hasSrc(this.v.newTree.of.get(node)!);
   }
 
   /**

@@ -123,7 +123,8 @@ export function propagate(newCode: string, oldCode: string, options: PropagateOp
       continue;
     }
     const ownStatement = statement.ast.type === "ExpressionStatement" && statement.ast.expression === node.ast;
-    let placed: Placed | string | null = ownStatement ? null : placer.wrapInPlace(node, statement);
+    // Even a flor.log statement of its own may wrap a statement the old version has (`flor.log("n", xs.push(x))`).
+    let placed: Placed | string | null = placer.wrapInPlace(node, statement);
     let form: Injected["form"] = "wrapped";
     if (placed === null) {
       form = "statement";
