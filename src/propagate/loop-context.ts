@@ -47,8 +47,15 @@ export function functionName(fn: TreeNode): { name: string; method: boolean } | 
 }
 
 /** The calls of `name` in a tree: `name(...)` or, for a method, `x.name(...)`; awaited or not. */
+const calls = new WeakMap<SyntaxTree, TreeNode[]>();
+
 export function callSites(tree: SyntaxTree, name: { name: string; method: boolean }): TreeNode[] {
-  return tree.nodes.filter((n) => {
+  let all = calls.get(tree);
+  if (all === undefined) {
+    all = tree.nodes.filter((n) => n.label === "CallExpression" || n.label === "OptionalCallExpression");
+    calls.set(tree, all);
+  }
+  return all.filter((n) => {
     const ast = n.ast;
     if (ast.type !== "CallExpression" && ast.type !== "OptionalCallExpression") return false;
     const callee = ast.callee;

@@ -11,6 +11,8 @@ export interface Target {
   index: number;
   after: TreeNode | null;
   before: TreeNode | null;
+  /** Why the place is not certain, though the loops around it can still be compared. */
+  doubt?: string | undefined;
 }
 
 /**
@@ -62,6 +64,8 @@ export function listStatement(node: TreeNode): TreeNode | null {
   return null;
 }
 
+const ENDS_BLOCK = new Set(["ReturnStatement", "ThrowStatement"]);
+
 const EFFECTS = new Set([
   "CallExpression",
   "NewExpression",
@@ -85,13 +89,14 @@ export class Placer {
    */
   place(statement: TreeNode, kind: "log" | "statement"): Placed | string {
     const { mapping } = this.v;
-    const target = this.targetOf(statement);
+    const target = this.targetOf(statement, kind === "statement");
     if (typeof target === "string") return target;
     const newLoops = loopContext(this.v.newTree, statement);
     const oldLoops = loopContext(this.v.oldTree, target.container);
     if (newLoops.join("/") !== oldLoops.join("/")) {
       return `it runs inside ${describeLoops(newLoops)} but its place in the old version is inside ${describeLoops(oldLoops)}`;
     }
+    if (target.doubt !== undefined) return target.doubt;
     // A block of its own with no counterpart (a new `if`, a new callback): its statements run under
     // conditions the old version does not have, so no place there means the same.
     // That is when its place is in the counterpart of a block that encloses the new one.
@@ -124,8 +129,8 @@ export class Placer {
       for (const helper of helpers) this.placedHelpers.delete(helper);
     };
     for (const helper of helpers) {
-      const where = this.targetOf(helper);
-      if (typeof where === "string" || where.container !== target.container || where.index > target.index) {
+      const where = this.targetOf(helper, true);
+      if (typeof where === "string" || where.doubt !== undefined || where.container !== target.container || where.index > target.index) {
         undo();
         return `it needs \`${declaredNames(helper.ast).join("`, `") || this.excerpt(helper)}\` (line ${helper.ast.loc!.start.line} of the new version), which has no place before it in the old version`;
       }
@@ -181,12 +186,10 @@ export class Placer {
     const valueImage = mapping.srcToDst.get(value);
     const around = valueImage === undefined ? null : listStatement(valueImage);
     if (around !== null) candidates.add(around);
+    // Its place by its neighbours, and every statement of the block there (a moved statement).
     const target = this.targetOf(statement);
-    if (typeof target !== "string") {
-      const list = statementList(target.container)!;
-      const slot = target.after !== null ? list[target.index] : target.before !== null ? list[target.index - 1] : undefined;
-      if (slot !== undefined) candidates.add(oldTree.of.get(slot)!);
-    }
+    if (typeof target !== "string" && target.doubt === undefined)
+      for (const s of statementList(target.container)!) candidates.add(oldTree.of.get(s)!);
     const matches = new Map<TreeNode, TreeNode>();
     for (const candidate of candidates) {
       const found = this.sameWithoutCall(statement, candidate, call, value);
@@ -225,7 +228,7 @@ export class Placer {
    * renamed variables; returns the old node that stands where `value` does.
    */
   private sameWithoutCall(statement: TreeNode, old: TreeNode, call: TreeNode, value: TreeNode): TreeNode | null {
-    const { renames, mapping } = this.v;
+    const { renames } = this.v;
     let found: TreeNode | null = null;
     const equal = (n: TreeNode, o: TreeNode): boolean => {
       if (n === call) {
@@ -236,8 +239,8 @@ export class Placer {
       const holdsCall = call.id >= n.id && call.id < n.end;
       if (!holdsCall && n.hash === o.hash) return true;
       if (n.label !== o.label || n.children.length !== o.children.length) return false;
-      if (n.label === "Identifier") {
-        if (n.value !== o.value && renames.get(n.value) !== o.value && mapping.srcToDst.get(n) !== o) return false;
+      if (n.label === "Identifier" && !isPropertyName(n)) {
+        if (n.value !== o.value && renames.get(n.value) !== o.value) return false;
       } else if (n.value !== o.value) return false;
       return n.children.every((child, i) => equal(child, o.children[i]!));
     };
@@ -251,7 +254,7 @@ export class Placer {
    * when the old version has other statements between them, only a neighbour right next to the
    * statement (new `flor.log` statements aside) decides its side; otherwise it declines.
    */
-  targetOf(statement: TreeNode): Target | string {
+  targetOf(statement: TreeNode, strict = false): Target | string {
     const { mapping, newTree, oldTree } = this.v;
     const container = statement.parent;
     const siblings = container === null ? null : statementList(container);
@@ -300,15 +303,29 @@ export class Placer {
     const to = next === null ? list.length : list.indexOf(next.image.ast);
     if (from > to)
       return `its neighbours' counterparts in the old version (lines ${line(prev!.image)} and ${line(next!.image)}) are in the other order`;
-    const after: Target | null = prev === null ? null : { container: block, index: from, after: prev.image, before: null };
-    const before: Target | null = next === null ? null : { container: block, index: to, after: null, before: next.image };
+    // The new block has no counterpart: its neighbours' counterparts count only in a block whose owner
+    // (the `if`, loop or function around it) matches the new block's owner.
+    const doubt =
+      oldContainer === undefined && (block.parent === null || mapping.dstToSrc.get(block.parent) !== container.parent)
+        ? `its block (line ${container.ast.loc!.start.line} of the new version) has no counterpart in the old version`
+        : undefined;
+    const after: Target | null = prev === null ? null : { container: block, index: from, after: prev.image, before: null, doubt };
+    const before: Target | null = next === null ? null : { container: block, index: to, after: null, before: next.image, doubt };
     // Old statements between the two counterparts (flor.log statements aside) make the place ambiguous.
-    if (!list.slice(from, to).some((s) => logName(s) === null)) return (after ?? before)!;
+    const settled = !list.slice(from, to).some((s) => logName(s) === null);
+    const chosen = settled ? (after ?? before)! : null;
+    // A `return` or `throw` ends its block: anywhere else it would cut off the old version's code.
+    if (ENDS_BLOCK.has(statement.label) && (chosen === null || to < list.length || next !== null))
+      return `it ends its block (\`${statement.label === "ReturnStatement" ? "return" : "throw"}\`), but its place in the old version is not at the end of one`;
+    if (chosen !== null) return chosen;
+    const between = list.slice(from, to);
+    const lines = `lines ${between[0]!.loc!.start.line}–${between.at(-1)!.loc!.end.line}`;
+    // Only a log statement, which reads and changes nothing, may follow its neighbour into an ambiguous place.
+    if (strict) return `the old version has other statements (${lines}) where it would go: its place among them is not certain`;
     const adjacent = (a: number, b: number): boolean => siblings.slice(a + 1, b).every((s) => this.isNewLog(s));
     if (after !== null && adjacent(prev!.at, index)) return after;
     if (before !== null && adjacent(index, next!.at)) return before;
-    const between = list.slice(from, to);
-    return `the old version has other statements (lines ${between[0]!.loc!.start.line}–${between.at(-1)!.loc!.end.line}) where it would go, and its own neighbours there have no counterpart`;
+    return `the old version has other statements (${lines}) where it would go, and its own neighbours there have no counterpart`;
   }
 
   /**
@@ -440,9 +457,18 @@ export class Placer {
     let text = newCode.slice(start, ownEnd(statement.ast, newCode));
     // `this.x`: a member of the old version's class, renamed by the same votes, or declined.
     const edits: { start: number; end: number; replacement: string }[] = [];
+    // Only a member the new version's class has itself can be missing from the old one's: others are
+    // inherited or made elsewhere, and one the statement assigns is made by it.
+    const newMembers = classMembersAt(statement) ?? new Set<string>();
+    const assigned = assignedMembers(statement.ast);
     for (const member of members === null ? [] : thisMembers(statement.ast)) {
       const voted = renames.get(member.name);
-      const oldName = voted !== undefined && members!.has(voted) ? voted : members!.has(member.name) ? member.name : null;
+      const oldName =
+        voted !== undefined && members!.has(voted)
+          ? voted
+          : members!.has(member.name) || !newMembers.has(member.name) || assigned.has(member.name)
+            ? member.name
+            : null;
       if (oldName === null) return `\`this.${member.name}\` is not a member of the class in the old version`;
       if (oldName !== member.name) {
         renamed[`this.${member.name}`] = `this.${oldName}`;
@@ -548,6 +574,36 @@ export class Placer {
       return "its place in the old version is an empty block written on one line";
     return { offset: braceLineEnd, text: `\n${reindent(indentOf(oldCode, open) + unit)}`, node: statement, rank: 0 };
   }
+}
+
+/** The `this.x` members a statement assigns (`this.x = ...`). */
+function assignedMembers(statement: Node): Set<string> {
+  const found = new Set<string>();
+  const visit = (node: Node): void => {
+    if (
+      node.type === "AssignmentExpression" &&
+      node.left.type === "MemberExpression" &&
+      node.left.object.type === "ThisExpression" &&
+      !node.left.computed &&
+      node.left.property.type === "Identifier"
+    )
+      found.add(node.left.property.name);
+    for (const [key, field] of Object.entries(node)) {
+      if (key === "loc" || key.endsWith("Comments")) continue;
+      for (const item of Array.isArray(field) ? field : [field])
+        if (item !== null && typeof item === "object" && typeof (item as { type?: unknown }).type === "string") visit(item as Node);
+    }
+  };
+  visit(statement);
+  return found;
+}
+
+/** A property name (`a.name`, `{ name: 1 }`, a method's name): not a variable, so never renamed as one. */
+function isPropertyName(node: TreeNode): boolean {
+  const parent = node.parent?.ast as { type: string; key?: Node; property?: Node; computed?: boolean } | undefined;
+  if (parent === undefined || parent.computed) return false;
+  if (parent.type === "MemberExpression" || parent.type === "OptionalMemberExpression") return parent.property === node.ast;
+  return parent.key === node.ast;
 }
 
 /** The log name of a statement that is a `flor.log(...)` call of its own, or null. */

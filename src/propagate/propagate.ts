@@ -1,6 +1,7 @@
 import { florBinding, florLogName } from "./flor-calls.js";
 import { type Mapping, matchTrees } from "./gumtree.js";
 import { describeLoops, loopContext } from "./loop-context.js";
+import { matchNamedFunctions } from "./named-functions.js";
 import { parseSource } from "./parse-source.js";
 import { listStatement, type Piece, type Placed, Placer } from "./placer.js";
 import { buildTree, type SyntaxTree, type TreeNode } from "./syntax-tree.js";
@@ -75,6 +76,7 @@ export function propagate(newCode: string, oldCode: string, options: PropagateOp
   const newTree = buildTree(newFile, hashes);
   const oldTree = buildTree(oldFile, hashes);
   const mapping = matchTrees(newTree, oldTree);
+  matchNamedFunctions(newTree, oldTree, mapping);
   const florImport = florBinding(newFile.program);
   const florAtTop = florBinding(oldFile.program) !== null ? "bound" : florImport !== null ? "carried" : "missing";
   const placer = new Placer({ newTree, oldTree, newFile, mapping, renames: renameVotes(newTree, mapping), newCode, oldCode, florAtTop });

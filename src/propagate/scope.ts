@@ -105,9 +105,21 @@ function referencesOf(file: File): FreeReference[] {
 export function freeIdentifiers(file: File, statement: Node): FreeIdentifier[] {
   const from = statement.start!;
   const to = statement.end!;
-  return referencesOf(file)
-    .filter((r) => r.start >= from && r.end <= to && (r.declaredAt < from || r.declaredAt >= to))
-    .map(({ declaredAt: _, ...rest }) => rest);
+  const all = referencesOf(file);
+  // Sorted by position: find the first reference inside the statement by bisection.
+  let low = 0;
+  let high = all.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (all[mid]!.start < from) low = mid + 1;
+    else high = mid;
+  }
+  const found: FreeIdentifier[] = [];
+  for (let i = low; i < all.length && all[i]!.start < to; i++) {
+    const { declaredAt, ...rest } = all[i]!;
+    if (rest.end <= to && (declaredAt < from || declaredAt >= to)) found.push(rest);
+  }
+  return found;
 }
 
 /** The names a binding pattern (`a`, `{ a, b: [c] }`, `...rest`, `x = 1`) declares. */
