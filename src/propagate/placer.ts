@@ -1,7 +1,7 @@
 import type { File, Node } from "@babel/types";
 import { florLogName } from "./flor-calls.js";
 import type { Mapping } from "./gumtree.js";
-import { describeLoops, loopContext } from "./loop-context.js";
+import { describeLoops, isFunction, loopContext } from "./loop-context.js";
 import { classMembersAt, freeIdentifiers, isGlobalName, namesBoundAt, patternNames, thisMembers } from "./scope.js";
 import { isDescendant, type SyntaxTree, type TreeNode } from "./syntax-tree.js";
 
@@ -264,7 +264,8 @@ export class Placer {
     // A sibling that is itself a flor.log only anchors when the old version has that same log there.
     const anchorOf = (sibling: Node): TreeNode | undefined => {
       const tree = newTree.of.get(sibling)!;
-      const image = mapping.srcToDst.get(tree) ?? this.changedCounterpart(tree, oldContainer);
+      const mapped = mapping.srcToDst.get(tree);
+      const image = mapped !== undefined && this.alike(tree, mapped) ? mapped : this.changedCounterpart(tree, oldContainer);
       const name = logName(sibling);
       if (image === undefined || (name !== null && logName(image.ast) !== name)) return undefined;
       const list = image.parent === null ? null : statementList(image.parent);
@@ -309,6 +310,11 @@ export class Placer {
       oldContainer === undefined && (block.parent === null || mapping.dstToSrc.get(block.parent) !== container.parent)
         ? `its block (line ${container.ast.loc!.start.line} of the new version) has no counterpart in the old version`
         : undefined;
+    const newFunction = enclosingFunction(container);
+    const oldFunction = enclosingFunction(block);
+    const counterpart = mapping.srcToDst.get(newFunction);
+    if (counterpart !== undefined && counterpart !== oldFunction)
+      return `its function (line ${newFunction.ast.loc!.start.line} of the new version) matches the old version's at line ${counterpart.ast.loc!.start.line}, but its neighbours' counterparts are in another one (line ${oldFunction.ast.loc!.start.line})`;
     const after: Target | null = prev === null ? null : { container: block, index: from, after: prev.image, before: null, doubt };
     const before: Target | null = next === null ? null : { container: block, index: to, after: null, before: next.image, doubt };
     // Old statements between the two counterparts (flor.log statements aside) make the place ambiguous.
@@ -349,6 +355,35 @@ export class Placer {
     // Recovery pairs leftover statements by type alone: a new flor.log paired with it is no counterpart.
     const partner = this.v.mapping.dstToSrc.get(found);
     return partner === undefined || (logName(partner.ast) !== null && logName(found.ast) === null) ? found : undefined;
+  }
+
+  /**
+   * Whether two matched statements are alike enough to anchor on: GumTree's recovery pairs leftover
+   * statements by their type alone, so their names and literals (renamed as the versions renamed
+   * them) must largely agree too.
+   */
+  private alike(statement: TreeNode, old: TreeNode): boolean {
+    if (statement.hash === old.hash) return true;
+    const leaves = (tree: SyntaxTree, node: TreeNode, rename: boolean): Map<string, number> => {
+      const counts = new Map<string, number>();
+      for (const n of tree.nodes.slice(node.id, node.end)) {
+        if (n.children.length > 0 || n.value === "") continue;
+        const value = rename && n.label === "Identifier" ? (this.v.renames.get(n.value) ?? n.value) : n.value;
+        const key = `${n.label}:${value}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return counts;
+    };
+    const a = leaves(this.v.newTree, statement, true);
+    const b = leaves(this.v.oldTree, old, false);
+    let common = 0;
+    let total = 0;
+    for (const [key, n] of a) {
+      common += Math.min(n, b.get(key) ?? 0);
+      total += n;
+    }
+    for (const n of b.values()) total += n;
+    return total === 0 || (2 * common) / total >= 0.5;
   }
 
   /** A statement of the new version that is a `flor.log(...)` the old version lacks. */
@@ -574,6 +609,13 @@ export class Placer {
       return "its place in the old version is an empty block written on one line";
     return { offset: braceLineEnd, text: `\n${reindent(indentOf(oldCode, open) + unit)}`, node: statement, rank: 0 };
   }
+}
+
+/** The function around a node, or the root of its tree. */
+function enclosingFunction(node: TreeNode): TreeNode {
+  let at = node;
+  while (at.parent !== null && !isFunction(at.ast)) at = at.parent;
+  return at;
 }
 
 /** The `this.x` members a statement assigns (`this.x = ...`). */
