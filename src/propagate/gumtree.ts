@@ -10,6 +10,13 @@ export class Mapping {
     this.dstToSrc.set(dst, src);
   }
 
+  remove(src: TreeNode): void {
+    const dst = this.srcToDst.get(src);
+    if (dst === undefined) return;
+    this.srcToDst.delete(src);
+    this.dstToSrc.delete(dst);
+  }
+
   hasSrc(node: TreeNode): boolean {
     return this.srcToDst.has(node);
   }

@@ -27,7 +27,25 @@ export function matchNamedFunctions(newTree: SyntaxTree, oldTree: SyntaxTree, ma
     const [fn] = news as [TreeNode];
     const [old] = candidates as [TreeNode];
     if (fn.label !== old.label) continue;
-    if (!mapping.hasSrc(fn) && !mapping.hasDst(old)) mapping.add(fn, old);
-    if (mapping.srcToDst.get(fn) === old) recover(fn, old, mapping);
+    const image = mapping.srcToDst.get(fn);
+    if (image === old) {
+      recover(fn, old, mapping);
+      continue;
+    }
+    // Matched by contents to a function of another name: the name wins, and what was matched
+    // between the two functions' bodies goes, on both sides.
+    if (image !== undefined) unmapBetween(fn, image, newTree, mapping);
+    const partner = mapping.dstToSrc.get(old);
+    if (partner !== undefined) unmapBetween(partner, old, newTree, mapping);
+    mapping.add(fn, old);
+    recover(fn, old, mapping);
+  }
+}
+
+/** Removes the matches of `fn`'s subtree into `image`'s subtree (both included). */
+function unmapBetween(fn: TreeNode, image: TreeNode, newTree: SyntaxTree, mapping: Mapping): void {
+  for (const node of newTree.nodes.slice(fn.id, fn.end)) {
+    const dst = mapping.srcToDst.get(node);
+    if (dst !== undefined && dst.id >= image.id && dst.id < image.end) mapping.remove(node);
   }
 }
