@@ -251,13 +251,12 @@ function realHistories(): Record<string, unknown> | null {
     const ours = scoreFlor(c);
     add(`flor/${c.family}`, ours.outcome);
     add("flor/all", ours.outcome);
-    if (ours.outcome !== "correct")
-      (failures[
-        `${ours.outcome}: ${ours.why
-          .replace(/`[^`]*`/g, "`…`")
-          .replace(/line \d+/g, "line N")
-          .replace(/"[^"]*"/g, '"…"')}`
-      ] ??= []).push(c.id);
+    if (ours.outcome === "correct") continue;
+    const category = `${ours.outcome}: ${ours.why
+      .replace(/`[^`]*`/g, "`…`")
+      .replace(/lines? [\d–]+( and \d+)?/g, "line N")
+      .replace(/"[^"]*"/g, '"…"')}`;
+    failures[category] = [...(failures[category] ?? []), c.id];
   }
   const seconds = (performance.now() - start) / 1000;
   for (const c of cases) {
