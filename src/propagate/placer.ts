@@ -89,6 +89,11 @@ export class Placer {
    */
   place(statement: TreeNode, kind: "log" | "statement"): Placed | string {
     const { mapping } = this.v;
+    if (kind === "statement") {
+      const repeated = this.repeatedEffect(statement);
+      if (repeated !== null)
+        return `it runs \`${this.excerpt(repeated)}\`, which the old version already runs (line ${this.imageLine(repeated)})`;
+    }
     const target = this.targetOf(statement, kind === "statement");
     if (typeof target === "string") return target;
     const newLoops = loopContext(this.v.newTree, statement);
@@ -104,11 +109,6 @@ export class Placer {
     const enclosing = mapping.dstToSrc.get(target.container);
     if (!mapping.hasSrc(block) && enclosing !== undefined && isDescendant(block, enclosing)) {
       return `its block (line ${block.ast.loc!.start.line} of the new version) has no counterpart in the old version`;
-    }
-    if (kind === "statement") {
-      const repeated = this.repeatedEffect(statement);
-      if (repeated !== null)
-        return `it runs \`${this.excerpt(repeated)}\`, which the old version already runs (line ${this.imageLine(repeated)})`;
     }
     const helpers = this.helpersOf(statement, target);
     if (typeof helpers === "string") return helpers;

@@ -33,7 +33,8 @@ export function describeReport(report: PropagationReport, newFile: string): stri
   const lines: { at: number; text: string }[] = [];
   for (const i of report.injected) {
     const renamed = Object.entries(i.renamed).map(([from, to]) => `${from} → ${to}`);
-    const helpers = i.helpers.length > 0 ? `, with ${i.helpers.length} statement${i.helpers.length > 1 ? "s" : ""} computing its value` : "";
+    const helpers =
+      i.helpers.length > 0 ? `, with ${i.helpers.length} statement${i.helpers.length > 1 ? "s" : ""} computing its value` : "";
     const how = i.form === "wrapped" ? "wrapped the old version's expression" : "inserted";
     lines.push({
       at: i.fromLine,
@@ -41,8 +42,12 @@ export function describeReport(report: PropagationReport, newFile: string): stri
     });
   }
   for (const p of report.present)
-    lines.push({ at: p.fromLine, text: `present flor.log("${p.name}") from line ${p.fromLine} of ${newFile}: already at line ${p.line}${p.note ? ` (${p.note})` : ""}` });
-  for (const d of report.declined) lines.push({ at: d.fromLine, text: `declined flor.log("${d.name}") from line ${d.fromLine} of ${newFile}: ${d.reason}` });
+    lines.push({
+      at: p.fromLine,
+      text: `present flor.log("${p.name}") from line ${p.fromLine} of ${newFile}: already at line ${p.line}${p.note ? ` (${p.note})` : ""}`,
+    });
+  for (const d of report.declined)
+    lines.push({ at: d.fromLine, text: `declined flor.log("${d.name}") from line ${d.fromLine} of ${newFile}: ${d.reason}` });
   lines.sort((a, b) => a.at - b.at);
   if (report.addedImport !== null) lines.push({ at: 0, text: `added \`${report.addedImport.text}\` at line ${report.addedImport.line}` });
   return lines.map((l) => `flor: ${l.text}\n`).join("");
