@@ -3,7 +3,7 @@ import path from "node:path";
 import { sql } from "kysely";
 import type { JsonValue } from "../journal/records.js";
 import type { Store } from "../store/open-store.js";
-import { logStatements } from "../replay/logging-sources.js";
+import { logStatements, moduleSources } from "../replay/logging-sources.js";
 import { statementLevel } from "../replay/statement-level.js";
 
 export interface CatalogRun {
@@ -127,6 +127,8 @@ export class QueryCatalog {
     if (this.newest !== null) return this.newest;
     this.newest = new Map();
     for (const filename of new Set(this.runs.map((r) => r.filename))) {
+      // A log inside a function runs where the function is called, maybe from another module.
+      const modules = moduleSources(this.root, filename);
       for (const [file, statements] of logStatements(this.root, filename)) {
         let code: string;
         try {
@@ -136,7 +138,7 @@ export class QueryCatalog {
         }
         for (const { name, line } of statements) {
           if (this.logs.has(name) || this.newest.has(name)) continue;
-          const level = statementLevel(code, file, line, name);
+          const level = statementLevel(code, file, line, name, modules);
           const loops = level.kind === "loop" ? level.loops : [];
           this.newest.set(name, {
             dims: loops.flatMap((loop) => (this.loops.get(loop)?.valued ? [loop, `${loop}_value`] : [loop])),

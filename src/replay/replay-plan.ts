@@ -274,6 +274,9 @@ async function propagateVersion(root: string, entry: string, vid: string, names:
   const result: VersionPatch = { patches: {}, names: new Map() };
   const files = filesLogging(root, entry, names);
   const git = simpleGit({ baseDir: root });
+  // The version's sources (patched where patched), through which a statement's level follows calls.
+  const modules = new Map<string, string>();
+  const levels: { file: string; line: number; name: string }[] = [];
   for (const [file, logged] of files) {
     let old: string;
     try {
@@ -294,10 +297,14 @@ async function propagateVersion(root: string, entry: string, vid: string, names:
     for (const p of report.present) if (!result.names.has(p.name)) result.names.set(p.name, { present: true });
     for (const injected of report.injected) {
       if (result.names.has(injected.name) && !("present" in result.names.get(injected.name)!)) continue;
-      result.names.set(injected.name, { level: statementLevel(report.code, file, injected.line, injected.name) });
+      if (!levels.some((l) => l.name === injected.name)) levels.push({ file, line: injected.line, name: injected.name });
     }
+    modules.set(file, report.code);
     if (report.injected.length > 0) result.patches[file] = report.code;
   }
+  if (levels.length > 0 && !modules.has(entry)) modules.set(entry, await git.show([`${vid}:${entry}`]).catch(() => ""));
+  for (const { file, line, name } of levels)
+    result.names.set(name, { level: statementLevel(modules.get(file)!, file, line, name, modules) });
   for (const name of names) {
     if (!result.names.has(name))
       result.names.set(name, { declined: `the newest ${entry} (and the modules it imports) never logs it with flor.log` });
