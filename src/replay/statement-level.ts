@@ -122,17 +122,18 @@ function importedAs(
     return null;
   }
   if (root.type !== "File") return null;
+  let found: { local: string; namespace: string | null } | null = null;
   for (const statement of root.program.body) {
     if (statement.type !== "ImportDeclaration" || resolve(other, statement.source.value, sources) !== file) continue;
     for (const specifier of statement.specifiers) {
-      if (specifier.type === "ImportNamespaceSpecifier") return { local: name, namespace: specifier.local.name };
+      if (specifier.type === "ImportNamespaceSpecifier") found = { local: name, namespace: specifier.local.name };
       const imported = specifier.type === "ImportSpecifier" ? specifier.imported : null;
       const importedName = imported === null ? "default" : imported.type === "Identifier" ? imported.name : imported.value;
       if (importedName === name) return { local: specifier.local.name, namespace: null };
     }
-    return { local: name, namespace: "*" };
+    found ??= { local: name, namespace: "*" };
   }
-  return null;
+  return found;
 }
 
 /** `./model.js` written in TypeScript sources means `./model.ts`, as TypeScript and tsx resolve it. */
