@@ -605,9 +605,14 @@ export class Placer {
     const open = target.container.ast.start!;
     const unit = /\n([ \t]+)\S/.exec(oldCode)?.[1] ?? "  ";
     const braceLineEnd = oldCode.indexOf("\n", open);
-    if (braceLineEnd === -1 || oldCode.slice(open + 1, braceLineEnd).trim() !== "")
-      return "its place in the old version is an empty block written on one line";
-    return { offset: braceLineEnd, text: `\n${reindent(indentOf(oldCode, open) + unit)}`, node: statement, rank: 0 };
+    const close = target.container.ast.end! - 1;
+    if (braceLineEnd !== -1 && braceLineEnd < close && oldCode.slice(open + 1, braceLineEnd).trim() === "")
+      return { offset: braceLineEnd, text: `\n${reindent(indentOf(oldCode, open) + unit)}`, node: statement, rank: 0 };
+    // `{}` on one line: the statement goes on a line of its own between the braces.
+    if (oldCode[open] !== "{" || oldCode[close] !== "}" || oldCode.slice(open + 1, close).trim() !== "")
+      return "its place in the old version is a block that shares its line with other code";
+    const indent = indentOf(oldCode, open);
+    return { offset: close, text: `${eol}${reindent(indent + unit)}${eol}${indent}`, node: statement, rank: 0 };
   }
 }
 
