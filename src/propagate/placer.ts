@@ -101,7 +101,6 @@ export class Placer {
     if (newLoops.join("/") !== oldLoops.join("/")) {
       return `it runs inside ${describeLoops(newLoops)} but its place in the old version is inside ${describeLoops(oldLoops)}`;
     }
-    if (target.doubt !== undefined) return target.doubt;
     // A block of its own with no counterpart (a new `if`, a new callback): its statements run under
     // conditions the old version does not have, so no place there means the same.
     // That is when its place is in the counterpart of a block that encloses the new one.
@@ -110,6 +109,7 @@ export class Placer {
     if (!mapping.hasSrc(block) && enclosing !== undefined && isDescendant(block, enclosing)) {
       return `its block (line ${block.ast.loc!.start.line} of the new version) has no counterpart in the old version`;
     }
+    if (target.doubt !== undefined) return target.doubt;
     const helpers = this.helpersOf(statement, target);
     if (typeof helpers === "string") return helpers;
 
@@ -306,8 +306,11 @@ export class Placer {
       return `its neighbours' counterparts in the old version (lines ${line(prev!.image)} and ${line(next!.image)}) are in the other order`;
     // The new block has no counterpart: its neighbours' counterparts count only in a block whose owner
     // (the `if`, loop or function around it) matches the new block's owner.
+    // A matched block must belong to the counterpart of its own `if`, loop or function, when that has one.
+    const owner = container.parent === null ? undefined : mapping.srcToDst.get(container.parent);
     const doubt =
-      oldContainer === undefined && (block.parent === null || mapping.dstToSrc.get(block.parent) !== container.parent)
+      (oldContainer === undefined && (block.parent === null || mapping.dstToSrc.get(block.parent) !== container.parent)) ||
+      (oldContainer !== undefined && owner !== undefined && owner !== block.parent)
         ? `its block (line ${container.ast.loc!.start.line} of the new version) has no counterpart in the old version`
         : undefined;
     const newFunction = enclosingFunction(container);
@@ -326,12 +329,46 @@ export class Placer {
     if (chosen !== null) return chosen;
     const between = list.slice(from, to);
     const lines = `lines ${between[0]!.loc!.start.line}–${between.at(-1)!.loc!.end.line}`;
-    // Only a log statement, which reads and changes nothing, may follow its neighbour into an ambiguous place.
-    if (strict) return `the old version has other statements (${lines}) where it would go: its place among them is not certain`;
+    // Only a log statement, which changes nothing, may follow its neighbour into an ambiguous place, and
+    // only when what it reads cannot be changed by the statements there.
+    const unsure = (why: string): Target => ({ ...(after ?? before)!, doubt: doubt ?? why });
+    if (strict) return unsure(`the old version has other statements (${lines}) where it would go: its place among them is not certain`);
+    const interference = this.interference(statement, between.map((s) => oldTree.of.get(s)!));
+    if (interference !== null) return unsure(`the old version has other statements (${lines}) where it would go, and ${interference}`);
     const adjacent = (a: number, b: number): boolean => siblings.slice(a + 1, b).every((s) => this.isNewLog(s));
     if (after !== null && adjacent(prev!.at, index)) return after;
     if (before !== null && adjacent(index, next!.at)) return before;
-    return `the old version has other statements (${lines}) where it would go, and its own neighbours there have no counterpart`;
+    return unsure(`the old version has other statements (${lines}) where it would go, and its own neighbours there have no counterpart`);
+  }
+
+  /**
+   * Why statements of the old version could change what a log statement reads: they assign, update or
+   * call methods of a name (or `this`) that it reads, or call a plain function. Null when they cannot.
+   */
+  private interference(log: TreeNode, others: TreeNode[]): string | null {
+    const reads = new Set(freeIdentifiers(this.v.newFile, log.ast).map((r) => r.name));
+    if (thisMembers(log.ast).length > 0) reads.add("this");
+    for (const other of others) {
+      for (const n of this.v.oldTree.nodes.slice(other.id, other.end)) {
+        const ast = n.ast;
+        const target =
+          ast.type === "AssignmentExpression"
+            ? ast.left
+            : ast.type === "UpdateExpression"
+              ? ast.argument
+              : ast.type === "CallExpression" || ast.type === "NewExpression"
+                ? ast.callee
+                : null;
+        if (target === null) continue;
+        let root: Node = target;
+        while (root.type === "MemberExpression" || root.type === "OptionalMemberExpression") root = root.object;
+        const name = root.type === "Identifier" ? root.name : root.type === "ThisExpression" ? "this" : null;
+        // A plain function call may change anything it can reach.
+        if (name === null || reads.has(name) || (ast.type === "CallExpression" && target.type === "Identifier" && reads.size > 0))
+          return `they may change what it reads (line ${ast.loc!.start.line})`;
+      }
+    }
+    return null;
   }
 
   /**

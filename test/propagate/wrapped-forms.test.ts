@@ -151,6 +151,18 @@ describe("flor.log wrapping an expression", () => {
   });
 });
 
+describe("an ambiguous place", () => {
+  it("takes a log statement right after its neighbour, unless the old statements there change what it reads", () => {
+    const newer = code(...header, "const model = makeModel();", "model.fit(1);", 'flor.log("norm", model.norm());', "");
+    const older = (between: string): string => code(...header, "const model = makeModel();", "model.fit(1);", between, "");
+    const untouched = propagate(newer, older("console.log(1);"));
+    expect(untouched.injected).toMatchObject([{ name: "norm", line: 6 }]);
+    const changed = propagate(newer, older("model.zeroGrad();"));
+    expect(changed.injected).toEqual([]);
+    expect(changed.declined).toMatchObject([{ name: "norm", reason: expect.stringContaining("may change what it reads (line 6)") }]);
+  });
+});
+
 describe("helpers of several statements", () => {
   const newer = code(
     ...header,
