@@ -298,6 +298,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const results = benchPropagation();
   // The scores on the real histories are kept with the bench (the sources are not: see propagation-corpus.ts).
   if (results["realHistories"] !== null)
-    writeFileSync(path.join(here, "propagation-scores.json"), `${JSON.stringify({ date: new Date().toISOString(), ...results }, null, 2)}\n`);
+    writeFileSync(
+      path.join(here, "propagation-scores.json"),
+      `${JSON.stringify({ date: new Date().toISOString(), ...results }, null, 2)}\n`,
+    );
   process.stdout.write(`\n${JSON.stringify(results, null, 2)}\n`);
 }

@@ -333,7 +333,10 @@ export class Placer {
     // only when what it reads cannot be changed by the statements there.
     const unsure = (why: string): Target => ({ ...(after ?? before)!, doubt: doubt ?? why });
     if (strict) return unsure(`the old version has other statements (${lines}) where it would go: its place among them is not certain`);
-    const interference = this.interference(statement, between.map((s) => oldTree.of.get(s)!));
+    const interference = this.interference(
+      statement,
+      between.map((s) => oldTree.of.get(s)!),
+    );
     if (interference !== null) return unsure(`the old version has other statements (${lines}) where it would go, and ${interference}`);
     const adjacent = (a: number, b: number): boolean => siblings.slice(a + 1, b).every((s) => this.isNewLog(s));
     if (after !== null && adjacent(prev!.at, index)) return after;
@@ -637,6 +640,17 @@ export class Placer {
         begin = from;
       }
       return { offset: begin, text: `${reindent(indentOf(oldCode, target.before.ast.start!))}${eol}`, node: statement, rank: 0 };
+    }
+    // An empty `case x:`: after its colon, one level deeper than the case.
+    const container = target.container.ast;
+    if (container.type === "SwitchCase") {
+      const colon = oldCode.indexOf(":", container.test?.end ?? container.start! + "default".length);
+      const lineEnd = oldCode.indexOf("\n", colon);
+      if (colon === -1 || lineEnd === -1 || oldCode.slice(colon + 1, lineEnd).trim() !== "")
+        return "its place in the old version is an empty `case` that shares its line with other code";
+      const unit = /\n([ \t]+)\S/.exec(oldCode)?.[1] ?? "  ";
+      const at = oldCode[lineEnd - 1] === "\r" ? lineEnd - 1 : lineEnd;
+      return { offset: at, text: `${eol}${reindent(indentOf(oldCode, container.start!) + unit)}`, node: statement, rank: 0 };
     }
     // An empty block: after its opening brace, one level deeper than the brace's line.
     const open = target.container.ast.start!;

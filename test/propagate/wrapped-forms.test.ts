@@ -163,6 +163,26 @@ describe("an ambiguous place", () => {
   });
 });
 
+describe("empty places", () => {
+  it("puts a statement into an empty `case` and into a block written `{}` on one line", () => {
+    const newer = code(
+      ...header,
+      "function f(v) {",
+      "  switch (v) {",
+      '    case "a":',
+      '      flor.log("v", v);',
+      '    case "b":',
+      "      return 1;",
+      "  }",
+      "}",
+    );
+    const older = code(...header, "function f(v) {", "  switch (v) {", '    case "a":', '    case "b":', "      return 1;", "  }", "}");
+    expect(propagate(newer, older).code).toBe(newer);
+    const method = code(...header, "class A {", "  reset() {", '    flor.log("reset", 1);', "  }", "}");
+    expect(propagate(method, code(...header, "class A {", "  reset() {}", "}")).code).toBe(method);
+  });
+});
+
 describe("helpers of several statements", () => {
   const newer = code(
     ...header,
