@@ -11,11 +11,6 @@ export function florLogName(node: Node | null | undefined): string | null {
   return first?.type === "StringLiteral" ? first.value : null;
 }
 
-/** The log name of a statement `flor.log("name", value);`, or null. */
-export function logStatementName(node: Node): string | null {
-  return node.type === "ExpressionStatement" ? florLogName(node.expression) : null;
-}
-
 /** The loop name when `node` is `for (... of flor.loop("name", ...))` (sync or await), else null. */
 export function florLoopName(node: Node): string | null {
   if (node.type !== "ForOfStatement") return null;
