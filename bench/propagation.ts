@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { propagate } from "../src/propagate/propagate.js";
+import { buildCorpus, type CorpusCase, type Family } from "./propagation-corpus.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const line = (text: string): void => void process.stdout.write(`${text}\n`);
@@ -178,13 +179,128 @@ function accuracy(): Record<string, number> {
   return tally;
 }
 
+/**
+ * Lines as they execute: indentation, blank lines, comment lines and a statement's closing `;` (which
+ * propagation adds in code that uses them) do not change what runs where.
+ */
+function normalized(code: string): string {
+  return code
+    .replace(/\r\n/g, "\n")
+    .split("\n")
+    .map((l) => l.trim().replace(/;$/, ""))
+    .filter((l) => l !== "" && !l.startsWith("//") && !l.startsWith("/*") && !l.startsWith("*"))
+    .join("\n");
+}
+
+type Outcome = "correct" | "wrong" | "declined";
+
+/** flor propagate on one case: right where the patched code is the expected one and the name is reported injected. */
+export function scoreFlor(c: CorpusCase): { outcome: Outcome; why: string } {
+  let report: ReturnType<typeof propagate>;
+  try {
+    report = propagate(c.newCode, c.oldCode, { filename: c.filename });
+  } catch (error) {
+    return { outcome: "declined", why: `error: ${(error as Error).message}` };
+  }
+  const injected = report.injected.some((i) => i.name === c.name);
+  const declined = report.declined.find((d) => d.name === c.name);
+  if (injected && normalized(report.code) === normalized(c.expected)) return { outcome: "correct", why: "" };
+  if (declined !== undefined && !injected && report.code === c.oldCode) return { outcome: "declined", why: declined.reason };
+  const accounted = injected || declined !== undefined || report.present.some((p) => p.name === c.name);
+  return { outcome: "wrong", why: accounted ? (injected ? "misplaced" : "reported present or declined with changes") : "skipped silently" };
+}
+
+/** git merge-file on one case: ours = old, base = newest without the change, theirs = newest; a conflict declines. */
+function scoreMergeFile(c: CorpusCase, dir: string): Outcome {
+  writeFileSync(path.join(dir, "ours"), c.oldCode);
+  writeFileSync(path.join(dir, "base"), c.baseCode);
+  writeFileSync(path.join(dir, "theirs"), c.newCode);
+  let merged: string;
+  try {
+    merged = execFileSync("git", ["merge-file", "-p", "ours", "base", "theirs"], { cwd: dir, encoding: "utf8" });
+  } catch {
+    return "declined";
+  }
+  return normalized(merged) === normalized(c.expected) ? "correct" : "wrong";
+}
+
+const FAMILIES: Family[] = ["leave-in", "leave-out", "wrap"];
+
+/**
+ * Accuracy on cases built from real histories (bench/propagation-corpus.ts), next to git merge-file.
+ * Skipped, with a message, when the repositories are not on this machine.
+ */
+function realHistories(): Record<string, unknown> | null {
+  const root = process.env["FLOR_PROPAGATION_REPOS"] ?? "/work/.mirror";
+  const { cases, missing, sources } = buildCorpus(root, 300);
+  if (cases.length === 0) {
+    line(
+      `| real histories | skipped: none of the repositories is under ${root} (set FLOR_PROPAGATION_REPOS; see bench/propagation-corpus.ts for how to get them) | | | |`,
+    );
+    return null;
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), "flor-merge-"));
+  const tally: Record<string, Record<Outcome, number>> = {};
+  const failures: Record<string, string[]> = {};
+  const add = (key: string, outcome: Outcome): void => {
+    tally[key] ??= { correct: 0, wrong: 0, declined: 0 };
+    tally[key]![outcome]++;
+  };
+  const start = performance.now();
+  for (const c of cases) {
+    const ours = scoreFlor(c);
+    add(`flor/${c.family}`, ours.outcome);
+    add("flor/all", ours.outcome);
+    if (ours.outcome === "correct") continue;
+    const category = `${ours.outcome}: ${ours.why
+      .replace(/`[^`]*`/g, "`…`")
+      .replace(/lines? [\d–]+( and \d+)?/g, "line N")
+      .replace(/"[^"]*"/g, '"…"')}`;
+    failures[category] = [...(failures[category] ?? []), c.id];
+  }
+  const seconds = (performance.now() - start) / 1000;
+  for (const c of cases) {
+    const outcome = scoreMergeFile(c, dir);
+    add(`merge-file/${c.family}`, outcome);
+    add("merge-file/all", outcome);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const cell = (key: string): string => {
+    const t = tally[key] ?? { correct: 0, wrong: 0, declined: 0 };
+    const n = t.correct + t.wrong + t.declined;
+    const pct = (k: Outcome): string => ((100 * t[k]) / Math.max(1, n)).toFixed(1);
+    return `${pct("correct")} / ${pct("wrong")} / ${pct("declined")}`;
+  };
+  const counts = FAMILIES.map((f) => `${f} (${cases.filter((c) => c.family === f).length})`);
+  line(
+    `\nReal histories (${sources.join(", ")}${missing.length > 0 ? `; missing: ${missing.join(", ")}` : ""}): ${cases.length} cases, flor ${seconds.toFixed(2)} s\n`,
+  );
+  line(`| correct / wrong / declined (%) | ${counts.join(" | ")} | all |`);
+  line("| --- | --- | --- | --- | --- |");
+  for (const tool of ["merge-file", "flor"])
+    line(
+      `| ${tool === "flor" ? "`flor propagate`" : "`git merge-file`"} | ${[...FAMILIES, "all"].map((f) => cell(`${tool}/${f}`)).join(" | ")} |`,
+    );
+  const sorted = Object.entries(failures).sort((a, b) => b[1].length - a[1].length);
+  line("\nflor's failures by reason:");
+  for (const [why, ids] of sorted) line(`- ${ids.length} × ${why} (e.g. ${ids[0]})`);
+  return { cases: cases.length, sources, missing, seconds, tally, failures: Object.fromEntries(sorted.map(([k, v]) => [k, v.length])) };
+}
+
 export function benchPropagation(): Record<string, unknown> {
   line("\n## bench/propagation\n");
   line("| what | time / baseline | result | detail | target |");
   line("| --- | --- | --- | --- | --- |");
-  return { throughput: throughput(), accuracy: accuracy() };
+  return { throughput: throughput(), accuracy: accuracy(), realHistories: realHistories() };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.stdout.write(`\n${JSON.stringify(benchPropagation(), null, 2)}\n`);
+  const results = benchPropagation();
+  // The scores on the real histories are kept with the bench (the sources are not: see propagation-corpus.ts).
+  if (results["realHistories"] !== null)
+    writeFileSync(
+      path.join(here, "propagation-scores.json"),
+      `${JSON.stringify({ date: new Date().toISOString(), ...results }, null, 2)}\n`,
+    );
+  process.stdout.write(`\n${JSON.stringify(results, null, 2)}\n`);
 }

@@ -4,7 +4,7 @@ import type { JsonValue } from "../journal/records.js";
 import type { ProjectStore } from "../store/project-store.js";
 import { journalsFingerprint } from "../store/queries/journals.js";
 import { catalogRows } from "../store/queries/runs.js";
-import { logStatements } from "../replay/logging-sources.js";
+import { logStatements, moduleSources } from "../replay/logging-sources.js";
 import { statementLevel } from "../replay/statement-level.js";
 
 export interface CatalogRun {
@@ -117,6 +117,8 @@ export class QueryCatalog {
     if (this.newest !== null) return this.newest;
     this.newest = new Map();
     for (const filename of new Set(this.runs.map((r) => r.filename))) {
+      // A log inside a function runs where the function is called, maybe from another module.
+      const modules = moduleSources(this.root, filename);
       for (const [file, statements] of logStatements(this.root, filename)) {
         let code: string;
         try {
@@ -126,7 +128,7 @@ export class QueryCatalog {
         }
         for (const { name, line } of statements) {
           if (this.logs.has(name) || this.newest.has(name)) continue;
-          const level = statementLevel(code, file, line, name);
+          const level = statementLevel(code, file, line, name, modules);
           const loops = level.kind === "loop" ? level.loops : [];
           this.newest.set(name, {
             dims: loops.flatMap((loop) => (this.loops.get(loop)?.valued ? [loop, `${loop}_value`] : [loop])),

@@ -11,11 +11,6 @@ export function florLogName(node: Node | null | undefined): string | null {
   return first?.type === "StringLiteral" ? first.value : null;
 }
 
-/** The log name of a statement `flor.log("name", value);`, or null. */
-export function logStatementName(node: Node): string | null {
-  return node.type === "ExpressionStatement" ? florLogName(node.expression) : null;
-}
-
 /** The loop name when `node` is `for (... of flor.loop("name", ...))` (sync or await), else null. */
 export function florLoopName(node: Node): string | null {
   if (node.type !== "ForOfStatement") return null;
@@ -25,4 +20,31 @@ export function florLoopName(node: Node): string | null {
   if (object.type !== "Identifier" || object.name !== "flor" || property.type !== "Identifier" || property.name !== "loop") return null;
   const first = right.arguments[0];
   return first?.type === "StringLiteral" ? first.value : null;
+}
+
+/**
+ * The statement that binds `flor` at the top of a module: `import { flor } from "flordb"` (any source,
+ * any import form) or `const { flor } = require(...)` / `const flor = ...`; null when there is none.
+ */
+export function florBinding(program: Node): Node | null {
+  if (program.type !== "Program") return null;
+  for (const statement of program.body) {
+    if (
+      statement.type === "ImportDeclaration" &&
+      statement.importKind !== "type" &&
+      statement.specifiers.some((s) => s.local.name === "flor")
+    )
+      return statement;
+    if (statement.type === "VariableDeclaration") {
+      for (const d of statement.declarations) {
+        if (d.id.type === "Identifier" && d.id.name === "flor") return statement;
+        if (
+          d.id.type === "ObjectPattern" &&
+          d.id.properties.some((p) => p.type === "ObjectProperty" && p.value.type === "Identifier" && p.value.name === "flor")
+        )
+          return statement;
+      }
+    }
+  }
+  return null;
 }

@@ -10,6 +10,13 @@ export class Mapping {
     this.dstToSrc.set(dst, src);
   }
 
+  remove(src: TreeNode): void {
+    const dst = this.srcToDst.get(src);
+    if (dst === undefined) return;
+    this.srcToDst.delete(src);
+    this.dstToSrc.delete(dst);
+  }
+
   hasSrc(node: TreeNode): boolean {
     return this.srcToDst.has(node);
   }
@@ -179,7 +186,7 @@ function bottomUp(src: SyntaxTree, dst: SyntaxTree, mapping: Mapping, minDice: n
  * only aligned within the same gap between already mapped siblings, so an unmatched statement is never
  * paired with a look-alike from another part of the block.
  */
-function recover(a: TreeNode, b: TreeNode, mapping: Mapping): void {
+export function recover(a: TreeNode, b: TreeNode, mapping: Mapping): void {
   const same: ((x: TreeNode, y: TreeNode) => boolean)[] = [
     (x, y) => x.hash === y.hash,
     (x, y) => x.label === y.label && x.value === y.value,

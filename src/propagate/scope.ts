@@ -1,4 +1,5 @@
-import type { Node } from "@babel/types";
+import traverseModule, { type NodePath } from "@babel/traverse";
+import type { File, Node } from "@babel/types";
 import type { TreeNode } from "./syntax-tree.js";
 
 /** Names every script can use without declaring them. */
@@ -16,43 +17,108 @@ const GLOBALS = new Set([
   "__filename",
 ]);
 
+/** A name every script can use without declaring it (`Math`, `console`, `require`). */
+export function isGlobalName(name: string): boolean {
+  return GLOBALS.has(name);
+}
+
+/** An identifier a statement reads or writes that is declared outside it. */
+export interface FreeIdentifier {
+  name: string;
+  start: number;
+  end: number;
+  /** `{ lr }`: renaming the value must keep the key, so the caller writes `lr: newName`. */
+  shorthand: boolean;
+  /** No declaration anywhere in the file: a global of the environment (`document`, `process`). */
+  global: boolean;
+  /** Assigned or updated by the statement (`x = ...`, `x += ...`, `x++`, `[x] = ...`). */
+  written: boolean;
+}
+
+type Traverse = typeof import("@babel/traverse")["default"];
+// @babel/traverse is CommonJS: its default export arrives wrapped once more under plain Node ESM.
+const traverse: Traverse = (traverseModule as unknown as { default?: Traverse }).default ?? (traverseModule as unknown as Traverse);
+
+const references = new WeakMap<File, FreeReference[]>();
+
+interface FreeReference extends FreeIdentifier {
+  /** Where the declaration it refers to starts, or -1 for a global. */
+  declaredAt: number;
+}
+
+/** Type positions (`x as Foo`, `: Foo`) name types, not values: the value side of these wrappers does count. */
+const VALUE_WRAPPERS = new Set([
+  "TSAsExpression",
+  "TSSatisfiesExpression",
+  "TSNonNullExpression",
+  "TSTypeAssertion",
+  "TSInstantiationExpression",
+]);
+
 /**
- * The identifiers a statement reads from its surroundings: references that are not property names,
- * object keys, or bound by a function or catch clause inside the statement itself.
+ * Every identifier of a file that reads or writes a variable, with where its declaration is, from
+ * Babel's own scope analysis (so parameters of methods, catch clauses, loop heads, classes and labels
+ * are all bound where JavaScript binds them). Computed once per parsed file.
  */
-export function freeIdentifiers(statement: Node): { name: string; start: number; end: number; shorthand: boolean }[] {
-  const found: { name: string; start: number; end: number; shorthand: boolean }[] = [];
-  const visit = (node: Node, bound: Set<string>, parent: Node | null, key: string): void => {
-    if (node.type === "Identifier") {
-      const p = parent as unknown as Record<string, unknown> | null;
-      const isProperty =
-        p !== null &&
-        (((parent!.type === "MemberExpression" || parent!.type === "OptionalMemberExpression") && key === "property" && !p["computed"]) ||
-          ((parent!.type === "ObjectProperty" || parent!.type === "ObjectMethod") && key === "key" && !p["computed"]));
-      // `{ lr }`: renaming the value must keep the key, so the caller writes `lr: newName`.
-      const shorthand = parent?.type === "ObjectProperty" && key === "value" && Boolean(p!["shorthand"]);
-      if (!isProperty && !bound.has(node.name)) found.push({ name: node.name, start: node.start!, end: node.end!, shorthand });
-      return;
-    }
-    if (node.type === "VariableDeclarator") {
-      // What it declares is not read; only its initializer is.
-      if (node.init) visit(node.init, bound, node, "init");
-      return;
-    }
-    let inner = bound;
-    if (node.type === "ArrowFunctionExpression" || node.type === "FunctionExpression") {
-      inner = new Set(bound);
-      for (const param of node.params) for (const name of patternNames(param)) inner.add(name);
-    }
-    for (const [childKey, field] of Object.entries(node)) {
-      if (childKey === "loc" || childKey.endsWith("Comments") || childKey === "typeAnnotation" || childKey === "typeParameters") continue;
-      for (const item of Array.isArray(field) ? field : [field]) {
-        if (item !== null && typeof item === "object" && typeof (item as { type?: unknown }).type === "string")
-          visit(item as Node, inner, node, childKey);
-      }
-    }
-  };
-  visit(statement, new Set(), null, "");
+function referencesOf(file: File): FreeReference[] {
+  const cached = references.get(file);
+  if (cached !== undefined) return cached;
+  const found: FreeReference[] = [];
+  traverse(file, {
+    Identifier(path) {
+      const node = path.node;
+      const parent = path.parent;
+      if (parent.type === "LabeledStatement" || parent.type === "BreakStatement" || parent.type === "ContinueStatement") return;
+      const binding = path.scope.getBinding(node.name);
+      if (binding?.identifier === node) return; // its declaration
+      const referenced = path.isReferencedIdentifier();
+      // Targets of assignments (`x = 1`, `[a, b] = c`) are binding positions to Babel, yet they use an outer variable.
+      const target = (path as NodePath).isBindingIdentifier();
+      if (!referenced && !target) return;
+      if (path.findParent((p) => p.type.startsWith("TS") && !VALUE_WRAPPERS.has(p.type)) !== null) return;
+      const written =
+        !referenced ||
+        (parent.type === "AssignmentExpression" && path.key === "left") ||
+        (parent.type === "UpdateExpression" && path.key === "argument");
+      found.push({
+        name: node.name,
+        start: node.start!,
+        end: node.end!,
+        shorthand: parent.type === "ObjectProperty" && path.key === "value" && parent.shorthand,
+        global: binding === undefined,
+        written,
+        declaredAt: binding === undefined ? -1 : binding.identifier.start!,
+      });
+    },
+  });
+  found.sort((a, b) => a.start - b.start);
+  references.set(file, found);
+  return found;
+}
+
+/**
+ * The identifiers a statement of `file` reads or writes from its surroundings: references whose
+ * declaration is outside the statement (or nowhere: globals). Property names, object keys, labels,
+ * types and everything the statement declares itself (parameters, catch clauses, loop variables,
+ * inner functions and classes) are left out.
+ */
+export function freeIdentifiers(file: File, statement: Node): FreeIdentifier[] {
+  const from = statement.start!;
+  const to = statement.end!;
+  const all = referencesOf(file);
+  // Sorted by position: find the first reference inside the statement by bisection.
+  let low = 0;
+  let high = all.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (all[mid]!.start < from) low = mid + 1;
+    else high = mid;
+  }
+  const found: FreeIdentifier[] = [];
+  for (let i = low; i < all.length && all[i]!.start < to; i++) {
+    const { declaredAt, ...rest } = all[i]!;
+    if (rest.end <= to && (declaredAt < from || declaredAt >= to)) found.push(rest);
+  }
   return found;
 }
 

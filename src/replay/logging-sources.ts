@@ -55,6 +55,27 @@ export function logStatements(
   return found;
 }
 
+/**
+ * The working tree's sources of the entry script and the modules it imports with relative paths,
+ * transitively: repository-relative path → code. A statement's loop level follows calls through them.
+ */
+export function moduleSources(root: string, entry: string): Map<string, string> {
+  const sources = new Map<string, string>();
+  const queue = [path.join(root, entry)];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    const relative = path.relative(root, file).split(path.sep).join("/");
+    if (sources.has(relative) || !existsSync(file)) continue;
+    const code = readFileSync(file, "utf8");
+    sources.set(relative, code);
+    for (const match of code.matchAll(RELATIVE_IMPORT)) {
+      const target = resolveImport(path.dirname(file), match[1]!);
+      if (target?.startsWith(root + path.sep) && !target.includes(`${path.sep}node_modules${path.sep}`)) queue.push(target);
+    }
+  }
+  return sources;
+}
+
 /** `./model.js` written in TypeScript sources means `./model.ts`, as TypeScript and tsx resolve it. */
 function resolveImport(dir: string, specifier: string): string | null {
   const base = path.resolve(dir, specifier);

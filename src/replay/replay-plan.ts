@@ -252,12 +252,16 @@ async function propagateVersion(root: string, entry: string, vid: string, names:
   const files = filesLogging(root, entry, names);
   let sources = new Map<string, string | null>();
   try {
-    if (files.size > 0) sources = await sourcesAt(root, vid, [...files.keys()]);
+    // The entry script too: a statement's level follows calls from it.
+    if (files.size > 0) sources = await sourcesAt(root, vid, [...new Set([...files.keys(), entry])]);
   } catch (error) {
     // A version this clone lacks (or a vid that is no commit id) is declined; a git failure is an error.
     if (!(error instanceof VersionMissingError || error instanceof FlorUsageError)) throw error;
     for (const logged of files.values()) for (const name of logged) result.names.set(name, { declined: error.message });
   }
+  // The version's sources (patched where patched), through which a statement's level follows calls.
+  const modules = new Map<string, string>();
+  const levels: { file: string; line: number; name: string }[] = [];
   for (const [file, logged] of files) {
     const old = sources.get(file);
     if (old === undefined) continue; // the version could not be read: declined above
@@ -277,10 +281,14 @@ async function propagateVersion(root: string, entry: string, vid: string, names:
     for (const p of report.present) if (!result.names.has(p.name)) result.names.set(p.name, { present: true });
     for (const injected of report.injected) {
       if (result.names.has(injected.name) && !("present" in result.names.get(injected.name)!)) continue;
-      result.names.set(injected.name, { level: statementLevel(report.code, file, injected.line, injected.name) });
+      if (!levels.some((l) => l.name === injected.name)) levels.push({ file, line: injected.line, name: injected.name });
     }
+    modules.set(file, report.code);
     if (report.injected.length > 0) result.patches[file] = report.code;
   }
+  if (levels.length > 0 && !modules.has(entry)) modules.set(entry, sources.get(entry) ?? "");
+  for (const { file, line, name } of levels)
+    result.names.set(name, { level: statementLevel(modules.get(file)!, file, line, name, modules) });
   for (const name of names) {
     if (!result.names.has(name))
       result.names.set(name, { declined: `the newest ${entry} (and the modules it imports) never logs it with flor.log` });

@@ -58,7 +58,9 @@ describe("the propagation corpus", () => {
   it("reports where each statement went, with the renames it made", () => {
     const read = (file: string): string => readFileSync(path.join(corpus, "19-shorthand-property-renamed", file), "utf8");
     const report = propagate(read("new.ts"), read("old.ts"), { filename: "train.ts" });
-    expect(report.injected).toEqual([{ name: "stats", fromLine: 10, line: 10, endLine: 13, renamed: { lr: "rate" }, helpers: [] }]);
+    expect(report.injected).toEqual([
+      { name: "stats", fromLine: 10, form: "statement", line: 10, endLine: 13, renamed: { lr: "rate" }, helpers: [] },
+    ]);
     expect(report.present).toEqual([{ name: "loss", fromLine: 9, line: 9 }]);
     expect(report.code.split("\n")[9]).toBe('    flor.log("stats", {');
   });
@@ -67,8 +69,24 @@ describe("the propagation corpus", () => {
     const read = (file: string): string => readFileSync(path.join(corpus, "20-helper-statements", file), "utf8");
     const report = propagate(read("new.ts"), read("old.ts"), { filename: "train.ts" });
     expect(report.injected).toEqual([
-      { name: "g", fromLine: 7, line: 7, endLine: 7, renamed: {}, helpers: [{ text: "const g = norm(model);", line: 4, endLine: 4 }] },
-      { name: "h", fromLine: 8, line: 8, endLine: 8, renamed: {}, helpers: [{ text: "const h = g * 2;", line: 5, endLine: 5 }] },
+      {
+        name: "g",
+        fromLine: 7,
+        form: "statement",
+        line: 7,
+        endLine: 7,
+        renamed: {},
+        helpers: [{ text: "const g = norm(model);", line: 4, endLine: 4 }],
+      },
+      {
+        name: "h",
+        fromLine: 8,
+        form: "statement",
+        line: 8,
+        endLine: 8,
+        renamed: {},
+        helpers: [{ text: "const h = g * 2;", line: 5, endLine: 5 }],
+      },
     ]);
   });
 
