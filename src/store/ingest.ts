@@ -35,7 +35,7 @@ export interface IngestOptions {
   /** Forget the project's data and read every journal from the start. */
   rebuild?: boolean;
   /**
-   * Bytes of journal handled per transaction (default 16 MiB): bounds memory, and a crash mid-ingest
+   * Bytes of journal handled per transaction (default 4 MiB): bounds memory, and a crash mid-ingest
    * loses no progress. Tests make it small to put batch boundaries everywhere.
    */
   chunkBytes?: number;
@@ -112,7 +112,7 @@ export async function ingest(store: Store, layout: ProjectLayout, options: Inges
       continue;
     report.read++;
     if (state.runId === null) report.runs++;
-    report.rows += await ingestJournal(store, projectId, absolute, size, state, options.chunkBytes ?? 16 * 1024 * 1024);
+    report.rows += await ingestJournal(store, projectId, absolute, size, state, options.chunkBytes ?? 4 * 1024 * 1024);
     report.problems.push(...state.problems);
   }
   report.rows += await ingestReplayJournals(store, layout, projectId, new Set(known.keys()), report);

@@ -51,6 +51,13 @@ export interface StoreOptions {
 /** Runs `COPY <table> (<columns>)` from `data` in `format`, inside the transaction on `client`. */
 type CopyData = (client: pg.PoolClient, statement: string, data: string | Buffer, format: "csv" | "binary") => Promise<void>;
 
+/**
+ * The embedded server's settings where PostgreSQL's defaults suit a shared server, not one process's
+ * store: its buffers live in the process's memory (shared_buffers), and its WAL is kept up to 1 GB
+ * after a large ingest (max_wal_size; the data directory is the store's size on disk).
+ */
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=32MB", "-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB"];
+
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
   const url = options.databaseUrl ?? configuredServerUrl();
@@ -88,7 +95,7 @@ async function openEmbedded(dataDir: string, lockFile: string, command: string, 
   }
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create({ dataDir });
+    pglite = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
   } catch (error) {
     lock.release();
     const fresh = existsSync(dataDir) ? "" : " (it could not be created)";
