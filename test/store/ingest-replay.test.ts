@@ -117,10 +117,10 @@ describe.each(backends())("ingesting replay journals into $name", (backend) => {
     // A replay task that ends so reports why, with the file and line.
     const { id } = await store.db.selectFrom("projects").select("id").executeTakeFirstOrThrow();
     const file = path.join(layout.replaysDir, "job-1", "task-2-1.jsonl");
-    await expect(store.transaction((tx) => ingestReplayJournal(tx, id, file, null))).rejects.toThrow(
+    await expect(store.transaction((tx) => ingestReplayJournal(tx, id, file, null, "start"))).rejects.toThrow(
       new IncompleteReplay(`${file}:3: a log record's "x" must be "NaN", "Infinity" or "-Infinity", got "nan"`),
     );
-    await expect(store.transaction((tx) => ingestReplayJournal(tx, id, file.replace("task-2", "task-1"), null))).rejects.toThrow(
+    await expect(store.transaction((tx) => ingestReplayJournal(tx, id, file.replace("task-2", "task-1"), null, "start"))).rejects.toThrow(
       "a malformed line; the replay did not finish writing it",
     );
   });
