@@ -87,6 +87,12 @@ export function jobReportText(report: JobReport, format: OutputFormat): string {
     stage: d.stage ?? "-",
   }));
   if (format === "csv") return render(DIVERGENCE_COLUMNS, rows, "csv");
+  // For people, differences to 4 digits and relative ones in percent; recorded and replayed values stay exact.
+  const readable = rows.map((row) => ({
+    ...row,
+    difference: row.absolute === null ? null : formatNumber(row.absolute),
+    relative: row.relative === null ? null : `${formatNumber(row.relative * 100)}%`,
+  }));
   if (format === "json")
     return `${JSON.stringify(
       { job: summaryRow(report.job), runs: report.runs, divergences: report.divergences, divergenceCount: report.divergenceCount },
@@ -98,7 +104,7 @@ export function jobReportText(report: JobReport, format: OutputFormat): string {
   if (rows.length > 0) {
     text += `\ndivergences:\n${render(
       DIVERGENCE_COLUMNS.filter((c) => c !== "filename"),
-      rows.slice(0, TABLE_DIVERGENCES),
+      readable.slice(0, TABLE_DIVERGENCES),
       "table",
     )}`;
     if (report.divergenceCount > TABLE_DIVERGENCES)

@@ -92,7 +92,8 @@ export function unregisteredState(code: string, filename: string, loop: string |
     path.traverse({
       AssignmentExpression(p) {
         const left = p.node.left;
-        if (left.type === "MemberExpression") write(p, rootIdentifier(left));
+        const root = rootIdentifier(left);
+        if (root !== null) write(p, root);
         else for (const name of patternNames(left)) write(p, name);
       },
       UpdateExpression(p) {

@@ -207,7 +207,8 @@ const migrations: Record<string, Migration> = {
         .alterTable("replay_tasks")
         .addColumn("redone", "boolean", (c) => c.notNull().defaultTo(false))
         .addColumn("unverified", "integer", (c) => c.notNull().defaultTo(0))
-        .addColumn("diagnosis", "jsonb")
+        // JSON text, not jsonb: the coordinates in it keep their order, outer loops first.
+        .addColumn("diagnosis", "text")
         .execute();
       // Values stored by replays that diverged before replays were checked: they cannot be told apart from
       // right ones any more, so they are all unverified (replayed values have sequence numbers from 10^9).

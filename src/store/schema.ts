@@ -142,8 +142,8 @@ export interface ReplayTasksTable {
   redone: Generated<boolean>;
   /** Values it stored marked unverified (its from-start replay diverged too). */
   unverified: Generated<number>;
-  /** What its divergence looked like and its likely cause (see TaskDiagnosis). */
-  diagnosis: Json | null;
+  /** What its divergence looked like and its likely cause: a TaskDiagnosis as JSON text. */
+  diagnosis: string | null;
 }
 
 export interface ReplayEventsTable {

@@ -91,7 +91,10 @@ export async function jobDivergences(
     .innerJoin("replay_tasks as t", "t.id", "d.task_id")
     .innerJoin("runs as r", "r.id", "d.run_id")
     .leftJoin("loops as l", (j) => j.onRef("l.run_id", "=", "d.run_id").onRef("l.ctx_id", "=", "d.ctx_id"))
+    // The name's dimension keys, outer loop first: `dims` is jsonb, which keeps no key order.
+    .leftJoin("log_names as n", (j) => j.onRef("n.run_id", "=", "d.run_id").onRef("n.name", "=", "d.name"))
     .select([
+      "n.dim_keys",
       "d.id",
       "d.run_id",
       "r.tstamp",
@@ -115,7 +118,7 @@ export async function jobDivergences(
       tstamp: row.tstamp,
       filename: row.filename,
       name: row.name,
-      coordinates: (row.dims ?? {}) as Record<string, JsonValue>,
+      coordinates: inOrder((row.dims ?? {}) as Record<string, JsonValue>, row.dim_keys ?? []),
       occurrence: row.occurrence,
       recorded: row.recorded,
       replayed: row.replayed,
@@ -171,6 +174,12 @@ export async function divergedTasks(db: Kysely<Database>, jobId: number): Promis
     vid: row.vid,
     redone: row.redone,
     unverified: row.unverified,
-    diagnosis: row.diagnosis as unknown as TaskDiagnosis,
+    diagnosis: JSON.parse(row.diagnosis!) as TaskDiagnosis,
   }));
+}
+
+/** Coordinates with their keys in `order` (outer loop first), the keys it does not name after them. */
+function inOrder(coordinates: Record<string, JsonValue>, order: readonly string[]): Record<string, JsonValue> {
+  const keys = [...order.filter((key) => key in coordinates), ...Object.keys(coordinates).filter((key) => !order.includes(key))];
+  return Object.fromEntries(keys.map((key) => [key, coordinates[key]!]));
 }
