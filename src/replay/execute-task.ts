@@ -194,6 +194,8 @@ async function storeResult(
       const diagnosis = diagnose(result.summary, null, unregisteredIn(await scriptSource(ctx, spec)));
       await addEvent(tx.db, task.jobId, "task-diverged", task.id, {
         attempt,
+        run: spec.run.tstamp,
+        filename: spec.run.filename,
         stage: "checkpoints",
         ...divergenceEvent(result.summary!),
         cause: diagnosis.cause,
@@ -209,6 +211,8 @@ async function storeResult(
     if (result.summary !== null)
       await addEvent(tx.db, task.jobId, "task-diverged", task.id, {
         attempt,
+        run: spec.run.tstamp,
+        filename: spec.run.filename,
         stage: "start",
         ...divergenceEvent(result.summary),
         cause: diagnosis!.cause,
@@ -255,7 +259,7 @@ function wholeScript(spec: TaskSpec): TaskSpec {
  * the last one it answers for executes (the loop runs on to its end when values after it are needed),
  * and the same iterations are journaled.
  */
-export function fromStart(spec: TaskSpec): TaskSpec {
+function fromStart(spec: TaskSpec): TaskSpec {
   if (spec.loop === null) return spec;
   const segments = spec.segments.map((segment, i) => ({ ...segment, start: i === 0 ? 0 : spec.segments[i - 1]!.to, restore: null }));
   const lastTo = segments.at(-1)?.to ?? 0;
