@@ -32,6 +32,9 @@ Commands:
                            from checkpoints, N child processes at a time (default: the cores);
                            --where limits runs and iterations with a FlorQL predicate (e.g.
                            "epoch >= 18 AND lr < 0.1"); --dry-run prints the plan and its estimate
+  replay --job N           replay job N's report (after running what is left of it): its summary, the runs
+                           whose replays diverged from the recorded values (the likely cause, the replay
+                           from the run's start and its outcome), and every divergence
   replay --cancel N        cancel replay job N: its queued tasks never start, running ones stop
   serve [--port 4000] [--host 127.0.0.1] [--workers N]
                            the GraphQL API at http://host:port/graphql (GraphiQL in a browser) until
@@ -181,8 +184,11 @@ async function program(): Promise<Command> {
     .addOption(workersOption("child processes at a time; 0 on a PostgreSQL server: only queue the tasks for flor worker"))
     .addOption(format())
     .option("--cancel <job>", "cancel replay job N: its queued tasks never start, running ones stop")
-    // How a query's background replay runs (`flor query --replay async` starts it).
-    .addOption(new Option("--job <job>", "run replay job N's queued tasks").hideHelp())
+    // Also how a query's background replay runs (`flor query --replay async` starts it).
+    .option(
+      "--job <job>",
+      "replay job N's report: what is left of it runs first, then its summary, the runs whose replays diverged, and the divergences",
+    )
     .action(
       async (
         names: string[],

@@ -14,6 +14,11 @@ export interface OutputColumn {
 export interface CompiledQuery {
   query: RawBuilder<Record<string, unknown>>;
   outputs: OutputColumn[];
+  /**
+   * Per log name of the query, the column that says whether a row's value of it is verified: false
+   * when it is (or, aggregated, when one the row draws on is) a replayed value no replay could verify.
+   */
+  verification: { name: string; column: string }[];
 }
 
 const table = (name: string): RawBuilder<unknown> => sql.table(`${STORE_SCHEMA}.${name}`);
@@ -54,7 +59,8 @@ export function compileSql(
         ? sql`lp.dims -> ${key} as ${id(dimAlias(key))}`
         : sql`${index(key)} as ${id(dimAlias(key))}`,
     );
-    const values = sql`select lg.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`])}
+    const verified = sql`(lg.unverified is not true) as ${id(`u${i}`)}`;
+    const values = sql`select lg.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`, verified])}
       from ${table("logs")} lg left join ${table("loops")} lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id${loopScope}
       where lg.name = ${log.name}${scope}${sql.join(filters, sql``)}`;
     // Runs that never logged the name (replay has not filled it, or cannot) still get its rows, empty:
@@ -62,7 +68,7 @@ export function compileSql(
     const missing = lacking.get(log.name) ?? [];
     if (missing.length === 0) return values;
     const innermost = [...log.dims].reverse().find((key) => !key.endsWith("_value") || isLoopIndex(key, log.dims));
-    const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}`;
+    const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}, null::boolean as ${id(`u${i}`)}`;
     // A run replay filled in part (some iterations) has values for those: the skeleton skips them.
     const skeleton =
       innermost === undefined
@@ -127,6 +133,13 @@ export function compileSql(
     return { label: output.label, columns: [`o${i}`] };
   });
 
+  // Hidden columns after the outputs: whether the row's values of each log are verified.
+  const verification = logs.map((log, i) => {
+    const flag = sql`p.${id(`u${i}`)}`;
+    selected.push(sql`${analyzed.aggregated ? sql`bool_and(${flag})` : flag} as ${id(`f${i}`)}`);
+    return { name: log.name, column: `f${i}` };
+  });
+
   const groupBy = analyzed.query.groupBy.flatMap((e, i) => {
     const alias = lateral[i] ?? null;
     return alias === null ? emitter.emitColumns(e) : [sql`${id(alias)}.g`];
@@ -144,7 +157,7 @@ export function compileSql(
   const limit = analyzed.query.limit;
   const query = sql<Record<string, unknown>>`select ${sql.join(selected)} from ${from}${sql.join([...argJoins, ...lateralJoins], sql``)}
     where ${sql.join(conditions, sql` and `)}${groupBy.length > 0 ? sql` group by ${sql.join(groupBy)}` : sql``}${orderBy.length > 0 ? sql` order by ${sql.join(orderBy)}` : sql``}${limit === null ? sql`` : sql` limit ${limit.count}`}${limit?.offset ? sql` offset ${limit.offset}` : sql``}`;
-  return { query, outputs };
+  return { query, outputs, verification };
 }
 
 /** The top-level AND conjuncts of WHERE that compare a loop's iteration index with number literals. */
@@ -334,6 +347,8 @@ class Emitter {
       case "arg":
       case "log":
         return this.jsonAs(ref, meaning, as);
+      case "verified":
+        return sql`p.${id(`u${this.logIndex.get(meaning.name)!}`)}`;
       default:
         return unreachable(meaning);
     }

@@ -44,6 +44,8 @@ export interface QueryPlan {
 export interface QueryRows {
   columns: string[];
   rows: Record<string, JsonValue>[];
+  /** The query's log names with unverified values in these rows, and in how many rows. */
+  unverified: { name: string; rows: number }[];
   queryMs: number;
 }
 
@@ -122,7 +124,9 @@ export async function queryRows(project: ProjectStore, plan: QueryPlan): Promise
   const { compiled } = plan;
   const result = await compiled.query.execute(project.db);
   const queryMs = performance.now() - started;
+  const unverified = new Map<string, number>();
   const rows = result.rows.map((row) => {
+    for (const { name, column } of compiled.verification) if (row[column] === false) unverified.set(name, (unverified.get(name) ?? 0) + 1);
     const out: Record<string, JsonValue> = {};
     for (const output of compiled.outputs) {
       const [first, second] = output.columns;
@@ -131,7 +135,12 @@ export async function queryRows(project: ProjectStore, plan: QueryPlan): Promise
     }
     return out;
   });
-  return { columns: compiled.outputs.map((o) => o.label), rows, queryMs };
+  return {
+    columns: compiled.outputs.map((o) => o.label),
+    rows,
+    unverified: [...unverified].map(([name, n]) => ({ name, rows: n })),
+    queryMs,
+  };
 }
 
 /**
@@ -147,7 +156,7 @@ function scopeOf(where: Expression, analyzed: AnalyzedQuery): ScopePredicate {
   return (lookup) =>
     evaluatePredicate(where, (ref: NameRef) => {
       const meaning = analyzed.resolved.get(ref);
-      if (meaning === undefined || meaning.kind === "log") return undefined;
+      if (meaning === undefined || meaning.kind === "log" || meaning.kind === "verified") return undefined;
       const namespace = meaning.kind === "run" ? "run" : meaning.kind === "arg" ? "arg" : "loop";
       const value = lookup(meaning.name, namespace);
       return value === undefined && meaning.kind === "arg" ? null : value;
@@ -179,9 +188,11 @@ function availability(
             ? "missing"
             : fate.status === "fill"
               ? "fill by replay"
-              : fate.status === "declined"
-                ? "cannot fill"
-                : fate.status;
+              : fate.status === "absent"
+                ? "never logged"
+                : fate.status === "declined"
+                  ? "cannot fill"
+                  : fate.status;
       }
       (entry.states.get(name) ?? entry.states.set(name, new Set()).get(name)!).add(state);
     }

@@ -36,8 +36,12 @@ export interface ReplayRequest {
 
 export interface NamePlan {
   name: string;
-  /** recorded: the run logged it; replayed: an earlier replay filled what is in scope; fill: this plan fills it. */
-  status: "recorded" | "replayed" | "fill" | "declined";
+  /**
+   * recorded: the run logged it; replayed: an earlier replay filled what is in scope; fill: this plan
+   * fills it; absent: the run's own code logs it, but the run ended (or has not got there yet) before it
+   * logged any, so there is nothing to fill; declined: it cannot be filled (see `reason`).
+   */
+  status: "recorded" | "replayed" | "fill" | "absent" | "declined";
   level?: string;
   reason?: string;
 }
@@ -148,17 +152,31 @@ export async function planReplay(
           : run.status !== "ok"
             ? `the run ended ${run.status}, so its recording cannot be checked against a replay`
             : null;
-    if (cannot !== null) {
-      plan.outcome = "declined";
-      for (const name of missing) plan.names.push({ name, status: "declined", reason: cannot });
-      continue;
-    }
-    let version = versions.get(`${run.vid}\u0000${run.filename}`);
-    if (version === undefined) {
-      version = propagateVersion(layout.root, run.filename, run.vid!, names);
+    let version = run.vid === null ? undefined : versions.get(`${run.vid}\u0000${run.filename}`);
+    if (version === undefined && run.vid !== null) {
+      version = propagateVersion(layout.root, run.filename, run.vid, names);
       versions.set(`${run.vid}\u0000${run.filename}`, version);
     }
-    const patch = await version;
+    // For a run that cannot be replayed, propagation only tells whether its code logs the name: failing to read it is no error.
+    const patch = version === undefined ? null : cannot === null ? await version : await version.catch(() => null);
+    if (cannot !== null) {
+      // A name the run's own code logs is not missing from a run that failed (or runs): it never got there.
+      for (const name of missing) {
+        const present = patch !== null && "present" in patch.names.get(name)!;
+        plan.names.push(
+          present
+            ? {
+                name,
+                status: "absent",
+                reason: `its code logs it, but ${run.status === "running" ? "the run has not yet" : `the run ended ${run.status} before it`} logged any`,
+              }
+            : { name, status: "declined", reason: cannot },
+        );
+      }
+      plan.outcome = plan.names.some((n) => n.status === "declined") ? "declined" : "nothing-to-do";
+      continue;
+    }
+    if (patch === null) continue;
     const work = planRun(run, plan, patch, missing, request.where, lookup, objects, request.fromScratch === true);
     if (work !== null) works.push(work);
   }

@@ -6,7 +6,7 @@ import type { EndRecord, JournalRecord, JsonValue } from "../journal/records.js"
 import { BadLine, decodeRecord } from "../journal/decode.js";
 import { mergeKeys } from "../journal/dimension-keys.js";
 import { isAlive } from "./pglite-lock.js";
-import { IncompleteReplay, ingestReplayJournal, type ReplayIngestResult } from "./ingest-replay.js";
+import { IncompleteReplay, ingestReplayJournal, replayStartOfJournal, type ReplayIngestResult, type ReplayStart } from "./ingest-replay.js";
 import type { Database } from "./schema.js";
 import type { Store, StoreTransaction } from "./open-store.js";
 import { analyzeRecordedTables, ensureProject, forgetProject } from "./queries/projects.js";
@@ -132,11 +132,15 @@ async function ingestReplayJournals(
       .filter((f) => f.endsWith(".jsonl"))
       .sort()) {
       const relative = `replays/${job}/${file}`;
+      // Counted with the runs' journals: `read` counts both, and must not exceed the total.
+      report.journals++;
       const task = Number(/^task-(\d+)-/.exec(file)?.[1]);
       if (known.has(relative) || active.has(task)) continue;
       const absolute = path.join(dir, file);
       try {
-        rows += await store.transaction(async (tx) => (await storeReplayJournal(tx, projectId, layout, absolute, null)).values);
+        rows += await store.transaction(
+          async (tx) => (await storeReplayJournal(tx, projectId, layout, absolute, null, replayStartOfJournal(absolute))).values,
+        );
         report.read++;
       } catch (error) {
         if (!(error instanceof IncompleteReplay)) throw error;
@@ -158,8 +162,9 @@ export async function storeReplayJournal(
   layout: ProjectLayout,
   absolute: string,
   taskId: number | null,
+  start: ReplayStart,
 ): Promise<ReplayIngestResult & { journal: string }> {
-  const result = await ingestReplayJournal(tx, projectId, absolute, taskId);
+  const result = await ingestReplayJournal(tx, projectId, absolute, taskId, start);
   const relative = path.relative(layout.florDir, absolute).split(path.sep).join("/");
   await saveJournal(tx.db, projectId, finishedJournal(relative, result.runId, absolute), { keepExisting: true });
   return { ...result, journal: relative };

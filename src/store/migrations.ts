@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { STORE_SCHEMA } from "./schema.js";
 
 /** Migrations, in order. Never edit one that has shipped: add the next. */
 const migrations: Record<string, Migration> = {
@@ -187,6 +188,35 @@ const migrations: Record<string, Migration> = {
       // name and run. The name-and-run prefix still serves every query by name.
       await db.schema.dropIndex("logs_name_run").execute();
       await db.schema.createIndex("logs_name_run_ctx").on("logs").columns(["name", "run_id", "ctx_id"]).execute();
+    },
+  },
+  "0004-replay-verification": {
+    async up(db: Kysely<unknown>) {
+      // True only on replayed values that no replay could verify (a from-start replay did not reproduce the
+      // run's recorded values); NULL everywhere else, which costs no space in the big table.
+      await db.schema.alterTable("logs").addColumn("unverified", "boolean").execute();
+      // Which replay diverged: one that restored checkpoints (its values were refused and the run replayed
+      // from its start) or one from the start (its values are stored, unverified); an id to page by.
+      await db.schema
+        .alterTable("replay_divergences")
+        .addColumn("id", "bigserial", (c) => c.primaryKey())
+        .addColumn("stage", "text")
+        .execute();
+      await db.schema.createIndex("replay_divergences_task").on("replay_divergences").columns(["task_id", "id"]).execute();
+      await db.schema
+        .alterTable("replay_tasks")
+        .addColumn("redone", "boolean", (c) => c.notNull().defaultTo(false))
+        .addColumn("unverified", "integer", (c) => c.notNull().defaultTo(0))
+        // JSON text, not jsonb: the coordinates in it keep their order, outer loops first.
+        .addColumn("diagnosis", "text")
+        .execute();
+      // Values stored by replays that diverged before replays were checked: they cannot be told apart from
+      // right ones any more, so they are all unverified (replayed values have sequence numbers from 10^9).
+      const table = (name: string) => sql.table(`${STORE_SCHEMA}.${name}`);
+      await sql`update ${table("logs")} g set unverified = true
+        from (select distinct c.run_id, c.name from ${table("replay_coverage")} c
+              join ${table("replay_tasks")} t on t.id = c.task_id where t.divergences > 0) d
+        where g.run_id = d.run_id and g.name = d.name and g.seq >= 1000000000`.execute(db);
     },
   },
 };

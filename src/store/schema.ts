@@ -70,6 +70,8 @@ export interface LogsTable {
   name: string;
   num: number | null;
   value: Json | null;
+  /** True on a replayed value that no replay could verify; NULL otherwise (recorded, or verified). */
+  unverified: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
 }
 
 /** The catalog: which names a run logged, at which loop dimensions, how often. */
@@ -136,6 +138,12 @@ export interface ReplayTasksTable {
   values_written: Generated<number>;
   divergences: Generated<number>;
   error: string | null;
+  /** Whether its replay from checkpoints diverged and was redone from the run's start. */
+  redone: Generated<boolean>;
+  /** Values it stored marked unverified (its from-start replay diverged too). */
+  unverified: Generated<number>;
+  /** What its divergence looked like and its likely cause: a TaskDiagnosis as JSON text. */
+  diagnosis: string | null;
 }
 
 export interface ReplayEventsTable {
@@ -158,6 +166,7 @@ export interface ReplayCoverageTable {
 
 /** A value the replay logged differently from the original run (or a loop structure it did not reproduce). */
 export interface ReplayDivergencesTable {
+  id: Generated<string>;
   run_id: number;
   task_id: number | null;
   ctx_id: number | null;
@@ -166,6 +175,8 @@ export interface ReplayDivergencesTable {
   recorded: Json | null;
   replayed: Json | null;
   detail: string;
+  /** `checkpoints`: a replay that restored checkpoints (its values refused, the run redone from its start); `start`: a replay from the run's start (its values stored, unverified); null: before replays were checked. */
+  stage: "checkpoints" | "start" | null;
 }
 
 export interface Database {

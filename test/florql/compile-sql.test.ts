@@ -130,8 +130,8 @@ describe("SQL compilation", () => {
     expect(sql).toContain(
       "and lp.run_id = any($5::int[]) where lg.name = $6 and lg.run_id = any($7::int[])" +
         ' union all select lp.run_id, (case when lp.name = $8 then lp.iteration else (lp.dims ->> $9)::int end) as "d0",' +
-        ' (case when lp.name = $10 then lp.iteration else (lp.dims ->> $11)::int end) as "d1", null::float8 as "n0", null::jsonb as "v0"' +
-        ' from "flor"."loops" lp where lp.name = $12 and lp.run_id = any($13::int[])' +
+        ' (case when lp.name = $10 then lp.iteration else (lp.dims ->> $11)::int end) as "d1", null::float8 as "n0", null::jsonb as "v0",' +
+        ' null::boolean as "u0" from "flor"."loops" lp where lp.name = $12 and lp.run_id = any($13::int[])' +
         ' and not exists (select 1 from "flor"."logs" lg where lg.name = $14 and lg.run_id = lp.run_id and lg.ctx_id = lp.ctx_id)) t0',
     );
     expect(sql).toContain("and r.id = any($16::int[])");

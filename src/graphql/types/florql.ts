@@ -1,4 +1,4 @@
-import type { MissingValues, QueryAnswer, Unfillable } from "../../app/flor-api.js";
+import type { MissingValues, QueryAnswer, Unfillable, UnverifiedValues } from "../../app/flor-api.js";
 import { FlorUsageError } from "../../errors.js";
 import { FlorQLError } from "../../florql/florql-error.js";
 import type { ReplayJob } from "../../store/queries/replay-jobs.js";
@@ -51,10 +51,24 @@ const FlorqlUnfillableRef = builder.objectRef<Unfillable>("FlorqlUnfillable").im
   }),
 });
 
+const FlorqlUnverifiedRef = builder.objectRef<UnverifiedValues>("FlorqlUnverified").implement({
+  description:
+    "A log name whose values in the answer include some that no replay could verify (a replay from the run's start did not reproduce the run's recorded values). Select <name>__verified to see which.",
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    rows: t.exposeInt("rows", { description: "Rows that hold (or, aggregated, draw on) such values." }),
+  }),
+});
+
 const FlorqlAnswerRef = builder.objectRef<Answer>("FlorqlAnswer").implement({
   fields: (t) => ({
     columns: t.exposeStringList("columns"),
     rows: t.field({ type: [JsonScalar], description: "One object per row, keyed by column.", resolve: (a) => a.rows }),
+    unverified: t.field({
+      type: [FlorqlUnverifiedRef],
+      description: "The query's log names whose values in these rows include unverified ones; empty when every value is verified.",
+      resolve: (a) => a.unverified,
+    }),
     explain: t.exposeString("explain", { description: "The plan, as EXPLAIN prints it." }),
     job: t.field({
       type: ReplayJobRef,

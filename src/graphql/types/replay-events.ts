@@ -19,7 +19,7 @@ const ReplayJobEventRef = builder.objectRef<ReplayEvent>("ReplayJobEvent").imple
     at: t.string({ description: "ISO-8601.", resolve: (event) => event.at.toISOString() }),
     kind: t.exposeString("kind", {
       description:
-        "planned, task-started, task-retry, task-fallback, task-done, task-failed, then one of done, failed, cancelled, which ends the stream.",
+        "planned, task-started, task-retry, task-fallback, task-requeued, task-diverged (a replay did not reproduce the run's recorded values: the run, names, first differing coordinate, recorded and replayed values, largest differences, likely cause, and what was done), task-done, task-failed, then one of done, failed, cancelled, which ends the stream.",
     }),
     taskId: t.exposeInt("taskId", { nullable: true }),
     data: t.field({

@@ -33,6 +33,7 @@ interface RunNode {
   vid: string | null;
   status: string;
   seconds: number | null;
+  error: string | null;
   args: { name: string; value: JsonValue }[];
 }
 
@@ -82,6 +83,11 @@ const LogRef = builder.objectRef<LogEntry>("Log").implement({
       description:
         'Where it was logged, as loop name → iteration index (and <loop>_value → item), e.g. {"epoch": 3, "step": 10}; {} outside every loop.',
     }),
+    replayed: t.exposeBoolean("replayed", { description: "Filled by a replay, not logged by the run itself." }),
+    verified: t.exposeBoolean("verified", {
+      description:
+        "False for a replayed value no replay could verify (a replay from the run's start did not reproduce the run's recorded values); true for recorded values and faithful replays.",
+    }),
   }),
 });
 
@@ -102,8 +108,16 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
       resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.names ?? [],
     }),
     logCount: t.int({
-      description: "How many values the run logged (the logs column of flor runs).",
+      description: "How many values the run logged itself (the logs column of flor runs).",
       resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.count ?? 0,
+    }),
+    replayedLogCount: t.int({
+      description: "How many values replays filled for it since (the replayed column of flor runs).",
+      resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.replayed ?? 0,
+    }),
+    error: t.exposeString("error", {
+      nullable: true,
+      description: "Why the run failed (the exception its journal's end record has); null for a run that did not fail.",
     }),
     loops: t.field({
       type: [LoopRef],
@@ -280,11 +294,15 @@ async function runNodes(project: ProjectStore, rows: readonly RunRow[]): Promise
     vid: row.vid,
     status: row.status,
     seconds: row.seconds,
+    error: row.error,
     args: byRun.get(row.id)!,
   }));
 }
 
-function logNamesByRun({ session }: FlorContext, runIds: readonly number[]): Promise<Map<number, { names: string[]; count: number }>> {
+function logNamesByRun(
+  { session }: FlorContext,
+  runIds: readonly number[],
+): Promise<Map<number, { names: string[]; count: number; replayed: number }>> {
   return logNamesOf(session.project.db, runIds);
 }
 

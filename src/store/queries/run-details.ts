@@ -1,6 +1,7 @@
 import type { JsonValue } from "../../journal/records.js";
 import type { Kysely } from "kysely";
 import type { Database } from "../schema.js";
+import { REPLAYED_SEQ } from "./logs.js";
 
 /** A loop of a run: every execution of the loop `name` at one place in the nesting, taken together. */
 export interface LoopStructure {
@@ -97,6 +98,10 @@ export interface LogPosition {
 export interface LogEntry extends LogPosition {
   value: JsonValue;
   coordinates: Record<string, JsonValue>;
+  /** Filled by a replay (replayed values are numbered from REPLAYED_SEQ), not logged by the run. */
+  replayed: boolean;
+  /** False for a replayed value no replay could verify. */
+  verified: boolean;
 }
 
 /** Up to `limit` logged values of a run after `after`, in LogPosition order; `names` null means every name. */
@@ -136,7 +141,7 @@ async function segment(
   let query = db
     .selectFrom("logs as g")
     .leftJoin("loops as l", (join) => join.onRef("l.run_id", "=", "g.run_id").onRef("l.ctx_id", "=", "g.ctx_id"))
-    .select(["g.ctx_id", "g.seq", "g.num", "g.value", "l.dims"])
+    .select(["g.ctx_id", "g.seq", "g.num", "g.value", "g.unverified", "l.dims"])
     .where("g.run_id", "=", runId)
     .where("g.name", "=", name);
   if (part === "outside") {
@@ -158,5 +163,7 @@ async function segment(
     // Non-finite numbers have no JSON form: they come out as null, as in FlorQL answers.
     value: row.num ?? row.value ?? null,
     coordinates: (row.dims ?? {}) as Record<string, JsonValue>,
+    replayed: row.seq >= REPLAYED_SEQ,
+    verified: row.unverified !== true,
   }));
 }
