@@ -1,5 +1,7 @@
 import type { ReplayJob } from "../../store/queries/replay-jobs.js";
 import { builder } from "../builder.js";
+import { heavy } from "../heavy-work.js";
+import { STORED_PLAN_COST } from "../limits.js";
 import { JsonScalar } from "./json.js";
 
 type Tasks = ReplayJob["tasks"];
@@ -52,9 +54,10 @@ export const ReplayJobRef = builder.objectRef<ReplayJob>("ReplayJob").implement(
     plan: t.field({
       type: JsonScalar,
       nullable: true,
+      complexity: STORED_PLAN_COST,
       description:
         "The plan it runs, as planned: names, the runs in scope with each one's outcome (replay, nothing-to-do, declined and why), the tasks and the estimate.",
-      resolve: (job, _args, { session }) => session.jobPlan(job.id),
+      resolve: (job, _args, context) => heavy(context, () => context.session.jobPlan(job.id)),
     }),
   }),
 });
