@@ -36,11 +36,12 @@ Commands:
                            whose replays diverged from the recorded values (the likely cause, the replay
                            from the run's start and its outcome), and every divergence
   replay --cancel N        cancel replay job N: its queued tasks never start, running ones stop
-  serve [--port 4000] [--host 127.0.0.1] [--workers N]
+  serve [--port 4000] [--host 127.0.0.1] [--workers N] [--cors-origin O] [--allowed-host H] [--public-url U]
                            the GraphQL API at http://host:port/graphql (GraphiQL in a browser) until
                            Ctrl-C; binds loopback unless --host says otherwise (then every request
-                           needs the token); while it holds the embedded store, runs, versions, query,
-                           explain and replay go through it
+                           needs the token); answers only its own Host names and origin unless named;
+                           while it holds the embedded store, runs, versions, query, explain and
+                           replay go through it
   worker [--workers N] [--idle-exit S]
                            run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL), from
                            any machine with a clone of the repository and the .flor objects (FLOR_DIR)
@@ -69,6 +70,11 @@ function count(option: string, text: string | undefined, min: number): number | 
 }
 
 const cores = availableParallelism();
+
+/** Collects the values of a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 /** What the command run prints; set by its action. */
 let output = "" as string | CommandOutput;
@@ -227,13 +233,21 @@ async function program(): Promise<Command> {
     .option("--port <port>", "the port; 0 picks a free one (default: 4000)")
     .option("--host <host>", "the address to bind; off loopback every request needs the token (default: 127.0.0.1)")
     .addOption(workersOption("replay tasks this server runs at a time"))
-    .action(async (opts: { port?: string; host?: string; workers?: string }) => {
-      output = await (await import("./commands/serve.js")).serveCommand({
-        port: count("--port", opts.port, 0) ?? 4000,
-        host: opts.host ?? "127.0.0.1",
-        workers: count("--workers", opts.workers, 1) ?? cores,
-      });
-    });
+    .option("--cors-origin <origin>", "let web pages of this origin call the API (repeatable; default: none)", collect, [])
+    .option("--allowed-host <host>", "answer requests for this Host name too, e.g. behind a proxy (repeatable)", collect, [])
+    .option("--public-url <url>", "the address users reach this server at (a reverse proxy's); its host is allowed")
+    .action(
+      async (opts: { port?: string; host?: string; workers?: string; corsOrigin: string[]; allowedHost: string[]; publicUrl?: string }) => {
+        output = await (await import("./commands/serve.js")).serveCommand({
+          port: count("--port", opts.port, 0) ?? 4000,
+          host: opts.host ?? "127.0.0.1",
+          workers: count("--workers", opts.workers, 1) ?? cores,
+          corsOrigins: opts.corsOrigin,
+          allowedHosts: opts.allowedHost,
+          publicUrl: opts.publicUrl ?? null,
+        });
+      },
+    );
 
   command("worker", "run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL)")
     .addOption(workersOption("tasks at a time"))

@@ -3,6 +3,8 @@ import { FlorUsageError } from "../../errors.js";
 import { FlorQLError } from "../../florql/florql-error.js";
 import type { ReplayJob } from "../../store/queries/replay-jobs.js";
 import { builder } from "../builder.js";
+import { heavy } from "../heavy-work.js";
+import { PLANNING_COST } from "../limits.js";
 import { requireToken } from "../require-token.js";
 import { JsonScalar } from "./json.js";
 import { ReplayJobRef } from "./replay-job.js";
@@ -130,6 +132,8 @@ const ExplainResultRef = builder.unionType("ExplainResult", {
 builder.queryFields((t) => ({
   florql: t.field({
     type: FlorqlResultRef,
+    nullable: true,
+    complexity: PLANNING_COST,
     description:
       "Answers a FlorQL query. Values past versions never logged are left empty (replay: NONE), filled in the background while the answer shows what is there (ASYNC), or filled first (WAIT, up to the server's wait limit; then it answers with complete: false and the job to follow with replayJobEvents). ASYNC and WAIT need the bearer token when they run replays.",
     args: {
@@ -137,26 +141,36 @@ builder.queryFields((t) => ({
       replay: t.arg({ type: ReplayModeEnum, required: true, defaultValue: "NONE" }),
     },
     resolve: (_root, { query, replay }, context) =>
-      asData(async (): Promise<Answer | Refusal> => {
-        const mode = replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
-        const answer = await context.session.answerQuery(
-          query,
-          mode,
-          {},
-          {
-            authorize: () => requireToken(context, `florql with replay: ${replay}`),
-            maxWaitSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS,
-          },
-        );
-        return { kind: "answer", ...answer };
-      }),
+      heavy(context, (slot) =>
+        asData(async (): Promise<Answer | Refusal> => {
+          const mode = replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
+          const answer = await context.session.answerQuery(
+            query,
+            mode,
+            {},
+            {
+              authorize: () => {
+                requireToken(context, `florql with replay: ${replay}`);
+                // Planning is done: waiting for a replay takes no slot from other heavy fields.
+                slot.release();
+              },
+              maxWaitSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS,
+            },
+          );
+          return { kind: "answer", ...answer };
+        }),
+      ),
   }),
   explain: t.field({
     type: ExplainResultRef,
+    nullable: true,
+    complexity: PLANNING_COST,
     description: "The plan of a FlorQL query, as flor explain prints it; nothing is run.",
     args: { query: t.arg.string({ required: true }) },
-    resolve: (_root, { query }, { session }) =>
-      asData(async (): Promise<Explanation | Refusal> => ({ kind: "explanation", explain: await session.explain(query) })),
+    resolve: (_root, { query }, context) =>
+      heavy(context, () =>
+        asData(async (): Promise<Explanation | Refusal> => ({ kind: "explanation", explain: await context.session.explain(query) })),
+      ),
   }),
 }));
 

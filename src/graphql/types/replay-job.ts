@@ -2,6 +2,8 @@ import type { DivergedRun } from "../../app/flor-api.js";
 import type { Divergence, DivergenceSummary } from "../../store/queries/replay-divergences.js";
 import type { ReplayJob } from "../../store/queries/replay-jobs.js";
 import { builder } from "../builder.js";
+import { heavy } from "../heavy-work.js";
+import { STORED_PLAN_COST } from "../limits.js";
 import { JsonScalar } from "./json.js";
 import { badInput, connectionRef, type Connection } from "./page-info.js";
 
@@ -181,9 +183,10 @@ export const ReplayJobRef = builder.objectRef<ReplayJob>("ReplayJob").implement(
     plan: t.field({
       type: JsonScalar,
       nullable: true,
+      complexity: STORED_PLAN_COST,
       description:
         "The plan it runs, as planned: names, the runs in scope with each one's outcome (replay, nothing-to-do, declined and why), the tasks and the estimate.",
-      resolve: (job, _args, { session }) => session.jobPlan(job.id),
+      resolve: (job, _args, context) => heavy(context, () => context.session.jobPlan(job.id)),
     }),
   }),
 });

@@ -13,9 +13,10 @@ import {
 } from "../../store/queries/run-details.js";
 import { batched } from "../batch.js";
 import { builder, type FlorContext } from "../builder.js";
+import { pageCost } from "../limits.js";
 import { withUserErrors } from "../user-errors.js";
 import { JsonScalar } from "./json.js";
-import { badInput, connectionRef, decodeCursor, encodeCursor, type Connection } from "./page-info.js";
+import { badInput, connectionRef, decodeCursor, encodeCursor, isInt4, type Connection } from "./page-info.js";
 import { VersionRef, versionsByVid } from "./version.js";
 import { CONTROL_CHARACTERS } from "../../text/control-characters.js";
 
@@ -137,6 +138,7 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
     }),
     logs: t.field({
       type: LogConnectionRef,
+      complexity: pageCost(DEFAULT_LOG_PAGE_SIZE, MAX_LOG_PAGE_SIZE),
       description: `The values the run logged, a page at a time (at most ${MAX_LOG_PAGE_SIZE}): name by name in code-point order; within a name, values logged in loops in loop order, then those logged outside every loop.`,
       args: {
         names: t.arg.stringList({ required: false, description: "Only these names (default: all)." }),
@@ -184,6 +186,8 @@ interface RunFilters {
 builder.queryFields((t) => ({
   runs: t.field({
     type: RunConnectionRef,
+    nullable: true,
+    complexity: pageCost(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
     description: `The project's runs, oldest first, a page at a time (at most ${MAX_PAGE_SIZE}), optionally filtered (filters combine with AND). A cursor is a position in start order: it stays valid when runs are added and with other filters.`,
     args: {
       first: t.arg.int({ required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).` }),
@@ -370,7 +374,7 @@ function encodeLogCursor({ name, ctx, seq }: LogPosition): string {
 function decodeLogCursor(cursor: string): LogPosition {
   try {
     const [tag, name, ctx, seq] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (tag === "log" && typeof name === "string" && (ctx === null || Number.isInteger(ctx)) && Number.isInteger(seq))
+    if (tag === "log" && typeof name === "string" && (ctx === null || isInt4(ctx)) && isInt4(seq))
       return { name, ctx: ctx as number | null, seq: seq as number };
   } catch {
     // Not base64 JSON: reported below like any other foreign cursor.
