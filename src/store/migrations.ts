@@ -189,6 +189,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("logs_name_run_ctx").on("logs").columns(["name", "run_id", "ctx_id"]).execute();
     },
   },
+  "0005-checkpoint-usability": {
+    async up(db: Kysely<unknown>) {
+      // Why a run's checkpoints cannot be restored (its first checkpoint failed the round trip; null when
+      // they can or the run never said), and what its checkpoint policy decided (the ckpolicy record).
+      await db.schema.alterTable("runs").addColumn("checkpoints_unusable", "text").addColumn("checkpoint_policy", "jsonb").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
