@@ -96,6 +96,8 @@ interface RunFacts {
   topLoops: { name: string; iterations: number; start: number; seconds: number }[];
   iterations: { ctx: number; iteration: number; value: JsonValue | null; seconds: number }[];
   checkpoints: Map<number, { objects: Record<string, string>; bytes: number }>;
+  /** Why the run's checkpoints cannot be restored (found when they were recorded), or null. */
+  checkpointsUnusable: string | null;
 }
 
 /** What propagation gives for one code version: the patched files and each name's fate and level. */
@@ -223,6 +225,7 @@ async function loadRuns(project: ProjectStore, request: ReplayRequest): Promise<
         topLoops: [],
         iterations: [],
         checkpoints: new Map(),
+        checkpointsUnusable: r.checkpoints_unusable,
       },
     ]),
   );
@@ -432,9 +435,14 @@ function planRun(
     plan.iterations = top?.iterations ?? 0;
     return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set() };
   }
-  // Checkpoints whose objects are all present; a missing one is as if never taken.
+  // Checkpoints whose objects are all present; a missing one is as if never taken. None, when the run's
+  // first checkpoint failed its round trip: restoring them would start the replay from a wrong state.
   const usable = new Set<number>();
-  for (const [iteration, checkpoint] of run.checkpoints) {
+  if (run.checkpointsUnusable !== null && run.checkpoints.size > 0)
+    plan.notes.push(
+      `its checkpoints cannot be restored (found when they were recorded: ${run.checkpointsUnusable}): replaying from the start`,
+    );
+  for (const [iteration, checkpoint] of run.checkpointsUnusable === null ? run.checkpoints : []) {
     if (Object.values(checkpoint.objects).every((hash) => existsSync(objects.pathOf(hash)))) usable.add(iteration);
     else plan.notes.push(`checkpoint of ${top.name} ${iteration} is missing from ${objects.dir}`);
   }
@@ -457,7 +465,13 @@ function planRun(
   plan.iterations = ranges.reduce((sum, [from, to]) => sum + to - from, 0);
   const first = ranges[0];
   plan.mode = first !== undefined && first[0] === 0 && sorted[0]! > 0 ? "from-start" : "checkpoints";
-  if (run.checkpoints.size === 0) plan.notes.push("the run has no checkpoints: replaying from the start");
+  if (run.checkpoints.size === 0)
+    plan.notes.push(
+      run.checkpointsUnusable === null
+        ? "the run has no checkpoints: replaying from the start"
+        : `the run has no checkpoints (its state could not be checkpointed: ${run.checkpointsUnusable}): replaying from the start`,
+    );
+  else if (run.checkpointsUnusable !== null) plan.mode = "from-start";
   else if (plan.mode === "from-start") plan.notes.push(`no usable checkpoint before ${top.name} ${sorted[0]}: replaying from the start`);
   return { run, patch, names: fills, top, ranges, before, after, usable };
 }

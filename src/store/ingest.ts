@@ -5,13 +5,14 @@ import type { ProjectLayout } from "../project-layout.js";
 import type { EndRecord, JournalRecord, JsonValue } from "../journal/records.js";
 import { BadLine, decodeRecord } from "../journal/decode.js";
 import { mergeKeys } from "../journal/dimension-keys.js";
+import { describeProblem } from "../checkpoints/round-trip.js";
 import { isAlive } from "./pglite-lock.js";
 import { IncompleteReplay, ingestReplayJournal, replayStartOfJournal, type ReplayIngestResult, type ReplayStart } from "./ingest-replay.js";
 import type { Database } from "./schema.js";
 import type { Store, StoreTransaction } from "./open-store.js";
 import { analyzeRecordedTables, ensureProject, forgetProject } from "./queries/projects.js";
 import { journalStates, saveJournal } from "./queries/journals.js";
-import { endRun, insertRun, markRunIncomplete } from "./queries/runs.js";
+import { endRun, insertRun, markRunIncomplete, setCheckpointFacts } from "./queries/runs.js";
 import { mergeLogNames, setIterationSeconds, storedContexts } from "./queries/logs.js";
 import { activeTaskIds } from "./queries/replay-tasks.js";
 
@@ -317,6 +318,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
   const lateSeconds = { ctx: [] as number[], seconds: [] as number[] };
   const catalog = new Map<string, { keys: string[]; count: number }>();
   let end: EndRecord | null = null;
+  const checkpointFacts: { unusable?: string; policy?: JsonValue } = {};
 
   for (const { line, record } of parsed) {
     if (record instanceof BadLine) {
@@ -398,6 +400,14 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
         checkpoints.written.push(record.w);
         checkpoints.seconds.push(record.s);
         break;
+      case "ckcheck":
+        if (!record.ok) checkpointFacts.unusable = describeProblem({ object: record.o!, path: record.p!, reason: record.r! });
+        break;
+      case "ckpolicy": {
+        const { max, taken, skipped, fg, bg, loop } = record;
+        checkpointFacts.policy = { max, taken, skipped, fg, bg, loop };
+        break;
+      }
       case "loop":
         summaries.parent.push(record.c);
         summaries.name.push(record.n);
@@ -461,6 +471,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     { name: "written_bytes", values: checkpoints.written },
     { name: "seconds", values: checkpoints.seconds },
   ]);
+  if (checkpointFacts.unusable !== undefined || checkpointFacts.policy !== undefined) await setCheckpointFacts(trx, runId, checkpointFacts);
   const names = [...catalog.keys()];
   await mergeLogNames(
     trx,

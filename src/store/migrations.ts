@@ -219,6 +219,13 @@ const migrations: Record<string, Migration> = {
         where g.run_id = d.run_id and g.name = d.name and g.seq >= 1000000000`.execute(db);
     },
   },
+  "0005-checkpoint-usability": {
+    async up(db: Kysely<unknown>) {
+      // Why a run's checkpoints cannot be restored (its first checkpoint failed the round trip; null when
+      // they can or the run never said), and what its checkpoint policy decided (the ckpolicy record).
+      await db.schema.alterTable("runs").addColumn("checkpoints_unusable", "text").addColumn("checkpoint_policy", "jsonb").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -30,6 +30,10 @@ export interface RunsTable {
   seconds: number | null;
   exit_code: number | null;
   error: string | null;
+  /** Why the run's checkpoints cannot be restored, from its journal's failed ckcheck record; null otherwise. */
+  checkpoints_unusable: string | null;
+  /** The run's ckpolicy record: what its checkpoint policy decided. */
+  checkpoint_policy: Json | null;
 }
 
 export interface ArgsTable {

@@ -126,6 +126,22 @@ export async function endRun(db: Kysely<Database>, runId: number, end: RunEnd): 
     .execute();
 }
 
+/** What a run's journal says of its checkpoints: why they cannot be restored (null: they can), and what its policy decided. */
+export async function setCheckpointFacts(
+  db: Kysely<Database>,
+  runId: number,
+  facts: { unusable?: string; policy?: JsonValue },
+): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({
+      ...(facts.unusable === undefined ? {} : { checkpoints_unusable: facts.unusable }),
+      ...(facts.policy === undefined ? {} : { checkpoint_policy: JSON.stringify(facts.policy) }),
+    })
+    .where("id", "=", runId)
+    .execute();
+}
+
 /** A run whose process died without ending it. */
 export async function markRunIncomplete(db: Kysely<Database>, runId: number): Promise<void> {
   await db.updateTable("runs").set({ status: "incomplete" }).where("id", "=", runId).execute();
@@ -159,7 +175,7 @@ export async function catalogRows({ db, projectId }: ProjectScope) {
 export async function replayFactRows({ db, projectId }: ProjectScope, filter: { filename?: string; runIds?: readonly number[] }) {
   let query = db
     .selectFrom("runs as r")
-    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv"])
+    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv", "r.checkpoints_unusable"])
     .where("r.project_id", "=", projectId);
   if (filter.filename !== undefined) query = query.where("r.filename", "=", filter.filename);
   if (filter.runIds !== undefined) query = query.where("r.id", "in", filter.runIds.length > 0 ? [...filter.runIds] : [-1]);
