@@ -1,7 +1,7 @@
-import type { ProjectSession } from "../../app/project-session.js";
+import type { StoreApi } from "../../app/store-api.js";
 import { render, type OutputFormat } from "../output.js";
 
-export async function dataframeCommand(session: ProjectSession, names: string[], format: OutputFormat): Promise<string> {
+export async function dataframeCommand(session: StoreApi, names: string[], format: OutputFormat): Promise<string> {
   const frame = await session.dataframe(names);
   const rows =
     format === "table"
