@@ -23,6 +23,8 @@ const log = (message: string): void => void process.stderr.write(`${new Date().t
  * FLOR_DAEMON_IDLE_SECONDS (no request, no replay running), is asked to stop (`flor daemon stop`, SIGTERM:
  * a process that needs the store itself asks so; a client of another build), or its socket or project
  * disappears. It tells the command that started it, over the IPC channel, when it listens or why it cannot.
+ * Replays left unfinished by a process that stopped are not resumed here: as with commands, the next
+ * request for one takes it over (a daemon starts for any command, which should not set replays off).
  */
 export async function runDaemon(): Promise<void> {
   const tell = (message: StartMessage): void => {
@@ -65,7 +67,6 @@ export async function runDaemon(): Promise<void> {
       const stopped = lifetime(started, (resolve) => {
         stop = () => resolve("asked to stop");
       });
-      for (const job of await session.executor.resume()) log(`resuming replay job ${job}`);
       log(`holding ${layout.databaseDir} for ${layout.root}; listening on ${socketPath}; idle exit after ${idle} s`);
       tell({ ready: true });
       if (process.connected) process.disconnect();
