@@ -20,9 +20,9 @@ const log = (message: string): void => void process.stderr.write(`${new Date().t
 /**
  * `flor daemon run`, started in the background by the first command that needs the embedded store:
  * holds the store and answers commands on the private socket until it has been idle for
- * FLOR_DAEMON_IDLE_SECONDS (no request, no replay running), is asked to stop (`flor daemon stop`, SIGTERM:
- * a process that needs the store itself asks so; a client of another build), or its socket or project
- * disappears. It tells the command that started it, over the IPC channel, when it listens or why it cannot.
+ * FLOR_DAEMON_IDLE_SECONDS (no request, no replay running), gets SIGTERM (`flor daemon stop`, or a
+ * process that needs the store itself) or SIGINT, a command of another build asks, or its socket or
+ * project disappears. It tells the command that started it, over the IPC channel, when it listens or why it cannot.
  * Replays left unfinished by a process that stopped are not resumed here: as with commands, the next
  * request for one takes it over (a daemon starts for any command, which should not set replays off).
  */
@@ -43,7 +43,9 @@ export async function runDaemon(): Promise<void> {
       liveHolder(layout.databaseLock) === null
         ? Promise.all([import("../store/ingest.js"), import("../florql/query-service.js"), import("../florql/explain.js")])
         : Promise.resolve();
+    const opening = performance.now();
     const store = await openStore(layout, { command: DAEMON_COMMAND, takeOver: false });
+    const opened = performance.now();
     closeStore = () => store.close();
     try {
       await warming;
@@ -65,9 +67,12 @@ export async function runDaemon(): Promise<void> {
       });
       started = { server, session, idle };
       const stopped = lifetime(started, (resolve) => {
-        stop = () => resolve("asked to stop");
+        stop = () => resolve("a command of another build asked");
       });
-      log(`holding ${layout.databaseDir} for ${layout.root}; listening on ${socketPath}; idle exit after ${idle} s`);
+      log(
+        `holding ${layout.databaseDir} for ${layout.root}; listening on ${socketPath}; idle exit after ${idle} s ` +
+          `(ready ${Math.round(performance.now())} ms after the process started: modules ${Math.round(opening)} ms, store ${Math.round(opened - opening)} ms)`,
+      );
       tell({ ready: true });
       if (process.connected) process.disconnect();
       log(`stopping: ${await stopped}`);

@@ -19,7 +19,7 @@ export interface DaemonServerOptions {
   ingests: StoreIngests;
   host: DaemonHost;
   socketPath: string;
-  /** Asked to stop (`flor daemon stop`, or a client of another build): the daemon's host shuts down. */
+  /** A client of another build asked: the daemon's host shuts down (for a daemon of that build). */
   onStop?: () => void;
   /** After how long without requests or replays the host exits, for status; null when it does not. */
   idleExitSeconds?: number | null;
@@ -213,12 +213,6 @@ export class DaemonServer {
         heapBytes: memory.heapUsed,
         idleExitSeconds: this.options.idleExitSeconds ?? null,
       };
-    },
-    stop: async () => {
-      if (this.options.host !== "daemon")
-        throw new FlorError(`\`flor serve\` (pid ${process.pid}) holds the store, not a daemon`, { hint: "Stop it with Ctrl-C." });
-      setImmediate(() => this.options.onStop?.());
-      return process.pid;
     },
     runs: async (_params, emit) => (await this.fresh(emit)).runs(),
     versions: async (_params, emit) => (await this.fresh(emit)).versions(),

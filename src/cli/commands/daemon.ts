@@ -1,5 +1,6 @@
+import { hostname } from "node:os";
 import { DaemonClient, waitForExit } from "../../daemon/daemon-client.js";
-import { daemonDisabled } from "../../daemon/daemon-paths.js";
+import { DAEMON_COMMAND, daemonDisabled } from "../../daemon/daemon-paths.js";
 import type { DaemonStatus } from "../../daemon/daemon-server.js";
 import { FlorError, FlorUsageError } from "../../errors.js";
 import { findRepositoryRoot, layoutFor, type ProjectLayout } from "../../project-layout.js";
@@ -28,12 +29,20 @@ export async function daemonCommand(action: DaemonAction, format: OutputFormat):
   if (action === "status") {
     if (client !== null) return describe(await client.request<DaemonStatus>("status", []), layout, format);
     if (format === "json") return "null\n";
-    return `no flor daemon runs for ${layout.root}${without === null ? "" : ` (${without})`}${heldBy(layout) === null ? "" : `; ${heldBy(layout)}`}\n`;
+    const held = heldBy(layout);
+    return `no flor daemon runs for ${layout.root}${without === null ? "" : ` (${without})`}${held === null ? "" : `; ${held}`}\n`;
   }
-  if (client === null) return `no flor daemon runs for ${layout.root}\n`;
-  const pid = await client.request<number>("stop", []);
-  await waitForExit(pid);
-  return `stopped the flor daemon (pid ${pid}) of ${layout.root}\n`;
+  // SIGTERM, as a process that needs the store sends it: the daemon finishes what it answers and lets go.
+  // The lock names the daemon even while it starts, before it listens.
+  const holder = liveHolder(layout.databaseLock);
+  if (holder === null || holder.command !== DAEMON_COMMAND || holder.host !== hostname()) {
+    if (holder?.command === "flor serve")
+      throw new FlorError(`\`flor serve\` (pid ${holder.pid}) holds the store, not a daemon`, { hint: "Stop it with Ctrl-C." });
+    return `no flor daemon runs for ${layout.root}\n`;
+  }
+  process.kill(holder.pid, "SIGTERM");
+  await waitForExit(holder.pid);
+  return `stopped the flor daemon (pid ${holder.pid}) of ${layout.root}\n`;
 }
 
 /** Why commands open the store themselves, when they do. */
