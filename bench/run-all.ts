@@ -8,6 +8,7 @@ import { benchPropagation } from "./propagation.js";
 import { benchReplay } from "./replay.js";
 import { benchQuery } from "./query.js";
 import { benchGraphql } from "./graphql.js";
+import { benchCli } from "./cli.js";
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 process.stdout.write(`# FlorDB benchmarks\n\nMachine: ${machine}\n`);
@@ -19,6 +20,7 @@ const results = {
   query: await benchQuery(),
   replay: await benchReplay(),
   graphql: await benchGraphql(),
+  cli: await benchCli(),
 };
 const file = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.json");
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

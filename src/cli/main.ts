@@ -45,6 +45,9 @@ Commands:
   worker [--workers N] [--idle-exit S]
                            run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL), from
                            any machine with a clone of the repository and the .flor objects (FLOR_DIR)
+  daemon start|status|stop the background process that holds the embedded store for commands: the
+                           first command starts it, it exits when idle; status says who holds the
+                           store, stop lets go of it
 
 Options:
   --format table|json|csv  output format of runs, versions, dataframe, query and replay (default: table)
@@ -54,6 +57,9 @@ Options:
 Environment:
   FLOR_DATABASE_URL        a PostgreSQL server (postgres://...) instead of the embedded store in .flor/
   FLOR_DIR                 where journals, checkpoint objects and the embedded store live (default .flor/)
+  FLOR_NO_DAEMON=1         every command opens the embedded store itself (no daemon)
+  FLOR_DAEMON_IDLE_SECONDS how long the daemon waits without commands or replays before it exits
+                           (default 600)
   FLOR_GRAPHQL_TOKEN       the bearer token of flor serve (default: .flor/graphql-token, made when missing)
   FLOR_GRAPHQL_TIMEOUT_SECONDS
                            how long a GraphQL query or mutation may run (default 30)
@@ -126,17 +132,17 @@ async function program(): Promise<Command> {
     .addOption(format())
     .action(async (names: string[], opts: { format?: string }) => {
       const outputFormat = parseFormat(opts.format);
-      const [{ withSession }, { dataframeCommand }] = await Promise.all([import("./open-project.js"), import("./commands/dataframe.js")]);
-      output = await withSession("dataframe", cores, (session) => dataframeCommand(session, names, outputFormat));
+      const [{ withStore }, { dataframeCommand }] = await Promise.all([import("./open-project.js"), import("./commands/dataframe.js")]);
+      output = await withStore("dataframe", cores, (api) => dataframeCommand(api, names, outputFormat));
     });
 
   command("ingest", "load new journal records into the store (every command does this first)")
     .option("--rebuild", "forget the project's data in the store and read every journal again")
     .action(async (opts: { rebuild?: boolean }) => {
       const rebuild = opts.rebuild === true;
-      const [{ withSession }, { ingestCommand }] = await Promise.all([import("./open-project.js"), import("./commands/ingest.js")]);
-      // The session's opening ingest is the command: its problems are the report, not warnings.
-      output = await withSession("ingest", cores, async (session) => ingestCommand(session.ingested!, rebuild), {
+      const [{ withStore }, { ingestCommand }] = await Promise.all([import("./open-project.js"), import("./commands/ingest.js")]);
+      // The ingest is the command: its problems are the report, not warnings.
+      output = await withStore("ingest", cores, async (api) => ingestCommand(await api.ingest(rebuild), rebuild), {
         rebuild,
         onIngestProblem: () => undefined,
       });
@@ -202,7 +208,7 @@ async function program(): Promise<Command> {
       ) => {
         const outputFormat = parseFormat(opts.format);
         const replay = await import("./commands/replay.js");
-        const { withApi, withSession } = await import("./open-project.js");
+        const { withApi, withStore } = await import("./open-project.js");
         const cancel = count("--cancel", opts.cancel, 1);
         if (cancel !== undefined) {
           if (names.length > 0 || opts.job !== undefined || opts.where !== undefined || opts.dryRun)
@@ -214,7 +220,7 @@ async function program(): Promise<Command> {
         const workers = count("--workers", opts.workers, 0) ?? cores;
         if (job !== undefined) {
           // Started by a command that still holds the embedded store until it exits.
-          output = await withSession("replay", workers, (session) => replay.runJobCommand(session, job, outputFormat), {
+          output = await withStore("replay", workers, (api) => replay.runJobCommand(api, job, outputFormat), {
             waitSeconds: 300,
           });
           return;
@@ -222,9 +228,9 @@ async function program(): Promise<Command> {
         if (names.length === 0)
           throw new FlorUsageError("flor replay needs the log names to fill", 'Example: flor replay grad_norm --where "epoch >= 18"');
         const ask = { names, where: opts.where, script: opts.script };
-        // A dry run prints the whole plan, which the API does not return: it needs the store here.
+        // A dry run prints the whole plan, which only the process holding the store has.
         output = opts.dryRun
-          ? await withSession("replay", workers, (session) => replay.dryRunCommand(session, ask, outputFormat))
+          ? await withStore("replay", workers, (api) => replay.dryRunCommand(api, ask, outputFormat))
           : await withApi("replay", workers, (api) => replay.replayCommand(api, ask, outputFormat));
       },
     );
@@ -257,6 +263,21 @@ async function program(): Promise<Command> {
         count("--workers", opts.workers, 1) ?? cores,
         count("--idle-exit", opts.idleExit, 0),
       );
+    });
+
+  command("daemon", "the background process that holds the embedded store for commands: start, status or stop")
+    .argument("<action>", "start, status or stop")
+    .addOption(new Option("--format <format>", "output format: text or json (default: text)"))
+    .action(async (action: string, opts: { format?: string }) => {
+      if (action === "run") {
+        // How a command starts the daemon: in the background, holding the store until idle.
+        await (await import("../daemon/daemon-process.js")).runDaemon();
+        return;
+      }
+      if (action !== "start" && action !== "status" && action !== "stop")
+        throw new FlorUsageError(`flor daemon takes start, status or stop, not "${action}"`);
+      const format = opts.format === "text" ? "table" : parseFormat(opts.format);
+      output = await (await import("./commands/daemon.js")).daemonCommand(action, format);
     });
 
   // After the commands: they keep commander's help, which lists their options.

@@ -1,8 +1,8 @@
-import type { ProjectSession } from "../../app/project-session.js";
+import type { StoreApi } from "../../app/store-api.js";
 import { render, type CommandOutput, type OutputFormat } from "../output.js";
 
 /** `flor dataframe [names...]`: the pivot, and a warning for each name with values no replay could verify. */
-export async function dataframeCommand(session: ProjectSession, names: string[], format: OutputFormat): Promise<CommandOutput> {
+export async function dataframeCommand(session: StoreApi, names: string[], format: OutputFormat): Promise<CommandOutput> {
   const frame = await session.dataframe(names);
   const rows =
     format === "table"

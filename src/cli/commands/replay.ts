@@ -1,5 +1,5 @@
 import type { FlorApi, ReplayAsk } from "../../app/flor-api.js";
-import type { ProjectSession } from "../../app/project-session.js";
+import type { StoreApi } from "../../app/store-api.js";
 import type { ReplayPlan } from "../../replay/replay-plan.js";
 import { cancelledText, describePlan, jobReportText, jobSummary, replayNotes } from "../command-text.js";
 import type { CommandOutput, OutputFormat } from "../output.js";
@@ -24,7 +24,7 @@ export async function replayCommand(api: FlorApi, ask: ReplayAsk, format: Output
 }
 
 /** `flor replay --dry-run`: the plan and its cost estimate (`--format json`: the whole plan); nothing runs. */
-export async function dryRunCommand(session: ProjectSession, ask: ReplayAsk, format: OutputFormat): Promise<CommandOutput> {
+export async function dryRunCommand(session: StoreApi, ask: ReplayAsk, format: OutputFormat): Promise<CommandOutput> {
   const { plan } = await session.planReplay(ask);
   return { stdout: format === "json" ? `${JSON.stringify(publicPlan(plan), null, 2)}\n` : describePlan(plan), stderr: "", exitCode: 0 };
 }
@@ -33,7 +33,7 @@ export async function dryRunCommand(session: ProjectSession, ask: ReplayAsk, for
  * `flor replay --job N`: runs what is left of job N (what `flor query --replay async` starts in the
  * background), then prints its report: the summary, the runs whose replays diverged, and the divergences.
  */
-export async function runJobCommand(session: ProjectSession, jobId: number, format: OutputFormat): Promise<CommandOutput> {
+export async function runJobCommand(session: StoreApi, jobId: number, format: OutputFormat): Promise<CommandOutput> {
   const progress = new ReplayProgress();
   const job = await session.runJob(jobId, false, (state) => progress.update(state)).finally(() => progress.end());
   const report = (await session.jobReport(job.id))!;

@@ -13,7 +13,8 @@ import type { ProjectSession } from "../../app/project-session.js";
 import type { ProjectLayout } from "../../project-layout.js";
 import { discoveryFile, type ServeInfo } from "../../app/serve-client.js";
 import { withSession } from "../open-project.js";
-import { journalRefresher } from "../serve-refresh.js";
+import { serveDaemonSocket } from "../../daemon/serve-socket.js";
+import { storeIngests } from "../../daemon/store-ingests.js";
 
 /** How long requests in flight (and event streams) get to finish after a stop signal. */
 const DRAIN_SECONDS = 5;
@@ -91,7 +92,9 @@ async function serve(
       `flor: wrote a new GraphQL token for mutations to ${tokenFile(layout)} (send it as Authorization: Bearer <token>)\n`,
     );
   }
-  const refresh = journalRefresher(session.project, layout, (problem) => process.stderr.write(`flor: warning: ${problem}\n`));
+  // One ingest at a time, whether GraphQL or a command through the daemon's socket asks.
+  const ingests = storeIngests(session.project, layout, (problem) => process.stderr.write(`flor: warning: ${problem}\n`));
+  const refresh = () => ingests.refresh();
   // Knows which journals can still change before the first request asks.
   await refresh();
   const stopping = new AbortController();
@@ -129,6 +132,8 @@ async function serve(
     };
     process.on("SIGINT", stop).on("SIGTERM", stop);
   });
+  // Commands reach the embedded store through this server's daemon socket (ingest and dataframe too).
+  const socket = store.kind === "pglite" ? await serveDaemonSocket(session, ingests) : null;
   try {
     // Only the embedded store keeps other processes out; on a PostgreSQL server every command opens it itself.
     if (store.kind === "pglite")
@@ -145,6 +150,7 @@ async function serve(
   } finally {
     // New commands stop coming here before the server stops accepting them.
     withdraw(layout);
+    const socketClosed = socket?.close(DRAIN_SECONDS);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Idle keep-alive connections would hold close() open until the client goes away.
     server.closeIdleConnections();
@@ -155,6 +161,7 @@ async function serve(
     stopping.abort();
     const grace = setTimeout(() => server.closeAllConnections(), DRAIN_SECONDS * 1000);
     await closed;
+    await socketClosed;
     clearTimeout(grace);
   }
   return "";
