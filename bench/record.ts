@@ -1,118 +1,135 @@
 // bench/record: what recording costs a training run, and how fast journals reach the store.
 // Each figure is compared with a baseline measured in the same process run (see README, Benchmarks).
 import { execFileSync } from "node:child_process";
+import { loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql, type Kysely } from "kysely";
-import { Flor, type CheckpointOptions } from "../src/sdk/flor.js";
+import { Flor } from "../src/sdk/flor.js";
 import { layoutFor } from "../src/project-layout.js";
 import { openStore } from "../src/store/open-store.js";
 import { ingest } from "../src/store/ingest.js";
-import { noTracking, train, type Tracker } from "../examples/iris/training.js";
+import { noTracking } from "../examples/iris/training.js";
 import { benchRepo, median } from "./bench-repo.js";
-import { withArgs } from "./with-args.js";
 import { postgresServer } from "./postgres-server.js";
-import { timedTracker } from "./timed-tracker.js";
+import type { LoopConfig } from "./record-loop-child.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const results: Record<string, unknown> = {};
 const line = (text: string): void => void process.stdout.write(`${text}\n`);
-const signed = (x: number): string => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
+/** Pairs of runs (flor, no-op) per loop and variant. */
+const PAIRS = 5;
+
+/** A variant of a loop: flor with these checkpoint settings (the baseline is the loop with flor replaced by a no-op object). */
+interface Variant {
+  label: string;
+  checkpoint: boolean;
+  maxOverhead?: number;
+}
+
+interface LoopRun {
+  loopMs: number;
+  cpuMs: number;
+  blockedMs: number;
+  checkpointThreadMs: number;
+  insideMs: number;
+  commitMs: number;
+  policy: { taken: number; skipped: number; fg: number; bg: number } | null;
+}
+
+const EVERY_EPOCH: Variant = { label: "checkpoint every epoch", checkpoint: true };
+const BOUNDED: Variant = { label: "`maxOverhead: 0.01`", checkpoint: true, maxOverhead: 0.01 };
+const NO_CHECKPOINTS: Variant = { label: "no checkpointing", checkpoint: false };
+
+/** Runs bench/record-loop-child.ts in a process of its own. */
+function loopRun(mode: "plain" | "flor" | "calibrate", script: string, config: LoopConfig): LoopRun {
+  const tsx = path.join(here, "../node_modules/tsx/dist/cli.mjs");
+  const out = execFileSync(process.execPath, [tsx, path.join(here, "record-loop-child.ts"), mode, script, JSON.stringify(config)], {
+    encoding: "utf8",
+  });
+  return JSON.parse(out.trim().split("\n").at(-1)!) as LoopRun;
+}
+
+/** Reps of an n×n mat-vec that take about `stepMs` in a fresh process (median of three calibrations). */
+function repsFor(script: string, n: number, stepMs: number): number {
+  const calibrations = [0, 1, 2].map(
+    () => (loopRun("calibrate", script, { stateBytes: n * n * 8, n, reps: 1, epochs: 0, steps: 0 }) as unknown as { repMs: number }).repMs,
+  );
+  return Math.max(1, Math.round(stepMs / median(calibrations)));
+}
 
 /**
- * Training time with and without flor, split into what a run pays per step and what it pays once.
- * The precise figure is the time the training thread spends inside flor's calls (timedTracker); the
- * end-to-end comparison is reported too, but on this VM its noise is larger than what it measures.
- * Each trial trains twice in one run: the second training is the steady state (per-step overhead);
- * the first also carries the run's start (git snapshot, after which this VM computes slower for about
- * half a second, plain or not: measured as the first training's extra time) and the commit at the end.
- * The VM's speed drifts by 10 % and more between seconds (other tenants) and interference only adds
- * time, so trials alternate and the fastest of each kind is compared; the median is reported too.
+ * What recording costs a training loop, end to end: the loop's wall time with flor (each variant) and
+ * with flor replaced by a no-op object, each run in a process of its own, alternating in one process
+ * tree (the order flips every pair), `pairs` pairs; a ratio is the median of the pairs' ratios (this
+ * VM's speed drifts by 10 % and more between seconds; runs seconds apart share the drift). On a machine
+ * whose cores other tenants keep busy, wall time is mostly waiting for a core, so the loop's time on a
+ * core of its own is compared too: the training thread's CPU time plus the time it was blocked (Linux's
+ * schedstat; the time it waited for a core is left out). The checkpoint thread's CPU time is what it
+ * can take from the training thread when no core is idle for it. The time inside flor's calls comes
+ * from one more run per variant that times them.
  */
-async function overhead(hidden: number, epochs: number, trials: number, options?: CheckpointOptions): Promise<void> {
+async function loopOverhead(
+  name: string,
+  shape: { stateMb: number; stepMs: number; n: number; epochs: number; steps: number },
+  variants: Variant[],
+  pairs: number,
+): Promise<void> {
   const repo = benchRepo();
-  const kwargs = { hidden, epochs };
-  const runs = {
-    plainFirst: [] as number[],
-    plain: [] as number[],
-    florFirst: [] as number[],
-    flor: [] as number[],
-    startup: [] as number[],
-    commit: [] as number[],
-    inside: [] as number[],
-  };
-  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
-  const timed = (work: () => void): number => {
-    const t = performance.now();
-    work();
-    return performance.now() - t;
-  };
-  const plainTrial = (): void => {
-    runs.plainFirst.push(timed(() => train(withArgs(noTracking, kwargs))));
-    runs.plain.push(timed(() => train(withArgs(noTracking, kwargs))));
-  };
-  const florTrial = async (): Promise<void> => {
-    const flor = new Flor({ script: repo.script, argv: ["--kwargs", `hidden=${hidden}`, `epochs=${epochs}`], autoCommit: false });
-    runs.startup.push(timed(() => flor.arg("hidden", hidden))); // starts the run: snapshot + journal
-    const withOptions: Tracker =
-      options === undefined
-        ? flor
-        : {
-            arg: flor.arg.bind(flor),
-            loop: flor.loop.bind(flor) as Tracker["loop"],
-            log: flor.log.bind(flor),
-            checkpointing: (objects) => flor.checkpointing(objects, options),
-          };
-    runs.florFirst.push(timed(() => train(withOptions)));
-    const { tracker, insideMs } = timedTracker(withOptions);
-    runs.flor.push(timed(() => train(tracker)));
-    runs.inside.push(insideMs());
-    const t = performance.now();
-    await flor.commit();
-    runs.commit.push(performance.now() - t);
-  };
-  for (let warm = 0; warm < 2; warm++) {
-    plainTrial();
-    await florTrial();
-  }
-  for (const list of Object.values(runs)) list.length = 0;
-  for (let trial = 0; trial < trials; trial++) {
-    await pause();
-    if (trial % 2 === 0) {
-      plainTrial();
-      await pause();
-      await florTrial();
-    } else {
-      await florTrial();
-      await pause();
-      plainTrial();
+  const stateBytes = Math.round((shape.stateMb * 2 ** 20) / 8) * 8;
+  const reps = repsFor(repo.script, shape.n, shape.stepMs);
+  const config = (variant?: Variant): LoopConfig => ({
+    stateBytes,
+    n: shape.n,
+    reps,
+    epochs: shape.epochs,
+    steps: shape.steps,
+    ...(variant === undefined ? {} : { checkpoint: variant.checkpoint }),
+    ...(variant?.maxOverhead === undefined ? {} : { maxOverhead: variant.maxOverhead }),
+  });
+  const plain: LoopRun[] = [];
+  const runs = variants.map(() => [] as LoopRun[]);
+  loopRun("plain", repo.script, config()); // warms the file cache and tsx's
+  for (let pair = 0; pair < pairs; pair++) {
+    const order = [-1, ...variants.keys()];
+    for (const index of pair % 2 === 0 ? order : order.reverse()) {
+      if (index < 0) plain.push(loopRun("plain", repo.script, config()));
+      else runs[index]!.push(loopRun("flor", repo.script, config(variants[index])));
     }
   }
+  const inside = variants.map((variant) => loopRun("flor", repo.script, { ...config(variant), inside: true }));
   repo.remove();
-  const steps = epochs * Math.ceil(120 / 16);
-  const best = (list: number[]): number => Math.min(...list);
-  const result = {
-    hidden,
-    epochs,
-    steps,
-    stepMs: best(runs.plain) / steps,
-    plainBestMs: best(runs.plain),
-    florBestMs: best(runs.flor),
-    overheadPercent: (best(runs.flor) / best(runs.plain) - 1) * 100,
-    medianOverheadPercent: (median(runs.flor) / median(runs.plain) - 1) * 100,
-    insideFlorMs: median(runs.inside),
-    insideFlorPercent: (median(runs.inside) / median(runs.plain)) * 100,
-    startupMs: median(runs.startup),
-    afterStartMs: median(runs.florFirst) - median(runs.plainFirst),
-    commitMs: median(runs.commit),
-  };
-  const policy =
-    options?.maxOverhead === undefined ? "checkpoint every epoch" : `checkpoints bounded to ${options.maxOverhead * 100} % overhead`;
-  results[`overhead_hidden_${hidden}${options?.maxOverhead === undefined ? "" : "_bounded"}`] = { ...result, policy };
-  const once = result.startupMs + Math.max(0, result.afterStartMs) + result.commitMs;
-  line(
-    `| iris MLP, hidden ${hidden} (${result.stepMs.toFixed(3)} ms/step): ${steps} steps in ${epochs} epochs, log every step, ${policy} | ${result.plainBestMs.toFixed(0)} ms | ${result.florBestMs.toFixed(0)} ms | ${result.insideFlorPercent.toFixed(2)} % of the training thread's time is spent inside flor; end to end ${signed(result.overheadPercent)} % best of ${trials} (medians ${signed(result.medianOverheadPercent)} %, VM noise ±5 %) | plus ${once.toFixed(0)} ms once per run: ${result.startupMs.toFixed(0)} ms git snapshot, ${result.afterStartMs.toFixed(0)} ms slower first training after it, ${result.commitMs.toFixed(0)} ms commit |`,
-  );
+  // On a core: the step the loop was calibrated to, whatever other tenants did to the wall time.
+  const stepMs = median(plain.map((r) => r.cpuMs + r.blockedMs)) / (shape.epochs * shape.steps);
+  const plainMs = median(plain.map((r) => r.loopMs));
+  const rows = variants.map((variant, index) => {
+    const mine = runs[index]!;
+    const wall = mine.map((r, pair) => r.loopMs / plain[pair]!.loopMs);
+    const onCore = (r: LoopRun): number => r.cpuMs + r.blockedMs;
+    return {
+      variant: variant.label,
+      plainMs,
+      florMs: median(mine.map((r) => r.loopMs)),
+      endToEnd: median(wall),
+      endToEndRange: [Math.min(...wall), Math.max(...wall)],
+      onCore: median(mine.map((r, pair) => onCore(r) / onCore(plain[pair]!))),
+      blockedMs: median(mine.map((r) => r.blockedMs)),
+      insidePercent: (inside[index]!.insideMs / plainMs) * 100,
+      checkpoints: median(mine.map((r) => r.policy?.taken ?? 0)),
+      checkpointThreadPercent: (median(mine.map((r) => r.checkpointThreadMs)) / plainMs) * 100,
+      commitMs: median(mine.map((r) => r.commitMs)),
+    };
+  });
+  results[`loop_${name}`] = { ...shape, reps, stepMs, pairs, load: loadavg()[0], rows };
+  const epochSeconds = (stepMs * shape.steps) / 1000;
+  for (const row of rows) {
+    line(
+      `| ${shape.stateMb} MB state, ${stepMs.toFixed(stepMs < 0.1 ? 3 : 1)} ms steps, ${shape.epochs} × ${shape.steps} steps (${epochSeconds.toFixed(epochSeconds < 0.1 ? 3 : 2)} s epochs), ${row.variant} ` +
+        `| ${row.plainMs.toFixed(0)} ms | ${row.florMs.toFixed(0)} ms | **${row.endToEnd.toFixed(3)}×** (${row.endToEndRange[0]!.toFixed(2)}–${row.endToEndRange[1]!.toFixed(2)}) ` +
+        `| ${row.onCore.toFixed(3)}× (blocked ${row.blockedMs.toFixed(0)} ms) | ${row.insidePercent.toFixed(2)} % ` +
+        `| ${row.checkpoints} (checkpoint thread CPU: ${row.checkpointThreadPercent.toFixed(1)} % of the loop; commit ${row.commitMs.toFixed(0)} ms) |`,
+    );
+  }
 }
 
 /** Sustained flor.log calls per second, journal writes included, against a function that only returns its value. */
@@ -239,11 +256,17 @@ async function ingestRate(kind: "pglite" | "postgres", url: string): Promise<voi
 
 export async function benchRecord(): Promise<Record<string, unknown>> {
   line("\n## bench/record\n");
-  line("| what | baseline | with flor | ratio | note |");
+  line(`End to end, median of ${PAIRS} alternating pairs of processes (load average ${loadavg()[0]!.toFixed(1)} at the start):\n`);
+  line("| loop | plain | with flor | end to end (range of the pairs) | on a core of its own | inside flor | checkpoints |");
+  line("| --- | --- | --- | --- | --- | --- | --- |");
+  await loopOverhead("issue_19", { stateMb: 1, stepMs: 1, n: 362, epochs: 20, steps: 50 }, [NO_CHECKPOINTS, EVERY_EPOCH, BOUNDED], PAIRS);
+  for (const stateMb of [1, 10]) {
+    await loopOverhead(`fast_${stateMb}mb`, { stateMb, stepMs: 0.03, n: 128, epochs: 20, steps: 500 }, [EVERY_EPOCH, BOUNDED], PAIRS);
+    await loopOverhead(`1ms_${stateMb}mb`, { stateMb, stepMs: 1, n: 128, epochs: 20, steps: 50 }, [EVERY_EPOCH, BOUNDED], PAIRS);
+    await loopOverhead(`10ms_${stateMb}mb`, { stateMb, stepMs: 10, n: 128, epochs: 5, steps: 100 }, [EVERY_EPOCH], PAIRS);
+  }
+  line("\n| what | baseline | with flor | ratio | note |");
   line("| --- | --- | --- | --- | --- |");
-  await overhead(1024, 40, 21);
-  await overhead(1024, 40, 21, { maxOverhead: 0.005 });
-  await overhead(16, 40, 21);
   logRate(5_000_000);
   loopRate(5_000_000);
   memory();

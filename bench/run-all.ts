@@ -8,6 +8,7 @@ import { benchPropagation } from "./propagation.js";
 import { benchReplay } from "./replay.js";
 import { benchQuery } from "./query.js";
 import { benchGraphql } from "./graphql.js";
+import { benchCli } from "./cli.js";
 import { benchScale } from "./scale.js";
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -20,6 +21,7 @@ const results = {
   query: await benchQuery(),
   replay: await benchReplay(),
   graphql: await benchGraphql(),
+  cli: await benchCli(),
   scale: await benchScale(),
 };
 const file = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.json");

@@ -1,7 +1,7 @@
 import type { JsonValue } from "../journal/records.js";
 import type { ReplayPlan } from "../replay/replay-plan.js";
 import type { ReplayJob } from "../store/queries/replay-jobs.js";
-import type { Divergence } from "../store/queries/replay-coverage.js";
+import type { TaskDiagnosis } from "../store/queries/replay-divergences.js";
 import type { RunSummary } from "../store/queries/runs.js";
 import type { CodeVersion } from "../versions/versions.js";
 import type { StartedReplay } from "./replay-executor.js";
@@ -27,7 +27,10 @@ export interface FlorApi {
 export type ReplayMode = "wait" | "none" | "async";
 
 /** A replay job's state as every transport reports it. */
-export type JobState = Pick<ReplayJob, "id" | "status" | "error" | "estimatedSeconds" | "tasks" | "iterations" | "values" | "divergences">;
+export type JobState = Pick<
+  ReplayJob,
+  "id" | "status" | "error" | "estimatedSeconds" | "tasks" | "iterations" | "values" | "divergences" | "redone" | "unverified"
+>;
 
 /** An event of a job that says what went wrong: a task that failed, or one that could not use checkpoints. */
 export interface JobProblem {
@@ -62,9 +65,18 @@ export interface QueryNotes {
   problems: JobProblem[];
 }
 
+/** A log name whose values in an answer include some that no replay could verify. */
+export interface UnverifiedValues {
+  name: string;
+  /** Rows of the answer that hold (or, aggregated, draw on) such values. */
+  rows: number;
+}
+
 export interface QueryAnswer {
   columns: string[];
   rows: Record<string, JsonValue>[];
+  /** The query's log names whose values in these rows include unverified ones (the marks are stored with the values). */
+  unverified: UnverifiedValues[];
   /** The plan as EXPLAIN prints it. */
   explain: string;
   /** Whether the query was an EXPLAIN (then there are no columns or rows). */
@@ -101,8 +113,47 @@ export interface ReplayHooks {
 export interface ReplayOutcome {
   job: JobState;
   problems: JobProblem[];
-  /** The first values the replay did not reproduce; null when the transport says only how many. */
-  divergences: Divergence[] | null;
+  report: JobReport;
+}
+
+/** A value a replay did not reproduce, as every transport reports it. */
+export interface DivergenceRow {
+  /** The run's start time (ISO-8601) and script. */
+  run: string;
+  filename: string;
+  name: string;
+  /** Loop name → iteration (and `<loop>_value` → item) where it was logged; {} outside every loop. */
+  coordinates: Record<string, JsonValue>;
+  occurrence: number;
+  recorded: JsonValue | null;
+  replayed: JsonValue | null;
+  /** |replayed − recorded| and that relative to |recorded|, for numbers. */
+  absolute: number | null;
+  relative: number | null;
+  /** `checkpoints`: a replay from a checkpoint (its values refused, the run replayed from its start); `start`: a replay from the run's start (its values stored unverified). */
+  stage: "checkpoints" | "start" | null;
+  detail: string;
+}
+
+/** A run whose replay in a job diverged: what was found, the likely cause, and what was done about it. */
+export interface DivergedRun {
+  run: string;
+  filename: string;
+  vid: string | null;
+  /** Replayed again from its start after its replay from a checkpoint diverged. */
+  redone: boolean;
+  /** Values stored marked unverified. */
+  unverified: number;
+  diagnosis: TaskDiagnosis;
+}
+
+/** What a replay job did not reproduce, and what it did about it. */
+export interface JobReport {
+  job: JobState;
+  runs: DivergedRun[];
+  /** Divergences in the order they were found: all of them, or the first ones when `divergenceCount` says there are more. */
+  divergences: DivergenceRow[];
+  divergenceCount: number;
 }
 
 export interface CancelOutcome {

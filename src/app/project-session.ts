@@ -6,14 +6,18 @@ import { ingest, type IngestReport } from "../store/ingest.js";
 import { openStore, type Store } from "../store/open-store.js";
 import { bindProject, type ProjectStore } from "../store/project-store.js";
 import type { DataFrame } from "../store/queries/dataframe.js";
-import { jobDivergences } from "../store/queries/replay-coverage.js";
+import { divergedTasks, jobDivergenceCount, jobDivergences, type Divergence } from "../store/queries/replay-divergences.js";
 import { listEvents, type ReplayEvent } from "../store/queries/replay-events.js";
 import { cancelJob, getJob, jobPlan, type ReplayJob } from "../store/queries/replay-jobs.js";
 import { listRuns, type RunSummary } from "../store/queries/runs.js";
 import type { CodeVersion } from "../versions/versions.js";
+import { FlorError } from "../errors.js";
 import {
   problemsOf,
   type CancelOutcome,
+  type DivergedRun,
+  type DivergenceRow,
+  type JobReport,
   type MissingValues,
   type QueryAnswer,
   type QueryHooks,
@@ -170,7 +174,8 @@ export class ProjectSession {
     const plan = await this.planQuery(text);
     const notes: QueryAnswer["notes"] = { missing: missingValues(plan.replay), unfillable: plan.unfillable, started: null, problems: [] };
     const explain = explainText(plan);
-    if (plan.analyzed.query.explain) return { columns: [], rows: [], explain, explained: true, job: null, complete: true, notes };
+    if (plan.analyzed.query.explain)
+      return { columns: [], rows: [], unverified: [], explain, explained: true, job: null, complete: true, notes };
     const replay = plan.replay !== null && plan.replay.tasks.length > 0 && plan.replayRequest !== null ? plan.replay : null;
     let job: ReplayJob | null = null;
     if (replay !== null && mode !== "none") {
@@ -188,9 +193,9 @@ export class ProjectSession {
         if (job.status !== "done") notes.problems = problemsOf(await listEvents(this.project.db, jobId));
       }
     }
-    const { columns, rows } = await queryRows(this.project, plan);
+    const { columns, rows, unverified } = await queryRows(this.project, plan);
     const complete = replay === null || (mode === "wait" && job?.status === "done");
-    return { columns, rows, explain, explained: false, job, complete, notes };
+    return { columns, rows, unverified, explain, explained: false, job, complete, notes };
   }
 
   /** Plans a replay asked for in words (log names, a FlorQL predicate, a script); nothing runs. */
@@ -224,12 +229,54 @@ export class ProjectSession {
     const { jobId, fresh } = await this.requestReplay(plan, request);
     hooks.onRequested?.(jobId, fresh ? plan : null);
     const job = await this.runJob(jobId, fresh, hooks.onProgress);
-    return { job, problems: problemsOf(await this.jobEvents(jobId)), divergences: await jobDivergences(this.project.db, jobId, 20) };
+    return { job, problems: problemsOf(await this.jobEvents(jobId)), report: (await this.jobReport(jobId, REPORTED_DIVERGENCES))! };
   }
 
-  /** Has a requested job's tasks run and waits for it to end. */
-  runJob(jobId: number, fresh: boolean, onProgress?: (job: ReplayJob) => void): Promise<ReplayJob> {
+  /** Has a requested job's tasks run and waits for it to end; a job that does not exist is the user's mistake. */
+  async runJob(jobId: number, fresh: boolean, onProgress?: (job: ReplayJob) => void): Promise<ReplayJob> {
+    if ((await getJob(this.project.db, jobId)) === null) throw new FlorError(`there is no replay job ${jobId}`);
     return this.executor.run(jobId, fresh, onProgress === undefined ? {} : { onProgress });
+  }
+
+  /**
+   * What a job did not reproduce: the runs whose replays diverged (what was found, the likely cause, the
+   * redo and its outcome) and the divergences themselves, the first `limit` of them (default: all);
+   * null when there is no such job.
+   */
+  async jobReport(jobId: number, limit = Infinity): Promise<JobReport | null> {
+    const job = await getJob(this.project.db, jobId);
+    if (job === null) return null;
+    const divergences: DivergenceRow[] = [];
+    for (let after: string | null = null; divergences.length < limit; ) {
+      const size = Math.min(5000, limit - divergences.length);
+      const page = await this.divergences(jobId, after, size);
+      divergences.push(...page.map(divergenceRow));
+      if (page.length < size) break;
+      after = page.at(-1)!.id;
+    }
+    const divergenceCount = divergences.length < limit ? divergences.length : await this.divergenceCount(jobId);
+    return { job, runs: await this.divergedRuns(jobId), divergences, divergenceCount };
+  }
+
+  /** A page of a job's divergences, in the order they were found: those after the divergence id `after`, at most `limit`. */
+  divergences(jobId: number, after: string | null, limit: number): Promise<Divergence[]> {
+    return jobDivergences(this.project.db, jobId, { after, limit });
+  }
+
+  divergenceCount(jobId: number): Promise<number> {
+    return jobDivergenceCount(this.project.db, jobId);
+  }
+
+  /** The runs whose replays in a job diverged: what was found, the likely cause, the redo and its outcome. */
+  async divergedRuns(jobId: number): Promise<DivergedRun[]> {
+    return (await divergedTasks(this.project.db, jobId)).map((task) => ({
+      run: task.tstamp.toISOString(),
+      filename: task.filename,
+      vid: task.vid,
+      redone: task.redone,
+      unverified: task.unverified,
+      diagnosis: task.diagnosis,
+    }));
   }
 
   job(jobId: number): Promise<ReplayJob | null> {
@@ -267,11 +314,21 @@ export class ProjectSession {
   }
 }
 
+/** How many divergences a replay's outcome lists (the job's report has them all). */
+const REPORTED_DIVERGENCES = 20;
+
+function divergenceRow({ id: _id, runId: _runId, tstamp, ...rest }: Divergence): DivergenceRow {
+  return { run: tstamp.toISOString(), ...rest };
+}
+
 /** What a query's replay plan would fill, as answers report it. */
 function missingValues(plan: ReplayPlan | null): MissingValues | null {
   if (plan === null) return null;
   return {
-    names: plan.names,
+    // Only the names replay fills: a name some runs lack but none of the replayed ones needs is not being filled.
+    names: plan.names.filter((name) =>
+      plan.runs.some((run) => run.outcome === "replay" && run.names.some((n) => n.name === name && n.status === "fill")),
+    ),
     runs: plan.runs.filter((r) => r.outcome === "replay").length,
     tasks: plan.tasks.length,
     estimatedSeconds: plan.estimate.wallSeconds,

@@ -1,10 +1,15 @@
 import type { JsonValue, RunStatus } from "../journal/records.js";
 import type { RunSummary } from "../store/queries/runs.js";
 import type { CodeVersion } from "../versions/versions.js";
+import { FlorError } from "../errors.js";
+import type { DivergenceSummary } from "../store/queries/replay-divergences.js";
 import {
   problemsOf,
   type CancelOutcome,
+  type DivergedRun,
+  type DivergenceRow,
   type FlorApi,
+  type JobReport,
   type JobState,
   type PlanSummary,
   type QueryAnswer,
@@ -14,6 +19,7 @@ import {
   type ReplayMode,
   type ReplayOutcome,
   type Unfillable,
+  type UnverifiedValues,
 } from "./flor-api.js";
 import {
   FLORQL_ERROR_FIELDS,
@@ -46,7 +52,7 @@ export class RemoteApi implements FlorApi {
       const page: RunsPage = await this.client.request<RunsPage>(
         `query ($after: String) {
         project { projid }
-        runs(first: 100, after: $after) { edges { node { tstamp filename vid status seconds logCount args { name value } } } pageInfo { hasNextPage endCursor } }
+        runs(first: 100, after: $after) { edges { node { tstamp filename vid status seconds error logCount replayedLogCount args { name value } } } pageInfo { hasNextPage endCursor } }
       }`,
         { after },
       );
@@ -60,6 +66,8 @@ export class RemoteApi implements FlorApi {
           seconds: node.seconds,
           args: Object.fromEntries(node.args.map((a) => [a.name, a.value])),
           logs: node.logCount,
+          replayed: node.replayedLogCount,
+          error: node.error,
         });
       }
       if (!page.runs.pageInfo.hasNextPage) return runs;
@@ -108,7 +116,16 @@ export class RemoteApi implements FlorApi {
     });
     // A SELECT has at least one column, so none means the query was an EXPLAIN.
     if (answer.columns.length === 0)
-      return { columns: [], rows: [], explain: answer.explain, explained: true, job: null, complete: true, notes: notes(answer) };
+      return {
+        columns: [],
+        rows: [],
+        unverified: [],
+        explain: answer.explain,
+        explained: true,
+        job: null,
+        complete: true,
+        notes: notes(answer),
+      };
     const missing = answer.replayPlan !== null && answer.replayPlan.tasks > 0 ? answer.replayPlan : null;
     let job: JobState | null = null;
     let started: QueryAnswer["notes"]["started"] = null;
@@ -130,6 +147,7 @@ export class RemoteApi implements FlorApi {
     return {
       columns: answer.columns,
       rows: answer.rows,
+      unverified: answer.unverified,
       explain: answer.explain,
       explained: false,
       job,
@@ -138,7 +156,7 @@ export class RemoteApi implements FlorApi {
     };
   }
 
-  /** The server plans and runs it; this follows the job. Which values diverged the API does not say, only how many. */
+  /** The server plans and runs it; this follows the job, then reads its report. */
   async replay(ask: ReplayAsk, hooks: ReplayHooks = {}): Promise<ReplayOutcome> {
     const { requestReplay: result } = await this.client.request<{
       requestReplay: ({ __typename: "ReplayJob"; plan: PlanSummary | null } & RemoteApiJob) | RemoteFlorqlError;
@@ -152,7 +170,27 @@ export class RemoteApi implements FlorApi {
     if (result.__typename === "FlorqlError") throw florqlFailure(result, ask.where ?? "");
     hooks.onRequested?.(result.id, result.plan);
     const job = await this.followJob(result.id, hooks.onProgress);
-    return { job, problems: problemsOf(await this.client.jobEvents(job.id)), divergences: null };
+    return { job, problems: problemsOf(await this.client.jobEvents(job.id)), report: await this.report(job) };
+  }
+
+  /** A job's report as the replay command prints it: the runs whose replays diverged and the first divergences. */
+  private async report(job: JobState): Promise<JobReport> {
+    const { replayJob } = await this.client.request<{ replayJob: RemoteReport | null }>(REPORT, { id: job.id });
+    if (replayJob === null) throw new FlorError(`replay job ${job.id} disappeared from the store of \`flor serve\``);
+    return {
+      job,
+      runs: replayJob.divergedRuns.map(({ tstamp, fromCheckpoint, fromStart, cause, unregistered, ...run }) => ({
+        run: tstamp,
+        ...run,
+        diagnosis: { checkpoints: fromCheckpoint, start: fromStart, cause, unregistered },
+      })),
+      divergences: replayJob.divergences.edges.map(({ node: { tstamp, difference, ...rest } }) => ({
+        run: tstamp,
+        absolute: difference,
+        ...rest,
+      })),
+      divergenceCount: replayJob.divergenceCount,
+    };
   }
 
   /** The cancelReplay mutation, then the job's status for the message. */
@@ -186,13 +224,36 @@ interface RunsPage {
         vid: string | null;
         status: string;
         seconds: number | null;
+        error: string | null;
         logCount: number;
+        replayedLogCount: number;
         args: { name: string; value: JsonValue }[];
       };
     }[];
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
 }
+
+interface RemoteReport {
+  divergenceCount: number;
+  divergedRuns: (Omit<DivergedRun, "run" | "diagnosis"> & {
+    tstamp: string;
+    fromCheckpoint: DivergenceSummary | null;
+    fromStart: DivergenceSummary | null;
+    cause: string;
+    unregistered: string[];
+  })[];
+  divergences: { edges: { node: Omit<DivergenceRow, "run" | "absolute"> & { tstamp: string; difference: number | null } }[] };
+}
+
+const REPORT = `query ($id: Int!) {
+  replayJob(id: $id) {
+    divergenceCount
+    divergedRuns { tstamp filename vid redone unverified cause unregistered fromCheckpoint { ...summary } fromStart { ...summary } }
+    divergences(first: 20) { edges { node { tstamp filename name coordinates occurrence recorded replayed difference relative stage detail } } }
+  }
+}
+fragment summary on ReplayDivergenceSummary { count names first { name coordinates recorded replayed detail } maxAbs maxRel }`;
 
 interface RemoteAnswer {
   __typename: "FlorqlAnswer";
@@ -203,11 +264,12 @@ interface RemoteAnswer {
   job: RemoteApiJob | null;
   replayPlan: { names: string[]; runs: number; tasks: number; estimatedSeconds: number } | null;
   unfillable: Unfillable[];
+  unverified: UnverifiedValues[];
 }
 
 const FLORQL = `query ($query: String!, $replay: ReplayMode!) {
   florql(query: $query, replay: $replay) {
-    ... on FlorqlAnswer { __typename columns rows explain complete job { ${JOB_FIELDS} } replayPlan { names runs tasks estimatedSeconds } unfillable { name runs reasons } }
+    ... on FlorqlAnswer { __typename columns rows unverified { name rows } explain complete job { ${JOB_FIELDS} } replayPlan { names runs tasks estimatedSeconds } unfillable { name runs reasons } }
     ${FLORQL_ERROR_FIELDS}
   }
 }`;

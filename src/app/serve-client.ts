@@ -33,11 +33,13 @@ export interface RemoteJob {
   iterations: { total: number; done: number };
   values: number;
   divergences: number;
+  redone: number;
+  unverified: number;
 }
 
 /** The fields of `RemoteJob`, for selections. */
 export const JOB_FIELDS =
-  "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergences";
+  "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergences: divergenceCount redone unverified";
 
 /** A FlorqlError as selected by `FLORQL_ERROR_FIELDS`. */
 export interface RemoteFlorqlError {

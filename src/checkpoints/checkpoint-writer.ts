@@ -1,98 +1,223 @@
 import { Worker } from "node:worker_threads";
-import { encodeCheckpoint } from "../journal/encode.js";
+import { encodeCheckpoint, encodeCheckpointCheck } from "../journal/encode.js";
+import type { CapturedState } from "./object-state.js";
+import { restoreInPlace } from "./restore-in-place.js";
+import { describeProblem, roundTripProblem, unusableWarning } from "./round-trip.js";
 
 /**
- * Checkpoints waiting for the writer may hold this much memory (KiB); the next one blocks until enough
+ * Checkpoints waiting for the writer may hold this much shared memory; the next one waits until enough
  * are stored. One larger checkpoint may always wait alone.
  */
-const MAX_IN_FLIGHT_KIB = 256 * 1024;
+const MAX_HELD_BYTES = 256 * 2 ** 20;
+/** Checkpoints that may wait for the writer at once. */
+const MAX_SLOTS = 8;
+/** The checkpoint thread's nice value: where both threads want the same core, the training thread goes first. */
+const BACKGROUND_NICE = 10;
+/** Control words shared with the checkpoint thread (Int32Array indices). */
+const IN_FLIGHT = 0;
+const UNUSABLE = 1;
+/** Slot i is busy (being stored) while word SLOT + i is 1. */
+const SLOT = 2;
 
 /**
- * The writer thread's code, as plain JavaScript: an eval'd worker needs no build step and loads the
- * same under tsx, vitest and the compiled package. It hashes each state, stores it in the object store
- * (write to a temporary file, then rename) and appends the `ckpt` record to the journal, which is opened
- * with O_APPEND by both threads so whole lines never interleave. The record is encoded by the journal
- * codec's own encodeCheckpoint, whose source the worker runs.
+ * The checkpoint thread's code, as plain JavaScript: an eval'd worker needs no build step and loads the
+ * same under tsx, vitest and the compiled package. The functions it shares with the training side are
+ * spliced in as source, so they are self-contained (`__name` is the helper esbuild's keepNames adds).
+ *
+ * For each checkpoint it hashes every object's bytes where the training thread put them (pieces in a
+ * slot of shared memory, which together are the object's serialisation), stores them in the object store (write to a temporary file, then rename), and appends
+ * the `ckpt` record to the journal, which both threads open with O_APPEND so whole lines never
+ * interleave. At a run's first checkpoint it also runs the round trip (roundTripProblem) and writes the
+ * `ckcheck` record. It adds up the time it works (wall time: thread CPU time is not precise enough from
+ * JavaScript; where the thread waits for a core, this counts the wait too) for the overhead policy.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
-const counters = new Int32Array(workerData.counters);
-const journal = fs.openSync(workerData.journal, "a");
+const v8 = require("node:v8");
+const __name = (target) => target;
+const control = new Int32Array(workerData.control);
+const background = new BigInt64Array(workerData.background);
+let journal = null;
 const encodeCheckpoint = ${encodeCheckpoint.toString()};
-parentPort.on("message", ({ ctx, states, started }) => {
+const encodeCheckpointCheck = ${encodeCheckpointCheck.toString()};
+${restoreInPlace.toString()}
+${roundTripProblem.toString()}
+${describeProblem.toString()}
+${unusableWarning.toString()}
+try {
+  // Linux: setpriority on a thread id lowers this thread only.
+  os.setPriority(Number(fs.readlinkSync("/proc/thread-self").split("/").pop()), ${BACKGROUND_NICE});
+} catch {}
+parentPort.on("message", ({ ctx, slot, buffer, objects, started, check }) => {
+  const t0 = performance.now();
   try {
-    const objects = {};
+    journal ??= fs.openSync(workerData.journal, "a");
+    const hashes = {};
     let bytes = 0;
     let written = 0;
-    for (const { name, state } of states) {
-      const data = Buffer.from(state.buffer, state.byteOffset, state.byteLength);
-      const hash = createHash("sha256").update(data).digest("hex");
+    for (const { name, segments, length } of objects) {
+      const pieces = segments.map(([offset, size]) => new Uint8Array(buffer, offset, size));
+      const hasher = createHash("sha256");
+      for (const piece of pieces) hasher.update(piece);
+      const hash = hasher.digest("hex");
       const file = path.join(workerData.objectsDir, hash.slice(0, 2), hash.slice(2)); // as ObjectStore.pathOf
       if (!fs.existsSync(file)) {
         fs.mkdirSync(path.dirname(file), { recursive: true });
         const temporary = file + "." + process.pid + ".tmp";
-        fs.writeFileSync(temporary, data);
+        const fd = fs.openSync(temporary, "w");
+        try {
+          for (const piece of pieces) fs.writeSync(fd, piece);
+        } finally {
+          fs.closeSync(fd);
+        }
         fs.renameSync(temporary, file);
-        written += data.length;
+        written += length;
       }
-      objects[name] = hash;
-      bytes += data.length;
+      hashes[name] = hash;
+      bytes += length;
+    }
+    if (check) {
+      let problem = null;
+      for (const { name, segments, inPlace } of objects) {
+        const saved = Buffer.concat(segments.map(([offset, size]) => new Uint8Array(buffer, offset, size)));
+        problem = roundTripProblem(name, saved, inPlace, v8, restoreInPlace);
+        if (problem !== null) break;
+      }
+      fs.writeSync(journal, encodeCheckpointCheck(problem === null
+        ? { k: "ckcheck", c: ctx, ok: true }
+        : { k: "ckcheck", c: ctx, ok: false, o: problem.object, p: problem.path, r: problem.reason }));
+      if (problem !== null) {
+        Atomics.store(control, ${UNUSABLE}, 1);
+        fs.writeSync(2, unusableWarning(problem));
+      }
     }
     const seconds = Math.round((performance.timeOrigin + performance.now() - started) * 1000) / 1e6;
-    fs.writeSync(journal, encodeCheckpoint({ k: "ckpt", c: ctx, o: objects, b: bytes, w: written, s: seconds }));
+    fs.writeSync(journal, encodeCheckpoint({ k: "ckpt", c: ctx, o: hashes, b: bytes, w: written, s: seconds }));
   } catch (error) {
     fs.writeSync(2, "flor: warning: a checkpoint could not be saved: " + error.message + "\\n");
   } finally {
-    Atomics.sub(counters, 1, Math.ceil(states.reduce((sum, { state }) => sum + state.byteLength, 0) / 1024));
-    Atomics.sub(counters, 0, 1);
-    Atomics.notify(counters, 0);
+    Atomics.store(control, ${SLOT} + slot, 0);
+    Atomics.add(background, 0, BigInt(Math.round((performance.now() - t0) * 1e6)));
+    Atomics.sub(control, ${IN_FLIGHT}, 1);
+    Atomics.notify(control, ${IN_FLIGHT});
   }
 });
 `;
 
+/** A registered object's captured state, by name. */
+export interface NamedCapture extends CapturedState {
+  name: string;
+}
+
 /**
- * Saves checkpoints off the training thread. The training thread only captures the states (the copy
- * that a consistent snapshot needs); hashing, writing and journaling happen in a worker thread, so a
- * checkpoint per iteration costs the training loop little. `drain` waits synchronously (it also runs in
- * the process 'exit' handler).
+ * Saves checkpoints off the training thread. The training thread captures the states and copies them,
+ * once, into a slot of memory it shares with the checkpoint thread (slots are reused, so their pages
+ * stay in); hashing, writing and journaling happen on the checkpoint thread. Nothing is transferred:
+ * detaching an ArrayBuffer, even once, makes V8 check every typed-array access of the process for
+ * detachment from then on (its ArrayBufferDetaching protector), which slowed typed-array training code by
+ * 40 %. `drain` waits synchronously (it also runs in the process 'exit' handler).
  */
 export class CheckpointWriter {
   private readonly worker: Worker;
-  /** [checkpoints in flight, KiB in flight] */
-  private readonly counters = new Int32Array(new SharedArrayBuffer(8));
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (SLOT + MAX_SLOTS)));
+  /** Nanoseconds the checkpoint thread has spent on checkpoints. */
+  private readonly background = new BigInt64Array(new SharedArrayBuffer(8));
+  private readonly slots: SharedArrayBuffer[] = [];
 
   constructor(objectsDir: string, journal: string) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { objectsDir, journal, counters: this.counters.buffer } });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { objectsDir, journal, control: this.control.buffer, background: this.background.buffer },
+    });
     this.worker.unref();
+    // The thread catches what a checkpoint throws; this is for a thread that could not start at all.
+    this.worker.on("error", (error) => process.stderr.write(`flor: warning: the checkpoint thread failed: ${error.message}\n`));
   }
 
-  /** Queues the states captured at the end of iteration `ctx`; `started` is when capture began (epoch ms). */
-  save(ctx: number, states: { name: string; state: Uint8Array }[], started: number): void {
-    const kib = Math.ceil(states.reduce((sum, { state }) => sum + state.byteLength, 0) / 1024);
-    while (Atomics.load(this.counters, 0) > 0 && Atomics.load(this.counters, 1) + kib > MAX_IN_FLIGHT_KIB) this.waitForOne();
-    Atomics.add(this.counters, 1, kib);
-    Atomics.add(this.counters, 0, 1);
-    this.worker.postMessage(
-      { ctx, states, started },
-      states.map((s) => s.state.buffer as ArrayBuffer),
-    );
+  /**
+   * Copies the states captured at the end of iteration `ctx` into a slot and queues them; `started` is
+   * when capture began (epoch ms). With `check` (the run's first checkpoint), the checkpoint thread also
+   * checks that they restore.
+   */
+  save(ctx: number, states: NamedCapture[], started: number, check: boolean): void {
+    const bytes = states.reduce((sum, state) => sum + state.bytes + 8 * state.parts.length, 0);
+    const slot = this.acquire(bytes);
+    const memory = new Uint8Array(this.slots[slot]!);
+    const objects: { name: string; segments: [number, number][]; length: number; inPlace: boolean }[] = [];
+    let offset = 0;
+    for (const { name, parts, bytes: length, inPlace } of states) {
+      const segments: [number, number][] = [];
+      for (const part of parts) {
+        // Copying into shared memory goes word by word only where source and target are equally aligned; else byte by byte, 8× slower.
+        offset += (part.byteOffset - offset) & 7;
+        memory.set(part, offset);
+        segments.push([offset, part.byteLength]);
+        offset += part.byteLength;
+      }
+      objects.push({ name, segments, length, inPlace });
+    }
+    Atomics.store(this.control, SLOT + slot, 1);
+    Atomics.add(this.control, IN_FLIGHT, 1);
+    this.worker.postMessage({ ctx, slot, buffer: this.slots[slot], objects, started, check });
+  }
+
+  /** Whether the round trip of the first checkpoint failed: the run's checkpoints cannot be used. */
+  get unusable(): boolean {
+    return Atomics.load(this.control, UNUSABLE) === 1;
+  }
+
+  /** Milliseconds the checkpoint thread has spent storing checkpoints so far. */
+  backgroundMs(): number {
+    return Number(Atomics.load(this.background, 0)) / 1e6;
   }
 
   /** Blocks until every queued checkpoint is stored and journaled. */
   drain(): void {
-    while (Atomics.load(this.counters, 0) > 0) this.waitForOne();
+    while (Atomics.load(this.control, IN_FLIGHT) > 0) this.waitForOne();
   }
 
   close(): void {
     this.drain();
+    this.slots.length = 0;
     void this.worker.terminate();
   }
 
+  /** A free slot of at least `bytes`: a free one that fits, a new or bigger one within the memory bound, or the next one freed. */
+  private acquire(bytes: number): number {
+    const size = Math.ceil((bytes * 1.125) / 65536) * 65536 || 65536;
+    for (;;) {
+      let held = 0;
+      let smallestFree = -1;
+      for (let i = 0; i < this.slots.length; i++) {
+        const length = this.slots[i]!.byteLength;
+        held += length;
+        if (Atomics.load(this.control, SLOT + i) !== 0) continue;
+        if (length >= bytes) return i;
+        if (smallestFree < 0 || length < this.slots[smallestFree]!.byteLength) smallestFree = i;
+      }
+      if (Atomics.load(this.control, IN_FLIGHT) === 0 && held + size > MAX_HELD_BYTES) {
+        // Every slot is free: a checkpoint larger than the bound waits alone.
+        this.slots.length = 0;
+        held = 0;
+      }
+      if (this.slots.length < MAX_SLOTS && held + size <= Math.max(MAX_HELD_BYTES, size)) {
+        this.slots.push(new SharedArrayBuffer(size));
+        return this.slots.length - 1;
+      }
+      if (smallestFree >= 0 && held - this.slots[smallestFree]!.byteLength + size <= MAX_HELD_BYTES) {
+        this.slots[smallestFree] = new SharedArrayBuffer(size);
+        return smallestFree;
+      }
+      this.waitForOne();
+    }
+  }
+
   private waitForOne(): void {
-    const inFlight = Atomics.load(this.counters, 0);
-    if (inFlight > 0) Atomics.wait(this.counters, 0, inFlight, 1000);
+    const inFlight = Atomics.load(this.control, IN_FLIGHT);
+    if (inFlight > 0) Atomics.wait(this.control, IN_FLIGHT, inFlight, 1000);
   }
 }

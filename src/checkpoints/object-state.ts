@@ -1,5 +1,7 @@
-import { deserialize, serialize } from "node:v8";
+import { DefaultSerializer, deserialize } from "node:v8";
 import { FlorError } from "../errors.js";
+import { restoreInPlace } from "./restore-in-place.js";
+import { describeProblem, type StateProblem } from "./round-trip.js";
 
 /** An object that owns its checkpoint format, like a model or an optimizer. */
 export interface Stateful {
@@ -22,6 +24,8 @@ interface StateAdapter {
   accepts(value: object): boolean;
   capture(value: object): unknown;
   restore(target: object, state: unknown): void;
+  /** How the state is named in a path inside the object (`.stateDict()`), empty for plain data saved as it is. */
+  via: string;
 }
 
 const ADAPTERS: readonly StateAdapter[] = [
@@ -29,13 +33,15 @@ const ADAPTERS: readonly StateAdapter[] = [
     accepts: isStateful,
     capture: (value) => (value as Stateful).stateDict(),
     restore: (target, state) => ((target as Stateful).loadStateDict as (s: unknown) => void)(state),
+    via: ".stateDict()",
   },
   {
     accepts: isJsonStateful,
     capture: (value) => (value as JsonStateful).toJSON(),
     restore: (target, state) => ((target as JsonStateful).fromJSON as (s: unknown) => unknown)(state),
+    via: ".toJSON()",
   },
-  { accepts: isPlainContainer, capture: (value) => value, restore: assignInPlace },
+  { accepts: isPlainContainer, capture: (value) => value, restore: restoreInPlace, via: "" },
 ];
 
 function isStateful(value: object): value is Stateful {
@@ -69,36 +75,82 @@ function adapterFor(value: object): StateAdapter | undefined {
  */
 export function checkCheckpointable(name: string, value: object): void {
   const adapter = adapterFor(value);
-  if (adapter === undefined) throw new FlorError(`flor.checkpointing: ${describeRefusal(`"${name}"`, value, true)}`);
-  if (adapter.accepts === isPlainContainer) checkPlainData(name, value);
+  const problem =
+    adapter === undefined
+      ? { object: name, path: "", reason: describeRefusal(value, true) }
+      : adapter.via === ""
+        ? dataProblem(name, value, "", true)
+        : null;
+  if (problem !== null) throw new FlorError(`flor.checkpointing: ${describeProblem(problem)}`);
 }
 
-/** Walks plain data for what structured clone loses: functions, symbols and class instances. */
-function checkPlainData(name: string, root: object): void {
+/**
+ * What in `root` (the state of registered object `object`, found at `path`) a checkpoint cannot
+ * restore: functions and symbols (not serialisable), class instances (saved as bare fields, without
+ * their class), and, for plain data restored in place, getters or setters without their pair.
+ */
+function dataProblem(object: string, root: unknown, path: string, inPlace: boolean): StateProblem | null {
   const seen = new Set<object>();
-  const visit = (value: unknown, where: string): void => {
+  const visit = (value: unknown, where: string): StateProblem | null => {
     if (typeof value === "function" || typeof value === "symbol")
-      throw new FlorError(
-        `flor.checkpointing: ${where} is a ${typeof value}, which cannot be checkpointed; keep it out of the registered state`,
-      );
-    if (typeof value !== "object" || value === null || seen.has(value)) return;
+      return { object, path: where, reason: `is a ${typeof value}, which cannot be checkpointed; keep it out of the registered state` };
+    if (typeof value !== "object" || value === null || seen.has(value)) return null;
     seen.add(value);
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return;
-    if (value !== root && !isPlainContainer(value)) throw new FlorError(`flor.checkpointing: ${describeRefusal(where, value, false)}`);
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return null;
+    if (!isPlainContainer(value) && !(inPlace && value === root)) return { object, path: where, reason: describeRefusal(value, false) };
     if (value instanceof Map) {
+      let index = 0;
       for (const [key, item] of value) {
-        visit(key, `a key of ${where}`);
-        visit(item, `${where}.get(${typeof key === "string" ? JSON.stringify(key) : String(key)})`);
+        if (inPlace && typeof key === "object" && key !== null)
+          return {
+            object,
+            path: `${where}.keys()[${index}]`,
+            reason: "is an object key, which a checkpoint restores as a copy: looking entries up by the original key would fail",
+          };
+        const found =
+          visit(key, `${where}.keys()[${index++}]`) ??
+          visit(item, `${where}.get(${typeof key === "string" ? JSON.stringify(key) : String(key)})`);
+        if (found !== null) return found;
       }
-    } else if (value instanceof Set) {
-      for (const item of value) visit(item, `an item of ${where}`);
-    } else if (Array.isArray(value)) {
-      for (const [index, item] of value.entries()) visit(item, `${where}[${index}]`);
-    } else {
-      for (const [key, item] of Object.entries(value)) visit(item, `${where}.${key}`);
+      return null;
     }
+    if (value instanceof Set) {
+      let index = 0;
+      for (const item of value) {
+        const found = visit(item, `${where}.values()[${index++}]`);
+        if (found !== null) return found;
+      }
+      return null;
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = visit(value[i], `${where}[${i}]`);
+        if (found !== null) return found;
+      }
+      return null;
+    }
+    const hidden = Object.getOwnPropertyNames(value).find((key) => !Object.prototype.propertyIsEnumerable.call(value, key));
+    if (hidden !== undefined || Object.getOwnPropertySymbols(value).length > 0)
+      return {
+        object,
+        path: hidden === undefined ? where : `${where}.${hidden}`,
+        reason: `${hidden === undefined ? "has a symbol-keyed property" : "is not enumerable"}, which a checkpoint does not save`,
+      };
+    for (const key of Object.keys(value)) {
+      const at = /^[A-Za-z_$][\w$]*$/.test(key) ? `${where}.${key}` : `${where}[${JSON.stringify(key)}]`;
+      const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
+      if (inPlace && (descriptor.get === undefined) !== (descriptor.set === undefined))
+        return {
+          object,
+          path: at,
+          reason: `is a ${descriptor.get === undefined ? "setter without a getter" : "getter without a setter"}, which a checkpoint cannot be restored through; register the data behind it instead`,
+        };
+      const found = visit(descriptor.get === undefined ? descriptor.value : (value as Record<string, unknown>)[key], at);
+      if (found !== null) return found;
+    }
+    return null;
   };
-  visit(root, `"${name}"`);
+  return visit(root, path);
 }
 
 /** The TensorFlow.js objects people pass to flor.checkpointing as they are, and what to pass instead. */
@@ -110,97 +162,115 @@ function tensorflowKind(value: object): { kind: string; instead: string } | null
   return null;
 }
 
-/** Why `value` (found at `where`) cannot be checkpointed, and what to do instead. */
-function describeRefusal(where: string, value: object, topLevel: boolean): string {
+/** Why `value` cannot be checkpointed, and what to do instead (the end of a sentence about it). */
+function describeRefusal(value: object, topLevel: boolean): string {
   const className: string | undefined = value.constructor?.name || undefined;
   const kind = className === undefined ? "an object with a prototype" : `a ${className}`;
   const tfjs = tensorflowKind(value);
   if (tfjs !== null) {
     return (
-      `${where} is a TensorFlow.js ${tfjs.kind} (${className ?? "?"}), whose state lives in tensors that FlorDB cannot read as plain data. ` +
+      `is a TensorFlow.js ${tfjs.kind} (${className ?? "?"}), whose state lives in tensors that FlorDB cannot read as plain data` +
+      `${topLevel ? "" : " (a checkpoint would hold its handle, not its values)"}. ` +
       `Register it, with the optimizer that trains it, through the TensorFlow.js adapter: ` +
       `import { tfjsState } from "flordb/tfjs"; flor.checkpointing({ model: ${tfjs.instead} })`
     );
   }
   if (!topLevel && adapterFor(value) !== undefined) {
-    return `${where} is ${kind} with checkpoint methods of its own, which are not called inside plain data; register it as an entry of its own: flor.checkpointing({ name: object, ... })`;
+    return `is ${kind} with checkpoint methods of its own, which are not called inside plain data; register it as an entry of its own: flor.checkpointing({ name: object, ... })`;
   }
   return (
-    `${where} is ${kind}, a class instance without stateDict()/loadStateDict(state) or toJSON()/fromJSON(json), ` +
+    `is ${kind}, a class instance without stateDict()/loadStateDict(state) or toJSON()/fromJSON(json), ` +
     `so its checkpoints would hold bare fields that could not be restored into it. ` +
     `Give ${className ?? "it"} stateDict() and loadStateDict(state) methods, or register the plain data it holds instead`
   );
 }
 
+/** A registered object's state, captured at a checkpoint. */
+export interface CapturedState {
+  /**
+   * V8's serialisation of the state (exactly the bytes `v8.serialize` writes), in pieces: large typed
+   * arrays are views of the live object's memory, not copies, so the pieces must be copied before the
+   * training code runs again.
+   */
+  parts: Uint8Array[];
+  bytes: number;
+  /** Restored in place (plain data), rather than by the object's own loader. */
+  inPlace: boolean;
+}
+
+/** Typed arrays from this size on are handed over as views of their memory instead of being copied into the serialisation. */
+const VIEW_BYTES = 4096;
+
 /**
- * Serialises a registered object's state with V8's structured clone (typed arrays, Maps, Sets, Dates and
- * nested plain data survive; functions do not).
+ * Writes what `v8.serialize` writes, but leaves each large typed array out of its buffer: the buffer is
+ * released there (V8 back-references count objects, not bytes, so the stream may be cut anywhere) and the
+ * array's memory joins the pieces as a view. The caller copies the pieces once, into memory it shares
+ * with the checkpoint thread, instead of V8 copying them into a fresh buffer that has to page in.
  */
-export function captureState(name: string, value: object): Buffer {
+class SplittingSerializer extends DefaultSerializer {
+  readonly parts: Uint8Array[] = [];
+
+  override writeRawBytes(bytes: NodeJS.ArrayBufferView): void {
+    if (bytes.byteLength < VIEW_BYTES) {
+      super.writeRawBytes(bytes);
+      return;
+    }
+    this.parts.push(this.releaseBuffer(), new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  finish(): Uint8Array[] {
+    this.parts.push(this.releaseBuffer());
+    return this.parts.filter((part) => part.byteLength > 0);
+  }
+}
+
+/**
+ * Captures a registered object's state as the pieces of its V8 serialisation (typed arrays, Maps, Sets,
+ * Dates and nested plain data survive). With `check` (a run's first checkpoint), the state is first
+ * searched for what a checkpoint could not restore (see dataProblem). A state that cannot be
+ * checkpointed (or whose stateDict() throws) is returned as the problem, never thrown: checkpointing
+ * must not stop a training run.
+ */
+export function captureParts(name: string, value: object, check: boolean): CapturedState | StateProblem {
   const adapter = adapterFor(value);
-  if (adapter === undefined) throw new FlorError(`flor.checkpointing: ${describeRefusal(`"${name}"`, value, true)}`);
-  const state = adapter.capture(value);
+  if (adapter === undefined) return { object: name, path: "", reason: describeRefusal(value, true) };
+  let state: unknown;
   try {
-    return serialize(state);
+    state = adapter.capture(value);
   } catch (error) {
-    throw new FlorError(`flor.checkpointing: "${name}" cannot be checkpointed: ${(error as Error).message}`, {
+    return { object: name, path: adapter.via, reason: `throws: ${(error as Error).message}` };
+  }
+  const inPlace = adapter.via === "";
+  if (check) {
+    const problem = dataProblem(name, state, adapter.via, inPlace);
+    if (problem !== null) return problem;
+  }
+  const serializer = new SplittingSerializer();
+  try {
+    serializer.writeHeader();
+    serializer.writeValue(state);
+  } catch (error) {
+    return { object: name, path: adapter.via, reason: `cannot be serialised: ${(error as Error).message}` };
+  }
+  const parts = serializer.finish();
+  return { parts, bytes: parts.reduce((sum, part) => sum + part.byteLength, 0), inPlace };
+}
+
+/** Serialises a registered object's state (what a checkpoint stores); throws what captureParts returns as a problem. */
+export function captureState(name: string, value: object): Buffer {
+  const captured = captureParts(name, value, false);
+  if ("reason" in captured) {
+    throw new FlorError(`flor.checkpointing: ${describeProblem(captured)}`, {
       hint: "Give it stateDict() and loadStateDict(state) methods that return and accept plain data.",
     });
   }
+  return Buffer.concat(captured.parts);
 }
 
 /** Restores `bytes` (from captureState) into `target` in place, so references to it stay valid. */
 export function restoreState(target: object, bytes: Uint8Array): void {
   const state: unknown = deserialize(bytes);
   const adapter = adapterFor(target);
-  if (adapter === undefined) throw new FlorError(`cannot restore a checkpoint: ${describeRefusal("the target", target, true)}`);
+  if (adapter === undefined) throw new FlorError(`cannot restore a checkpoint: the target ${describeRefusal(target, true)}`);
   adapter.restore(target, state);
-}
-
-function assignInPlace(target: object, state: unknown): void {
-  if (ArrayBuffer.isView(target) && !(target instanceof DataView)) {
-    (target as unknown as { set(source: ArrayLike<number>): void }).set(state as ArrayLike<number>);
-    return;
-  }
-  if (target instanceof Map && state instanceof Map) {
-    target.clear();
-    for (const [key, value] of state) target.set(key, value);
-    return;
-  }
-  if (target instanceof Set && state instanceof Set) {
-    target.clear();
-    for (const value of state) target.add(value);
-    return;
-  }
-  if (typeof state !== "object" || state === null) {
-    throw new FlorError("cannot restore a checkpoint: the saved state is not an object like its target");
-  }
-  const record = target as Record<string, unknown>;
-  const saved = state as Record<string, unknown>;
-  if (Array.isArray(target)) target.length = (saved as unknown as unknown[]).length;
-  for (const key of Object.keys(record)) if (!(key in saved)) delete record[key];
-  for (const [key, value] of Object.entries(saved)) {
-    const current = record[key];
-    if (sameKind(current, value)) assignInPlace(current as object, value);
-    else record[key] = value;
-  }
-}
-
-/** Whether `current` can be updated in place from `saved` (same container kind and, for typed arrays, length). */
-function sameKind(current: unknown, saved: unknown): boolean {
-  if (typeof current !== "object" || current === null || typeof saved !== "object" || saved === null) return false;
-  if (ArrayBuffer.isView(current)) {
-    return (
-      ArrayBuffer.isView(saved) &&
-      current.constructor === saved.constructor &&
-      (current as unknown as ArrayLike<number>).length === (saved as unknown as ArrayLike<number>).length
-    );
-  }
-  if (Array.isArray(current)) return Array.isArray(saved);
-  if (current instanceof Map) return saved instanceof Map;
-  if (current instanceof Set) return saved instanceof Set;
-  if (current instanceof Date) return false;
-  return (
-    !Array.isArray(saved) && !(saved instanceof Map) && !(saved instanceof Set) && !ArrayBuffer.isView(saved) && !(saved instanceof Date)
-  );
 }

@@ -32,15 +32,22 @@ Commands:
                            from checkpoints, N child processes at a time (default: the cores);
                            --where limits runs and iterations with a FlorQL predicate (e.g.
                            "epoch >= 18 AND lr < 0.1"); --dry-run prints the plan and its estimate
+  replay --job N           replay job N's report (after running what is left of it): its summary, the runs
+                           whose replays diverged from the recorded values (the likely cause, the replay
+                           from the run's start and its outcome), and every divergence
   replay --cancel N        cancel replay job N: its queued tasks never start, running ones stop
-  serve [--port 4000] [--host 127.0.0.1] [--workers N]
+  serve [--port 4000] [--host 127.0.0.1] [--workers N] [--cors-origin O] [--allowed-host H] [--public-url U]
                            the GraphQL API at http://host:port/graphql (GraphiQL in a browser) until
                            Ctrl-C; binds loopback unless --host says otherwise (then every request
-                           needs the token); while it holds the embedded store, runs, versions, query,
-                           explain and replay go through it
+                           needs the token); answers only its own Host names and origin unless named;
+                           while it holds the embedded store, runs, versions, query, explain and
+                           replay go through it
   worker [--workers N] [--idle-exit S]
                            run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL), from
                            any machine with a clone of the repository and the .flor objects (FLOR_DIR)
+  daemon start|status|stop the background process that holds the embedded store for commands: the
+                           first command starts it, it exits when idle; status says who holds the
+                           store, stop lets go of it
 
 Options:
   --format table|json|csv  output format of runs, versions, dataframe, query and replay (default: table)
@@ -50,6 +57,9 @@ Options:
 Environment:
   FLOR_DATABASE_URL        a PostgreSQL server (postgres://...) instead of the embedded store in .flor/
   FLOR_DIR                 where journals, checkpoint objects and the embedded store live (default .flor/)
+  FLOR_NO_DAEMON=1         every command opens the embedded store itself (no daemon)
+  FLOR_DAEMON_IDLE_SECONDS how long the daemon waits without commands or replays before it exits
+                           (default 600)
   FLOR_GRAPHQL_TOKEN       the bearer token of flor serve (default: .flor/graphql-token, made when missing)
   FLOR_GRAPHQL_TIMEOUT_SECONDS
                            how long a GraphQL query or mutation may run (default 30)
@@ -66,6 +76,11 @@ function count(option: string, text: string | undefined, min: number): number | 
 }
 
 const cores = availableParallelism();
+
+/** Collects the values of a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 /** What the command run prints; set by its action. */
 let output = "" as string | CommandOutput;
@@ -117,17 +132,17 @@ async function program(): Promise<Command> {
     .addOption(format())
     .action(async (names: string[], opts: { format?: string }) => {
       const outputFormat = parseFormat(opts.format);
-      const [{ withSession }, { dataframeCommand }] = await Promise.all([import("./open-project.js"), import("./commands/dataframe.js")]);
-      output = await withSession("dataframe", cores, (session) => dataframeCommand(session, names, outputFormat));
+      const [{ withStore }, { dataframeCommand }] = await Promise.all([import("./open-project.js"), import("./commands/dataframe.js")]);
+      output = await withStore("dataframe", cores, (api) => dataframeCommand(api, names, outputFormat));
     });
 
   command("ingest", "load new journal records into the store (every command does this first)")
     .option("--rebuild", "forget the project's data in the store and read every journal again")
     .action(async (opts: { rebuild?: boolean }) => {
       const rebuild = opts.rebuild === true;
-      const [{ withSession }, { ingestCommand }] = await Promise.all([import("./open-project.js"), import("./commands/ingest.js")]);
-      // The session's opening ingest is the command: its problems are the report, not warnings.
-      output = await withSession("ingest", cores, async (session) => ingestCommand(session.ingested!, rebuild), {
+      const [{ withStore }, { ingestCommand }] = await Promise.all([import("./open-project.js"), import("./commands/ingest.js")]);
+      // The ingest is the command: its problems are the report, not warnings.
+      output = await withStore("ingest", cores, async (api) => ingestCommand(await api.ingest(rebuild), rebuild), {
         rebuild,
         onIngestProblem: () => undefined,
       });
@@ -181,8 +196,11 @@ async function program(): Promise<Command> {
     .addOption(workersOption("child processes at a time; 0 on a PostgreSQL server: only queue the tasks for flor worker"))
     .addOption(format())
     .option("--cancel <job>", "cancel replay job N: its queued tasks never start, running ones stop")
-    // How a query's background replay runs (`flor query --replay async` starts it).
-    .addOption(new Option("--job <job>", "run replay job N's queued tasks").hideHelp())
+    // Also how a query's background replay runs (`flor query --replay async` starts it).
+    .option(
+      "--job <job>",
+      "replay job N's report: what is left of it runs first, then its summary, the runs whose replays diverged, and the divergences",
+    )
     .action(
       async (
         names: string[],
@@ -190,7 +208,7 @@ async function program(): Promise<Command> {
       ) => {
         const outputFormat = parseFormat(opts.format);
         const replay = await import("./commands/replay.js");
-        const { withApi, withSession } = await import("./open-project.js");
+        const { withApi, withStore } = await import("./open-project.js");
         const cancel = count("--cancel", opts.cancel, 1);
         if (cancel !== undefined) {
           if (names.length > 0 || opts.job !== undefined || opts.where !== undefined || opts.dryRun)
@@ -202,7 +220,7 @@ async function program(): Promise<Command> {
         const workers = count("--workers", opts.workers, 0) ?? cores;
         if (job !== undefined) {
           // Started by a command that still holds the embedded store until it exits.
-          output = await withSession("replay", workers, (session) => replay.runJobCommand(session, job, outputFormat), {
+          output = await withStore("replay", workers, (api) => replay.runJobCommand(api, job, outputFormat), {
             waitSeconds: 300,
           });
           return;
@@ -210,9 +228,9 @@ async function program(): Promise<Command> {
         if (names.length === 0)
           throw new FlorUsageError("flor replay needs the log names to fill", 'Example: flor replay grad_norm --where "epoch >= 18"');
         const ask = { names, where: opts.where, script: opts.script };
-        // A dry run prints the whole plan, which the API does not return: it needs the store here.
+        // A dry run prints the whole plan, which only the process holding the store has.
         output = opts.dryRun
-          ? await withSession("replay", workers, (session) => replay.dryRunCommand(session, ask, outputFormat))
+          ? await withStore("replay", workers, (api) => replay.dryRunCommand(api, ask, outputFormat))
           : await withApi("replay", workers, (api) => replay.replayCommand(api, ask, outputFormat));
       },
     );
@@ -221,13 +239,21 @@ async function program(): Promise<Command> {
     .option("--port <port>", "the port; 0 picks a free one (default: 4000)")
     .option("--host <host>", "the address to bind; off loopback every request needs the token (default: 127.0.0.1)")
     .addOption(workersOption("replay tasks this server runs at a time"))
-    .action(async (opts: { port?: string; host?: string; workers?: string }) => {
-      output = await (await import("./commands/serve.js")).serveCommand({
-        port: count("--port", opts.port, 0) ?? 4000,
-        host: opts.host ?? "127.0.0.1",
-        workers: count("--workers", opts.workers, 1) ?? cores,
-      });
-    });
+    .option("--cors-origin <origin>", "let web pages of this origin call the API (repeatable; default: none)", collect, [])
+    .option("--allowed-host <host>", "answer requests for this Host name too, e.g. behind a proxy (repeatable)", collect, [])
+    .option("--public-url <url>", "the address users reach this server at (a reverse proxy's); its host is allowed")
+    .action(
+      async (opts: { port?: string; host?: string; workers?: string; corsOrigin: string[]; allowedHost: string[]; publicUrl?: string }) => {
+        output = await (await import("./commands/serve.js")).serveCommand({
+          port: count("--port", opts.port, 0) ?? 4000,
+          host: opts.host ?? "127.0.0.1",
+          workers: count("--workers", opts.workers, 1) ?? cores,
+          corsOrigins: opts.corsOrigin,
+          allowedHosts: opts.allowedHost,
+          publicUrl: opts.publicUrl ?? null,
+        });
+      },
+    );
 
   command("worker", "run replay tasks queued on the PostgreSQL server (FLOR_DATABASE_URL)")
     .addOption(workersOption("tasks at a time"))
@@ -237,6 +263,21 @@ async function program(): Promise<Command> {
         count("--workers", opts.workers, 1) ?? cores,
         count("--idle-exit", opts.idleExit, 0),
       );
+    });
+
+  command("daemon", "the background process that holds the embedded store for commands: start, status or stop")
+    .argument("<action>", "start, status or stop")
+    .addOption(new Option("--format <format>", "output format: text or json (default: text)"))
+    .action(async (action: string, opts: { format?: string }) => {
+      if (action === "run") {
+        // How a command starts the daemon: in the background, holding the store until idle.
+        await (await import("../daemon/daemon-process.js")).runDaemon();
+        return;
+      }
+      if (action !== "start" && action !== "status" && action !== "stop")
+        throw new FlorUsageError(`flor daemon takes start, status or stop, not "${action}"`);
+      const format = opts.format === "text" ? "table" : parseFormat(opts.format);
+      output = await (await import("./commands/daemon.js")).daemonCommand(action, format);
     });
 
   // After the commands: they keep commander's help, which lists their options.

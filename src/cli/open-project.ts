@@ -1,5 +1,6 @@
 import type { FlorApi } from "../app/flor-api.js";
 import type { OpenOptions, ProjectSession } from "../app/project-session.js";
+import type { StoreApi } from "../app/store-api.js";
 
 /** How a command opens the project: as one command, telling the user what ingest and the job queue report. */
 function options(command: string, workers: number, extra: Partial<OpenOptions>): OpenOptions {
@@ -13,7 +14,7 @@ function options(command: string, workers: number, extra: Partial<OpenOptions>):
   };
 }
 
-/** Runs `work` against FlorDB's API for the project, here or through `flor serve` (see connectApi), and closes it. */
+/** Runs `work` against FlorDB's API for the project, through the daemon, here or through `flor serve` (see connectApi), and closes it. */
 export async function withApi<T>(command: string, workers: number, work: (api: FlorApi) => Promise<T>): Promise<T> {
   const { connectApi } = await import("../app/connect.js");
   const api = await connectApi(options(command, workers, {}));
@@ -24,7 +25,23 @@ export async function withApi<T>(command: string, workers: number, work: (api: F
   }
 }
 
-/** Runs `work` on the project's session in this process, for what only the process holding the store does. */
+/** Runs `work` on what only the process holding the store does: through the daemon, or here (see connectStore). */
+export async function withStore<T>(
+  command: string,
+  workers: number,
+  work: (api: StoreApi) => Promise<T>,
+  extra: Partial<OpenOptions> = {},
+): Promise<T> {
+  const { connectStore } = await import("../app/connect.js");
+  const api = await connectStore(options(command, workers, extra));
+  try {
+    return await work(api);
+  } finally {
+    await api.close();
+  }
+}
+
+/** Runs `work` on the project's session in this process, for a process that holds the store itself (`flor serve`, `flor worker`). */
 export async function withSession<T>(
   command: string,
   workers: number,

@@ -11,7 +11,12 @@ export type Resolved =
   | { kind: "run"; name: "projid" | "tstamp" | "filename" | "vid" | "status" }
   | { kind: "loop"; name: string; valueOf: string | null }
   | { kind: "arg"; name: string }
-  | { kind: "log"; name: string; dims: string[]; hindsight: boolean };
+  | { kind: "log"; name: string; dims: string[]; hindsight: boolean }
+  /** `<log>__verified`: whether the row's value of the log `name` is verified (recorded, or replayed faithfully). */
+  | { kind: "verified"; name: string; dims: string[]; hindsight: boolean };
+
+/** The suffix of the pseudo-column that says whether a log's value in a row is verified. */
+export const VERIFIED_SUFFIX = "__verified";
 
 export interface Output {
   readonly label: string;
@@ -82,7 +87,7 @@ export function analyze(query: Query, source: string, catalog: QueryCatalog): An
   for (const ref of expressions.flatMap(namesIn)) {
     const meaning = resolve(ref, catalog, error);
     resolved.set(ref, meaning);
-    if (meaning.kind === "log" && !logs.some((l) => l.name === meaning.name))
+    if ((meaning.kind === "log" || meaning.kind === "verified") && !logs.some((l) => l.name === meaning.name))
       logs.push({ name: meaning.name, dims: meaning.dims, hindsight: meaning.hindsight });
     if (meaning.kind === "arg" && !args.includes(meaning.name)) args.push(meaning.name);
   }
@@ -142,6 +147,12 @@ function resolve(
   if (namespace === null || namespace === "log") {
     const log = catalog.log(name);
     if (log !== undefined) meanings.push({ kind: "log", name, dims: log.dims, hindsight: log.hindsight });
+  }
+  // `loss__verified`, unless something is called that: the pseudo-column of the log `loss`.
+  if (meanings.length === 0 && (namespace === null || namespace === "log") && name.endsWith(VERIFIED_SUFFIX)) {
+    const base = name.slice(0, -VERIFIED_SUFFIX.length);
+    const log = catalog.log(base);
+    if (log !== undefined) return { kind: "verified", name: base, dims: log.dims, hindsight: log.hindsight };
   }
   if (meanings.length === 1) return meanings[0]!;
   if (meanings.length > 1) {

@@ -14,6 +14,11 @@ export interface OutputColumn {
 export interface CompiledQuery {
   query: RawBuilder<Record<string, unknown>>;
   outputs: OutputColumn[];
+  /**
+   * Per log name of the query, the column that says whether a row's value of it is verified: false
+   * when it is (or, aggregated, when one the row draws on is) a replayed value no replay could verify.
+   */
+  verification: { name: string; column: string }[];
 }
 
 const table = (name: string): RawBuilder<unknown> => sql.table(`${STORE_SCHEMA}.${name}`);
@@ -64,8 +69,9 @@ export function compileSql(
       isItem(key) ? sql`st.${id(`j${k}`)} as ${id(dimAlias(key))}` : sql`${index(key)} as ${id(dimAlias(key))}`,
     );
     const rowFilters = filters.map((f) => sql` and ${f.test(index(f.dim))}`);
+    const verified = sql`(lg.unverified is not true) as ${id(`u${i}`)}`;
     // The value's journal line orders values with the same coordinates (a name logged twice in a step).
-    const values = sql`select st.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`, sql`lg.seq as ${id(`q${i}`)}`])}
+    const values = sql`select st.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`, verified, sql`lg.seq as ${id(`q${i}`)}`])}
       from (${streams}) st join ${table("log_values")} lg on lg.stream_id = st.id
       where true${sql.join(rowFilters, sql``)}`;
     // Runs that never logged the name (replay has not filled it, or cannot) still get its rows, empty:
@@ -73,7 +79,7 @@ export function compileSql(
     const missing = lacking.get(log.name) ?? [];
     if (missing.length === 0) return values;
     const innermost = [...log.dims].reverse().find((key) => !isItem(key));
-    const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}, null::integer as ${id(`q${i}`)}`;
+    const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}, null::boolean as ${id(`u${i}`)}, null::integer as ${id(`q${i}`)}`;
     if (innermost === undefined)
       return sql`${values} union all select r.id as run_id, ${empty} from ${table("runs")} r where r.id = any(${[...missing]}::int[])
         and not exists (select 1 from ${table("log_streams")} s where s.name = ${log.name} and s.run_id = r.id)`;
@@ -145,6 +151,13 @@ export function compileSql(
     return { label: output.label, columns: [`o${i}`] };
   });
 
+  // Hidden columns after the outputs: whether the row's values of each log are verified.
+  const verification = logs.map((log, i) => {
+    const flag = sql`p.${id(`u${i}`)}`;
+    selected.push(sql`${analyzed.aggregated ? sql`bool_and(${flag})` : flag} as ${id(`f${i}`)}`);
+    return { name: log.name, column: `f${i}` };
+  });
+
   const groupBy = analyzed.query.groupBy.flatMap((e, i) => {
     const alias = lateral[i] ?? null;
     return alias === null ? emitter.emitColumns(e) : [sql`${id(alias)}.g`];
@@ -162,7 +175,7 @@ export function compileSql(
   const limit = analyzed.query.limit;
   const query = sql<Record<string, unknown>>`select ${sql.join(selected)} from ${from}${sql.join([...argJoins, ...lateralJoins], sql``)}
     where ${sql.join(conditions, sql` and `)}${groupBy.length > 0 ? sql` group by ${sql.join(groupBy)}` : sql``}${orderBy.length > 0 ? sql` order by ${sql.join(orderBy)}` : sql``}${limit === null ? sql`` : sql` limit ${limit.count}`}${limit?.offset ? sql` offset ${limit.offset}` : sql``}`;
-  return { query, outputs };
+  return { query, outputs, verification };
 }
 
 /** A WHERE conjunct that compares a loop's iteration index with number literals. */
@@ -398,6 +411,8 @@ class Emitter {
       case "arg":
       case "log":
         return this.jsonAs(ref, meaning, as);
+      case "verified":
+        return sql`p.${id(`u${this.logIndex.get(meaning.name)!}`)}`;
       default:
         return unreachable(meaning);
     }

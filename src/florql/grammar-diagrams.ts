@@ -1,4 +1,4 @@
-import { createSyntaxDiagramsCode } from "chevrotain";
+import { createSyntaxDiagramsCode } from "./chevrotain.js";
 import { florqlParser } from "./parser.js";
 
 /**

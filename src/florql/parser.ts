@@ -1,4 +1,5 @@
-import { CstParser, EOF, type IToken, type TokenType } from "chevrotain";
+import type { IToken, TokenType } from "chevrotain";
+import { CstParser, EOF } from "./chevrotain.js";
 import {
   AdditiveOperator,
   ALL_TOKENS,

@@ -1,12 +1,5 @@
-import {
-  createTokenInstance,
-  EOF,
-  tokenMatcher,
-  type ILexingError,
-  type IRecognitionException,
-  type IToken,
-  type TokenType,
-} from "chevrotain";
+import type { ILexingError, IRecognitionException, IToken, TokenType } from "chevrotain";
+import { createTokenInstance, EOF, tokenMatcher } from "./chevrotain.js";
 import { closestName } from "../text/closest-name.js";
 import { FlorQLError, FlorQLErrorCodes, shortText } from "./florql-error.js";
 import { florqlParser, tokenLabel, type StartRule } from "./parser.js";

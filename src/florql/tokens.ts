@@ -1,4 +1,5 @@
-import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
+import type { IToken, TokenType } from "chevrotain";
+import { createToken, Lexer } from "./chevrotain.js";
 
 /**
  * FlorQL's tokens. Keywords are case-insensitive and use `longer_alt: Identifier`, so `selection` or

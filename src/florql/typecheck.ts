@@ -293,6 +293,8 @@ function nameType(meaning: Resolved | undefined): ValueType {
     case "arg":
     case "log":
       return "json";
+    case "verified":
+      return "boolean";
     default:
       return unreachable(meaning);
   }

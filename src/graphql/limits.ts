@@ -2,20 +2,13 @@
 // deep nesting, many aliases, huge documents, large estimated result sizes, and slow execution.
 import type { Plugin } from "graphql-yoga";
 import {
-  getArgumentValues,
-  getNamedType,
-  getOperationAST,
-  getVariableValues,
   GraphQLError,
-  isInterfaceType,
-  isListType,
-  isNonNullType,
-  isObjectType,
   Kind,
   Lexer,
   parse,
   Source,
   TokenKind,
+  validate,
   type ASTNode,
   type ASTVisitor,
   type DocumentNode,
@@ -23,15 +16,12 @@ import {
   type ExecutionResult,
   type FieldNode,
   type FragmentDefinitionNode,
-  type GraphQLField,
-  type GraphQLNamedType,
-  type GraphQLOutputType,
-  type GraphQLSchema,
   type SelectionSetNode,
   type ValidationContext,
 } from "graphql/index.js";
+import { createComplexityRule } from "@pothos/plugin-complexity";
 import { FlorUsageError } from "../errors.js";
-import { MAX_LOG_PAGE_SIZE, MAX_PAGE_SIZE } from "./types/run.js";
+import type { FlorContext } from "./builder.js";
 
 /** Operations nested deeper than this many selection levels are refused (code QUERY_TOO_DEEP). */
 export const MAX_DEPTH = 12;
@@ -41,14 +31,8 @@ export const MAX_ALIASES = 30;
 export const MAX_TOKENS = 2000;
 /** Request bodies larger than this are refused with HTTP 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1_000_000;
-/** The estimated cost (see `operationCost`) above which an operation is refused (QUERY_TOO_COSTLY). */
+/** The estimated cost (see `costLimit`) above which an operation is refused (QUERY_TOO_COSTLY). */
 export const MAX_COST = 5000;
-/** The length assumed for a list field that has no page size of its own. */
-export const DEFAULT_LIST_SIZE = 10;
-/** Page size caps of connections (fields with a `first` argument), by schema coordinate. */
-const PAGE_CAPS: Record<string, number> = { "Query.runs": MAX_PAGE_SIZE, "Run.logs": MAX_LOG_PAGE_SIZE };
-/** The cap assumed for a connection not listed: the largest of those listed. */
-const LARGEST_PAGE = Math.max(...Object.values(PAGE_CAPS));
 /** Queries and mutations still running after this long are answered with REQUEST_TIMEOUT. */
 export const DEFAULT_TIMEOUT_SECONDS = 30;
 
@@ -132,100 +116,30 @@ export function aliasLimitRule(max: number) {
   };
 }
 
+/** Fields that plan a FlorQL query or a replay: propagation into each version in scope, then planning. */
+export const PLANNING_COST = 1000;
+/** Fields that read from git (the versions, a version's file, a diff): child processes per request. */
+export const GIT_COST = 200;
+/** A replay job's stored plan: one JSON document as large as the runs in its scope. */
+export const STORED_PLAN_COST = 100;
+
 /**
- * The static cost estimate of an operation, with its variables: every field costs 1, plus its
- * selections' cost times the number of objects it can return. That number is the page size for the
- * `edges` of a connection (a field with a `first` argument: `first`, or the connection's cap when
- * absent), DEFAULT_LIST_SIZE for any other list, and 1 otherwise. Fields that execution merges (the
- * same response key, e.g. from a fragment spread twice) count once. Alternatives of a union are all
- * counted, so the estimate errs high. Introspection fields cost nothing: they are answered from the
- * schema in memory, whose size bounds them. Returns null when the variables are invalid (execution
- * reports that).
+ * The `complexity` of a connection field: its selections count once per item of the page it returns
+ * (`first`, else the default size, at most the cap; the resolver refuses a page over the cap itself).
  */
-export function operationCost(
-  schema: GraphQLSchema,
-  args: Pick<ExecutionArgs, "document" | "operationName" | "variableValues">,
-): number | null {
-  const operation = getOperationAST(args.document, args.operationName);
-  if (operation === null || operation === undefined) return null;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
-  if (coerced.errors !== undefined) return null;
-  const variables = coerced.coerced;
-  const fragments = fragmentsOf(args.document);
-  const root =
-    operation.operation === "query"
-      ? schema.getQueryType()
-      : operation.operation === "mutation"
-        ? schema.getMutationType()
-        : schema.getSubscriptionType();
-  if (root === null || root === undefined) return null;
-
-  // As execution does, fields are gathered by response key (and, here, the type they are selected on),
-  // through fragments, each fragment once per gathering; a key's selections merge and run once.
-  type Group = { node: FieldNode; parent: GraphQLNamedType; sets: SelectionSetNode[] };
-  const gather = (sets: readonly SelectionSetNode[], type: GraphQLNamedType): Map<string, Group> => {
-    const groups = new Map<string, Group>();
-    const visited = new Set<string>();
-    const visit = (set: SelectionSetNode, parent: GraphQLNamedType): void => {
-      for (const selection of set.selections) {
-        if (selection.kind === Kind.FIELD) {
-          const key = `${parent.name}.${selection.alias?.value ?? selection.name.value}`;
-          const group = groups.get(key) ?? { node: selection, parent, sets: [] };
-          if (selection.selectionSet !== undefined) group.sets.push(selection.selectionSet);
-          groups.set(key, group);
-        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          visit(
-            selection.selectionSet,
-            selection.typeCondition === undefined ? parent : (schema.getType(selection.typeCondition.name.value) ?? parent),
-          );
-        } else {
-          const fragment = fragments.get(selection.name.value);
-          if (fragment === undefined || visited.has(fragment.name.value)) continue;
-          visited.add(fragment.name.value);
-          visit(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) ?? parent);
-        }
-      }
-    };
-    for (const set of sets) visit(set, type);
-    return groups;
+export function pageCost(defaultSize: number, cap: number) {
+  return ({ first }: { first?: number | null }) => {
+    const size = typeof first === "number" && Number.isInteger(first) && first >= 0 ? Math.min(first, cap) : defaultSize;
+    return { field: 1, multiplier: size };
   };
-
-  const selectionsCost = (sets: readonly SelectionSetNode[], type: GraphQLNamedType, pageSize: number | null): number => {
-    let total = 0;
-    for (const group of gather(sets, type).values()) total += fieldCost(group, pageSize);
-    return total;
-  };
-
-  const fieldCost = ({ node, parent, sets }: Group, pageSize: number | null): number => {
-    if (node.name.value.startsWith("__")) return 0;
-    const field: GraphQLField<unknown, unknown> | undefined =
-      isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[node.name.value] : undefined;
-    if (field === undefined || sets.length === 0) return 1;
-    const connection = field.args.some((a) => a.name === "first");
-    const ownPageSize = connection ? pageSizeOf(field, node, PAGE_CAPS[`${parent.name}.${field.name}`] ?? LARGEST_PAGE) : null;
-    const count = isList(field.type) ? (pageSize ?? DEFAULT_LIST_SIZE) : 1;
-    return 1 + count * selectionsCost(sets, getNamedType(field.type), ownPageSize);
-  };
-
-  // Above the cap, the resolver refuses the page itself, saying why.
-  const pageSizeOf = (field: GraphQLField<unknown, unknown>, node: FieldNode, cap: number): number => {
-    try {
-      const first = getArgumentValues(field, node, variables)["first"];
-      return typeof first === "number" && Number.isInteger(first) && first >= 0 ? Math.min(first, cap) : cap;
-    } catch {
-      // An argument execution will refuse; the cap is the most it could ask for.
-      return cap;
-    }
-  };
-
-  return selectionsCost([operation.selectionSet], root, null);
 }
 
-function isList(type: GraphQLOutputType): boolean {
-  return isListType(isNonNullType(type) ? type.ofType : type);
-}
-
-/** Refuses operations whose estimated cost (see `operationCost`) is above `budget`, before they run. */
+/**
+ * Refuses operations whose estimated cost is above `budget`, before they run. The estimate is the
+ * complexity plugin's, from the costs fields declare (`complexity`; 1 by default, lists counting 10
+ * items, connections their page size), with the request's variables. Introspection fields cost 1: they
+ * are answered from the schema in memory, whose size bounds them.
+ */
 export function costLimit(budget: number): Plugin {
   const check = ({
     args,
@@ -234,19 +148,24 @@ export function costLimit(budget: number): Plugin {
     args: ExecutionArgs;
     setResultAndStopExecution: (result: ExecutionResult) => void;
   }) => {
-    const cost = operationCost(args.schema, args);
-    if (cost !== null && cost > budget) {
-      setResultAndStopExecution({
-        errors: [
-          refusal(
-            `the operation's estimated cost is ${cost}; at most ${budget} is allowed (ask for smaller pages or fewer fields)`,
+    let refused: GraphQLError | null = null;
+    const rule = createComplexityRule({
+      context: args.contextValue as object,
+      variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
+      operationName: args.operationName ?? null,
+      validate: ({ complexity }) => {
+        if (complexity > budget)
+          refused = refusal(
+            `the operation's estimated cost is ${complexity}; at most ${budget} is allowed (ask for smaller pages or fewer fields)`,
             "QUERY_TOO_COSTLY",
             undefined,
-            { cost, budget },
-          ),
-        ],
-      });
-    }
+            { cost: complexity, budget },
+          );
+      },
+    });
+    // Invalid variables are left to execution, which says what is wrong with them.
+    validate(args.schema, args.document, [rule]);
+    if (refused !== null) setResultAndStopExecution({ errors: [refused] });
   };
   return { onExecute: check, onSubscribe: check };
 }
@@ -286,15 +205,20 @@ function tokensUpTo(source: string | Source, limit: number): number {
 }
 
 /**
- * Answers queries and mutations that run longer than `seconds` with a REQUEST_TIMEOUT error, and aborts
- * their execution (no further fields are resolved; work a resolver already started, such as a SQL
- * statement, finishes in the background). Subscriptions are long-lived by design and not limited.
+ * Answers queries and mutations that run longer than `seconds` with a REQUEST_TIMEOUT error, on time, and
+ * aborts their execution: no further fields are resolved, and heavy fields still waiting for a slot never
+ * start (see heavy-work.ts). Work a resolver already started, such as a SQL statement or a git process,
+ * finishes in the background. A client that goes away aborts the same way. Subscriptions are long-lived
+ * by design and not limited.
  */
-export function requestTimeout(seconds: number): Plugin {
+export function requestTimeout(seconds: number): Plugin<Partial<FlorContext>> {
   return {
-    onExecute({ executeFn, setExecuteFn }) {
+    onExecute({ args, executeFn, setExecuteFn, extendContext }) {
+      const controller = new AbortController();
+      const request = (args.contextValue as { request?: Request }).request;
+      const signal = request === undefined ? controller.signal : AbortSignal.any([controller.signal, request.signal]);
+      extendContext({ signal });
       setExecuteFn((args) => {
-        const controller = new AbortController();
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<ExecutionResult>((resolve) => {
           timer = setTimeout(() => {
@@ -304,7 +228,7 @@ export function requestTimeout(seconds: number): Plugin {
           }, seconds * 1000);
         });
         // yoga's executor stops resolving fields once the signal is aborted.
-        const withSignal: ExecutionArgs & { signal: AbortSignal } = { ...args, signal: controller.signal };
+        const withSignal: ExecutionArgs & { signal: AbortSignal } = { ...args, signal };
         return Promise.race([Promise.resolve(executeFn(withSignal)), timedOut]).finally(() => clearTimeout(timer));
       });
     },

@@ -1,11 +1,15 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import { createYoga, type Plugin } from "graphql-yoga";
-import { GraphQLError, type ExecutionResult } from "graphql/index.js";
+import { createYoga } from "graphql-yoga";
 import type { ProjectSession } from "../app/project-session.js";
-import type { FlorContext } from "./builder.js";
+import { type HostFilter, hostCheck } from "./allowed-hosts.js";
+import { jsonBodiesOnly, originGuard, queriesOnlyOverGet } from "./browser-guards.js";
+import { graphiqlPage } from "./graphiql-page.js";
+import { HeavyWork } from "./heavy-work.js";
 import { checkedTimeout, configuredTimeoutSeconds, costLimit, documentLimits, MAX_BODY_BYTES, MAX_COST, requestTimeout } from "./limits.js";
+import { bearerMatches, tokenForEveryRequest } from "./require-token.js";
 import { schema } from "./schema.js";
 import { DEFAULT_REPLAY_WAIT_SECONDS } from "./types/florql.js";
+
+export const GRAPHQL_ENDPOINT = "/graphql";
 
 export interface FlorYogaOptions {
   /** The project's session: a server's (lifetime "server"), whose executor runs the replays the API starts. */
@@ -24,23 +28,23 @@ export interface FlorYogaOptions {
   stopping?: AbortSignal;
   /** Queries and mutations running longer are answered with REQUEST_TIMEOUT (default FLOR_GRAPHQL_TIMEOUT_SECONDS, else 30). */
   timeoutSeconds?: number;
-}
-
-/** Whether an Authorization header carries `Bearer <token>`, compared in constant time. */
-export function bearerMatches(header: string | null, token: string | null | undefined): boolean {
-  if (token === null || token === undefined || header === null) return false;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (match === null) return false;
-  // Digests have one length, so the comparison does not reveal the token's.
-  const digest = (text: string) => createHash("sha256").update(text).digest();
-  return timingSafeEqual(digest(match[1]!), digest(token));
+  /** The Host values served, against DNS rebinding (flor serve always gives them); absent, any Host is. */
+  allowedHosts?: HostFilter;
+  /** Origins other than the server's own that may send requests and read answers (CORS); default none. */
+  corsOrigins?: readonly string[];
+  /** Origins that are the server's own besides the request's Host (a reverse proxy's https origin). */
+  ownOrigins?: readonly string[];
+  /** The slots heavy fields take turns in (default: HEAVY_SLOTS at once, HEAVY_QUEUE waiting). */
+  heavy?: HeavyWork;
 }
 
 /**
  * The GraphQL endpoint at /graphql over one project's session. Unexpected errors are masked (yoga's default):
  * clients see "Unexpected error." while GraphQLErrors raised on purpose and FlorQL errors-as-data pass.
- * Reads are open; mutations need `Authorization: Bearer <token>`. Operations are limited in size, depth,
- * aliases, estimated cost and (except subscriptions) running time: see limits.ts.
+ * Reads are open; mutations need `Authorization: Bearer <token>`. Requests pass, in order: the Host check,
+ * the Origin check (and CORS for named origins), GraphiQL's page and files, the token check when reads
+ * are not open, JSON-only POST bodies, then the operation's limits in size, depth, aliases, estimated
+ * cost, heavy-field slots and (except subscriptions) running time: see limits.ts and heavy-work.ts.
  */
 export function createFlorYoga({
   session,
@@ -51,23 +55,41 @@ export function createFlorYoga({
   timeoutSeconds,
   stopping,
   openReads = true,
+  allowedHosts,
+  corsOrigins = [],
+  ownOrigins = [],
+  heavy = new HeavyWork(),
 }: FlorYogaOptions) {
   const timeout = timeoutSeconds === undefined ? configuredTimeoutSeconds() : checkedTimeout(timeoutSeconds);
   // WAIT answers (with what is filled so far) well before the request would time out.
   const waitSeconds = replayWaitSeconds ?? Math.min(DEFAULT_REPLAY_WAIT_SECONDS, (timeout * 2) / 3);
   return createYoga({
     schema,
-    graphqlEndpoint: "/graphql",
-    graphiql,
+    graphqlEndpoint: GRAPHQL_ENDPOINT,
+    // yoga's GraphiQL (from a CDN), CORS (any origin, with credentials) and multipart bodies are replaced or refused.
+    graphiql: false,
+    cors: false,
+    multipart: false,
     landingPage: false,
     maxRequestBodySize: MAX_BODY_BYTES,
-    plugins: [...(openReads ? [] : [tokenForEverything]), documentLimits(), costLimit(MAX_COST), requestTimeout(timeout)],
+    plugins: [
+      ...(allowedHosts === undefined ? [] : [hostCheck(allowedHosts)]),
+      ...originGuard(corsOrigins, ownOrigins),
+      ...(graphiql ? graphiqlPage(GRAPHQL_ENDPOINT) : []),
+      ...(openReads ? [] : [tokenForEveryRequest(GRAPHQL_ENDPOINT, token)]),
+      jsonBodiesOnly(GRAPHQL_ENDPOINT),
+      queriesOnlyOverGet,
+      documentLimits(),
+      costLimit(MAX_COST),
+      requestTimeout(timeout),
+    ],
     context: async ({ request }) => {
       await refresh?.();
       return {
         session,
         authorized: bearerMatches(request.headers.get("authorization"), token),
         replayWaitSeconds: waitSeconds,
+        heavy,
         ...(stopping === undefined ? {} : { stopping }),
       };
     },
@@ -78,24 +100,3 @@ export function createFlorYoga({
 export function readsAreOpenOn(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
-
-function unauthenticated(): ExecutionResult {
-  return {
-    errors: [
-      new GraphQLError(
-        "this server needs the bearer token for every request (it is not bound to loopback): Authorization: Bearer <token>",
-        { extensions: { code: "UNAUTHENTICATED" } },
-      ),
-    ],
-  };
-}
-
-/** Reads show runs, logs and source code: off loopback, they need the token as mutations do. */
-const tokenForEverything: Plugin<FlorContext> = {
-  onExecute({ args, setResultAndStopExecution }) {
-    if (!(args.contextValue as FlorContext).authorized) setResultAndStopExecution(unauthenticated());
-  },
-  onSubscribe({ args, setResultAndStopExecution }) {
-    if (!(args.contextValue as FlorContext).authorized) setResultAndStopExecution(unauthenticated());
-  },
-};

@@ -1,5 +1,7 @@
 import type {
   ArgRecord,
+  CheckpointCheckRecord,
+  CheckpointPolicyRecord,
   CheckpointRecord,
   ContextRecord,
   EndRecord,
@@ -69,6 +71,10 @@ function decodeObject(o: JsonObject): JournalRecord | string {
       return decodeArg(o);
     case "ckpt":
       return decodeCheckpoint(o);
+    case "ckcheck":
+      return decodeCheckpointCheck(o);
+    case "ckpolicy":
+      return decodeCheckpointPolicy(o);
     case "loop":
       return decodeLoopEnd(o);
     case "end":
@@ -139,6 +145,24 @@ function decodeCheckpoint(o: JsonObject): CheckpointRecord | string {
     hashes[name] = hash;
   }
   return { k: "ckpt", c, o: hashes, b, w, s };
+}
+
+function decodeCheckpointCheck(o: JsonObject): CheckpointCheckRecord | string {
+  const { c, ok, o: object, p, r } = o;
+  if (!isInteger(c) || typeof ok !== "boolean") return 'a ckcheck record needs "c" and "ok"';
+  if (ok) return { k: "ckcheck", c, ok };
+  if (typeof object !== "string" || typeof p !== "string" || typeof r !== "string")
+    return 'a failed ckcheck record needs the object "o", the path "p" and the reason "r"';
+  return { k: "ckcheck", c, ok, o: object, p, r };
+}
+
+function decodeCheckpointPolicy(o: JsonObject): CheckpointPolicyRecord | string {
+  const { max, taken, skipped, fg, bg, loop } = o;
+  if (!(max === null || typeof max === "number")) return 'a ckpolicy record needs the bound "max" (a fraction, or null)';
+  if (!isInteger(taken) || !isInteger(skipped)) return 'a ckpolicy record needs integer "taken" and "skipped"';
+  if (typeof fg !== "number" || typeof bg !== "number" || typeof loop !== "number")
+    return 'a ckpolicy record needs seconds "fg", "bg" and "loop"';
+  return { k: "ckpolicy", max, taken, skipped, fg, bg, loop };
 }
 
 function decodeLoopEnd(o: JsonObject): LoopEndRecord | string {

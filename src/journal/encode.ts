@@ -1,4 +1,4 @@
-import type { CheckpointRecord, ContextValue, JournalRecord } from "./records.js";
+import type { CheckpointCheckRecord, CheckpointRecord, ContextValue, JournalRecord } from "./records.js";
 import { encodeLogValue } from "./value-encoding.js";
 
 /**
@@ -17,6 +17,12 @@ export function encodeRecord(record: JournalRecord): string {
       return iterationTimesLine(record.id, record.s);
     case "ckpt":
       return encodeCheckpoint(record);
+    case "ckcheck":
+      return encodeCheckpointCheck(record);
+    case "ckpolicy": {
+      const { k, max, taken, skipped, fg, bg, loop } = record;
+      return `${JSON.stringify({ k, max, taken, skipped, fg, bg, loop })}\n`;
+    }
     case "run": {
       const { k, format, projid, tstamp, filename, vid, pid, host, argv, node } = record;
       return `${JSON.stringify({ k, format, projid, tstamp, filename, vid, pid, host, argv, node })}\n`;
@@ -97,6 +103,13 @@ export class JournalEncoder {
  */
 export function encodeCheckpoint(record: CheckpointRecord): string {
   return `${JSON.stringify({ k: "ckpt", c: record.c, o: record.o, b: record.b, w: record.w, s: record.s })}\n`;
+}
+
+/** The `ckcheck` line; self-contained like encodeCheckpoint, for the same reason. */
+export function encodeCheckpointCheck(record: CheckpointCheckRecord): string {
+  return record.ok
+    ? `${JSON.stringify({ k: "ckcheck", c: record.c, ok: true })}\n`
+    : `${JSON.stringify({ k: "ckcheck", c: record.c, ok: false, o: record.o, p: record.p, r: record.r })}\n`;
 }
 
 function logLine(c: number | null, jsonName: string, value: unknown): string {

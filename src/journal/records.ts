@@ -98,6 +98,36 @@ export interface CheckpointRecord {
   s: number;
 }
 
+/**
+ * The check of a run's first checkpoint: its state went through a capture → restore → capture round
+ * trip. When it failed (`ok` false), `o` is the registered object, `p` the path inside it and `r` what is
+ * wrong there, and none of the run's checkpoints can be used for replay.
+ */
+export interface CheckpointCheckRecord {
+  k: "ckcheck";
+  c: number;
+  ok: boolean;
+  o?: string;
+  p?: string;
+  r?: string;
+}
+
+/**
+ * What the checkpoint policy decided over a run (written at its end): the bound it kept (`max`, the
+ * `maxOverhead` fraction, or null for a checkpoint every outermost iteration), the outermost iterations
+ * checkpointed and skipped, and the seconds checkpoints cost the training thread (`fg`) and the
+ * checkpoint thread (`bg`) over `loop` seconds of outermost loops.
+ */
+export interface CheckpointPolicyRecord {
+  k: "ckpolicy";
+  max: number | null;
+  taken: number;
+  skipped: number;
+  fg: number;
+  bg: number;
+  loop: number;
+}
+
 /** A whole loop finished: under context `c`, loop `n` ran `count` iterations, starting `t0` s after the run began. */
 export interface LoopEndRecord {
   k: "loop";
@@ -163,6 +193,8 @@ export type JournalRecord =
   | IterationTimesRecord
   | LogRecord
   | CheckpointRecord
+  | CheckpointCheckRecord
+  | CheckpointPolicyRecord
   | LoopEndRecord
   | EndRecord
   | ReplayHeaderRecord

@@ -1,11 +1,14 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ProjectLayout } from "../project-layout.js";
 import type { ProjectStore } from "../store/project-store.js";
 import { EXIT_CANNOT_FAST_FORWARD, REPLAY_FORMAT, type ReplaySpec } from "../sdk/replay-spec.js";
 import { runScript, type ChildResult } from "./child-process.js";
-import { IncompleteReplay } from "../store/ingest-replay.js";
+import type { JsonValue } from "../journal/records.js";
+import { IncompleteReplay, replayStart } from "../store/ingest-replay.js";
+import type { DivergenceSummary, TaskDiagnosis } from "../store/queries/replay-divergences.js";
+import { diagnose, unregisteredIn, type ScriptSource } from "./diagnose.js";
 import { storeReplayJournal } from "../store/ingest.js";
 import { addEvent } from "../store/queries/replay-events.js";
 import { settleJob } from "../store/queries/replay-jobs.js";
@@ -71,12 +74,16 @@ export type TaskOutcome = "done" | "failed" | "cancelled" | "skipped" | "stopped
 /**
  * Runs one replay task to its end: claims it, runs the child (retrying a failed attempt once, and
  * falling back to replaying the whole script when checkpoints cannot be used), then stores the
- * journal's values, the task's status and its event in one transaction. A failed task stores nothing.
+ * journal's values, the task's status and its event in one transaction. A replay from checkpoints
+ * whose re-logged values differ from the recorded ones is not stored: the task replays the run from
+ * its start instead, and stores that (marked unverified if it differs too). A failed task stores nothing.
  */
 export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise<TaskOutcome> {
   const db = ctx.project.db;
   if (!(await claimTask(db, task.id, ctx.worker))) return "skipped";
   let spec = task.spec;
+  /** Set once a replay from checkpoints diverged: what it showed (the run is then replayed from its start). */
+  let refused: TaskDiagnosis | null = null;
   let failures = 0;
   let attempt = task.attempts;
   let outcome: TaskOutcome;
@@ -106,7 +113,13 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
       problem = startFailure;
     } else if (result.exitCode === 0) {
       try {
-        await storeResult(ctx, task, journal, attempt, result.seconds);
+        const stored = await storeResult(ctx, task, spec, journal, attempt, result.seconds, refused);
+        if (stored !== null) {
+          // Its values were not stored: the run is replayed from its start, as part of this task.
+          refused = stored;
+          spec = fromStart(spec);
+          continue;
+        }
         outcome = "done";
         break;
       } catch (error) {
@@ -160,24 +173,100 @@ async function runAttempt(ctx: WorkerContext, task: ReplayTask, spec: TaskSpec, 
   }
 }
 
-async function storeResult(ctx: WorkerContext, task: ReplayTask, journal: string, attempt: number, seconds: number): Promise<void> {
-  await ctx.project.store.transaction(async (tx) => {
-    const result = await storeReplayJournal(tx, ctx.project.projectId, ctx.layout, journal, task.id);
-    await completeTask(tx.db, task.id, result);
+/**
+ * Stores a finished attempt's journal with the task's status and events, in one transaction. A replay
+ * that restored checkpoints and diverged stores only what it found: the diagnosis is returned, and the
+ * caller replays the run from its start. `refused` is that diagnosis when this attempt is the redo.
+ */
+async function storeResult(
+  ctx: WorkerContext,
+  task: ReplayTask,
+  spec: TaskSpec,
+  journal: string,
+  attempt: number,
+  seconds: number,
+  refused: TaskDiagnosis | null,
+): Promise<TaskDiagnosis | null> {
+  const start = replayStart(spec);
+  return ctx.project.store.transaction(async (tx) => {
+    const result = await storeReplayJournal(tx, ctx.project.projectId, ctx.layout, journal, task.id, start);
+    if (result.refused) {
+      const diagnosis = diagnose(result.summary, null, unregisteredIn(await scriptSource(ctx, spec)));
+      await addEvent(tx.db, task.jobId, "task-diverged", task.id, {
+        attempt,
+        run: spec.run.tstamp,
+        filename: spec.run.filename,
+        stage: "checkpoints",
+        ...divergenceEvent(result.summary!),
+        cause: diagnosis.cause,
+        unregistered: diagnosis.unregistered,
+        action: "replaying the run from its start",
+      });
+      return diagnosis;
+    }
+    const diagnosis =
+      refused === null && result.summary === null
+        ? null
+        : diagnose(refused?.checkpoints ?? null, result.summary, refused?.unregistered ?? []);
+    if (result.summary !== null)
+      await addEvent(tx.db, task.jobId, "task-diverged", task.id, {
+        attempt,
+        run: spec.run.tstamp,
+        filename: spec.run.filename,
+        stage: "start",
+        ...divergenceEvent(result.summary),
+        cause: diagnosis!.cause,
+        action: `stored ${result.unverified} value(s) marked unverified`,
+      });
+    const divergences = result.divergences + (refused?.checkpoints?.count ?? 0);
+    await completeTask(tx.db, task.id, { ...result, divergences, redone: refused !== null, diagnosis });
     await addEvent(tx.db, task.jobId, "task-done", task.id, {
       attempt,
       seconds,
       iterations: result.iterations,
       values: result.values,
       compared: result.compared,
-      divergences: result.divergences,
+      divergences,
+      ...(refused === null ? {} : { redone: true, verified: result.summary === null }),
+      unverified: result.unverified,
     });
+    return null;
   });
+}
+
+/** A divergence summary as an event's data: which names, the first differing coordinate and values, the largest differences. */
+function divergenceEvent(summary: DivergenceSummary): { [key: string]: JsonValue } {
+  return JSON.parse(JSON.stringify(summary)) as { [key: string]: JsonValue };
+}
+
+/** The replayed script's entry file, as the child ran it (the version with the statements propagated in), for hints. */
+async function scriptSource(ctx: WorkerContext, spec: TaskSpec): Promise<ScriptSource | null> {
+  try {
+    const tree = await ctx.trees.get(spec);
+    return { code: readFileSync(path.join(tree, spec.run.filename), "utf8"), filename: spec.run.filename, loop: spec.loop?.name ?? null };
+  } catch {
+    return null;
+  }
 }
 
 /** The fallback when fast-forwarding failed: run the whole script, answering for everything. */
 function wholeScript(spec: TaskSpec): TaskSpec {
   return { ...spec, loop: null, segments: [], before: true, after: true, final: null };
+}
+
+/**
+ * The same task replayed from the run's start without restoring any checkpoint: every iteration up to
+ * the last one it answers for executes (the loop runs on to its end when values after it are needed),
+ * and the same iterations are journaled.
+ */
+function fromStart(spec: TaskSpec): TaskSpec {
+  if (spec.loop === null) return spec;
+  const segments = spec.segments.map((segment, i) => ({ ...segment, start: i === 0 ? 0 : spec.segments[i - 1]!.to, restore: null }));
+  const lastTo = segments.at(-1)?.to ?? 0;
+  // An empty last segment runs the remaining iterations without answering for them, instead of loading the final state.
+  if (spec.after && lastTo < spec.loop.iterations)
+    segments.push({ from: spec.loop.iterations, to: spec.loop.iterations, start: lastTo, restore: null });
+  return { ...spec, segments, final: null };
 }
 
 /** The line of a child's stderr that says what went wrong: flor's own message, else the error, else the last line. */

@@ -36,8 +36,12 @@ export interface ReplayRequest {
 
 export interface NamePlan {
   name: string;
-  /** recorded: the run logged it; replayed: an earlier replay filled what is in scope; fill: this plan fills it. */
-  status: "recorded" | "replayed" | "fill" | "declined";
+  /**
+   * recorded: the run logged it; replayed: an earlier replay filled what is in scope; fill: this plan
+   * fills it; absent: the run's own code logs it, but the run ended (or has not got there yet) before it
+   * logged any, so there is nothing to fill; declined: it cannot be filled (see `reason`).
+   */
+  status: "recorded" | "replayed" | "fill" | "absent" | "declined";
   level?: string;
   reason?: string;
 }
@@ -92,6 +96,8 @@ interface RunFacts {
   topLoops: { name: string; iterations: number; start: number; seconds: number }[];
   iterations: { ctx: number; iteration: number; value: JsonValue | null; seconds: number }[];
   checkpoints: Map<number, { objects: Record<string, string>; bytes: number }>;
+  /** Why the run's checkpoints cannot be restored (found when they were recorded), or null. */
+  checkpointsUnusable: string | null;
 }
 
 /** What propagation gives for one code version: the patched files and each name's fate and level. */
@@ -148,17 +154,31 @@ export async function planReplay(
           : run.status !== "ok"
             ? `the run ended ${run.status}, so its recording cannot be checked against a replay`
             : null;
-    if (cannot !== null) {
-      plan.outcome = "declined";
-      for (const name of missing) plan.names.push({ name, status: "declined", reason: cannot });
-      continue;
-    }
-    let version = versions.get(`${run.vid}\u0000${run.filename}`);
-    if (version === undefined) {
-      version = propagateVersion(layout.root, run.filename, run.vid!, names);
+    let version = run.vid === null ? undefined : versions.get(`${run.vid}\u0000${run.filename}`);
+    if (version === undefined && run.vid !== null) {
+      version = propagateVersion(layout.root, run.filename, run.vid, names);
       versions.set(`${run.vid}\u0000${run.filename}`, version);
     }
-    const patch = await version;
+    // For a run that cannot be replayed, propagation only tells whether its code logs the name: failing to read it is no error.
+    const patch = version === undefined ? null : cannot === null ? await version : await version.catch(() => null);
+    if (cannot !== null) {
+      // A name the run's own code logs is not missing from a run that failed (or runs): it never got there.
+      for (const name of missing) {
+        const present = patch !== null && "present" in patch.names.get(name)!;
+        plan.names.push(
+          present
+            ? {
+                name,
+                status: "absent",
+                reason: `its code logs it, but ${run.status === "running" ? "the run has not yet" : `the run ended ${run.status} before it`} logged any`,
+              }
+            : { name, status: "declined", reason: cannot },
+        );
+      }
+      plan.outcome = plan.names.some((n) => n.status === "declined") ? "declined" : "nothing-to-do";
+      continue;
+    }
+    if (patch === null) continue;
     const work = planRun(run, plan, patch, missing, request.where, lookup, objects, request.fromScratch === true);
     if (work !== null) works.push(work);
   }
@@ -205,6 +225,7 @@ async function loadRuns(project: ProjectStore, request: ReplayRequest): Promise<
         topLoops: [],
         iterations: [],
         checkpoints: new Map(),
+        checkpointsUnusable: r.checkpoints_unusable,
       },
     ]),
   );
@@ -414,9 +435,14 @@ function planRun(
     plan.iterations = top?.iterations ?? 0;
     return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set() };
   }
-  // Checkpoints whose objects are all present; a missing one is as if never taken.
+  // Checkpoints whose objects are all present; a missing one is as if never taken. None, when the run's
+  // first checkpoint failed its round trip: restoring them would start the replay from a wrong state.
   const usable = new Set<number>();
-  for (const [iteration, checkpoint] of run.checkpoints) {
+  if (run.checkpointsUnusable !== null && run.checkpoints.size > 0)
+    plan.notes.push(
+      `its checkpoints cannot be restored (found when they were recorded: ${run.checkpointsUnusable}): replaying from the start`,
+    );
+  for (const [iteration, checkpoint] of run.checkpointsUnusable === null ? run.checkpoints : []) {
     if (Object.values(checkpoint.objects).every((hash) => existsSync(objects.pathOf(hash)))) usable.add(iteration);
     else plan.notes.push(`checkpoint of ${top.name} ${iteration} is missing from ${objects.dir}`);
   }
@@ -439,7 +465,13 @@ function planRun(
   plan.iterations = ranges.reduce((sum, [from, to]) => sum + to - from, 0);
   const first = ranges[0];
   plan.mode = first !== undefined && first[0] === 0 && sorted[0]! > 0 ? "from-start" : "checkpoints";
-  if (run.checkpoints.size === 0) plan.notes.push("the run has no checkpoints: replaying from the start");
+  if (run.checkpoints.size === 0)
+    plan.notes.push(
+      run.checkpointsUnusable === null
+        ? "the run has no checkpoints: replaying from the start"
+        : `the run has no checkpoints (its state could not be checkpointed: ${run.checkpointsUnusable}): replaying from the start`,
+    );
+  else if (run.checkpointsUnusable !== null) plan.mode = "from-start";
   else if (plan.mode === "from-start") plan.notes.push(`no usable checkpoint before ${top.name} ${sorted[0]}: replaying from the start`);
   return { run, patch, names: fills, top, ranges, before, after, usable };
 }

@@ -7,12 +7,13 @@ import { JournalWriter } from "../journal/journal-writer.js";
 import { JOURNAL_FORMAT, REPLAY_JOURNAL_FORMAT, type EndRecord, type JsonValue, type JournalRecord } from "../journal/records.js";
 import { JournalEncoder, encodeRecord } from "../journal/encode.js";
 import { scalarOf } from "../journal/value-encoding.js";
-import { captureState } from "../checkpoints/object-state.js";
-import { CheckpointWriter } from "../checkpoints/checkpoint-writer.js";
+import { captureParts, checkCheckpointable, restoreState } from "../checkpoints/object-state.js";
+import { CheckpointWriter, type NamedCapture } from "../checkpoints/checkpoint-writer.js";
+import { CheckpointPolicy } from "../checkpoints/checkpoint-policy.js";
+import { describeProblem, unusableWarning, type StateProblem } from "../checkpoints/round-trip.js";
 import { snapshotWorkingTree } from "../versions/snapshot.js";
 import { castToDefault, parseKwargs } from "./kwargs.js";
 import { ObjectStore } from "../checkpoints/object-store.js";
-import { checkCheckpointable, restoreState } from "../checkpoints/object-state.js";
 import { EXIT_CANNOT_FAST_FORWARD, replaySpecFromEnvironment, type CheckpointRef, type ReplaySpec } from "./replay-spec.js";
 import { ReplayDirector, ReplayMismatch, type IterationAction } from "./replay-director.js";
 
@@ -29,9 +30,10 @@ export interface FlorOptions {
 
 export interface CheckpointOptions {
   /**
-   * Checkpoint an outermost iteration only while the training thread's time spent capturing checkpoints
-   * stays under this fraction of the loop's time (e.g. 0.01). The last iteration is always checkpointed;
-   * replay starts from the nearest earlier checkpoint. Default: every iteration.
+   * Checkpoint an outermost iteration only while what checkpoints cost the loop, end to end (capturing on
+   * the training thread, hashing and storing on the checkpoint thread), stays under this fraction of the
+   * loop's time (e.g. 0.01). The last iteration is always checkpointed; replay starts from the nearest
+   * earlier checkpoint. Default: every iteration.
    */
   maxOverhead?: number;
 }
@@ -67,13 +69,13 @@ class ActiveRun {
   readonly writer: JournalWriter;
   readonly encoder = new JournalEncoder();
   readonly objectsDir: string;
-  /** Started at the first checkpoint: runs without checkpoints never pay for the thread. */
+  /** Started when objects are registered: runs without checkpoints never pay for the thread. */
   checkpoints: CheckpointWriter | null = null;
-  /** Training-thread time spent capturing checkpoints (ms), and the last capture's, for the overhead bound. */
-  checkpointSpent = 0;
-  lastCheckpointCost = 0;
+  readonly policy = new CheckpointPolicy();
   /** The last outermost iteration, when the overhead bound skipped its checkpoint. */
   uncheckpointed: number | null = null;
+  /** No more checkpoints: the state cannot be captured, or the first checkpoint did not restore. */
+  checkpointsStopped = false;
   /** Set after the snapshot, so timings measure the script, not FlorDB's start-up. */
   readonly started: number;
   /** Open iterations, innermost last. */
@@ -269,6 +271,7 @@ export class Flor {
       this.registered.set(name, value);
     }
     if (options !== undefined) this.checkpointOptions = { ...options };
+    this.checkpointWriter(this.active!);
   }
 
   /** Ends the run: flushes the journal and closes it. Called automatically at normal exit. */
@@ -478,28 +481,43 @@ export class Flor {
     const now = performance.now();
     this.pop(run, open.id);
     run.iterationEnded(open.id, microseconds(now - open.start));
-    const limit = this.checkpointOptions.maxOverhead;
-    const checkpoint =
-      run.stack.length === 0 &&
-      this.registered.size > 0 &&
-      this.director === null &&
-      (limit === undefined || run.checkpointSpent + run.lastCheckpointCost <= limit * (now - loopStart));
-    if (!checkpoint) {
-      if (run.stack.length === 0 && this.registered.size > 0) run.uncheckpointed = open.id;
+    const writer = run.stack.length === 0 ? this.checkpointWriter(run) : null;
+    if (writer === null) {
+      run.writer.flushIfStale(now);
+      return now;
+    }
+    if (!run.policy.decide(this.checkpointOptions.maxOverhead, now, loopStart, writer.backgroundMs())) {
+      run.uncheckpointed = open.id;
       run.writer.flushIfStale(now);
       return now;
     }
     // The iteration's records reach the file before its checkpoint record (written by the checkpoint thread).
     run.writer.flush();
-    this.checkpoint(run, open.id);
+    this.checkpoint(run, writer, open.id);
     return performance.now();
+  }
+
+  /**
+   * The run's checkpoint writer, started on first use, or null when nothing is checkpointed: no objects
+   * registered, a replay (which only reads checkpoints), or checkpointing stopped for the run.
+   */
+  private checkpointWriter(run: ActiveRun): CheckpointWriter | null {
+    if (this.registered.size === 0 || this.director !== null || run.checkpointsStopped) return null;
+    if (run.checkpoints?.unusable) {
+      run.checkpointsStopped = true;
+      run.uncheckpointed = null;
+      return null;
+    }
+    run.checkpoints ??= new CheckpointWriter(run.objectsDir, run.info.journal);
+    return run.checkpoints;
   }
 
   /** An outermost loop finished normally: its final state is checkpointed even when the policy skipped it. */
   private checkpointLastIteration(run: ActiveRun): void {
-    if (run.uncheckpointed === null || this.registered.size === 0 || this.director !== null) return;
+    const writer = this.checkpointWriter(run);
+    if (run.uncheckpointed === null || writer === null) return;
     run.writer.flush();
-    this.checkpoint(run, run.uncheckpointed);
+    this.checkpoint(run, writer, run.uncheckpointed, true);
   }
 
   /** A loop ended (normally, by `break`, or by an exception); an iteration cut short gets no checkpoint. */
@@ -527,17 +545,40 @@ export class Flor {
   }
 
   /**
-   * Captures every registered object's state now (the copy a consistent snapshot needs) and hands the
-   * bytes to the checkpoint thread, which stores and journals them.
+   * Captures every registered object's state now and copies it (the one copy a consistent snapshot
+   * needs) to the checkpoint thread, which stores and journals it. The run's first checkpoint is checked:
+   * here for what its bytes cannot show (class instances, functions, getters), there by a round trip.
+   * A state that cannot be captured stops checkpointing with a warning; the training goes on.
    */
-  private checkpoint(run: ActiveRun, ctx: number): void {
+  private checkpoint(run: ActiveRun, writer: CheckpointWriter, ctx: number, skipped = false): void {
     const started = performance.timeOrigin + performance.now();
-    const states = [...this.registered].map(([name, value]) => ({ name, state: exclusiveBytes(captureState(name, value)) }));
-    run.checkpoints ??= new CheckpointWriter(run.objectsDir, run.info.journal);
-    run.checkpoints.save(ctx, states, started);
-    run.lastCheckpointCost = performance.timeOrigin + performance.now() - started;
-    run.checkpointSpent += run.lastCheckpointCost;
+    const first = run.policy.first;
+    const states: NamedCapture[] = [];
+    for (const [name, value] of this.registered) {
+      const captured = captureParts(name, value, first);
+      if ("reason" in captured) {
+        this.stopCheckpointing(run, ctx, captured, first);
+        return;
+      }
+      states.push({ name, ...captured });
+    }
+    writer.save(ctx, states, started, first);
+    run.policy.took(performance.timeOrigin + performance.now() - started, skipped);
     run.uncheckpointed = null;
+  }
+
+  /** The state cannot be checkpointed: said once; at the first checkpoint, the journal marks the run's checkpoints unusable. */
+  private stopCheckpointing(run: ActiveRun, ctx: number, problem: StateProblem, first: boolean): void {
+    run.checkpointsStopped = true;
+    run.uncheckpointed = null;
+    if (first) {
+      run.writer.append(encodeRecord({ k: "ckcheck", c: ctx, ok: false, o: problem.object, p: problem.path, r: problem.reason }));
+      process.stderr.write(unusableWarning(problem));
+    } else {
+      process.stderr.write(
+        `flor: warning: no more checkpoints in this run (replay starts from the earlier ones): ${describeProblem(problem)}\n`,
+      );
+    }
   }
 
   private finish(status: EndStatus, exitCode: number | null): void {
@@ -546,7 +587,10 @@ export class Flor {
     this.active = null;
     // Checkpoint records must reach the journal before its end: ingestion stops reading at `end`.
     run.writer.flush();
-    run.checkpoints?.close();
+    if (run.checkpoints !== null) {
+      run.checkpoints.close();
+      run.writer.append(encodeRecord(run.policy.record(this.checkpointOptions.maxOverhead, run.checkpoints.backgroundMs())));
+    }
     const end: EndRecord = { k: "end", status, exit: exitCode, s: run.seconds(run.started) };
     if (this.lastError !== undefined && status !== "ok") end.error = this.lastError;
     run.writer.append(encodeRecord(end));
@@ -566,11 +610,6 @@ export class Flor {
     // with everything flushed before it.
     process.on("exit", (code) => this.finish(code === 0 ? "ok" : "failed", code));
   }
-}
-
-/** Bytes whose ArrayBuffer is theirs alone, so it can be transferred to the checkpoint thread. */
-function exclusiveBytes(bytes: Buffer): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 function realpathIfExists(file: string): string {

@@ -44,6 +44,16 @@ export class BinaryRows {
     this.at = this.buffer.writeDoubleBE(value, this.at);
   }
 
+  bool(value: boolean | null): void {
+    if (value === null) {
+      this.null();
+      return;
+    }
+    this.ensure(5);
+    this.at = this.buffer.writeInt32BE(1, this.at);
+    this.buffer[this.at++] = value ? 1 : 0;
+  }
+
   /** JSON text as a jsonb field (its binary form is a version byte and the text). */
   jsonb(json: string | null): void {
     if (json === null) {

@@ -11,7 +11,14 @@ import { allContexts, contextsInRanges, topContexts, type ContextRow } from "./q
 import { withExplicitContexts } from "../journal/context-ranges.js";
 import { BinaryRows } from "./binary-rows.js";
 import { VALUE_COLUMNS } from "./run-reader.js";
-import { claimParts, coveredParts, insertDivergences, replayedNames, type NewDivergence } from "./queries/replay-coverage.js";
+import { claimParts, coveredParts, replayedNames } from "./queries/replay-coverage.js";
+import {
+  deleteTaskDivergences,
+  insertDivergences,
+  numericDifference,
+  type DivergenceSummary,
+  type NewDivergence,
+} from "./queries/replay-divergences.js";
 
 /** What one replay journal added to the store. */
 export interface ReplayIngestResult {
@@ -23,7 +30,20 @@ export interface ReplayIngestResult {
   divergences: number;
   /** Iterations of the outermost loop the replay executed. */
   iterations: number;
+  /** The replay restored checkpoints and diverged: nothing of it was stored (the run is to be replayed from its start). */
+  refused: boolean;
+  /** Values stored marked unverified: the replay ran from the run's start and still diverged. */
+  unverified: number;
+  /** What the divergences looked like; null when there were none. */
+  summary: DivergenceSummary | null;
 }
+
+/**
+ * How a replay is checked: `checkpoints` when it restored checkpoints, so state the script did not
+ * register may make it differ from the recorded run (a divergence refuses its values); `start` when
+ * it ran from the run's start (a divergence marks its values unverified: nothing could do better).
+ */
+export type ReplayStart = "checkpoints" | "start";
 
 type Phase = "before" | PhaseRecord["p"];
 
@@ -36,6 +56,33 @@ interface ReplayLog {
   value: JsonValue | null;
 }
 
+/** How a replay child runs, as far as checking it goes (a ReplaySpec's segments and final state). */
+interface ReplayRestores {
+  segments: readonly { to: number; start: number; restore: unknown }[];
+  final: unknown;
+}
+
+/**
+ * Whether a replay restores checkpoints, the way the child's director (src/sdk/replay-director.ts) uses
+ * them: a segment starts from its checkpoint unless the previous one ran right up to it, and the loop's
+ * final state is loaded when given.
+ */
+export function replayStart(spec: ReplayRestores): ReplayStart {
+  const restores = spec.segments.some(
+    (segment, i) => segment.restore !== null && segment.start !== (i === 0 ? 0 : spec.segments[i - 1]!.to),
+  );
+  return restores || spec.final !== null ? "checkpoints" : "start";
+}
+
+/** How the replay that wrote `journal` ran, from the spec written next to it; a journal without one (older) counts as from the start. */
+export function replayStartOfJournal(journal: string): ReplayStart {
+  try {
+    return replayStart(JSON.parse(readFileSync(journal.replace(/\.jsonl$/, ".spec.json"), "utf8")) as ReplayRestores);
+  } catch {
+    return "start";
+  }
+}
+
 /** Why a replay journal cannot be ingested: it is not a finished, successful replay. */
 export class IncompleteReplay extends Error {
   override readonly name = "IncompleteReplay";
@@ -43,16 +90,20 @@ export class IncompleteReplay extends Error {
 
 /**
  * Reads a finished replay journal (written by a replay child, see src/sdk/replay-spec.ts) into the store
- * inside `tx`: new values of the asked-for names land on the original run's loop contexts, values the
- * original run had logged are compared and every difference is recorded as a divergence, and the parts
- * covered are recorded so that nothing is replayed or stored twice. Throws IncompleteReplay for a journal
- * without a successful end, so a failed attempt leaves nothing behind.
+ * inside `tx`. Values the original run had logged are compared with the replay's, and every difference
+ * is recorded as a divergence. A replay that restored checkpoints and diverged stores nothing else
+ * (`refused`): its values are not to be trusted, and the caller replays the run from its start. Otherwise
+ * new values of the asked-for names land on the original run's loop contexts (marked unverified when
+ * this replay from the start diverged), and the parts covered are recorded so that nothing is replayed
+ * or stored twice. A recorded value is never changed. Throws IncompleteReplay for a journal without a
+ * successful end, so a failed attempt leaves nothing behind.
  */
 export async function ingestReplayJournal(
   tx: StoreTransaction,
   projectId: number,
   file: string,
   taskId: number | null,
+  start: ReplayStart,
 ): Promise<ReplayIngestResult> {
   const lines = readFileSync(file, "utf8").split("\n");
   const written: JournalRecord[] = [];
@@ -85,7 +136,7 @@ export async function ingestReplayJournal(
   const childrenSeen = new Map<number, number>();
   let topSeen = 0;
   const logs: ReplayLog[] = [];
-  const structural: string[] = [];
+  const structural: { line: number; detail: string }[] = [];
   let phase: Phase = header.loop === null ? "loop" : "before";
   let iterations = 0;
 
@@ -116,7 +167,10 @@ export async function ingestReplayJournal(
         const context = original === undefined ? undefined : contexts.byId.get(original);
         if (context === undefined || context.name !== name || context.iteration !== iteration) {
           mapped.set(id, null);
-          structural.push(`loop "${name}" iteration ${iteration} (replay context ${id}) has no counterpart in the recorded run`);
+          structural.push({
+            line,
+            detail: `loop "${name}" iteration ${iteration} (replay context ${id}) has no counterpart in the recorded run`,
+          });
         } else {
           mapped.set(id, original!);
         }
@@ -135,7 +189,6 @@ export async function ingestReplayJournal(
   const replayed = await replayedNames(db, runId);
   const originalNames = new Set((await loggedNames(db, runId)).filter((name) => !replayed.has(name)));
   const asked = new Set(header.names.filter((name) => !originalNames.has(name)));
-  const coverage = await claimCoverage(db, runId, header, [...asked], taskId);
   const compared = logs.filter((log) => originalNames.has(log.name));
   const contextsUsed = new Set<number>();
   for (const log of compared)
@@ -145,7 +198,7 @@ export async function ingestReplayJournal(
     }
   const originals = await originalValues(db, runId, [...new Set(compared.map((log) => log.name))], [...contextsUsed]);
 
-  const divergences: NewDivergence[] = structural.map((detail) => ({
+  const divergences: (NewDivergence & { line: number })[] = structural.map(({ line, detail }) => ({
     run_id: runId,
     task_id: taskId,
     ctx_id: null,
@@ -154,14 +207,10 @@ export async function ingestReplayJournal(
     recorded: null,
     replayed: null,
     detail,
+    stage: start,
+    line,
   }));
-  const inserted = {
-    seq: [] as number[],
-    ctx: [] as (number | null)[],
-    name: [] as string[],
-    num: [] as (number | null)[],
-    value: [] as (string | null)[],
-  };
+  const storing: ReplayLog[] = [];
   const occurrences = new Map<string, number>();
   const afterCounts = new Map<string, number>();
   for (const log of compared)
@@ -172,14 +221,7 @@ export async function ingestReplayJournal(
     if (ctx === undefined) continue; // a context the journal never opened: not a finished SDK journal line
     if (ctx === null && log.ctx !== null) continue; // reported above as a structural divergence
     if (asked.has(log.name)) {
-      const part = log.ctx === null ? (log.phase === "loop" ? "all" : log.phase) : header.loop === null ? "all" : "loop";
-      const iteration = log.ctx === null ? -1 : (topLevel.get(log.ctx) ?? -1);
-      if (!storable(coverage, log.name, part, iteration)) continue;
-      inserted.seq.push((log.phase === "after" ? 2_000_000_000 : 1_000_000_000) + log.line);
-      inserted.ctx.push(ctx);
-      inserted.name.push(log.name);
-      inserted.num.push(log.num);
-      inserted.value.push(log.num === null ? JSON.stringify(log.value) : null);
+      storing.push(log);
     } else if (originalNames.has(log.name)) {
       const key = `${ctx}\u0000${log.name}\u0000${log.phase === "after" ? "a" : "b"}`;
       const k = occurrences.get(key) ?? 0;
@@ -198,9 +240,50 @@ export async function ingestReplayJournal(
           recorded: recorded === undefined ? null : JSON.stringify(asJson(recorded)),
           replayed: JSON.stringify(asJson(log)),
           detail: recorded === undefined ? "logged by the replay, not by the recorded run" : "a different value than the recorded run's",
+          stage: start,
+          line: log.line,
         });
       }
     }
+  }
+
+  const summary = summarize(divergences, contexts);
+  const rows = divergences.map(({ line: _line, ...row }) => row);
+  if (start === "checkpoints" && divergences.length > 0) {
+    // A task that is run again after a crash diverges again: its earlier report is replaced, not repeated.
+    if (taskId !== null) await deleteTaskDivergences(db, taskId, "checkpoints");
+    await insertDivergences(db, rows);
+    return {
+      runId,
+      values: 0,
+      compared: compared.length,
+      divergences: divergences.length,
+      iterations,
+      refused: true,
+      unverified: 0,
+      summary,
+    };
+  }
+
+  const coverage = await claimCoverage(db, runId, header, [...asked], taskId);
+  const unverified = divergences.length > 0 ? true : null;
+  const inserted = {
+    seq: [] as number[],
+    ctx: [] as (number | null)[],
+    name: [] as string[],
+    num: [] as (number | null)[],
+    value: [] as (string | null)[],
+  };
+  for (const log of storing) {
+    const ctx = log.ctx === null ? null : mapped.get(log.ctx)!;
+    const part = log.ctx === null ? (log.phase === "loop" ? "all" : log.phase) : header.loop === null ? "all" : "loop";
+    const iteration = log.ctx === null ? -1 : (topLevel.get(log.ctx) ?? -1);
+    if (!storable(coverage, log.name, part, iteration)) continue;
+    inserted.seq.push((log.phase === "after" ? 2_000_000_000 : 1_000_000_000) + log.line);
+    inserted.ctx.push(ctx);
+    inserted.name.push(log.name);
+    inserted.num.push(log.num);
+    inserted.value.push(log.num === null ? JSON.stringify(log.value) : null);
   }
 
   if (inserted.seq.length > 0) {
@@ -211,18 +294,74 @@ export async function ingestReplayJournal(
     );
     const rows = new BinaryRows();
     inserted.seq.forEach((seq, i) => {
-      rows.row(VALUE_COLUMNS.length);
+      rows.row(VALUE_COLUMNS.length + 1);
       rows.int4(streams[i]!);
       rows.int4(inserted.ctx[i]!);
       rows.int4(seq);
       rows.float8(inserted.num[i]!);
       rows.jsonb(inserted.value[i]!);
+      rows.bool(unverified);
     });
-    await tx.copyBinary("log_values", VALUE_COLUMNS, rows);
+    await tx.copyBinary("log_values", [...VALUE_COLUMNS, "unverified"], rows);
     await addToCatalog(db, runId, inserted.name, inserted.ctx, contexts);
   }
-  await insertDivergences(db, divergences);
-  return { runId, values: inserted.seq.length, compared: compared.length, divergences: divergences.length, iterations };
+  await insertDivergences(db, rows);
+  return {
+    runId,
+    values: inserted.seq.length,
+    compared: compared.length,
+    divergences: divergences.length,
+    iterations,
+    refused: false,
+    unverified: unverified === true ? inserted.seq.length : 0,
+    summary,
+  };
+}
+
+/**
+ * The divergences in a few facts: which names, where the first one is (by journal line: the earliest
+ * point the replay left the recorded run), and the largest absolute and relative differences of numbers.
+ */
+function summarize(divergences: readonly (NewDivergence & { line: number })[], contexts: OriginalContexts): DivergenceSummary | null {
+  if (divergences.length === 0) return null;
+  const first = divergences.reduce((a, b) => (b.line < a.line ? b : a));
+  let maxAbs: number | null = null;
+  let maxRel: number | null = null;
+  for (const d of divergences) {
+    const difference = numericDifference(parseJson(d.recorded), parseJson(d.replayed));
+    if (difference === null) continue;
+    maxAbs = Math.max(maxAbs ?? 0, difference.absolute);
+    if (difference.relative !== null) maxRel = Math.max(maxRel ?? 0, difference.relative);
+  }
+  return {
+    count: divergences.length,
+    names: [...new Set(divergences.map((d) => d.name))].sort(),
+    first: {
+      name: first.name,
+      coordinates: first.ctx_id === null ? {} : coordinatesOf(first.ctx_id, contexts),
+      recorded: parseJson(first.recorded),
+      replayed: parseJson(first.replayed),
+      detail: first.detail,
+    },
+    maxAbs,
+    maxRel,
+  };
+}
+
+function parseJson(text: string | null): JsonValue | null {
+  return text === null ? null : (JSON.parse(text) as JsonValue);
+}
+
+/** A context's place as loop name → iteration, outer loops first. */
+function coordinatesOf(ctx: number, contexts: OriginalContexts): Record<string, number> {
+  const chain: [string, number][] = [];
+  for (let at: number | null = ctx; at !== null; ) {
+    const context = contexts.byId.get(at);
+    if (context === undefined) break;
+    chain.unshift([context.name, context.iteration]);
+    at = context.parent;
+  }
+  return Object.fromEntries(chain);
 }
 
 /** The stream id of each key, created where the run has none yet. */

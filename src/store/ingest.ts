@@ -2,16 +2,17 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import path from "node:path";
 import type { Kysely } from "kysely";
 import type { ProjectLayout } from "../project-layout.js";
-import type { EndRecord, JournalFormat, JournalRecord } from "../journal/records.js";
+import type { EndRecord, JournalFormat, JournalRecord, JsonValue } from "../journal/records.js";
 import { BadLine, decodeRecord } from "../journal/decode.js";
 import { mergeKeys } from "../journal/dimension-keys.js";
+import { describeProblem } from "../checkpoints/round-trip.js";
 import { isAlive } from "./pglite-lock.js";
-import { IncompleteReplay, ingestReplayJournal, type ReplayIngestResult } from "./ingest-replay.js";
+import { IncompleteReplay, ingestReplayJournal, replayStartOfJournal, type ReplayIngestResult, type ReplayStart } from "./ingest-replay.js";
 import type { Database } from "./schema.js";
 import type { Store, StoreTransaction } from "./open-store.js";
 import { analyzeRecordedTables, ensureProject, forgetProject } from "./queries/projects.js";
 import { journalStates, saveJournal } from "./queries/journals.js";
-import { endRun, insertRun, markRunIncomplete } from "./queries/runs.js";
+import { endRun, insertRun, markRunIncomplete, setCheckpointFacts } from "./queries/runs.js";
 import { mergeLogNames } from "./queries/logs.js";
 import { addIterationTimes, saveRanges } from "./queries/loop-ranges.js";
 import { KEEP_RANGES, RunReader, VALUE_COLUMNS, ValueBatch } from "./run-reader.js";
@@ -145,11 +146,15 @@ async function ingestReplayJournals(
       .filter((f) => f.endsWith(".jsonl"))
       .sort()) {
       const relative = `replays/${job}/${file}`;
+      // Counted with the runs' journals: `read` counts both, and must not exceed the total.
+      report.journals++;
       const task = Number(/^task-(\d+)-/.exec(file)?.[1]);
       if (known.has(relative) || active.has(task)) continue;
       const absolute = path.join(dir, file);
       try {
-        rows += await store.transaction(async (tx) => (await storeReplayJournal(tx, projectId, layout, absolute, null)).values);
+        rows += await store.transaction(
+          async (tx) => (await storeReplayJournal(tx, projectId, layout, absolute, null, replayStartOfJournal(absolute))).values,
+        );
         report.read++;
       } catch (error) {
         if (!(error instanceof IncompleteReplay)) throw error;
@@ -171,8 +176,9 @@ export async function storeReplayJournal(
   layout: ProjectLayout,
   absolute: string,
   taskId: number | null,
+  start: ReplayStart,
 ): Promise<ReplayIngestResult & { journal: string }> {
-  const result = await ingestReplayJournal(tx, projectId, absolute, taskId);
+  const result = await ingestReplayJournal(tx, projectId, absolute, taskId, start);
   const relative = path.relative(layout.florDir, absolute).split(path.sep).join("/");
   await saveJournal(tx.db, projectId, finishedJournal(relative, result.runId, absolute), { keepExisting: true });
   return { ...result, journal: relative };
@@ -334,6 +340,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
   const lateTimes = { ctx: [] as number[], seconds: [] as number[] };
   const catalog = new Map<string, { keys: string[]; count: number }>();
   let end: EndRecord | null = null;
+  const checkpointFacts: { unusable?: string; policy?: JsonValue } = {};
   reader.startBatch();
 
   for (const { line, record } of parsed) {
@@ -386,6 +393,14 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
         checkpoints.written.push(record.w);
         checkpoints.seconds.push(record.s);
         break;
+      case "ckcheck":
+        if (!record.ok) checkpointFacts.unusable = describeProblem({ object: record.o!, path: record.p!, reason: record.r! });
+        break;
+      case "ckpolicy": {
+        const { max, taken, skipped, fg, bg, loop } = record;
+        checkpointFacts.policy = { max, taken, skipped, fg, bg, loop };
+        break;
+      }
       case "loop":
         summaries.parent.push(record.c);
         summaries.name.push(record.n);
@@ -434,6 +449,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     { name: "written_bytes", values: checkpoints.written },
     { name: "seconds", values: checkpoints.seconds },
   ]);
+  if (checkpointFacts.unusable !== undefined || checkpointFacts.policy !== undefined) await setCheckpointFacts(trx, runId, checkpointFacts);
   const names = [...catalog.keys()];
   await mergeLogNames(
     trx,

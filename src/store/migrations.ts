@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type MigrationProvider, type RawBuilder } from "kysely";
+import { STORE_SCHEMA } from "./schema.js";
 
 /** Migrations, in order. Never edit one that has shipped: add the next. */
 const migrations: Record<string, Migration> = {
@@ -189,6 +190,42 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("logs_name_run_ctx").on("logs").columns(["name", "run_id", "ctx_id"]).execute();
     },
   },
+  "0004-replay-verification": {
+    async up(db: Kysely<unknown>) {
+      // True only on replayed values that no replay could verify (a from-start replay did not reproduce the
+      // run's recorded values); NULL everywhere else, which costs no space in the big table.
+      await db.schema.alterTable("logs").addColumn("unverified", "boolean").execute();
+      // Which replay diverged: one that restored checkpoints (its values were refused and the run replayed
+      // from its start) or one from the start (its values are stored, unverified); an id to page by.
+      await db.schema
+        .alterTable("replay_divergences")
+        .addColumn("id", "bigserial", (c) => c.primaryKey())
+        .addColumn("stage", "text")
+        .execute();
+      await db.schema.createIndex("replay_divergences_task").on("replay_divergences").columns(["task_id", "id"]).execute();
+      await db.schema
+        .alterTable("replay_tasks")
+        .addColumn("redone", "boolean", (c) => c.notNull().defaultTo(false))
+        .addColumn("unverified", "integer", (c) => c.notNull().defaultTo(0))
+        // JSON text, not jsonb: the coordinates in it keep their order, outer loops first.
+        .addColumn("diagnosis", "text")
+        .execute();
+      // Values stored by replays that diverged before replays were checked: they cannot be told apart from
+      // right ones any more, so they are all unverified (replayed values have sequence numbers from 10^9).
+      const table = (name: string) => sql.table(`${STORE_SCHEMA}.${name}`);
+      await sql`update ${table("logs")} g set unverified = true
+        from (select distinct c.run_id, c.name from ${table("replay_coverage")} c
+              join ${table("replay_tasks")} t on t.id = c.task_id where t.divergences > 0) d
+        where g.run_id = d.run_id and g.name = d.name and g.seq >= 1000000000`.execute(db);
+    },
+  },
+  "0005-checkpoint-usability": {
+    async up(db: Kysely<unknown>) {
+      // Why a run's checkpoints cannot be restored (its first checkpoint failed the round trip; null when
+      // they can or the run never said), and what its checkpoint policy decided (the ckpolicy record).
+      await db.schema.alterTable("runs").addColumn("checkpoints_unusable", "text").addColumn("checkpoint_policy", "jsonb").execute();
+    },
+  },
   "0006-loop-ranges-and-log-streams": {
     async up(db: Kysely<unknown>) {
       // Loop structure as ranges of contexts and values by stream (run, name, range), instead of a row per
@@ -205,8 +242,9 @@ const migrations: Record<string, Migration> = {
       await run(sql`create unique index log_streams_key on flor.log_streams (name, run_id, ctx_id) nulls not distinct`);
       // No primary key: ingestion is exactly-once by journal offsets. Within a stream, values are few
       // enough (RANGE_SPAN contexts) that one deduplicated index entry per value suffices.
+      // `unverified` as in migration 0004: true only on replayed values no replay could verify.
       await run(sql`create table flor.log_values (stream_id integer not null, ctx_id integer, seq integer not null,
-        num double precision, value jsonb)`);
+        num double precision, value jsonb, unverified boolean)`);
       await run(sql`create index log_values_stream on flor.log_values (stream_id)`);
 
       // Each old context's range: consecutive contexts of one loop execution (same parent and name,
@@ -226,8 +264,8 @@ const migrations: Record<string, Migration> = {
       await run(sql`insert into flor.log_streams (run_id, name, ctx_id)
         select distinct g.run_id, g.name, c.range_ctx
         from flor.logs g left join context_range c on c.run_id = g.run_id and c.ctx_id = g.ctx_id`);
-      await run(sql`insert into flor.log_values (stream_id, ctx_id, seq, num, value)
-        select s.id, g.ctx_id, g.seq, g.num, g.value
+      await run(sql`insert into flor.log_values (stream_id, ctx_id, seq, num, value, unverified)
+        select s.id, g.ctx_id, g.seq, g.num, g.value, g.unverified
         from flor.logs g left join context_range c on c.run_id = g.run_id and c.ctx_id = g.ctx_id
         join flor.log_streams s on s.run_id = g.run_id and s.name = g.name and coalesce(s.ctx_id, 0) = coalesce(c.range_ctx, 0)
         order by s.id, g.seq`);
@@ -235,7 +273,7 @@ const migrations: Record<string, Migration> = {
       await run(sql`drop table flor.logs`);
       await run(sql`drop table flor.loops`);
       await run(sql`create view flor.logs as
-        select s.run_id, v.seq, v.ctx_id, s.name, v.num, v.value
+        select s.run_id, v.seq, v.ctx_id, s.name, v.num, v.value, v.unverified
         from flor.log_values v join flor.log_streams s on s.id = v.stream_id`);
       await run(sql`create view flor.loops as
         select r.run_id, r.ctx_id + k as ctx_id, r.parent_ctx_id, r.name, r.iteration + k as iteration, r.value, r.depth,

@@ -1,14 +1,15 @@
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Kysely, Migrator, PostgresDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { PGlite } from "@electric-sql/pglite";
 import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import { FlorError } from "../errors.js";
 import type { ProjectLayout } from "../project-layout.js";
-import { DirectoryLock } from "./pglite-lock.js";
+import { DirectoryLock, liveHolder } from "./pglite-lock.js";
 import { migrationProvider } from "./migrations.js";
 import { quoteIdentifier, toCsv, type BulkColumn } from "./bulk-insert.js";
 import type { BinaryRows } from "./binary-rows.js";
@@ -46,7 +47,17 @@ export interface StoreOptions {
   command?: string;
   /** How long to wait for the embedded store while another process holds it (default: fail at once). */
   waitSeconds?: number;
+  /**
+   * Whether to ask the flor daemon to let go of the embedded store when it holds it (default: yes); a
+   * daemon starting does not, so two starting at once do not stop each other.
+   */
+  takeOver?: boolean;
 }
+
+/** The command name the flor daemon holds the embedded store under (see src/daemon). */
+const DAEMON_COMMAND = "flor daemon";
+/** How long the daemon gets to finish the requests it answers and let go of the store. */
+const TAKE_OVER_SECONDS = 60;
 
 /** Runs `COPY <table> (<columns>)` from `data` in `format`, inside the transaction on `client`. */
 type CopyData = (client: pg.PoolClient, statement: string, data: string | Buffer, format: "csv" | "binary") => Promise<void>;
@@ -61,7 +72,9 @@ const EMBEDDED_SETTINGS = ["-c", "shared_buffers=32MB", "-c", "max_wal_size=64MB
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
   const url = options.databaseUrl ?? configuredServerUrl();
-  return url ? openServer(url) : openEmbedded(layout.databaseDir, layout.databaseLock, options.command ?? "flor", options.waitSeconds ?? 0);
+  return url
+    ? openServer(url)
+    : openEmbedded(layout.databaseDir, layout.databaseLock, options.command ?? "flor", options.waitSeconds ?? 0, options.takeOver ?? true);
 }
 
 async function openServer(url: string): Promise<Store> {
@@ -81,16 +94,31 @@ async function openServer(url: string): Promise<Store> {
   return migrated(pool, "postgres", location, url, copy, async () => undefined);
 }
 
-async function openEmbedded(dataDir: string, lockFile: string, command: string, waitSeconds: number): Promise<Store> {
-  const deadline = performance.now() + waitSeconds * 1000;
+async function openEmbedded(dataDir: string, lockFile: string, command: string, waitSeconds: number, takeOver: boolean): Promise<Store> {
+  let deadline = performance.now() + waitSeconds * 1000;
+  const asked = new Set<number>();
   let lock: DirectoryLock;
   for (;;) {
     try {
       lock = DirectoryLock.acquire(lockFile, command);
       break;
     } catch (error) {
+      // The daemon only holds the store for commands: a process that needs it itself has it step down
+      // (SIGTERM: it finishes what it answers, then closes the store), whichever daemon holds it by then.
+      const holder = takeOver ? liveHolder(lockFile) : null;
+      if (holder?.command === DAEMON_COMMAND && holder.host === hostname()) {
+        if (!asked.has(holder.pid)) {
+          asked.add(holder.pid);
+          deadline = Math.max(deadline, performance.now() + TAKE_OVER_SECONDS * 1000);
+          try {
+            process.kill(holder.pid, "SIGTERM");
+          } catch {
+            // It ended meanwhile.
+          }
+        }
+      }
       if (performance.now() >= deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, asked.size > 0 ? 50 : 200));
     }
   }
   let pglite: PGlite;
@@ -134,11 +162,13 @@ async function migrated(
     await db.destroy().catch(() => undefined);
     await end();
   };
-  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: STORE_SCHEMA });
-  const { error } = await migrator.migrateToLatest();
-  if (error !== undefined) {
-    await close();
-    throw new FlorError(`cannot migrate the store at ${location}: ${(error as Error).message}`, { cause: error });
+  if (!(await migratedAlready(db))) {
+    const migrator = new Migrator({ db, provider: migrationProvider, migrationTableSchema: STORE_SCHEMA });
+    const { error } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      await close();
+      throw new FlorError(`cannot migrate the store at ${location}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   async function transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
@@ -183,6 +213,21 @@ async function migrated(
 
 function copyInto(table: keyof Database, columns: readonly string[]): string {
   return `COPY ${quoteIdentifier(STORE_SCHEMA)}.${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(", ")})`;
+}
+
+/**
+ * Whether the store has run exactly the migrations this build knows: one query, where the migrator's
+ * own check (its tables, a lock, the list) takes 10–20 statements and a fifth of a second on PGlite.
+ * Anything else (a new store, a pending or unknown migration) goes to the migrator.
+ */
+async function migratedAlready(db: Kysely<Database>): Promise<boolean> {
+  const known = Object.keys(await migrationProvider.getMigrations()).sort();
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${sql.id(STORE_SCHEMA, "kysely_migration")} order by name`.execute(db);
+    return rows.length === known.length && rows.every((row, i) => row.name === known[i]);
+  } catch {
+    return false;
+  }
 }
 
 function redact(url: string): string {

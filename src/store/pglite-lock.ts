@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { FlorError } from "../errors.js";
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   host: string;
   command: string;
@@ -38,8 +38,8 @@ export class DirectoryLock {
             {
               hint:
                 holder.command === "flor serve"
-                  ? "flor runs, versions, query, explain and replay (but not --dry-run) go through `flor serve` once it listens; for this command, stop it (Ctrl-C) or set FLOR_DATABASE_URL to a PostgreSQL server."
-                  : "Wait for it to finish or stop it; to share one store between processes, run `flor serve` or set FLOR_DATABASE_URL to a PostgreSQL server.",
+                  ? "Commands go through `flor serve` once it listens (with FLOR_NO_DAEMON=1 only runs, versions, query, explain and replay without --dry-run do); otherwise stop it (Ctrl-C) or set FLOR_DATABASE_URL to a PostgreSQL server."
+                  : "Wait for it to finish or stop it; commands share the store through the flor daemon (unless FLOR_NO_DAEMON is set) or `flor serve`, or set FLOR_DATABASE_URL to a PostgreSQL server.",
             },
           );
         }
@@ -61,6 +61,12 @@ export class DirectoryLock {
     const holder = readOwner(this.file);
     if (holder !== null && holder.pid === process.pid && holder.host === hostname()) rmSync(this.file, { force: true });
   }
+}
+
+/** Who holds the lock `file`, when its owner lives (or runs on another host, where we cannot tell). */
+export function liveHolder(file: string): LockOwner | null {
+  const holder = readOwner(file);
+  return holder !== null && isAlive(holder) ? holder : null;
 }
 
 function readOwner(file: string): LockOwner | null {

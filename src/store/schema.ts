@@ -30,6 +30,10 @@ export interface RunsTable {
   seconds: number | null;
   exit_code: number | null;
   error: string | null;
+  /** Why the run's checkpoints cannot be restored, from its journal's failed ckcheck record; null otherwise. */
+  checkpoints_unusable: string | null;
+  /** The run's ckpolicy record: what its checkpoint policy decided. */
+  checkpoint_policy: Json | null;
 }
 
 export interface ArgsTable {
@@ -84,6 +88,8 @@ export interface LogValuesTable {
   seq: number;
   num: number | null;
   value: Json | null;
+  /** True only on a replayed value that no replay could verify (see LogsTable). */
+  unverified: boolean | null;
 }
 
 /** A view of loop_ranges with one row per iteration (a context): `dims` holds the iteration (and item) of every enclosing loop. */
@@ -117,6 +123,8 @@ export interface LogsTable {
   name: string;
   num: number | null;
   value: Json | null;
+  /** True on a replayed value that no replay could verify; NULL otherwise (recorded, or verified). */
+  unverified: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
 }
 
 /** The catalog: which names a run logged, at which loop dimensions, how often. */
@@ -183,6 +191,12 @@ export interface ReplayTasksTable {
   values_written: Generated<number>;
   divergences: Generated<number>;
   error: string | null;
+  /** Whether its replay from checkpoints diverged and was redone from the run's start. */
+  redone: Generated<boolean>;
+  /** Values it stored marked unverified (its from-start replay diverged too). */
+  unverified: Generated<number>;
+  /** What its divergence looked like and its likely cause: a TaskDiagnosis as JSON text. */
+  diagnosis: string | null;
 }
 
 export interface ReplayEventsTable {
@@ -205,6 +219,7 @@ export interface ReplayCoverageTable {
 
 /** A value the replay logged differently from the original run (or a loop structure it did not reproduce). */
 export interface ReplayDivergencesTable {
+  id: Generated<string>;
   run_id: number;
   task_id: number | null;
   ctx_id: number | null;
@@ -213,6 +228,8 @@ export interface ReplayDivergencesTable {
   recorded: Json | null;
   replayed: Json | null;
   detail: string;
+  /** `checkpoints`: a replay that restored checkpoints (its values refused, the run redone from its start); `start`: a replay from the run's start (its values stored, unverified); null: before replays were checked. */
+  stage: "checkpoints" | "start" | null;
 }
 
 export interface Database {

@@ -50,7 +50,7 @@ describe.each(backends())("the flor CLI on $name", (backend) => {
     expect(versions[1]!.message).toMatch(/^uncommitted changes on [0-9a-f]{10}$/);
 
     const table = repo.flor(["runs"], env);
-    expect(table.stdout.split("\n")[0]).toMatch(/^tstamp\s+filename\s+vid\s+status\s+seconds\s+logs\s+args$/);
+    expect(table.stdout.split("\n")[0]).toMatch(/^tstamp\s+filename\s+vid\s+status\s+seconds\s+logs\s+replayed\s+args\s+error$/);
     expect(table.stdout).toContain("elitism=false generations=2");
   });
 
@@ -74,8 +74,9 @@ describe.each(backends())("the flor CLI on $name", (backend) => {
 
   it("reports mistakes in one line with exit codes 1 and 2", () => {
     expect(repo.runScript("nested-loops.mjs").status).toBe(0);
+    // A usage mistake, as the same misspelling is in `flor query`.
     const unknown = repo.flor(["dataframe", "fitnes"], env);
-    expect(unknown.status).toBe(1);
+    expect(unknown.status).toBe(2);
     expect(unknown.stderr).toBe(
       `flor: unknown name "fitnes": no run of ${repo.dir.split("/").pop()} logged it or has it as an argument; did you mean "fitness"?\n`,
     );

@@ -8,7 +8,7 @@ beforeAll(() => {
 });
 afterAll(() => repo.remove());
 
-const COMMANDS = ["runs", "versions", "dataframe", "ingest", "propagate", "query", "explain", "replay", "serve", "worker"];
+const COMMANDS = ["runs", "versions", "dataframe", "ingest", "propagate", "query", "explain", "replay", "serve", "worker", "daemon"];
 
 describe("the CLI's per-command options", () => {
   it("refuses options a command does not take with exit code 2, naming the options it takes", () => {
@@ -24,8 +24,8 @@ describe("the CLI's per-command options", () => {
     const query = repo.flor(["query", "SELECT 1", "--dry-run"]);
     expect(query.status).toBe(2);
     expect(query.stderr).toMatch(/takes --replay <mode>, --no-replay, --format <format>, --workers <n>;/);
-    // The hidden --job of `flor replay` (how background replays run) is not advertised.
-    expect(repo.flor(["replay", "--verbose"]).stderr).not.toMatch(/--job/);
+    // --job N is the job's report (and how background replays run).
+    expect(repo.flor(["replay", "--verbose"]).stderr).toMatch(/--job <job>/);
   });
 
   it("prints each command's options with --help, and the list of commands with flor --help", () => {
@@ -63,5 +63,14 @@ describe("the CLI's per-command options", () => {
       stderr: 'flor: --workers must be an integer of at least 0, not "many"\n',
     });
     expect(repo.flor(["replay", "--where"]).status).toBe(2);
+    expect(repo.flor(["daemon", "restart"])).toMatchObject({
+      status: 2,
+      stderr: 'flor: flor daemon takes start, status or stop, not "restart"\n',
+    });
+    expect(repo.flor(["daemon"]).status).toBe(2);
+    expect(repo.flor(["daemon", "status", "--format", "csv"])).toMatchObject({
+      status: 2,
+      stderr: "flor: flor daemon prints text or --format json\n",
+    });
   });
 });

@@ -28,8 +28,8 @@ describe("flor replay", () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/declined decay for run .*: .*decay/);
     const summary = result.stdout.split("\n")[2]!.trim().split(/\s+/);
-    // job, status, tasks, failed, iterations, values, divergences: round 5 of four runs (the 4-round run has none), w1 and decay
-    expect(summary).toEqual(["1", "done", "4", "0", "4", String(4 + 2), "0"]);
+    // job, status, tasks, failed, iterations, values, divergences, redone, unverified: round 5 of four runs (the 4-round run has none), w1 and decay
+    expect(summary).toEqual(["1", "done", "4", "0", "4", String(4 + 2), "0", "0", "0"]);
     const frame = repo.flor(["dataframe", "w1", "decay", "--format", "json"], env).stdout;
     expect((JSON.parse(frame) as { round: number }[]).map((row) => row.round)).toEqual([5, 5, 5, 5]);
     // The store can be rebuilt from journals: replayed values come back from the replay journals.

@@ -8,9 +8,11 @@ import { copyRepo, recordHistory } from "../replay/replay-history.js";
 
 // An empty FLOR_DATABASE_URL keeps the embedded store even when the test run has a PostgreSQL server.
 const env = { FLOR_DATABASE_URL: "" };
+/** Commands that open the store themselves, or reach `flor serve` over GraphQL. */
+const noDaemon = { ...env, FLOR_NO_DAEMON: "1" };
 const QUESTION = "SELECT seed, round, norm, w1 FROM train.mjs WHERE round >= 4 ORDER BY seed, round";
 const TYPO = "SELECT nrom FROM train.mjs";
-/** The commands compared, each run locally (before the server starts) and through the server. */
+/** The commands compared, each run with the store opened locally (before the server starts) and through the server. */
 const COMMANDS: Record<string, string[]> = {
   runs: ["runs"],
   runsJson: ["runs", "--format", "json"],
@@ -25,26 +27,36 @@ const COMMANDS: Record<string, string[]> = {
   explainTypo: ["explain", TYPO],
   badWhere: ["replay", "w1", "--where", "roudn >= 4"],
 };
+/** Commands that need the process holding the store: through the daemon's socket, which `flor serve` serves too. */
+const STORE_COMMANDS: Record<string, string[]> = {
+  dataframe: ["dataframe", "norm", "final"],
+  dataframeCsv: ["dataframe", "--format", "csv"],
+  dryRun: ["replay", "w1", "--where", "round >= 4", "--dry-run"],
+  dryRunJson: ["replay", "w1", "--dry-run", "--format", "json"],
+  unknownName: ["dataframe", "nrom"],
+};
 
 let repo: TestRepo;
 /** A copy of the project, for replaying locally what the server replays. */
 let twin: TestRepo;
 let server: RunningServe;
-const local: Record<string, { status: number | null; stdout: string; stderr: string }> = {};
+type Outcome = { status: number | null; stdout: string; stderr: string };
+const local: Record<string, Outcome> = {};
+const daemon: Record<string, Outcome> = {};
 /** EXPLAIN's planning times are the one part that differs from one run to the next. */
 const untimed = (text: string) => text.replace(/^planning: .*$/m, "planning: (times)");
 /** Replay progress lines carry timings too. */
 const quiet = (text: string) => text.replace(/^replay job \d+ \[.*\n/gm, "");
+const outcome = ({ status, stdout, stderr }: Outcome): Outcome => ({ status, stdout: untimed(stdout), stderr });
 
 beforeAll(async () => {
   repo = recordHistory();
-  for (const [name, args] of Object.entries(COMMANDS)) {
-    const { status, stdout, stderr } = repo.flor(args, env);
-    local[name] = { status, stdout: untimed(stdout), stderr };
-  }
+  for (const [name, args] of Object.entries({ ...COMMANDS, ...STORE_COMMANDS })) local[name] = outcome(repo.flor(args, noDaemon));
+  for (const [name, args] of Object.entries({ ...COMMANDS, ...STORE_COMMANDS })) daemon[name] = outcome(repo.flor(args, env));
   twin = TestRepo.at(copyRepo(repo, `${repo.dir}-twin`));
+  // The server takes the store over from the daemon the commands above started.
   server = await startServe(repo, [], env);
-}, 120_000);
+}, 180_000);
 
 afterAll(() => {
   if (server?.process.exitCode === null) server.process.kill("SIGKILL");
@@ -63,9 +75,12 @@ describe("the CLI through flor serve", () => {
 
   it("prints exactly what the commands print with the store opened locally, errors and exit codes included", () => {
     for (const [name, args] of Object.entries(COMMANDS)) {
-      const { status, stdout, stderr } = repo.flor(args, env);
-      expect({ name, status, stdout: untimed(stdout), stderr }).toEqual({ name, ...local[name] });
+      // Through the server's daemon socket, and over its GraphQL API.
+      expect({ name, ...outcome(repo.flor(args, env)) }).toEqual({ name, ...local[name] });
+      expect({ name, ...outcome(repo.flor(args, noDaemon)) }).toEqual({ name, ...local[name] });
     }
+    // And through the daemon, before the server started.
+    for (const name of Object.keys(COMMANDS)) expect({ name, ...daemon[name] }).toEqual({ name, ...local[name] });
     // Not vacuous: the local answers were answers, and the mistakes were usage errors (2) with the excerpt.
     expect(local["query"]!.status).toBe(0);
     expect(local["query"]!.stderr).toMatch(/w1 missing for \d+ run\(s\); run with --replay wait/);
@@ -80,14 +95,27 @@ describe("the CLI through flor serve", () => {
     expect(local["explain"]!.stdout).toMatch(/planning: \(times\)/);
   });
 
-  it("commands without a path through the server say that it holds the store and what works through it", () => {
+  it("runs the commands that need the store itself through the server's daemon socket, as they run locally", () => {
+    for (const [name, args] of Object.entries(STORE_COMMANDS)) {
+      expect({ name, ...outcome(repo.flor(args, env)) }).toEqual({ name, ...local[name] });
+      expect({ name, ...daemon[name] }).toEqual({ name, ...local[name] });
+    }
+    expect(local["dataframe"]!.status).toBe(0);
+    expect(local["dataframe"]!.stdout.split("\n")[0]).toMatch(/norm/);
+    expect(local["dryRunJson"]!.status).toBe(0);
+    expect(JSON.parse(local["dryRunJson"]!.stdout)).toMatchObject({ names: ["w1"] });
+    expect(local["unknownName"]!.status).toBe(1);
     const ingest = repo.flor(["ingest"], env);
+    expect([ingest.status, ingest.stderr]).toEqual([0, ""]);
+    expect(ingest.stdout).toMatch(/^ingested 0 of 5 journals: 0 new runs, 0 rows/);
+  });
+
+  it("over GraphQL only (FLOR_NO_DAEMON=1), commands that need the store say that the server holds it", () => {
+    const ingest = repo.flor(["ingest"], noDaemon);
     expect(ingest.status).toBe(1);
     expect(ingest.stderr).toMatch(/in use by `flor serve`/);
-    expect(ingest.stderr).toMatch(
-      /flor runs, versions, query, explain and replay \(but not --dry-run\) go through `flor serve` once it listens/,
-    );
-    const dryRun = repo.flor(["replay", "w1", "--dry-run"], env);
+    expect(ingest.stderr).toMatch(/Commands go through `flor serve` once it listens \(with FLOR_NO_DAEMON=1 only runs, versions, query/);
+    const dryRun = repo.flor(["replay", "w1", "--dry-run"], noDaemon);
     expect(dryRun.status).toBe(1);
     expect(dryRun.stderr).toMatch(/in use by `flor serve`/);
     // With a PostgreSQL server configured, commands open that themselves (here: one that is not there).
@@ -116,7 +144,7 @@ describe("the CLI through flor serve", () => {
 
   it("replays through the server, with the summary the same replay prints locally", () => {
     const args = ["replay", "w1", "--where", "round = 5 AND seed = 3"];
-    const here = twin.flor(args, env);
+    const here = twin.flor(args, noDaemon);
     expect(here.status, here.stderr).toBe(0);
     const there = repo.flor(args, env);
     expect(there.status, there.stderr).toBe(0);
@@ -132,11 +160,11 @@ describe("the CLI through flor serve", () => {
     expect(filled.every((row) => typeof row.w1 === "number")).toBe(true);
   }, 120_000);
 
-  it("waits for a query's replay through the server and answers as the local query does", () => {
+  it("waits for a query's replay over the server's GraphQL and answers as the local query does", () => {
     const args = ["query", "SELECT seed, part, w0_part FROM train.mjs WHERE round = 0 AND part = 1 ORDER BY seed", "--format", "json"];
-    const here = twin.flor(args, env);
+    const here = twin.flor(args, noDaemon);
     expect(here.status, here.stderr).toBe(0);
-    const there = repo.flor(args, env);
+    const there = repo.flor(args, noDaemon);
     expect(there.status, there.stderr).toBe(0);
     // The twin lacks the run recorded meanwhile (seed 11), which logs w0_part itself.
     const rows = JSON.parse(there.stdout) as { seed: number; w0_part: number | null }[];
@@ -175,6 +203,6 @@ describe("the CLI through flor serve", () => {
       file,
       JSON.stringify({ url: "http://127.0.0.1:1/graphql", pid: 2 ** 22 + 12345, host: hostname(), started: new Date().toISOString() }),
     );
-    expect(repo.flor(["runs", "--format", "json"], env).stdout).toBe(through);
+    expect(repo.flor(["runs", "--format", "json"], noDaemon).stdout).toBe(through);
   });
 });

@@ -141,7 +141,7 @@ describe("SQL compilation", () => {
       'where s.name = $5 and s.run_id = any($6::int[]) offset 0) st join "flor"."log_values" lg on lg.stream_id = st.id where true' +
         ' union all select r.run_id, (case when r.name = $7 then r.iteration + g else (r.outer_dims ->> $8)::int end) as "d0",' +
         ' (case when r.name = $9 then r.iteration + g else (r.outer_dims ->> $10)::int end) as "d1",' +
-        ' null::float8 as "n0", null::jsonb as "v0", null::integer as "q0"' +
+        ' null::float8 as "n0", null::jsonb as "v0", null::boolean as "u0", null::integer as "q0"' +
         ' from "flor"."loop_ranges" r cross join lateral generate_series(0, r.count - 1) as g where r.name = $11 and r.run_id = any($12::int[])' +
         ' and not exists (select 1 from "flor"."log_streams" s join "flor"."log_values" lg on lg.stream_id = s.id' +
         " where s.name = $13 and s.run_id = r.run_id and s.ctx_id = r.ctx_id and lg.ctx_id = r.ctx_id + g)) t0",

@@ -186,30 +186,45 @@ describe("GraphQL", () => {
     expect(result.data!.explain.explain).toContain("loss");
   });
 
-  it("off loopback, needs the token for reads and subscriptions too", async () => {
+  it("off loopback, needs the token for every request: 401 before the document is read or the store refreshed", async () => {
     expect(["127.0.0.1", "127.1.2.3", "::1", "localhost"].every(readsAreOpenOn)).toBe(true);
     expect(["0.0.0.0", "::", "10.0.0.5", "example.org", "127.0.0.1.example.org"].some(readsAreOpenOn)).toBe(false);
-    const closed = createFlorYoga({ session, token: "reads-token-0123456789", openReads: false });
-    const ask = async (headers: Record<string, string>, query: string) =>
-      (
-        await closed.fetch("http://flor.test/graphql", {
-          method: "POST",
-          headers: { "content-type": "application/json", ...headers },
-          body: JSON.stringify({ query }),
-        })
-      ).text();
+    let refreshes = 0;
+    const closed = createFlorYoga({
+      session,
+      token: "reads-token-0123456789",
+      openReads: false,
+      refresh: async () => {
+        refreshes++;
+      },
+    });
+    const ask = (headers: Record<string, string>, query: string) =>
+      closed.fetch("http://flor.test/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ query }),
+      });
     for (const authorization of [undefined, "Bearer wrong"]) {
       const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
-      expect(JSON.parse(await ask(headers, "{ project { projid } }"))).toMatchObject({
-        errors: [{ extensions: { code: "UNAUTHENTICATED" } }],
-      });
-      expect(await ask({ ...headers, accept: "text/event-stream" }, "subscription { replayJobEvents(id: 1) { id } }")).toContain(
-        "UNAUTHENTICATED",
-      );
+      // A read, a syntax error, a misspelt field (no "did you mean" for strangers) and a subscription: all alike.
+      for (const [query, accept] of [
+        ["{ project { projid } }", "application/json"],
+        ["{ project { projid ", "application/json"],
+        ["{ projet { projid } }", "application/json"],
+        ["subscription { replayJobEvents(id: 1) { id } }", "text/event-stream"],
+      ] as const) {
+        const response = await ask({ ...headers, accept }, query);
+        expect(response.status).toBe(401);
+        expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
+        expect(await response.json()).toEqual({
+          errors: [{ message: expect.stringContaining("needs the bearer token"), extensions: { code: "UNAUTHENTICATED" } }],
+        });
+      }
     }
-    expect(JSON.parse(await ask({ authorization: "Bearer reads-token-0123456789" }, "{ project { projid } }"))).toEqual({
-      data: { project: { projid: layoutFor(repo.dir).projid } },
-    });
+    expect(refreshes).toBe(0);
+    const allowed = await ask({ authorization: "Bearer reads-token-0123456789" }, "{ project { projid } }");
+    expect(await allowed.json()).toEqual({ data: { project: { projid: layoutFor(repo.dir).projid } } });
+    expect(refreshes).toBe(1);
   });
 
   it("serves POST /graphql over real HTTP", async () => {

@@ -1,7 +1,8 @@
-import { getIntrospectionQuery } from "graphql/index.js";
+import { getIntrospectionQuery, type GraphQLObjectType } from "graphql/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FlorUsageError } from "../../src/errors.js";
-import { MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS } from "../../src/graphql/limits.js";
+import { GIT_COST, MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS, PLANNING_COST, STORED_PLAN_COST } from "../../src/graphql/limits.js";
+import { schema } from "../../src/graphql/schema.js";
 import { createFlorYoga } from "../../src/graphql/server.js";
 import type { ProjectLayout } from "../../src/project-layout.js";
 import type { Store } from "../../src/store/open-store.js";
@@ -70,11 +71,11 @@ describe("GraphQL protection limits", () => {
   });
 
   it("refuses operations whose estimated cost is above the budget, saying the cost, with page sizes from variables", async () => {
-    // Each page costs 1 (runs) + 1 (edges) + first × (1 (node) + 1 (id) + 1 (args) + 10 (a list's default size) × 2 (name, value)).
+    // Each page costs 1 (runs) + first × (1 (edges) + 1 (node) + 1 (id) + 1 (args) + 10 (a list's default size) × 2 (name, value)).
     const pages = (n: number) =>
       Array.from({ length: n }, (_, i) => `p${i}: runs(first: $first) { edges { node { id args { name value } } } }`).join(" ");
     const query = (n: number) => `query($first: Int) { ${pages(n)} }`;
-    const cost = (n: number, first: number) => n * (2 + first * 23);
+    const cost = (n: number, first: number) => n * (1 + first * 24);
     expect(cost(2, 100)).toBeLessThanOrEqual(MAX_COST);
     expect(cost(3, 100)).toBeGreaterThan(MAX_COST);
 
@@ -87,27 +88,83 @@ describe("GraphQL protection limits", () => {
         extensions: { code: "QUERY_TOO_COSTLY", cost: cost(3, 100), budget: MAX_COST },
       },
     ]);
-    // Smaller pages fit; without a page size the cap (100) counts.
+    // Smaller pages fit, and so does the default page (20 runs) when first is not given.
     const small = await graphql(query(3), { first: 2 });
     expect(small.errors).toBeUndefined();
     expect(small.data!["p0"]).toEqual({ edges: [{ node: expect.objectContaining({ args: expect.any(Array) }) }, expect.anything()] });
-    expect((await graphql(query(3))).errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COSTLY", cost: cost(3, 100) });
-    // Pages within pages multiply: 5 runs × their first 1000 (the cap) logs × 3 fields.
-    const nested = await graphql("{ runs(first: 5) { edges { node { logs { edges { node { name value coordinates } } } } } } }");
-    expect(nested.errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COSTLY", cost: 2 + 5 * (3 + 1000 * 4) });
+    expect((await graphql(query(3))).errors).toBeUndefined();
+    // Pages within pages multiply: 5 runs × their first 1000 logs × 4 fields.
+    const nested = await graphql(
+      "{ runs(first: 5) { edges { node { logs(first: 1000) { edges { node { name value coordinates } } } } } } }",
+    );
+    expect(nested.errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COSTLY", cost: 1 + 5 * (2 + 1 + 1000 * 5) });
+    // Page info costs nothing: the largest page of logs with its page info fits.
+    expect(
+      (await graphql(`{ run(id: 1) { logs(first: 1000) { edges { node { name value } } pageInfo { hasNextPage endCursor } } } }`)).errors,
+    ).toBeUndefined();
     expect(
       (await graphql("{ runs(first: 5) { edges { node { logs(first: 100) { edges { node { name value } } } } } } }")).errors,
     ).toBeUndefined();
   });
 
-  it("measures fragments spread into fragments once each, not once per path (2^40 paths here)", async () => {
+  it("costs heavy fields what they cost the server: 30 aliased explains are refused, a few fit", async () => {
+    const explains = (n: number) =>
+      `{ ${Array.from({ length: n }, (_, i) => `e${i}: explain(query: "SELECT acc") { __typename }`).join(" ")} }`;
+    const refused = await graphql(explains(30));
+    expect(refused.data).toBeUndefined();
+    expect(refused.errors?.[0]?.extensions).toEqual({ code: "QUERY_TOO_COSTLY", cost: 30 * (PLANNING_COST + 1), budget: MAX_COST });
+    const fits = Math.floor(MAX_COST / (PLANNING_COST + 1));
+    const allowed = await graphql(explains(fits));
+    expect(allowed.errors).toBeUndefined();
+    expect(Object.values(allowed.data!)).toEqual(Array.from({ length: fits }, () => ({ __typename: "FlorqlExplanation" })));
+    // Each heavy field declares its cost in the schema (the complexity plugin's extension), none is left at the default.
+    const declared = (type: string, field: string) => {
+      const complexity = (schema.getType(type) as GraphQLObjectType).getFields()[field]!.extensions["complexity"];
+      return typeof complexity === "number" ? complexity : (complexity as { field?: number }).field;
+    };
+    expect(
+      Object.fromEntries(
+        [
+          ["Query", "explain"],
+          ["Query", "florql"],
+          ["Query", "versions"],
+          ["Query", "diff"],
+          ["Version", "source"],
+          ["ReplayJob", "plan"],
+          ["Mutation", "requestReplay"],
+        ].map(([type, field]) => [`${type}.${field}`, declared(type!, field!)]),
+      ),
+    ).toEqual({
+      "Query.explain": PLANNING_COST,
+      "Query.florql": PLANNING_COST,
+      "Query.versions": GIT_COST,
+      "Query.diff": GIT_COST,
+      "Version.source": GIT_COST,
+      "ReplayJob.plan": STORED_PLAN_COST,
+      "Mutation.requestReplay": PLANNING_COST,
+    });
+    // Versions with every version's source: the list's 10 assumed items each read git; two fit, three do not.
+    const sources = (n: number) =>
+      `{ ${Array.from({ length: n }, (_, i) => `v${i}: versions { source(filename: "train.mjs") }`).join(" ")} }`;
+    expect((await graphql(sources(2))).errors).toBeUndefined();
+    expect((await graphql(sources(3))).errors?.[0]?.extensions).toMatchObject({
+      code: "QUERY_TOO_COSTLY",
+      cost: 3 * (GIT_COST + 10 * GIT_COST),
+    });
+  });
+
+  it("estimates fragments spread into fragments in linear time (2^40 paths here), counting every spread", async () => {
     const fragments = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ... on Query { ...F${i + 1} } }`).join(
       " ",
     );
     const started = performance.now();
     const result = await graphql(`{ ...F0 } ${fragments} fragment F40 on Query { project { projid } }`);
-    expect(result).toEqual({ data: { project: { projid: layout.projid } } });
+    // Execution would merge the spreads into one field; the estimate errs high rather than walk 2^40 paths.
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: "QUERY_TOO_COSTLY", cost: 2 ** 41 });
     expect(performance.now() - started).toBeLessThan(2000);
+    expect(await graphql(`{ ...F0 } fragment F0 on Query { ...F1 } fragment F1 on Query { project { projid } }`)).toEqual({
+      data: { project: { projid: layout.projid } },
+    });
   });
 
   it(`refuses operations nested deeper than ${MAX_DEPTH} levels`, async () => {

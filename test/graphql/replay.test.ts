@@ -36,7 +36,7 @@ async function graphql<T>(query: string, variables: Record<string, unknown> = {}
 }
 
 const JOB_FIELDS =
-  "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergences createdAt finishedAt";
+  "id status error estimatedSeconds tasks { total queued running done failed cancelled } iterations { total done } values divergenceCount redone unverified createdAt finishedAt";
 const REQUEST = `mutation($names: [String!]!, $where: String) {
   requestReplay(names: $names, where: $where) { __typename ... on ReplayJob { ${JOB_FIELDS} } ... on FlorqlError { code message hint } }
 }`;

@@ -207,6 +207,47 @@ describe("GraphQL runs: filters", () => {
     );
     expect((await refusal(RUNS, { status: ["DONE"] })).message).toContain("RunStatus");
   });
+
+  it("refuses cursors whose numbers or times are outside the store's ranges, as foreign cursors (not internal errors)", async () => {
+    const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const valid = (await runs({ first: 1 })).pageInfo.endCursor!;
+    const [tstamp] = JSON.parse(Buffer.from(valid, "base64url").toString()) as [string, number];
+    for (const after of [
+      cursor([tstamp, 2 ** 31]),
+      cursor([tstamp, -(2 ** 31) - 1]),
+      cursor([tstamp, 1e300]),
+      cursor([tstamp, 1.5]),
+      cursor(["0000-01-01T00:00:00.000Z", 1]),
+      cursor(["+275760-09-13T00:00:00.000Z", 1]),
+      cursor(["2026-02-30T00:00:00.000Z", 1]),
+      cursor(["2026-01-31T12:00:00Z", 1]),
+    ]) {
+      expect(await refusal(RUNS, { after })).toMatchObject({
+        extensions: { code: "BAD_USER_INPUT" },
+        message: `"${after}" is not a cursor this server gave out`,
+      });
+    }
+    // The limits themselves are positions like any other.
+    expect((await runs({ after: cursor([tstamp, 2 ** 31 - 1]) })).edges.length).toBeGreaterThan(0);
+    expect((await runs({ after: cursor(["9999-12-31T23:59:59.999Z", 1]) })).edges).toEqual([]);
+
+    const id = await runIdOf("train.mjs", 0.1);
+    const logs = `query($id: Int!, $after: String) { run(id: $id) { logs(after: $after) { pageInfo { hasNextPage } } } }`;
+    for (const after of [cursor(["log", "loss", 2 ** 31, 0]), cursor(["log", "loss", null, 2 ** 31]), cursor(["log", "loss", 0, -1e20])]) {
+      expect(await refusal(logs, { id, after })).toMatchObject({
+        extensions: { code: "BAD_USER_INPUT" },
+        message: `"${after}" is not a log cursor this server gave out`,
+      });
+    }
+  });
+
+  it("answers the other root fields when one fails: root fields are nullable", async () => {
+    const result = await graphql<{ runs: unknown; project: { projid: string }; florql: { columns: string[] } }>(
+      `{ runs(after: "nonsense") { edges { cursor } } project { projid } florql(query: "SELECT lr FROM train.mjs") { ... on FlorqlAnswer { columns } } }`,
+    );
+    expect(result.errors).toEqual([expect.objectContaining({ path: ["runs"], extensions: { code: "BAD_USER_INPUT" } })]);
+    expect(result.data).toEqual({ runs: null, project: { projid: layoutFor(repo.dir).projid }, florql: { columns: ["lr"] } });
+  });
 });
 
 const RUN = `query($id: Int!, $names: [String!], $first: Int = 100, $after: String) {

@@ -87,12 +87,41 @@ it("flor serve bound beyond loopback needs the token for reads, and the CLI stil
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ query: "{ runs { edges { cursor } } }" }),
     });
+    expect(read.status).toBe(401);
     expect(await read.json()).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
+    // Before the document is looked at: a misspelt field gets the same answer, and no "did you mean".
+    const probe = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ run { edges { cursor } } }" }),
+    });
+    expect(probe.status).toBe(401);
+    expect(await probe.text()).not.toMatch(/did you mean/i);
     // The CLI finds the server (on loopback) and sends the token it reads from .flor/graphql-token.
     const runs = repo.flor(["runs", "--format", "json"], env);
     expect(runs.status, runs.stderr).toBe(0);
     expect(JSON.parse(runs.stdout)).toHaveLength(1);
   } finally {
     expect(await server.stop()).toBe(0);
+  }
+});
+
+it("flor serve refuses a malformed --cors-origin, --allowed-host or --public-url before it touches the store", () => {
+  const fresh = TestRepo.create().addFixture("query-fixture.mjs", "train.mjs");
+  try {
+    for (const [args, message] of [
+      [["--cors-origin", "example.org"], "--cors-origin example.org: not an origin such as http://localhost:5173"],
+      [["--cors-origin", "http://example.org/app"], "an origin is scheme://host[:port] with nothing after it"],
+      [["--allowed-host", "a b"], '"a b" is not a host name, an address or either with :port'],
+      [["--public-url", "ftp://example.org/"], "--public-url ftp://example.org/: must be http or https"],
+    ] as const) {
+      const result = fresh.flor(["serve", "--port", "0", ...args], { FLOR_DATABASE_URL: "" });
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(path.join(fresh.dir, ".flor", "graphql-token"))).toBe(false);
+  } finally {
+    fresh.remove();
   }
 });

@@ -120,6 +120,16 @@ describe("replayJobEvents (GraphQL over SSE)", () => {
     const job = (await store.db.selectFrom("replay_jobs").select("id").executeTakeFirstOrThrow()).id;
     const bad = await readSse(await subscribe(job, "1; drop table runs"));
     expect(bad.flatMap((m) => m.data?.errors ?? [])[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    // Digits past the store's bigint ids: said so, not mistaken for "not digits".
+    for (const after of ["999999999999999999999", "9223372036854775808"]) {
+      const past = (await readSse(await subscribe(job, after))).flatMap((m) => m.data?.errors ?? [])[0];
+      expect(past).toMatchObject({
+        message: `after ${after} is past every event id (at most 9223372036854775807)`,
+        extensions: { code: "BAD_USER_INPUT" },
+      });
+    }
+    // The largest id is a position like any other: nothing comes after it.
+    expect(eventsOf(await readSse(await subscribe(job, "9223372036854775807")))).toEqual([]);
   });
 
   it("streams over real HTTP", async () => {

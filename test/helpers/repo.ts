@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -92,7 +92,16 @@ export class TestRepo {
     });
   }
 
+  /** Stops the flor daemon holding the repository's store, if one does (before copying its store, say). */
+  stopDaemon(): void {
+    if (!existsSync(path.join(this.dir, ".flor/daemon.sock"))) return;
+    const stop = this.flor(["daemon", "stop"], { FLOR_DATABASE_URL: "" }, 120_000);
+    if (stop.status !== 0) throw new Error(`flor daemon stop failed: ${stop.stderr}`);
+  }
+
   remove(): void {
+    // The daemon would notice its repository gone and exit by itself; stopping it first frees its memory at once.
+    this.stopDaemon();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -114,6 +114,17 @@ describe("journal decoding", () => {
       ['{"k":"ckpt","c":1,"o":[],"b":1,"w":1,"s":0}', 'a ckpt record needs "c", "o", "b" and "s"'],
       ['{"k":"ckpt","c":1,"o":{},"b":1,"s":0}', 'a ckpt record needs the bytes written "w"'],
       ['{"k":"ckpt","c":1,"o":{"model":7},"b":1,"w":1,"s":0}', 'a ckpt record\'s object "model" needs a content hash, got 7'],
+      ['{"k":"ckcheck","c":1}', 'a ckcheck record needs "c" and "ok"'],
+      ['{"k":"ckcheck","c":1,"ok":false,"o":"m","r":"x"}', 'a failed ckcheck record needs the object "o", the path "p" and the reason "r"'],
+      [
+        '{"k":"ckpolicy","max":"1%","taken":1,"skipped":0,"fg":0,"bg":0,"loop":1}',
+        'a ckpolicy record needs the bound "max" (a fraction, or null)',
+      ],
+      [
+        '{"k":"ckpolicy","max":null,"taken":1.5,"skipped":0,"fg":0,"bg":0,"loop":1}',
+        'a ckpolicy record needs integer "taken" and "skipped"',
+      ],
+      ['{"k":"ckpolicy","max":null,"taken":1,"skipped":0,"fg":0,"loop":1}', 'a ckpolicy record needs seconds "fg", "bg" and "loop"'],
       ['{"k":"loop","c":null,"n":"e","count":2.5,"t0":0,"s":1}', 'a loop record needs "c", "n", "count" and "s"'],
       ['{"k":"loop","c":null,"n":"e","count":2,"s":1}', 'a loop record needs its start "t0"'],
       ['{"k":"end","status":"killed","exit":null,"s":1}', 'an end record\'s status must be "ok" or "failed", got "killed"'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { JournalEncoder, encodeCheckpoint, encodeRecord } from "../../src/journal/encode.js";
+import { JournalEncoder, encodeCheckpoint, encodeCheckpointCheck, encodeRecord } from "../../src/journal/encode.js";
 import { PINNED } from "./pinned-records.js";
 
 describe("journal encoding", () => {
@@ -9,7 +9,7 @@ describe("journal encoding", () => {
 
   it("covers every record kind in the pinned lines", () => {
     expect(new Set(PINNED.map(([record]) => record.k))).toEqual(
-      new Set(["run", "arg", "ctx", "it", "its", "log", "ckpt", "loop", "end", "replay", "phase"]),
+      new Set(["run", "arg", "ctx", "it", "its", "log", "ckpt", "ckcheck", "ckpolicy", "loop", "end", "replay", "phase"]),
     );
   });
 
@@ -44,5 +44,7 @@ describe("journal encoding", () => {
     const record = { k: "ckpt", c: 3, o: { m: "ab" }, b: 10, w: 10, s: 0.1 } as const;
     const fromSource: unknown = new Function(`return (${encodeCheckpoint.toString()})`)()(record);
     expect(fromSource).toBe(encodeRecord(record));
+    const check = { k: "ckcheck", c: 3, ok: false, o: "m", p: ".w", r: "is lost" } as const;
+    expect(new Function(`return (${encodeCheckpointCheck.toString()})`)()(check)).toBe(encodeRecord(check));
   });
 });

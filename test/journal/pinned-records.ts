@@ -78,6 +78,19 @@ export const PINNED: [JournalRecord, string][] = [
     { k: "ckpt", c: 1, o: { model: "77b80c84", optimizer: "d5fed79e" }, b: 35, w: 0, s: 0.000512 },
     '{"k":"ckpt","c":1,"o":{"model":"77b80c84","optimizer":"d5fed79e"},"b":35,"w":0,"s":0.000512}\n',
   ],
+  [{ k: "ckcheck", c: 1, ok: true }, '{"k":"ckcheck","c":1,"ok":true}\n'],
+  [
+    { k: "ckcheck", c: 1, ok: false, o: "model", p: ".stateDict().kernel", r: "is a Tensor" },
+    '{"k":"ckcheck","c":1,"ok":false,"o":"model","p":".stateDict().kernel","r":"is a Tensor"}\n',
+  ],
+  [
+    { k: "ckpolicy", max: 0.01, taken: 3, skipped: 17, fg: 0.000412, bg: 0.004, loop: 1.02 },
+    '{"k":"ckpolicy","max":0.01,"taken":3,"skipped":17,"fg":0.000412,"bg":0.004,"loop":1.02}\n',
+  ],
+  [
+    { k: "ckpolicy", max: null, taken: 2, skipped: 0, fg: 0.0001, bg: 0.002, loop: 0.1 },
+    '{"k":"ckpolicy","max":null,"taken":2,"skipped":0,"fg":0.0001,"bg":0.002,"loop":0.1}\n',
+  ],
   [{ k: "loop", c: 1, n: "inner", count: 3, t0: 0.01, s: 0.002 }, '{"k":"loop","c":1,"n":"inner","count":3,"t0":0.01,"s":0.002}\n'],
   [{ k: "loop", c: null, n: "epoch", count: 3, t0: 0, s: 1.5 }, '{"k":"loop","c":null,"n":"epoch","count":3,"t0":0,"s":1.5}\n'],
   [{ k: "end", status: "ok", exit: null, s: 2.25 }, '{"k":"end","status":"ok","exit":null,"s":2.25}\n'],

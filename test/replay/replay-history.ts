@@ -37,6 +37,8 @@ export function recordHistory(): TestRepo {
 
 /** A copy of a recorded project (store included), so two replays can start from the same state. */
 export function copyRepo(repo: TestRepo, into: string): string {
+  // A store is copied closed: the daemon holding it lets go first.
+  repo.stopDaemon();
   cpSync(repo.dir, into, { recursive: true, verbatimSymlinks: true });
   return into;
 }

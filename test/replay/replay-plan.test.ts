@@ -51,6 +51,7 @@ function work(options: WorkOptions): RunWork {
       topLoops: [top],
       iterations: seconds.map((s, i) => ({ ctx: i + 1, iteration: i, value: i, seconds: s })),
       checkpoints: new Map(checkpoints.map((i) => [i, { objects: { model: `hash-${i}` }, bytes: CHECKPOINT_BYTES }])),
+      checkpointsUnusable: null,
     },
     patch: { patches: { "train.mjs": "// patched" }, names: new Map() },
     names: ["grad_norm"],

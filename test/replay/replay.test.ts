@@ -258,7 +258,7 @@ describe("replay of past versions", () => {
     }
   });
 
-  it("reports values the replay logs differently from the recorded run as divergences", async () => {
+  it("reports values a replay from a checkpoint logs differently as divergences, and stores those of a replay from the start", async () => {
     const drifting = TestRepo.create();
     try {
       drifting.addFixture("../replay/drifting.mjs", "drifting.mjs").commitAll("drifting");
@@ -281,17 +281,22 @@ describe("replay of past versions", () => {
           { workers: 1 },
         );
         const job = await runJob(store, layout, jobId, { workers: 1 });
-        expect(job.status).toBe("done");
-        expect(job.divergences).toBe(2);
+        expect(job).toMatchObject({ status: "done", divergences: 2, redone: 1, unverified: 0 });
         const rows = await store.db
           .selectFrom("replay_divergences")
-          .select(["name", "recorded", "replayed", "detail"])
-          .orderBy("occurrence")
+          .select(["name", "recorded", "replayed", "stage"])
+          .orderBy("id")
           .execute();
         // Recorded: x = 1 → 2.5 → 5.75 → 11.625 → 21.4375; replayed from round 2 with drift restarting at 0.
-        expect(rows.map((r) => [r.name, r.recorded, r.replayed])).toEqual([
-          ["x", 11.625, 9.625],
-          ["x", 21.4375, 16.4375],
+        expect(rows.map((r) => [r.name, r.recorded, r.replayed, r.stage])).toEqual([
+          ["x", 11.625, 9.625, "checkpoints"],
+          ["x", 21.4375, 16.4375, "checkpoints"],
+        ]);
+        // Those values were refused; the replay from the run's start gives the recorded run's x.
+        const half = await store.db.selectFrom("logs").select(["num", "unverified"]).where("name", "=", "half").orderBy("ctx_id").execute();
+        expect(half).toEqual([
+          { num: 11.625 / 2, unverified: null },
+          { num: 21.4375 / 2, unverified: null },
         ]);
       } finally {
         await store.close();

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { once } from "node:events";
 import path from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { layoutFor } from "../../src/project-layout.js";
 import { ProjectSession } from "../../src/app/project-session.js";
 import { getJob } from "../../src/store/queries/replay-jobs.js";
@@ -13,52 +14,64 @@ import { recordHistory } from "./replay-history.js";
 const env = { FLOR_DATABASE_URL: "" };
 let repo: TestRepo;
 
-beforeAll(() => {
-  repo = recordHistory();
-});
-
 afterAll(() => repo?.remove());
 
-it("a replay whose process was killed is taken over by the next request for it, and completes once", async () => {
-  const first = repo.startFlor(["replay", "w1", "--workers", "1"], env);
-  // Killed as soon as its first task has started writing a journal, as a Ctrl-C'd or OOM-killed run would be.
-  const journals = path.join(repo.dir, ".flor", "replays", "job-1");
-  const deadline = Date.now() + 60_000;
-  while (!(existsSync(journals) && readdirSync(journals).length > 0)) {
-    if (Date.now() > deadline) throw new Error("the first replay never started a task");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  first.kill("SIGKILL");
-  await once(first, "exit");
+/** The process running a command's replay: the command itself, or the flor daemon it asked (found by the store's lock). */
+const HOLDERS = [
+  { name: "the command", env: { ...env, FLOR_NO_DAEMON: "1" }, runner: (command: ChildProcess) => command.pid! },
+  {
+    name: "the flor daemon",
+    env,
+    runner: () => (JSON.parse(readFileSync(path.join(repo.dir, ".flor/db.lock"), "utf8")) as { pid: number }).pid,
+  },
+];
 
-  // The same request finds the unfinished job and runs it to the end instead of waiting on it forever.
-  const again = repo.flor(["replay", "w1", "--workers", "2"], env);
-  expect(again.stderr).not.toMatch(/Error|at .*\.js/);
-  expect(again.status).toBe(0);
+it.each(HOLDERS)(
+  "a replay whose process ($name) was killed is taken over by the next request for it, and completes once",
+  async ({ env, runner }) => {
+    repo?.remove();
+    repo = recordHistory();
+    const first = repo.startFlor(["replay", "w1", "--workers", "1"], env);
+    // Killed as soon as its first task has started writing a journal, as a Ctrl-C'd or OOM-killed run would be.
+    const journals = path.join(repo.dir, ".flor", "replays", "job-1");
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(journals) && readdirSync(journals).length > 0)) {
+      if (Date.now() > deadline) throw new Error("the first replay never started a task");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    process.kill(runner(first), "SIGKILL");
+    if (first.exitCode === null) await once(first, "exit");
 
-  const layout = layoutFor(repo.dir);
-  const store = await openStore(layout, { databaseUrl: "" });
-  try {
-    const job = (await getJob(store.db, 1))!;
-    expect(job).toMatchObject({ status: "done", error: null });
-    expect(job.tasks.done).toBe(job.tasks.total);
-    expect((await listEvents(store.db, 1)).filter((e) => e.kind === "task-requeued").length).toBe(1);
-    expect(await store.db.selectFrom("replay_jobs").select("id").execute()).toHaveLength(1);
-    // Every iteration has its value exactly once.
-    const rows = await store.db
-      .selectFrom("logs as lg")
-      .innerJoin("loops as lp", (join) => join.onRef("lp.run_id", "=", "lg.run_id").onRef("lp.ctx_id", "=", "lg.ctx_id"))
-      .select(["lg.run_id", "lp.iteration"])
-      .where("lg.name", "=", "w1")
-      .where("lp.name", "=", "round")
-      .execute();
-    const rounds = await store.db.selectFrom("loops").select(["run_id", "iteration"]).where("name", "=", "round").execute();
-    expect(rows.length).toBe(rounds.length);
-    expect(new Set(rows.map((r) => `${r.run_id}:${r.iteration}`)).size).toBe(rounds.length);
-  } finally {
-    await store.close();
-  }
-}, 180_000);
+    // The same request finds the unfinished job and runs it to the end instead of waiting on it forever.
+    const again = repo.flor(["replay", "w1", "--workers", "2"], env);
+    expect(again.stderr).not.toMatch(/Error|at .*\.js/);
+    expect(again.status).toBe(0);
+
+    const layout = layoutFor(repo.dir);
+    const store = await openStore(layout, { databaseUrl: "" });
+    try {
+      const job = (await getJob(store.db, 1))!;
+      expect(job).toMatchObject({ status: "done", error: null });
+      expect(job.tasks.done).toBe(job.tasks.total);
+      expect((await listEvents(store.db, 1)).filter((e) => e.kind === "task-requeued").length).toBe(1);
+      expect(await store.db.selectFrom("replay_jobs").select("id").execute()).toHaveLength(1);
+      // Every iteration has its value exactly once.
+      const rows = await store.db
+        .selectFrom("logs as lg")
+        .innerJoin("loops as lp", (join) => join.onRef("lp.run_id", "=", "lg.run_id").onRef("lp.ctx_id", "=", "lg.ctx_id"))
+        .select(["lg.run_id", "lp.iteration"])
+        .where("lg.name", "=", "w1")
+        .where("lp.name", "=", "round")
+        .execute();
+      const rounds = await store.db.selectFrom("loops").select(["run_id", "iteration"]).where("name", "=", "round").execute();
+      expect(rows.length).toBe(rounds.length);
+      expect(new Set(rows.map((r) => `${r.run_id}:${r.iteration}`)).size).toBe(rounds.length);
+    } finally {
+      await store.close();
+    }
+  },
+  180_000,
+);
 
 it("flor replay --cancel ends a job nobody runs any more, so the next request starts afresh", async () => {
   // A job planned and left queued, as by a process that stopped before running it.

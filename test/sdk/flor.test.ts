@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Flor } from "../../src/sdk/flor.js";
 import { ObjectStore } from "../../src/checkpoints/object-store.js";
 import { restoreState } from "../../src/checkpoints/object-state.js";
@@ -137,7 +137,7 @@ describe("the SDK in process", () => {
     await sparse.commit();
     const generous = florIn();
     generous.checkpointing({ state: { weights: new Float64Array(10) } }, { maxOverhead: 1 });
-    for (const _ of generous.loop("epoch", 5)) busy(5);
+    for (const _ of generous.loop("epoch", 5)) busy(20);
     await generous.commit();
 
     const dir = layoutFor(repo.dir).journalsDir;
@@ -153,7 +153,46 @@ describe("the SDK in process", () => {
       [0, 4],
       [0, 1, 2, 3, 4],
     ]);
+    // What the policy decided is recorded, with what checkpoints cost on both threads.
+    const policies = readdirSync(dir)
+      .sort()
+      .map((file) => readJournal(path.join(dir, file)).find((r) => r.k === "ckpolicy"));
+    expect(policies).toEqual([
+      { k: "ckpolicy", max: 1e-6, taken: 2, skipped: 3, fg: expect.any(Number), bg: expect.any(Number), loop: expect.any(Number) },
+      { k: "ckpolicy", max: 1, taken: 5, skipped: 0, fg: expect.any(Number), bg: expect.any(Number), loop: expect.any(Number) },
+    ]);
+    for (const policy of policies)
+      expect(policy).toMatchObject({ fg: expect.toSatisfy((s: number) => s > 0), bg: expect.toSatisfy((s: number) => s > 0) });
+    expect(policies[1]!.k === "ckpolicy" && policies[1]!.loop).toBeGreaterThanOrEqual(0.08);
     expect(() => sparse.checkpointing({}, { maxOverhead: 2 })).toThrow("maxOverhead must be a fraction in (0, 1]");
+  });
+
+  it("stops checkpointing, with one warning, when the state turns uncheckpointable later; the training goes on", async () => {
+    repo = TestRepo.create({ "train.mjs": "" });
+    const flor = florIn();
+    const state: Record<string, unknown> = { step: 0 };
+    flor.checkpointing({ state });
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      for (const epoch of flor.loop("epoch", 4)) {
+        state["step"] = epoch;
+        if (epoch === 1) state["callback"] = () => epoch;
+        flor.log("step", epoch);
+      }
+      await flor.commit();
+      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual([
+        expect.stringMatching(
+          /^flor: warning: no more checkpoints in this run \(replay starts from the earlier ones\): "state" cannot be serialised: /,
+        ),
+      ]);
+    } finally {
+      stderr.mockRestore();
+    }
+    const records = journal(repo);
+    expect(records.filter((r) => r.k === "ckpt").map((r) => r.k === "ckpt" && r.c)).toEqual([1]);
+    expect(records.filter((r) => r.k === "ckcheck")).toEqual([{ k: "ckcheck", c: 1, ok: true }]);
+    expect(records.filter((r) => r.k === "log")).toHaveLength(4);
+    expect(records.at(-1)).toMatchObject({ k: "end", status: "ok" });
   });
 
   it("refuses bad names and values with messages that say which call", () => {
@@ -186,7 +225,9 @@ describe("the SDK in process", () => {
     const lines = readFileSync(path.join(dir, file!), "utf8").split(/(?<=\n)/);
     const records = readJournal(path.join(dir, file!));
     expect(records.map(encodeRecord)).toEqual(lines);
-    expect(new Set(records.map((r) => r.k))).toEqual(new Set(["run", "arg", "log", "ctx", "its", "loop", "ckpt", "end"]));
+    expect(new Set(records.map((r) => r.k))).toEqual(
+      new Set(["run", "arg", "log", "ctx", "its", "loop", "ckpt", "ckcheck", "ckpolicy", "end"]),
+    );
   });
 
   it("says where it needs a git repository", () => {

@@ -66,6 +66,9 @@ function copyJournals(layout: ProjectLayout): void {
   }
 }
 
+/** The names the fixture's replay journal filled. */
+const FILLED = ["grad", "gstep"];
+
 /** Everything the fixture's expected.json holds, read from a store. */
 async function answersOf(store: Store, layout: ProjectLayout) {
   const session = await ProjectSession.over(store, layout, { workers: 1, lifetime: "command" });
@@ -79,13 +82,34 @@ async function answersOf(store: Store, layout: ProjectLayout) {
         answers[query] = { error: String((error as Error).message) };
       }
     }
+    // What later flordbs added to their answers is left out: that flordb had none of it. Replay's
+    // verification marks (the fixture's replay diverged, so the values it filled may be marked
+    // unverified: the values stay the same), a run's error, and its count of values split into logged
+    // and replayed.
     const dataframes: Record<string, unknown> = {};
-    for (const names of Object.keys(expected.dataframes)) dataframes[names] = await session.dataframe(names === "" ? [] : names.split(","));
+    for (const names of Object.keys(expected.dataframes)) {
+      const { unverified, columns, rows } = await session.dataframe(names === "" ? [] : names.split(","));
+      expect(unverified.every(({ name }) => FILLED.includes(name))).toBe(true);
+      const mark = (column: string) => column.endsWith("__verified");
+      dataframes[names] = {
+        columns: columns.filter((column) => !mark(column)),
+        rows: rows.map((row) => Object.fromEntries(Object.entries(row).filter(([column]) => !mark(column)))),
+      };
+    }
     const runIds = (await store.db.selectFrom("runs").select("id").orderBy("id").execute()).map((r) => r.id);
     const logPages = [];
-    for (const id of runIds) logPages.push(await runLogs(store.db, id, null, null, 1000));
+    for (const id of runIds)
+      logPages.push(
+        (await runLogs(store.db, id, null, null, 1000)).map(({ replayed: _, verified, ...entry }) => {
+          expect(verified || FILLED.includes(entry.name)).toBe(true);
+          return entry;
+        }),
+      );
     return {
-      runs: await session.runs(),
+      runs: (await session.runs()).map(({ replayed, error, ...run }) => {
+        expect(error).toBeNull();
+        return { ...run, logs: run.logs + replayed };
+      }),
       answers,
       dataframes,
       loops: await loopStructures(store.db, runIds),

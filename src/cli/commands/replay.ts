@@ -1,7 +1,7 @@
 import type { FlorApi, ReplayAsk } from "../../app/flor-api.js";
-import type { ProjectSession } from "../../app/project-session.js";
+import type { StoreApi } from "../../app/store-api.js";
 import type { ReplayPlan } from "../../replay/replay-plan.js";
-import { cancelledText, describePlan, jobSummary, replayNotes } from "../command-text.js";
+import { cancelledText, describePlan, jobReportText, jobSummary, replayNotes } from "../command-text.js";
 import type { CommandOutput, OutputFormat } from "../output.js";
 import { ReplayProgress } from "../progress.js";
 
@@ -24,16 +24,20 @@ export async function replayCommand(api: FlorApi, ask: ReplayAsk, format: Output
 }
 
 /** `flor replay --dry-run`: the plan and its cost estimate (`--format json`: the whole plan); nothing runs. */
-export async function dryRunCommand(session: ProjectSession, ask: ReplayAsk, format: OutputFormat): Promise<CommandOutput> {
+export async function dryRunCommand(session: StoreApi, ask: ReplayAsk, format: OutputFormat): Promise<CommandOutput> {
   const { plan } = await session.planReplay(ask);
   return { stdout: format === "json" ? `${JSON.stringify(publicPlan(plan), null, 2)}\n` : describePlan(plan), stderr: "", exitCode: 0 };
 }
 
-/** `flor replay --job N`: runs an existing job's queued tasks (what `flor query --replay async` starts in the background). */
-export async function runJobCommand(session: ProjectSession, jobId: number, format: OutputFormat): Promise<CommandOutput> {
+/**
+ * `flor replay --job N`: runs what is left of job N (what `flor query --replay async` starts in the
+ * background), then prints its report: the summary, the runs whose replays diverged, and the divergences.
+ */
+export async function runJobCommand(session: StoreApi, jobId: number, format: OutputFormat): Promise<CommandOutput> {
   const progress = new ReplayProgress();
   const job = await session.runJob(jobId, false, (state) => progress.update(state)).finally(() => progress.end());
-  return { stdout: jobSummary(job, format), stderr: "", exitCode: job.status === "done" ? 0 : 1 };
+  const report = (await session.jobReport(job.id))!;
+  return { stdout: jobReportText(report, format), stderr: "", exitCode: job.status === "done" ? 0 : 1 };
 }
 
 /**

@@ -1,8 +1,10 @@
-import type { MissingValues, QueryAnswer, Unfillable } from "../../app/flor-api.js";
+import type { MissingValues, QueryAnswer, Unfillable, UnverifiedValues } from "../../app/flor-api.js";
 import { FlorUsageError } from "../../errors.js";
 import { FlorQLError } from "../../florql/florql-error.js";
 import type { ReplayJob } from "../../store/queries/replay-jobs.js";
 import { builder } from "../builder.js";
+import { heavy } from "../heavy-work.js";
+import { PLANNING_COST } from "../limits.js";
 import { requireToken } from "../require-token.js";
 import { JsonScalar } from "./json.js";
 import { ReplayJobRef } from "./replay-job.js";
@@ -51,10 +53,24 @@ const FlorqlUnfillableRef = builder.objectRef<Unfillable>("FlorqlUnfillable").im
   }),
 });
 
+const FlorqlUnverifiedRef = builder.objectRef<UnverifiedValues>("FlorqlUnverified").implement({
+  description:
+    "A log name whose values in the answer include some that no replay could verify (a replay from the run's start did not reproduce the run's recorded values). Select <name>__verified to see which.",
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    rows: t.exposeInt("rows", { description: "Rows that hold (or, aggregated, draw on) such values." }),
+  }),
+});
+
 const FlorqlAnswerRef = builder.objectRef<Answer>("FlorqlAnswer").implement({
   fields: (t) => ({
     columns: t.exposeStringList("columns"),
     rows: t.field({ type: [JsonScalar], description: "One object per row, keyed by column.", resolve: (a) => a.rows }),
+    unverified: t.field({
+      type: [FlorqlUnverifiedRef],
+      description: "The query's log names whose values in these rows include unverified ones; empty when every value is verified.",
+      resolve: (a) => a.unverified,
+    }),
     explain: t.exposeString("explain", { description: "The plan, as EXPLAIN prints it." }),
     job: t.field({
       type: ReplayJobRef,
@@ -116,6 +132,8 @@ const ExplainResultRef = builder.unionType("ExplainResult", {
 builder.queryFields((t) => ({
   florql: t.field({
     type: FlorqlResultRef,
+    nullable: true,
+    complexity: PLANNING_COST,
     description:
       "Answers a FlorQL query. Values past versions never logged are left empty (replay: NONE), filled in the background while the answer shows what is there (ASYNC), or filled first (WAIT, up to the server's wait limit; then it answers with complete: false and the job to follow with replayJobEvents). ASYNC and WAIT need the bearer token when they run replays.",
     args: {
@@ -123,26 +141,36 @@ builder.queryFields((t) => ({
       replay: t.arg({ type: ReplayModeEnum, required: true, defaultValue: "NONE" }),
     },
     resolve: (_root, { query, replay }, context) =>
-      asData(async (): Promise<Answer | Refusal> => {
-        const mode = replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
-        const answer = await context.session.answerQuery(
-          query,
-          mode,
-          {},
-          {
-            authorize: () => requireToken(context, `florql with replay: ${replay}`),
-            maxWaitSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS,
-          },
-        );
-        return { kind: "answer", ...answer };
-      }),
+      heavy(context, (slot) =>
+        asData(async (): Promise<Answer | Refusal> => {
+          const mode = replay === "NONE" ? "none" : replay === "ASYNC" ? "async" : "wait";
+          const answer = await context.session.answerQuery(
+            query,
+            mode,
+            {},
+            {
+              authorize: () => {
+                requireToken(context, `florql with replay: ${replay}`);
+                // Planning is done: waiting for a replay takes no slot from other heavy fields.
+                slot.release();
+              },
+              maxWaitSeconds: context.replayWaitSeconds ?? DEFAULT_REPLAY_WAIT_SECONDS,
+            },
+          );
+          return { kind: "answer", ...answer };
+        }),
+      ),
   }),
   explain: t.field({
     type: ExplainResultRef,
+    nullable: true,
+    complexity: PLANNING_COST,
     description: "The plan of a FlorQL query, as flor explain prints it; nothing is run.",
     args: { query: t.arg.string({ required: true }) },
-    resolve: (_root, { query }, { session }) =>
-      asData(async (): Promise<Explanation | Refusal> => ({ kind: "explanation", explain: await session.explain(query) })),
+    resolve: (_root, { query }, context) =>
+      heavy(context, () =>
+        asData(async (): Promise<Explanation | Refusal> => ({ kind: "explanation", explain: await context.session.explain(query) })),
+      ),
   }),
 }));
 

@@ -19,11 +19,13 @@ export interface KeysetPosition {
 
 export const PageInfoRef = builder.objectRef<PageInfo>("PageInfo").implement({
   description: "Relay page info. Cursors are opaque keyset positions, valid across requests.",
+  // Computed with the page, at no cost of its own: free, so that a connection's page size (which
+  // multiplies everything selected on the connection) does not multiply it.
   fields: (t) => ({
-    hasNextPage: t.exposeBoolean("hasNextPage"),
-    hasPreviousPage: t.exposeBoolean("hasPreviousPage"),
-    startCursor: t.exposeString("startCursor", { nullable: true }),
-    endCursor: t.exposeString("endCursor", { nullable: true }),
+    hasNextPage: t.exposeBoolean("hasNextPage", { complexity: 0 }),
+    hasPreviousPage: t.exposeBoolean("hasPreviousPage", { complexity: 0 }),
+    startCursor: t.exposeString("startCursor", { nullable: true, complexity: 0 }),
+    endCursor: t.exposeString("endCursor", { nullable: true, complexity: 0 }),
   }),
 });
 
@@ -46,8 +48,9 @@ export function connectionRef<T>(name: string, node: ObjectRef<typeof builder.$i
   });
   return builder.objectRef<Connection<T>>(`${name}Connection`).implement({
     fields: (t) => ({
-      edges: t.field({ type: [edge], resolve: (c) => c.edges }),
-      pageInfo: t.field({ type: PageInfoRef, resolve: (c) => c.pageInfo }),
+      // The connection's own cost counts its page's items (limits.ts pageCost): not again here.
+      edges: t.field({ type: [edge], complexity: { field: 1, multiplier: 1 }, resolve: (c) => c.edges }),
+      pageInfo: t.field({ type: PageInfoRef, complexity: 0, resolve: (c) => c.pageInfo }),
     }),
   });
 }
@@ -56,10 +59,20 @@ export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.tstamp, position.id])).toString("base64url");
 }
 
+/** Whether a value fits the store's integer columns (PostgreSQL `integer`, as run ids and sequence numbers are). */
+export function isInt4(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31;
+}
+
+/** The form of the start times in cursors this server gives out (`Date.toISOString`), years 1000 to 9999. */
+const CURSOR_TSTAMP = /^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function decodeCursor(cursor: string): KeysetPosition {
   try {
     const [tstamp, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (typeof tstamp === "string" && !Number.isNaN(Date.parse(tstamp)) && Number.isInteger(id)) return { tstamp, id: id as number };
+    // Checked to the store's ranges: a value past them would reach SQL and fail there, unexplained.
+    if (typeof tstamp === "string" && CURSOR_TSTAMP.test(tstamp) && new Date(tstamp).toISOString() === tstamp && isInt4(id))
+      return { tstamp, id };
   } catch {
     // Not base64 JSON: reported below like any other foreign cursor.
   }

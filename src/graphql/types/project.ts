@@ -33,6 +33,7 @@ export const ProjectRef = builder.objectRef<ProjectNode>("Project").implement({
 builder.queryFields((t) => ({
   project: t.field({
     type: ProjectRef,
+    nullable: true,
     description: "The project this server answers for.",
     resolve: async (_root, _args, context) =>
       (await projects(context)).find((p) => p.served) ?? {
@@ -45,6 +46,7 @@ builder.queryFields((t) => ({
   }),
   projects: t.field({
     type: [ProjectRef],
+    nullable: true,
     description: "Every project in the store, by projid (a PostgreSQL store can hold several repositories' runs).",
     resolve: (_root, _args, context) => projects(context),
   }),

@@ -10,6 +10,8 @@ import { ReplayJobRef } from "./replay-job.js";
 /** How often a follower looks for new events: workers may be other processes, so the store is the channel. */
 const POLL_MS = 200;
 const BATCH = 500;
+/** Event ids are PostgreSQL bigints. */
+const MAX_EVENT_ID = 2n ** 63n - 1n;
 
 const ReplayJobEventRef = builder.objectRef<ReplayEvent>("ReplayJobEvent").implement({
   description:
@@ -19,7 +21,7 @@ const ReplayJobEventRef = builder.objectRef<ReplayEvent>("ReplayJobEvent").imple
     at: t.string({ description: "ISO-8601.", resolve: (event) => event.at.toISOString() }),
     kind: t.exposeString("kind", {
       description:
-        "planned, task-started, task-retry, task-fallback, task-done, task-failed, then one of done, failed, cancelled, which ends the stream.",
+        "planned, task-started, task-retry, task-fallback, task-requeued, task-diverged (a replay did not reproduce the run's recorded values: the run, names, first differing coordinate, recorded and replayed values, largest differences, likely cause, and what was done), task-done, task-failed, then one of done, failed, cancelled, which ends the stream.",
     }),
     taskId: t.exposeInt("taskId", { nullable: true }),
     data: t.field({
@@ -51,10 +53,19 @@ builder.subscriptionField("replayJobEvents", (t) =>
 
 /** The job's events after `after`, polling the store for new ones until a final event has been sent. */
 async function* follow(session: ProjectSession, jobId: number, after: string | null, stopping?: AbortSignal): AsyncGenerator<ReplayEvent> {
-  if (after !== null && !/^\d{1,18}$/.test(after)) {
+  if (after !== null && !/^\d+$/.test(after)) {
     throw new GraphQLError(`after must be an event id (digits), not ${JSON.stringify(after.slice(0, 40))}`, {
       extensions: { code: "BAD_USER_INPUT" },
     });
+  }
+  // The store compares it as a bigint: a larger number would fail there.
+  if (after !== null && (after.replace(/^0+/, "").length > 19 || BigInt(after) > MAX_EVENT_ID)) {
+    throw new GraphQLError(
+      `after ${after.slice(0, 40)}${after.length > 40 ? "..." : ""} is past every event id (at most ${MAX_EVENT_ID})`,
+      {
+        extensions: { code: "BAD_USER_INPUT" },
+      },
+    );
   }
   if ((await session.job(jobId)) === null)
     throw new GraphQLError(`replay job ${jobId} does not exist`, { extensions: { code: "NOT_FOUND" } });

@@ -1,4 +1,6 @@
 import { builder } from "../builder.js";
+import { heavy } from "../heavy-work.js";
+import { PLANNING_COST } from "../limits.js";
 import { requireToken } from "../require-token.js";
 import { asData, FlorqlErrorRef } from "./florql.js";
 import { ReplayJobRef } from "./replay-job.js";
@@ -21,6 +23,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   requestReplay: t.field({
     type: ReplayRequestResultRef,
+    complexity: PLANNING_COST,
     description:
       "Fills log names by replay, in the background; poll replayJob for progress. The same request while its job runs returns that job. Needs the bearer token.",
     args: {
@@ -30,7 +33,9 @@ builder.mutationFields((t) => ({
     },
     resolve: (_root, { names, where, script }, context) => {
       requireToken(context, "requestReplay");
-      return asData(() => context.session.startReplay({ names, where: where ?? undefined, script: script ?? undefined }));
+      return heavy(context, () =>
+        asData(() => context.session.startReplay({ names, where: where ?? undefined, script: script ?? undefined })),
+      );
     },
   }),
   cancelReplay: t.boolean({

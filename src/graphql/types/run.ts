@@ -13,9 +13,10 @@ import {
 } from "../../store/queries/run-details.js";
 import { batched } from "../batch.js";
 import { builder, type FlorContext } from "../builder.js";
+import { pageCost } from "../limits.js";
 import { withUserErrors } from "../user-errors.js";
 import { JsonScalar } from "./json.js";
-import { badInput, connectionRef, decodeCursor, encodeCursor, type Connection } from "./page-info.js";
+import { badInput, connectionRef, decodeCursor, encodeCursor, isInt4, type Connection } from "./page-info.js";
 import { VersionRef, versionsByVid } from "./version.js";
 import { CONTROL_CHARACTERS } from "../../text/control-characters.js";
 
@@ -33,6 +34,7 @@ interface RunNode {
   vid: string | null;
   status: string;
   seconds: number | null;
+  error: string | null;
   args: { name: string; value: JsonValue }[];
 }
 
@@ -82,6 +84,11 @@ const LogRef = builder.objectRef<LogEntry>("Log").implement({
       description:
         'Where it was logged, as loop name → iteration index (and <loop>_value → item), e.g. {"epoch": 3, "step": 10}; {} outside every loop.',
     }),
+    replayed: t.exposeBoolean("replayed", { description: "Filled by a replay, not logged by the run itself." }),
+    verified: t.exposeBoolean("verified", {
+      description:
+        "False for a replayed value no replay could verify (a replay from the run's start did not reproduce the run's recorded values); true for recorded values and faithful replays.",
+    }),
   }),
 });
 
@@ -102,8 +109,16 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
       resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.names ?? [],
     }),
     logCount: t.int({
-      description: "How many values the run logged (the logs column of flor runs).",
+      description: "How many values the run logged itself (the logs column of flor runs).",
       resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.count ?? 0,
+    }),
+    replayedLogCount: t.int({
+      description: "How many values replays filled for it since (the replayed column of flor runs).",
+      resolve: async (run, _args, context) => (await batched(context, logNamesByRun, run.id))?.replayed ?? 0,
+    }),
+    error: t.exposeString("error", {
+      nullable: true,
+      description: "Why the run failed (the exception its journal's end record has); null for a run that did not fail.",
     }),
     loops: t.field({
       type: [LoopRef],
@@ -123,6 +138,7 @@ const RunRef = builder.objectRef<RunNode>("Run").implement({
     }),
     logs: t.field({
       type: LogConnectionRef,
+      complexity: pageCost(DEFAULT_LOG_PAGE_SIZE, MAX_LOG_PAGE_SIZE),
       description: `The values the run logged, a page at a time (at most ${MAX_LOG_PAGE_SIZE}): name by name in code-point order; within a name, values logged in loops in loop order, then those logged outside every loop.`,
       args: {
         names: t.arg.stringList({ required: false, description: "Only these names (default: all)." }),
@@ -170,6 +186,8 @@ interface RunFilters {
 builder.queryFields((t) => ({
   runs: t.field({
     type: RunConnectionRef,
+    nullable: true,
+    complexity: pageCost(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
     description: `The project's runs, oldest first, a page at a time (at most ${MAX_PAGE_SIZE}), optionally filtered (filters combine with AND). A cursor is a position in start order: it stays valid when runs are added and with other filters.`,
     args: {
       first: t.arg.int({ required: false, description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).` }),
@@ -280,11 +298,15 @@ async function runNodes(project: ProjectStore, rows: readonly RunRow[]): Promise
     vid: row.vid,
     status: row.status,
     seconds: row.seconds,
+    error: row.error,
     args: byRun.get(row.id)!,
   }));
 }
 
-function logNamesByRun({ session }: FlorContext, runIds: readonly number[]): Promise<Map<number, { names: string[]; count: number }>> {
+function logNamesByRun(
+  { session }: FlorContext,
+  runIds: readonly number[],
+): Promise<Map<number, { names: string[]; count: number; replayed: number }>> {
   return logNamesOf(session.project.db, runIds);
 }
 
@@ -352,7 +374,7 @@ function encodeLogCursor({ name, ctx, seq }: LogPosition): string {
 function decodeLogCursor(cursor: string): LogPosition {
   try {
     const [tag, name, ctx, seq] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if (tag === "log" && typeof name === "string" && (ctx === null || Number.isInteger(ctx)) && Number.isInteger(seq))
+    if (tag === "log" && typeof name === "string" && (ctx === null || isInt4(ctx)) && isInt4(seq))
       return { name, ctx: ctx as number | null, seq: seq as number };
   } catch {
     // Not base64 JSON: reported below like any other foreign cursor.

@@ -1,6 +1,8 @@
 import { diffBetween, MAX_SOURCE_BYTES, sourceAt } from "../../versions/version-source.js";
 import type { CodeVersion } from "../../versions/versions.js";
 import { builder, type FlorContext } from "../builder.js";
+import { heavy } from "../heavy-work.js";
+import { GIT_COST } from "../limits.js";
 import { withUserErrors } from "../user-errors.js";
 import { badInput } from "./page-info.js";
 
@@ -20,9 +22,11 @@ export const VersionRef = builder.objectRef<CodeVersion>("Version").implement({
     filenames: t.exposeStringList("filenames"),
     source: t.string({
       nullable: true,
+      complexity: GIT_COST,
       description: `The text of a file in this version; null when the version has no such file. Paths are relative to the repository root, without "." or ".." parts (BAD_USER_INPUT otherwise); directories, binary files and files over ${MAX_SOURCE_BYTES} bytes are refused; VERSION_MISSING when the commit is not in this clone.`,
       args: { filename: t.arg.string({ required: true }) },
-      resolve: (version, { filename }, { session }) => withUserErrors(() => sourceAt(session.layout.root, version.vid, filename)),
+      resolve: (version, { filename }, context) =>
+        heavy(context, () => withUserErrors(() => sourceAt(context.session.layout.root, version.vid, filename))),
     }),
   }),
 });
@@ -30,8 +34,10 @@ export const VersionRef = builder.objectRef<CodeVersion>("Version").implement({
 builder.queryFields((t) => ({
   versions: t.field({
     type: [VersionRef],
+    nullable: true,
+    complexity: GIT_COST,
     description: "The code versions the project's runs ran, oldest first.",
-    resolve: (_root, _args, { session }) => session.versions(),
+    resolve: (_root, _args, context) => heavy(context, () => context.session.versions()),
   }),
   version: t.field({
     type: VersionRef,
@@ -45,6 +51,8 @@ builder.queryFields((t) => ({
       }),
   }),
   diff: t.string({
+    nullable: true,
+    complexity: GIT_COST,
     description: `The unified diff from one version to another (of one file when filename is given); "" when they do not differ. Refused over ${MAX_SOURCE_BYTES} bytes.`,
     args: {
       from: t.arg.string({ required: true, description: VID_HELP }),
@@ -54,16 +62,18 @@ builder.queryFields((t) => ({
         description: "A path relative to the repository root; an error when neither version has it.",
       }),
     },
-    resolve: (_root, { from, to, filename }, { session }) =>
-      withUserErrors(async () => {
-        const { layout } = session;
-        const recorded = async (text: string): Promise<string> => {
-          const vid = await session.resolveVersion(text);
-          if (vid === null) throw badInput(`no run of ${layout.projid} ran a version ${text}`);
-          return vid;
-        };
-        return diffBetween(layout.root, await recorded(from), await recorded(to), filename ?? null);
-      }),
+    resolve: (_root, { from, to, filename }, context) =>
+      heavy(context, () =>
+        withUserErrors(async () => {
+          const { layout } = context.session;
+          const recorded = async (text: string): Promise<string> => {
+            const vid = await context.session.resolveVersion(text);
+            if (vid === null) throw badInput(`no run of ${layout.projid} ran a version ${text}`);
+            return vid;
+          };
+          return diffBetween(layout.root, await recorded(from), await recorded(to), filename ?? null);
+        }),
+      ),
   }),
 }));
 

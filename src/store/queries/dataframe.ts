@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from "kysely";
-import { FlorError } from "../../errors.js";
+import { FlorUsageError } from "../../errors.js";
 import type { JsonValue } from "../../journal/records.js";
 import { STORE_SCHEMA } from "../schema.js";
 import type { ProjectScope } from "../project-scope.js";
@@ -9,7 +9,12 @@ import { contextDim } from "../loop-coordinates.js";
 export interface DataFrame {
   columns: string[];
   rows: Record<string, JsonValue>[];
+  /** Log names with unverified values in the frame, and in how many rows; each has a `<name>__verified` column. */
+  unverified: { name: string; rows: number }[];
 }
+
+/** The suffix of the column that says whether a row's value of a log is verified (as in FlorQL). */
+const VERIFIED_SUFFIX = "__verified";
 
 const RUN_COLUMNS = ["projid", "tstamp", "filename", "vid"] as const;
 
@@ -58,16 +63,21 @@ export async function dataframe({ db, projectId }: ProjectScope, projid: string,
             .map(([name]) => name)
             .sort(),
         ];
-  const sources: Source[] = names.map((name) => {
-    const dims = logDims.get(name);
-    if (dims !== undefined) return { name, kind: "log", dims };
-    if (argNames.includes(name)) return { name, kind: "arg", dims: [] };
+  // `loss__verified` asks whether each value of `loss` is verified: it reads the flag of `loss`'s relation.
+  const asked: { column: string; source: string; flag: boolean }[] = names.map((name) => {
+    if (logDims.has(name) || argNames.includes(name)) return { column: name, source: name, flag: false };
+    const base = name.endsWith(VERIFIED_SUFFIX) ? name.slice(0, -VERIFIED_SUFFIX.length) : null;
+    if (base !== null && logDims.has(base)) return { column: name, source: base, flag: true };
     const suggestion = closestName(name, [...logDims.keys(), ...argNames]);
-    throw new FlorError(
+    throw new FlorUsageError(
       `unknown name "${name}": no run of ${projid} logged it or has it as an argument${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
     );
   });
-  if (sources.length === 0) return { columns: [...RUN_COLUMNS], rows: [] };
+  const sources: Source[] = [...new Set(asked.map((a) => a.source))].map((name) => {
+    const dims = logDims.get(name);
+    return dims !== undefined ? { name, kind: "log", dims } : { name, kind: "arg", dims: [] };
+  });
+  if (sources.length === 0) return { columns: [...RUN_COLUMNS], rows: [], unverified: [] };
 
   // Dimension columns in order of first appearance; aliases are ours (d0, d1, ...), never user text.
   const allDims: string[] = [];
@@ -78,12 +88,14 @@ export async function dataframe({ db, projectId }: ProjectScope, projid: string,
   const relations = sources.map((source, i) => {
     const dims = source.dims.map((key) => sql`${contextDim("lp", sql`lg.ctx_id`, key)} as ${sql.id(dimAlias(key))}`);
     if (source.kind === "arg") {
-      return sql`select a.run_id, null::double precision as ${sql.id(`n${i}`)}, a.value as ${sql.id(`v${i}`)}, null::integer as ${sql.id(`q${i}`)}
+      return sql`select a.run_id, null::double precision as ${sql.id(`n${i}`)}, a.value as ${sql.id(`v${i}`)}, true as ${sql.id(`u${i}`)},
+          null::integer as ${sql.id(`q${i}`)}
         from ${table("args")} a join ${table("runs")} r on r.id = a.run_id
         where a.name = ${source.name} and r.project_id = ${projectId}`;
     }
+    const verified = sql`(lg.unverified is not true) as ${sql.id(`u${i}`)}`;
     // The journal line orders values with the same coordinates (a name logged twice in a step).
-    return sql`select s.run_id, ${sql.join([...dims, sql`lg.num as ${sql.id(`n${i}`)}`, sql`lg.value as ${sql.id(`v${i}`)}`, sql`lg.seq as ${sql.id(`q${i}`)}`])}
+    return sql`select s.run_id, ${sql.join([...dims, sql`lg.num as ${sql.id(`n${i}`)}`, sql`lg.value as ${sql.id(`v${i}`)}`, verified, sql`lg.seq as ${sql.id(`q${i}`)}`])}
       from ${table("log_streams")} s
       join ${table("runs")} r on r.id = s.run_id
       left join ${table("loop_ranges")} lp on lp.run_id = s.run_id and lp.ctx_id = s.ctx_id
@@ -100,7 +112,7 @@ export async function dataframe({ db, projectId }: ProjectScope, projid: string,
   });
 
   const dimColumns = allDims.map((key) => sql.id(dimAlias(key)));
-  const valueColumns = sources.flatMap((_, i) => [sql.id(`n${i}`), sql.id(`v${i}`)]);
+  const valueColumns = sources.flatMap((_, i) => [sql.id(`n${i}`), sql.id(`v${i}`), sql.id(`u${i}`)]);
   const query = sql<Record<string, JsonValue>>`
     select r.tstamp, r.filename, r.vid${sql.join([sql``, ...dimColumns, ...valueColumns], sql`, `)}
     from ${from}
@@ -108,7 +120,20 @@ export async function dataframe({ db, projectId }: ProjectScope, projid: string,
     order by r.tstamp, r.id${sql.join([sql``, ...dimColumns, ...sources.map((_, i) => sql.id(`q${i}`))], sql`, `)}`;
   const result = await query.execute(db);
 
-  const columns = [...RUN_COLUMNS, ...allDims, ...sources.map((s) => s.name)];
+  // A log with unverified values in the frame gets its `__verified` column, asked for or not, right after it.
+  const unverified = sources.flatMap((source, i) => {
+    const rows = result.rows.filter((row) => row[`u${i}`] === false).length;
+    return rows === 0 ? [] : [{ name: source.name, rows }];
+  });
+  const outputs: { column: string; source: number; flag: boolean }[] = [];
+  for (const a of asked) {
+    const source = sources.findIndex((s) => s.name === a.source);
+    if (!outputs.some((o) => o.column === a.column)) outputs.push({ column: a.column, source, flag: a.flag });
+    const column = `${a.source}${VERIFIED_SUFFIX}`;
+    if (!a.flag && unverified.some((u) => u.name === a.source) && !outputs.some((o) => o.column === column))
+      outputs.push({ column, source, flag: true });
+  }
+  const columns = [...RUN_COLUMNS, ...allDims, ...outputs.map((o) => o.column)];
   const rows = result.rows.map((row) => {
     const out: Record<string, JsonValue> = {};
     out["projid"] = projid;
@@ -118,10 +143,8 @@ export async function dataframe({ db, projectId }: ProjectScope, projid: string,
     allDims.forEach((key) => {
       out[key] = row[dimAlias(key)] ?? null;
     });
-    sources.forEach((source, i) => {
-      out[source.name] = row[`n${i}`] ?? row[`v${i}`] ?? null;
-    });
+    for (const { column, source: i, flag } of outputs) out[column] = (flag ? row[`u${i}`] : (row[`n${i}`] ?? row[`v${i}`])) ?? null;
     return out;
   });
-  return { columns, rows };
+  return { columns, rows, unverified };
 }

@@ -6,23 +6,32 @@ import { STORE_SCHEMA, type Database } from "../schema.js";
  * what ingest writes besides the bulk COPY, and what replay reads back to compare.
  */
 
-/** Per run: the names it logged (sorted) and how many values in all. */
+/** Per run: the names it logged or replay filled (sorted), how many values it logged itself, and how many replays filled. */
 export async function logNamesByRun(
   db: Kysely<Database>,
   runIds: readonly number[],
-): Promise<Map<number, { names: string[]; count: number }>> {
+): Promise<Map<number, { names: string[]; count: number; replayed: number }>> {
   const rows = await db
-    .selectFrom("log_names")
-    .select(["run_id", "name", "count"])
-    .where("run_id", "in", [...runIds])
-    .orderBy("run_id")
-    .orderBy("name")
+    .selectFrom("log_names as n")
+    .select([
+      "n.run_id",
+      "n.name",
+      "n.count",
+      // A name with coverage rows was filled by replay, not logged by the run.
+      sql<boolean>`exists (select 1 from ${sql.table(`${STORE_SCHEMA}.replay_coverage`)} c where c.run_id = n.run_id and c.name = n.name)`.as(
+        "filled",
+      ),
+    ])
+    .where("n.run_id", "in", [...runIds])
+    .orderBy("n.run_id")
+    .orderBy("n.name")
     .execute();
-  const byRun = new Map<number, { names: string[]; count: number }>();
+  const byRun = new Map<number, { names: string[]; count: number; replayed: number }>();
   for (const row of rows) {
-    const entry = byRun.get(row.run_id) ?? byRun.set(row.run_id, { names: [], count: 0 }).get(row.run_id)!;
+    const entry = byRun.get(row.run_id) ?? byRun.set(row.run_id, { names: [], count: 0, replayed: 0 }).get(row.run_id)!;
     if (entry.names.at(-1) !== row.name) entry.names.push(row.name);
-    entry.count += Number(row.count);
+    if (row.filled) entry.replayed += Number(row.count);
+    else entry.count += Number(row.count);
   }
   return byRun;
 }
@@ -137,4 +146,4 @@ export async function recordedValues(db: Kysely<Database>, runId: number, names:
 }
 
 /** Sequence numbers of replayed values start here (those logged after the loop at twice it), above any journal line. */
-const REPLAYED_SEQ = 1_000_000_000;
+export const REPLAYED_SEQ = 1_000_000_000;

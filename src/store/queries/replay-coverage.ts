@@ -1,11 +1,7 @@
 import type { Kysely } from "kysely";
-import type { JsonValue } from "../../journal/records.js";
-import type { Database, ReplayCoverageTable, ReplayDivergencesTable } from "../schema.js";
+import type { Database, ReplayCoverageTable } from "../schema.js";
 
-/**
- * What replays filled (`replay_coverage`: parts of a run per name) and what they did not reproduce
- * (`replay_divergences`).
- */
+/** What replays filled (`replay_coverage`: parts of a run per name), so that nothing is replayed or stored twice. */
 
 /** The names replay filled for a run (as opposed to those the run logged itself). */
 export async function replayedNames(db: Kysely<Database>, runId: number): Promise<Set<string>> {
@@ -41,37 +37,4 @@ export async function claimParts(db: Kysely<Database>, rows: readonly ReplayCove
     );
   }
   return claimed;
-}
-
-/** A divergence as stored: recorded and replayed values as JSON text. */
-export type NewDivergence = Omit<ReplayDivergencesTable, "recorded" | "replayed"> & { recorded: string | null; replayed: string | null };
-
-export async function insertDivergences(db: Kysely<Database>, divergences: readonly NewDivergence[]): Promise<void> {
-  if (divergences.length === 0) return;
-  await db
-    .insertInto("replay_divergences")
-    .values([...divergences])
-    .execute();
-}
-
-export interface Divergence {
-  tstamp: Date;
-  name: string;
-  occurrence: number;
-  recorded: JsonValue | null;
-  replayed: JsonValue | null;
-  detail: string;
-}
-
-/** The first `limit` divergences of a job's tasks, by run. */
-export async function jobDivergences(db: Kysely<Database>, jobId: number, limit: number): Promise<Divergence[]> {
-  return db
-    .selectFrom("replay_divergences as d")
-    .innerJoin("replay_tasks as t", "t.id", "d.task_id")
-    .innerJoin("runs as r", "r.id", "d.run_id")
-    .select(["r.tstamp", "d.name", "d.occurrence", "d.recorded", "d.replayed", "d.detail"])
-    .where("t.job_id", "=", jobId)
-    .orderBy("r.tstamp")
-    .limit(limit)
-    .execute();
 }

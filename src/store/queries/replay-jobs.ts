@@ -20,7 +20,12 @@ export interface ReplayJob {
   tasks: { total: number; queued: number; running: number; done: number; failed: number; cancelled: number };
   iterations: { total: number; done: number };
   values: number;
+  /** Recorded values its replays did not reproduce (from checkpoints, and from the start). */
   divergences: number;
+  /** Tasks whose replay from checkpoints diverged, so that the run was replayed from its start instead. */
+  redone: number;
+  /** Values stored marked unverified: a replay from the run's start did not reproduce the recorded values either. */
+  unverified: number;
 }
 
 /** A job as planned, ready to store. */
@@ -115,6 +120,8 @@ export async function getJob(db: Kysely<Database>, jobId: number): Promise<Repla
       sql<number>`coalesce(sum(iterations), 0)::int`.as("iterations"),
       sql<number>`coalesce(sum(values_written), 0)::int`.as("values"),
       sql<number>`coalesce(sum(divergences), 0)::int`.as("divergences"),
+      sql<number>`count(*) filter (where redone)::int`.as("redone"),
+      sql<number>`coalesce(sum(unverified), 0)::int`.as("unverified"),
     ])
     .where("job_id", "=", jobId)
     .groupBy("status")
@@ -123,7 +130,11 @@ export async function getJob(db: Kysely<Database>, jobId: number): Promise<Repla
   const iterations = { total: 0, done: 0 };
   let values = 0;
   let divergences = 0;
+  let redone = 0;
+  let unverified = 0;
   for (const row of tasks) {
+    redone += row.redone;
+    unverified += row.unverified;
     counts[row.status] += row.n;
     counts.total += row.n;
     iterations.total += row.iterations;
@@ -144,6 +155,8 @@ export async function getJob(db: Kysely<Database>, jobId: number): Promise<Repla
     iterations,
     values,
     divergences,
+    redone,
+    unverified,
   };
 }
 
@@ -170,7 +183,13 @@ export async function settleJob(db: Kysely<Database>, jobId: number): Promise<Jo
     .returning("id")
     .executeTakeFirst();
   if (settled !== undefined)
-    await addEvent(db, jobId, status, null, { values: job.values, divergences: job.divergences, ...(error === null ? {} : { error }) });
+    await addEvent(db, jobId, status, null, {
+      values: job.values,
+      divergences: job.divergences,
+      redone: job.redone,
+      unverified: job.unverified,
+      ...(error === null ? {} : { error }),
+    });
   return status;
 }
 

@@ -4,6 +4,7 @@ import type { TaskSpec } from "../../replay/task-spec.js";
 import type { ProjectScope } from "../project-scope.js";
 import type { Database, ReplayTaskStatus } from "../schema.js";
 import { addEvent } from "./replay-events.js";
+import type { TaskDiagnosis } from "./replay-divergences.js";
 
 export interface ReplayTask {
   id: number;
@@ -102,7 +103,7 @@ export async function failTask(db: Kysely<Database>, taskId: number, error: stri
 export async function completeTask(
   db: Kysely<Database>,
   taskId: number,
-  result: { journal: string; values: number; divergences: number },
+  result: { journal: string; values: number; divergences: number; unverified: number; redone: boolean; diagnosis: TaskDiagnosis | null },
 ): Promise<void> {
   await db
     .updateTable("replay_tasks")
@@ -113,6 +114,9 @@ export async function completeTask(
       values_written: result.values,
       divergences: result.divergences,
       error: null,
+      redone: result.redone,
+      unverified: result.unverified,
+      diagnosis: result.diagnosis === null ? null : JSON.stringify(result.diagnosis),
     })
     .where("id", "=", taskId)
     .execute();

@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { JsonValue } from "../../journal/records.js";
 import { contextDims } from "../loop-coordinates.js";
 import { STORE_SCHEMA, type Database } from "../schema.js";
+import { REPLAYED_SEQ } from "./logs.js";
 
 /** A loop of a run: every execution of the loop `name` at one place in the nesting, taken together. */
 export interface LoopStructure {
@@ -102,6 +103,10 @@ export interface LogPosition {
 export interface LogEntry extends LogPosition {
   value: JsonValue;
   coordinates: Record<string, JsonValue>;
+  /** Filled by a replay (replayed values are numbered from REPLAYED_SEQ), not logged by the run. */
+  replayed: boolean;
+  /** False for a replayed value no replay could verify. */
+  verified: boolean;
 }
 
 /** Up to `limit` logged values of a run after `after`, in LogPosition order; `names` null means every name. */
@@ -151,8 +156,15 @@ async function segment(
   } else {
     where = sql`s.ctx_id is not null`;
   }
-  const { rows } = await sql<{ ctx_id: number | null; seq: number; num: number | null; value: JsonValue | null; dims: JsonValue | null }>`
-    select v.ctx_id, v.seq, v.num, v.value, ${contextDims("r", sql`v.ctx_id`)} as dims
+  const { rows } = await sql<{
+    ctx_id: number | null;
+    seq: number;
+    num: number | null;
+    value: JsonValue | null;
+    unverified: boolean | null;
+    dims: JsonValue | null;
+  }>`
+    select v.ctx_id, v.seq, v.num, v.value, v.unverified, ${contextDims("r", sql`v.ctx_id`)} as dims
     from ${streams} s join ${sql.table(`${STORE_SCHEMA}.log_values`)} v on v.stream_id = s.id
     left join ${sql.table(`${STORE_SCHEMA}.loop_ranges`)} r on r.run_id = s.run_id and r.ctx_id = s.ctx_id
     where s.run_id = ${runId} and s.name = ${name} and ${where}
@@ -164,5 +176,7 @@ async function segment(
     // Non-finite numbers have no JSON form: they come out as null, as in FlorQL answers.
     value: row.num ?? row.value ?? null,
     coordinates: (row.dims ?? {}) as Record<string, JsonValue>,
+    replayed: row.seq >= REPLAYED_SEQ,
+    verified: row.unverified !== true,
   }));
 }

@@ -12,10 +12,15 @@ export interface RunSummary {
   status: RunStatus;
   seconds: number | null;
   args: Record<string, JsonValue>;
+  /** Values the run logged itself. */
   logs: number;
+  /** Values replays filled for it since. */
+  replayed: number;
+  /** Why it failed: the exception its journal's end record has; null otherwise. */
+  error: string | null;
 }
 
-/** The project's runs, oldest first, with their arguments and how many values each logged. */
+/** The project's runs, oldest first, with their arguments, their error, and how many values each logged and replays filled. */
 export async function listRuns({ db, projectId }: ProjectScope, projid: string): Promise<RunSummary[]> {
   const rows = await db
     .selectFrom("runs as r")
@@ -26,11 +31,18 @@ export async function listRuns({ db, projectId }: ProjectScope, projid: string):
       "r.vid",
       "r.status",
       "r.seconds",
+      "r.error",
+      // A name with coverage rows was filled by replay, not logged by the run.
       eb
         .selectFrom("log_names as n")
         .whereRef("n.run_id", "=", "r.id")
-        .select((e) => e.fn.coalesce(e.fn.sum<string>("n.count"), e.lit(0)).as("c"))
+        .select(sql<string>`coalesce(sum(n.count) filter (where not ${replayedName}), 0)`.as("c"))
         .as("logs"),
+      eb
+        .selectFrom("log_names as n")
+        .whereRef("n.run_id", "=", "r.id")
+        .select(sql<string>`coalesce(sum(n.count) filter (where ${replayedName}), 0)`.as("c"))
+        .as("replayed"),
     ])
     .where("r.project_id", "=", projectId)
     .orderBy("r.tstamp")
@@ -59,8 +71,13 @@ export async function listRuns({ db, projectId }: ProjectScope, projid: string):
     seconds: row.seconds,
     args: argsByRun.get(row.id) ?? {},
     logs: Number(row.logs ?? 0),
+    replayed: Number(row.replayed ?? 0),
+    error: row.error,
   }));
 }
+
+/** Whether the catalog row `n` (of log_names) is a name replay filled for its run. */
+const replayedName = sql<boolean>`exists (select 1 from ${sql.table(`${STORE_SCHEMA}.replay_coverage`)} c where c.run_id = n.run_id and c.name = n.name)`;
 
 /** A run as its journal's header describes it, when ingest first reads it. */
 export interface NewRun {
@@ -109,6 +126,22 @@ export async function endRun(db: Kysely<Database>, runId: number, end: RunEnd): 
     .execute();
 }
 
+/** What a run's journal says of its checkpoints: why they cannot be restored (null: they can), and what its policy decided. */
+export async function setCheckpointFacts(
+  db: Kysely<Database>,
+  runId: number,
+  facts: { unusable?: string; policy?: JsonValue },
+): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({
+      ...(facts.unusable === undefined ? {} : { checkpoints_unusable: facts.unusable }),
+      ...(facts.policy === undefined ? {} : { checkpoint_policy: JSON.stringify(facts.policy) }),
+    })
+    .where("id", "=", runId)
+    .execute();
+}
+
 /** A run whose process died without ending it. */
 export async function markRunIncomplete(db: Kysely<Database>, runId: number): Promise<void> {
   await db.updateTable("runs").set({ status: "incomplete" }).where("id", "=", runId).execute();
@@ -142,7 +175,7 @@ export async function catalogRows({ db, projectId }: ProjectScope) {
 export async function replayFactRows({ db, projectId }: ProjectScope, filter: { filename?: string; runIds?: readonly number[] }) {
   let query = db
     .selectFrom("runs as r")
-    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv"])
+    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv", "r.checkpoints_unusable"])
     .where("r.project_id", "=", projectId);
   if (filter.filename !== undefined) query = query.where("r.filename", "=", filter.filename);
   if (filter.runIds !== undefined) query = query.where("r.id", "in", filter.runIds.length > 0 ? [...filter.runIds] : [-1]);
@@ -212,6 +245,7 @@ export interface RunRow {
   vid: string | null;
   status: RunStatus;
   seconds: number | null;
+  error: string | null;
 }
 
 /** A condition on an argument: its name, JSON equality, and numeric bounds. */
@@ -245,7 +279,7 @@ export interface RunPageQuery {
 export async function runPage({ db, projectId }: ProjectScope, page: RunPageQuery): Promise<RunRow[]> {
   let query = db
     .selectFrom("runs as r")
-    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds"])
+    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.error"])
     .where("r.project_id", "=", projectId);
   if (page.filename !== null) query = query.where("r.filename", "=", page.filename);
   if (page.vid !== null) query = query.where("r.vid", "=", page.vid);
@@ -275,7 +309,7 @@ export async function runById({ db, projectId }: ProjectScope, id: number): Prom
   return (
     (await db
       .selectFrom("runs as r")
-      .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds"])
+      .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.error"])
       .where("r.project_id", "=", projectId)
       .where("r.id", "=", id)
       .executeTakeFirst()) ?? null
