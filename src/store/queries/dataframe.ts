@@ -4,7 +4,7 @@ import type { JsonValue } from "../../journal/records.js";
 import { STORE_SCHEMA } from "../schema.js";
 import type { ProjectScope } from "../project-scope.js";
 import { closestName } from "../../text/closest-name.js";
-import { contextDim } from "../loop-coordinates.js";
+import { contextDim } from "./loop-coordinates.js";
 
 export interface DataFrame {
   columns: string[];

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { JsonValue } from "../../journal/records.js";
-import { contextDims } from "../loop-coordinates.js";
+import { contextDims } from "./loop-coordinates.js";
 import { STORE_SCHEMA, type Database, type ReplayDivergencesTable } from "../schema.js";
 
 /**

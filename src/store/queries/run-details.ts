@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { JsonValue } from "../../journal/records.js";
-import { contextDims } from "../loop-coordinates.js";
+import { contextDims } from "./loop-coordinates.js";
 import { STORE_SCHEMA, type Database } from "../schema.js";
 import { REPLAYED_SEQ } from "./logs.js";
 
