@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, in one process run; results also go to bench/results.json.
-import { writeFileSync } from "node:fs";
+// `npm run bench -- cli record` runs only those, replacing their entries in bench/results.json.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,17 +14,28 @@ import { benchScale } from "./scale.js";
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 process.stdout.write(`# FlorDB benchmarks\n\nMachine: ${machine}\n`);
-const results = {
-  machine,
-  date: new Date().toISOString(),
-  record: await benchRecord(),
-  propagation: benchPropagation(),
-  query: await benchQuery(),
-  replay: await benchReplay(),
-  graphql: await benchGraphql(),
-  cli: await benchCli(),
-  scale: await benchScale(),
+const benches: Record<string, () => unknown> = {
+  record: benchRecord,
+  propagation: benchPropagation,
+  query: benchQuery,
+  replay: benchReplay,
+  graphql: benchGraphql,
+  cli: benchCli,
+  scale: benchScale,
 };
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !(name in benches));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark ${unknown.join(", ")}; the benchmarks are ${Object.keys(benches).join(", ")}\n`);
+  process.exit(2);
+}
 const file = path.join(path.dirname(fileURLToPath(import.meta.url)), "results.json");
+const results: Record<string, unknown> = chosen.length > 0 && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+results["machine"] = machine;
+results["date"] = new Date().toISOString();
+for (const [name, bench] of Object.entries(benches)) {
+  if (chosen.length === 0 || chosen.includes(name)) results[name] = await bench();
+}
+
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`\nResults written to ${path.relative(process.cwd(), file)}\n`);

@@ -104,7 +104,7 @@ describe("the CLI through flor serve", () => {
     expect(local["dataframe"]!.stdout.split("\n")[0]).toMatch(/norm/);
     expect(local["dryRunJson"]!.status).toBe(0);
     expect(JSON.parse(local["dryRunJson"]!.stdout)).toMatchObject({ names: ["w1"] });
-    expect(local["unknownName"]!.status).toBe(1);
+    expect(local["unknownName"]!.status).toBe(2);
     const ingest = repo.flor(["ingest"], env);
     expect([ingest.status, ingest.stderr]).toEqual([0, ""]);
     expect(ingest.stdout).toMatch(/^ingested 0 of 5 journals: 0 new runs, 0 rows/);

@@ -1,5 +1,17 @@
-import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, utimesSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT, TestRepo } from "../helpers/repo.js";
@@ -129,7 +141,7 @@ describe("the flor daemon", () => {
     // Not vacuous: answers, and mistakes with their exit codes.
     expect(local["query"]!.stdout.split("\n").length).toBeGreaterThan(3);
     expect(local["explainTypo"]!.status).toBe(2);
-    expect(local["unknownDataframe"]!.status).toBe(1);
+    expect(local["unknownDataframe"]!.status).toBe(2);
   });
 
   it("answers commands from several processes at once", async () => {
@@ -213,14 +225,28 @@ describe("the flor daemon", () => {
     expect(daemonStatus(repo)).toBeNull();
     expect(repo.flor(["runs"], env).status).toBe(0);
     const before = daemonStatus(repo)!.pid;
-    // A rebuild: the next command is answered by a daemon of the new build.
-    const main = path.join(PACKAGE_ROOT, "dist/cli/main.js");
-    const now = new Date();
-    utimesSync(main, now, now);
-    expect(repo.flor(COMMANDS["runs"]!, env).status).toBe(0);
-    const after = daemonStatus(repo)!.pid;
-    expect(after).not.toBe(before);
-    expect(await until(() => !alive(before), 10)).toBe(true);
+    // Another build (a second install of the package; touching this one's build would disturb the test
+    // files running beside this one): its command is answered by a daemon of its own build.
+    const other = mkdtempSync(path.join(tmpdir(), "flor-other-build-"));
+    for (const part of ["dist", "bin", "package.json"]) cpSync(path.join(PACKAGE_ROOT, part), path.join(other, part), { recursive: true });
+    symlinkSync(path.join(PACKAGE_ROOT, "node_modules"), path.join(other, "node_modules"));
+    const otherFlor = (args: string[]) =>
+      spawnSync(process.execPath, [path.join(other, "bin/flor.js"), ...args], {
+        cwd: repo.dir,
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+      });
+    try {
+      const command = otherFlor(COMMANDS["runs"]!);
+      expect(command.status, command.stderr).toBe(0);
+      const status = otherFlor(["daemon", "status", "--format", "json"]);
+      expect(status.status, status.stderr).toBe(0);
+      expect((JSON.parse(status.stdout) as Status).pid).not.toBe(before);
+      expect(await until(() => !alive(before), 10)).toBe(true);
+    } finally {
+      otherFlor(["daemon", "stop"]);
+      rmSync(other, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it("exits when idle, letting go of the store", async () => {
