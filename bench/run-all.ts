@@ -10,6 +10,7 @@ import { benchReplay } from "./replay.js";
 import { benchQuery } from "./query.js";
 import { benchGraphql } from "./graphql.js";
 import { benchCli } from "./cli.js";
+import { benchScale } from "./scale.js";
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 process.stdout.write(`# FlorDB benchmarks\n\nMachine: ${machine}\n`);
@@ -20,6 +21,7 @@ const benches: Record<string, () => unknown> = {
   replay: benchReplay,
   graphql: benchGraphql,
   cli: benchCli,
+  scale: benchScale,
 };
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(name in benches));
