@@ -1,0 +1,163 @@
+// The dashboard's only way to the data: the GraphQL API of the server that served the page, over fetch
+// for queries and mutations and over SSE (graphql-sse) for a replay job's events.
+import { createClient } from "graphql-sse";
+
+const ENDPOINT = "/graphql";
+/** The token lives in this tab's session only: entered once, gone when the tab closes. */
+const TOKEN_KEY = "flor.token";
+
+export function savedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function saveToken(token: string | null): void {
+  if (token === null || token.trim() === "") sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token.trim());
+}
+
+function headers(): Record<string, string> {
+  const token = savedToken();
+  return {
+    "content-type": "application/json",
+    accept: "application/graphql-response+json, application/json",
+    ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+  };
+}
+
+/** A GraphQL error the server sent, with its code (UNAUTHENTICATED, BAD_USER_INPUT, ...). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+interface GraphqlResponse<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+/** Runs a query or mutation; any GraphQL error rejects with the first one's message and code. */
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(ENDPOINT, {
+    method: "POST",
+    headers: headers(),
+    body: JSON.stringify({ query, variables }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+  let body: GraphqlResponse<T>;
+  try {
+    body = (await response.json()) as GraphqlResponse<T>;
+  } catch {
+    throw new ApiError(`the server answered ${response.status} ${response.statusText}`, null);
+  }
+  const error = body.errors?.[0];
+  if (error !== undefined) throw new ApiError(error.message, error.extensions?.code ?? null);
+  if (body.data === undefined || body.data === null) throw new ApiError(`the server answered ${response.status} without data`, null);
+  return body.data;
+}
+
+export interface JobState {
+  id: number;
+  status: "QUEUED" | "RUNNING" | "DONE" | "FAILED" | "CANCELLED";
+  error: string | null;
+  values: number;
+  unverified: number;
+  redone: number;
+  divergenceCount: number;
+  estimatedSeconds: number | null;
+  tasks: { total: number; done: number; failed: number; running: number; queued: number; cancelled: number };
+  divergedRuns: { tstamp: string; filename: string; cause: string; redone: boolean; unverified: number }[];
+}
+
+export const JOB_FIELDS = `id status error values unverified redone divergenceCount estimatedSeconds
+  tasks { total done failed running queued cancelled }
+  divergedRuns { tstamp filename cause redone unverified }`;
+
+export interface JobEvent {
+  id: string;
+  kind: string;
+  taskId: number | null;
+  job: JobState;
+}
+
+const FINAL = new Set(["done", "failed", "cancelled"]);
+
+export interface Following {
+  stop(): void;
+}
+
+/**
+ * Follows a replay job's events live until it ends. A dropped stream (the server restarted, the network
+ * blinked) is subscribed again with `after` the last event seen, so no event is lost or seen twice.
+ */
+export function followJob(
+  id: number,
+  handlers: { event(event: JobEvent): void; reconnecting(attempt: number, reason: string): void; failed(reason: string): void },
+): Following {
+  // Reconnection is ours (with `after`), not the client's (which would resend the first `after`).
+  const client = createClient({ url: ENDPOINT, headers: () => headers(), retryAttempts: 0, singleConnection: false });
+  let last: string | null = null;
+  let stopped = false;
+  let dispose: (() => void) | null = null;
+  let attempt = 0;
+  const subscribe = (): void => {
+    let ended = false;
+    dispose = client.subscribe<{ replayJobEvents: JobEvent }>(
+      {
+        query: `subscription($id: Int!, $after: String) { replayJobEvents(id: $id, after: $after) { id kind taskId job { ${JOB_FIELDS} } } }`,
+        variables: { id, after: last },
+      },
+      {
+        next(message) {
+          const error = message.errors?.[0];
+          if (error !== undefined) {
+            ended = true;
+            // A stopping server says so; the next one (or this one, back) goes on from `after`.
+            if (error.extensions?.["code"] === "SERVER_STOPPING") retry(error.message);
+            else handlers.failed(error.message);
+            return;
+          }
+          const event = message.data?.replayJobEvents;
+          if (event === undefined) return;
+          attempt = 0;
+          last = event.id;
+          handlers.event(event);
+          if (FINAL.has(event.kind)) ended = true;
+        },
+        error(error) {
+          if (stopped || ended) return;
+          retry(error instanceof Error ? error.message : String(error));
+        },
+        complete() {
+          // A stream that completes before the final event was cut short (the server is stopping).
+          if (!stopped && !ended) retry("the stream ended before the job did");
+        },
+      },
+    );
+  };
+  const retry = (reason: string): void => {
+    attempt++;
+    if (attempt > 30) {
+      handlers.failed(`lost the job's events: ${reason}`);
+      return;
+    }
+    handlers.reconnecting(attempt, reason);
+    setTimeout(
+      () => {
+        if (!stopped) subscribe();
+      },
+      Math.min(5000, 250 * 2 ** Math.min(attempt, 5)),
+    );
+  };
+  subscribe();
+  return {
+    stop() {
+      stopped = true;
+      dispose?.();
+      client.dispose();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/** @jsxImportSource preact */
+// The FlorDB dashboard `flor serve` ships at /: runs, a run's page, curves across versions, the FlorQL
+// console and hindsight fills, all over /graphql. Bundled at build time (scripts/build-web.mjs): the page
+// loads nothing from outside the server.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { type Catalog, catalog as loadCatalog } from "./catalog.js";
+import { ConsoleView } from "./console-view.js";
+import { CurvesView } from "./curves-view.js";
+import { RunView } from "./run-view.js";
+import { RunsView } from "./runs-view.js";
+import "./style.css";
+
+type Route = { view: "runs" } | { view: "run"; id: number } | { view: "curves" } | { view: "query"; text: string };
+
+const DEFAULT_QUERY = "SELECT *";
+
+function route(hash: string): Route {
+  const [path = "", search = ""] = hash.replace(/^#/, "").split("?");
+  const run = /^\/run\/(\d+)$/.exec(path);
+  if (run) return { view: "run", id: Number(run[1]) };
+  if (path === "/curves") return { view: "curves" };
+  if (path === "/query") return { view: "query", text: new URLSearchParams(search).get("q") ?? DEFAULT_QUERY };
+  return { view: "runs" };
+}
+
+function useHashRoute(): Route {
+  const [current, setCurrent] = useState(() => route(location.hash));
+  useEffect(() => {
+    const changed = () => setCurrent(route(location.hash));
+    addEventListener("hashchange", changed);
+    return () => removeEventListener("hashchange", changed);
+  }, []);
+  return current;
+}
+
+function App() {
+  const current = useHashRoute();
+  const [catalog, setCatalog] = useState<Catalog | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    loadCatalog().then(setCatalog, (e: Error) => setProblem(e.message));
+  }, []);
+  // A new view takes the focus, as a new page would, so a screen reader starts reading it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the view changes
+  useEffect(() => {
+    document.getElementById("main")?.focus({ preventScroll: true });
+  }, [current.view]);
+  const link = (view: Route["view"], href: string, text: string) => (
+    <a href={href} aria-current={current.view === view || (view === "runs" && current.view === "run") ? "page" : undefined}>
+      {text}
+    </a>
+  );
+  return (
+    <>
+      <button type="button" class="skip" onClick={() => document.getElementById("main")?.focus()}>
+        Skip to content
+      </button>
+      <header>
+        <span class="brand">FlorDB</span>
+        <nav aria-label="Views">
+          {link("runs", "#/", "Runs")}
+          {link("curves", "#/curves", "Across versions")}
+          {link("query", "#/query", "FlorQL")}
+          <a href="/graphql">GraphiQL</a>
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {problem !== null && (
+          <p class="error" role="alert">
+            {problem}
+          </p>
+        )}
+        {current.view === "runs" && <RunsView filenames={catalog?.filenames ?? []} />}
+        {current.view === "run" && <RunView id={current.id} />}
+        {current.view === "curves" && (catalog === null ? <p aria-busy="true">Loading runs...</p> : <CurvesView catalog={catalog} />)}
+        {current.view === "query" && <ConsoleView key={current.text} catalog={catalog} initial={current.text} />}
+      </main>
+    </>
+  );
+}
+
+const root = document.getElementById("root");
+if (root !== null) {
+  root.textContent = "";
+  render(<App />, root);
+}
