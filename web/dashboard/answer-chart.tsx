@@ -4,7 +4,7 @@ import type { Catalog } from "./catalog.js";
 import { Chart } from "./chart.js";
 import { colorsFor } from "./colors.js";
 import { argsText, cell, shortVid, when } from "./format.js";
-import { chartPlan, seriesOf } from "./series.js";
+import { chartPlan, type Series, seriesOf } from "./series.js";
 
 type Row = Record<string, unknown>;
 
@@ -28,10 +28,10 @@ export function AnswerChart({ columns, rows, catalog }: { columns: string[]; row
     });
   }, [plan, rows, measure, catalog]);
   // Versions in the order they were made, so colours stay put as runs are added.
-  const { groups, colors } = useMemo(() => {
+  const { groups, colors, argsOf } = useMemo(() => {
     const order = catalog.versions.map((v) => v.vid);
     const groups = [...new Set(series.map((s) => s.group))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
-    return { groups, colors: colorsFor(groups) };
+    return { groups, colors: colorsFor(groups), argsOf: varyingArgs(series, catalog) };
   }, [series, catalog]);
   if (measure === null) return <p>No numeric column to draw: select a logged value (and the loop it is logged in, e.g. epoch).</p>;
   const xLabel = plan.dims.length === 0 ? "row" : plan.dims.join(" \u203a ");
@@ -65,7 +65,8 @@ export function AnswerChart({ columns, rows, catalog }: { columns: string[]; row
               <span class="swatch" style={{ background: colors.get(g) }} aria-hidden="true" />
               <span class="mono">{shortVid(g)}</span> {version?.message ?? ""}{" "}
               <span class="subtle">
-                ({runs} run{runs === 1 ? "" : "s"})
+                ({runs} run{runs === 1 ? "" : "s"}
+                {argsOf.has(g) ? `: ${[...argsOf.get(g)!].join("; ")}` : ""})
               </span>
             </li>
           );
@@ -73,6 +74,31 @@ export function AnswerChart({ columns, rows, catalog }: { columns: string[]; row
       </ul>
     </div>
   );
+}
+
+/**
+ * For each version, the args of its curves' runs that set the runs apart (those whose values differ
+ * across all the curves), e.g. "hidden=32": what the legend says besides the version.
+ */
+function varyingArgs(series: readonly Series[], catalog: Catalog): Map<string, Set<string>> {
+  const runs = series.map((s) => ({ group: s.group, run: catalog.byTstamp.get(s.key.split(" ").pop() ?? "") }));
+  const values = new Map<string, Set<string>>();
+  for (const { run } of runs)
+    for (const a of run?.args ?? []) {
+      const seen = values.get(a.name) ?? new Set<string>();
+      seen.add(JSON.stringify(a.value));
+      values.set(a.name, seen);
+    }
+  const varying = [...values].filter(([, seen]) => seen.size > 1).map(([name]) => name);
+  const byGroup = new Map<string, Set<string>>();
+  for (const { group, run } of runs) {
+    if (run === undefined || varying.length === 0) continue;
+    const text = argsText(run.args.filter((a) => varying.includes(a.name)));
+    const set = byGroup.get(group) ?? new Set<string>();
+    set.add(text);
+    byGroup.set(group, set);
+  }
+  return byGroup;
 }
 
 /** The first rows of an answer as a table. */

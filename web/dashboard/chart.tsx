@@ -95,7 +95,7 @@ export function Chart({ series, colors, xLabel, yLabel, description, height = 32
   return (
     <figure class="chart">
       <p class="chart-hover" aria-live="off">
-        {hovered ?? `${series.length} curve${series.length === 1 ? "" : "s"}: point at one to name it`}
+        {hovered ?? (series.length === 1 ? "Point at the curve to read its values." : `${series.length} curves: point at one to name it.`)}
       </p>
       <div ref={box} class="chart-canvas" role="img" aria-label={description} data-series={series.length} />
     </figure>

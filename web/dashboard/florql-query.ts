@@ -71,6 +71,8 @@ export function useFlorql(onFilled?: () => void): { state: QueryState; run(text:
   current.current = state;
   const following = useRef<Following | null>(null);
   const refreshTimer = useRef<number | null>(null);
+  // Answers can arrive out of order (a slow one asked mid-job after a quick one asked at its end): only the latest asked is shown.
+  const asked = useRef(0);
   useEffect(
     () => () => {
       following.current?.stop();
@@ -83,14 +85,16 @@ export function useFlorql(onFilled?: () => void): { state: QueryState; run(text:
 
   const answer = async (text: string, keepFill: boolean) => {
     const started = performance.now();
+    const ticket = ++asked.current;
     update({ text, running: true, failure: null, ...(keepFill ? {} : { fill: null, needsToken: false }) });
     try {
       const result = await askFlorql(text, "NONE");
+      if (ticket !== asked.current) return;
       const ms = performance.now() - started;
       if (result.__typename === "FlorqlError") update({ running: false, error: result, answer: null, ms });
       else update({ running: false, error: null, answer: result, ms });
     } catch (e) {
-      update({ running: false, failure: (e as Error).message });
+      if (ticket === asked.current) update({ running: false, failure: (e as Error).message });
     }
   };
 

@@ -12,7 +12,8 @@ import { when } from "./format.js";
 export function HindsightPanel({ state, onFill }: { state: QueryState; onFill(): void }) {
   const [token, setToken] = useState("");
   const answer = state.answer;
-  const plan = answer?.replayPlan ?? null;
+  // The plan is there with no tasks when nothing is missing (as the CLI reads it too).
+  const plan = answer?.replayPlan !== null && answer?.replayPlan !== undefined && answer.replayPlan.tasks > 0 ? answer.replayPlan : null;
   const fill = state.fill;
   const askToken = state.needsToken || savedToken() === null;
   const filling = fill !== null && (fill.job.status === "QUEUED" || fill.job.status === "RUNNING");

@@ -11,7 +11,7 @@ import { RunView } from "./run-view.js";
 import { RunsView } from "./runs-view.js";
 import "./style.css";
 
-type Route = { view: "runs" } | { view: "run"; id: number } | { view: "curves" } | { view: "query"; text: string };
+type Route = { view: "runs"; pageSize: number } | { view: "run"; id: number } | { view: "curves" } | { view: "query"; text: string };
 
 const DEFAULT_QUERY = "SELECT *";
 
@@ -21,7 +21,8 @@ function route(hash: string): Route {
   if (run) return { view: "run", id: Number(run[1]) };
   if (path === "/curves") return { view: "curves" };
   if (path === "/query") return { view: "query", text: new URLSearchParams(search).get("q") ?? DEFAULT_QUERY };
-  return { view: "runs" };
+  const size = Number(new URLSearchParams(search).get("size"));
+  return { view: "runs", pageSize: Number.isInteger(size) && size >= 1 && size <= 100 ? size : 50 };
 }
 
 function useHashRoute(): Route {
@@ -71,7 +72,7 @@ function App() {
             {problem}
           </p>
         )}
-        {current.view === "runs" && <RunsView filenames={catalog?.filenames ?? []} />}
+        {current.view === "runs" && <RunsView key={current.pageSize} filenames={catalog?.filenames ?? []} pageSize={current.pageSize} />}
         {current.view === "run" && <RunView id={current.id} />}
         {current.view === "curves" && (catalog === null ? <p aria-busy="true">Loading runs...</p> : <CurvesView catalog={catalog} />)}
         {current.view === "query" && <ConsoleView key={current.text} catalog={catalog} initial={current.text} />}
