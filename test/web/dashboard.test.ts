@@ -1,12 +1,13 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordDemoProject } from "../../scripts/demo-project.mjs";
+import { HINDSIGHT_LOG, recordDemoProject } from "../../scripts/demo-project.mjs";
 import { CHROMIUM, type OpenBrowser, openBrowser } from "../helpers/browser.js";
 import { PACKAGE_ROOT, TestRepo } from "../helpers/repo.js";
 import { type RunningServe, startServe } from "../helpers/serve.js";
+import { type EventPayload, eventsOf, readSse, SUBSCRIBE } from "../graphql/sse.js";
 
 // The dashboard in a real Chromium with the network off, against `flor serve` over the demo's project:
 // the iris example recorded over four versions, and a value today's version logs that they never did.
@@ -34,6 +35,11 @@ async function screenshot(name: string): Promise<void> {
     mkdirSync(README_SHOTS, { recursive: true });
     copyFileSync(file, path.join(README_SHOTS, `${name}.png`));
   }
+}
+
+/** A subscription POSTed to the server from here, as its event stream. */
+function subscribe(body: string): Promise<Response> {
+  return fetch(server.url, { method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream" }, body });
 }
 
 /** Replaces the console editor's text as a person would: select all, type. */
@@ -197,6 +203,57 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
 
     // The token was asked once: kept for this tab.
     expect(await page.evaluate(() => sessionStorage.getItem("flor.token"))).toBe(token);
+  });
+
+  it("resumes a cut event stream with after: the last event it saw, missing none and repeating none", async () => {
+    // A second value today's version logs and the past versions did not.
+    const training = path.join(repo.dir, "training.ts");
+    writeFileSync(
+      training,
+      readFileSync(training, "utf8").replace(HINDSIGHT_LOG, `${HINDSIGHT_LOG}\n    flor.log("b2_norm", Math.hypot(...model.params.b2));`),
+    );
+    const subscriptions: { id: number; after: string | null }[] = [];
+    let firstStream: EventPayload[] = [];
+    await page.route(`${origin}/graphql`, async (route) => {
+      const request = route.request();
+      if (!(request.headers()["accept"] ?? "").includes("text/event-stream")) return route.continue();
+      subscriptions.push((JSON.parse(request.postData() ?? "{}") as { variables: { id: number; after: string | null } }).variables);
+      if (subscriptions.length > 1) return route.continue();
+      // The first stream is cut after its first two events, as a dropped connection ends it: the same
+      // subscription, read from here up to its second event, is what the page gets.
+      const messages = await readSse(await subscribe(request.postData() ?? ""), 2);
+      firstStream = eventsOf(messages);
+      await route.fulfill({
+        status: 200,
+        contentType: "text/event-stream",
+        body: messages.map((m) => `event: ${m.event}\ndata: ${JSON.stringify(m.data)}\n\n`).join(""),
+      });
+    });
+    try {
+      await typeQuery("SELECT tstamp, vid, epoch, b2_norm FROM train.ts");
+      await page.getByRole("button", { name: /^Run/ }).click();
+      await page.locator(".missing").waitFor({ timeout: 30_000 });
+      expect(await shown(page.locator(".missing"))).toContain("past versions never logged b2_norm");
+      // The token is kept for the tab: not asked again.
+      expect(await page.getByLabel(/token/).count()).toBe(0);
+      await page.getByRole("button", { name: "Fill by replay" }).click();
+      const status = page.locator("[data-job-status]");
+      await expect.poll(() => status.getAttribute("data-job-status"), { timeout: 120_000, interval: 200 }).toBe("DONE");
+      expect(firstStream).toHaveLength(2);
+      const job = subscriptions[0]!.id;
+      expect(subscriptions).toEqual([
+        { id: job, after: null },
+        { id: job, after: firstStream[1]!.id },
+      ]);
+      // Every event of the job was seen exactly once: two before the cut, the rest after it.
+      const all = eventsOf(await readSse(await subscribe(JSON.stringify({ query: SUBSCRIBE, variables: { id: job } }))));
+      expect(all.at(-1)!.kind).toBe("done");
+      expect(await page.locator(".fill").getAttribute("data-events")).toBe(String(all.length));
+      expect(await shown(page.locator(".fill"))).toMatch(/4 of 4 tasks done, 16 values written/);
+      await expect.poll(() => page.locator("table.answer td.null").count(), { timeout: 20_000 }).toBe(0);
+    } finally {
+      await page.unrouteAll();
+    }
   });
 
   it("sent every request to the server itself, none failed, and the console stayed clean", () => {

@@ -85,13 +85,19 @@ export interface JobEvent {
 
 const FINAL = new Set(["done", "failed", "cancelled"]);
 
+/** How long a stream may stay silent before the job's state is checked against what it said last. */
+const QUIET_MS = 4000;
+
 export interface Following {
   stop(): void;
 }
 
 /**
  * Follows a replay job's events live until it ends. A dropped stream (the server restarted, the network
- * blinked) is subscribed again with `after` the last event seen, so no event is lost or seen twice.
+ * blinked) is subscribed again with `after` the last event seen, so no event is lost or seen twice. A
+ * stream can also end without a word (graphql-sse misses an end that comes while no result is awaited):
+ * when it has been quiet for a while and the job has moved on since its last event, it is replaced the
+ * same way.
  */
 export function followJob(
   id: number,
@@ -99,65 +105,88 @@ export function followJob(
 ): Following {
   // Reconnection is ours (with `after`), not the client's (which would resend the first `after`).
   const client = createClient({ url: ENDPOINT, headers: () => headers(), retryAttempts: 0, singleConnection: false });
-  let last: string | null = null;
-  let stopped = false;
+  let last: JobEvent | null = null;
+  let finished = false;
   let dispose: (() => void) | null = null;
+  // Each subscription's number: callbacks of one replaced since are ignored.
+  let current = 0;
   let attempt = 0;
+  let heardAt = Date.now();
   const subscribe = (): void => {
-    let ended = false;
+    const generation = ++current;
+    const mine = () => generation === current && !finished;
     dispose = client.subscribe<{ replayJobEvents: JobEvent }>(
       {
         query: `subscription($id: Int!, $after: String) { replayJobEvents(id: $id, after: $after) { id kind taskId job { ${JOB_FIELDS} } } }`,
-        variables: { id, after: last },
+        variables: { id, after: last?.id ?? null },
       },
       {
         next(message) {
+          if (!mine()) return;
+          heardAt = Date.now();
           const error = message.errors?.[0];
           if (error !== undefined) {
-            ended = true;
             // A stopping server says so; the next one (or this one, back) goes on from `after`.
             if (error.extensions?.["code"] === "SERVER_STOPPING") retry(error.message);
-            else handlers.failed(error.message);
+            else finish(() => handlers.failed(error.message));
             return;
           }
           const event = message.data?.replayJobEvents;
           if (event === undefined) return;
           attempt = 0;
-          last = event.id;
+          last = event;
           handlers.event(event);
-          if (FINAL.has(event.kind)) ended = true;
+          if (FINAL.has(event.kind)) finish(() => undefined);
         },
         error(error) {
-          if (stopped || ended) return;
-          retry(error instanceof Error ? error.message : String(error));
+          if (mine()) retry(error instanceof Error ? error.message : String(error));
         },
         complete() {
           // A stream that completes before the final event was cut short (the server is stopping).
-          if (!stopped && !ended) retry("the stream ended before the job did");
+          if (mine()) retry("the stream ended before the job did");
         },
       },
     );
   };
+  const finish = (then: () => void): void => {
+    finished = true;
+    clearInterval(watchdog);
+    dispose?.();
+    client.dispose();
+    then();
+  };
   const retry = (reason: string): void => {
+    current++;
+    dispose?.();
     attempt++;
     if (attempt > 30) {
-      handlers.failed(`lost the job's events: ${reason}`);
+      finish(() => handlers.failed(`lost the job's events: ${reason}`));
       return;
     }
     handlers.reconnecting(attempt, reason);
     setTimeout(
       () => {
-        if (!stopped) subscribe();
+        if (!finished) subscribe();
       },
       Math.min(5000, 250 * 2 ** Math.min(attempt, 5)),
     );
   };
+  const watchdog = setInterval(() => {
+    if (finished || Date.now() - heardAt < QUIET_MS) return;
+    heardAt = Date.now();
+    gql<{ replayJob: JobState | null }>(`query($id: Int!) { replayJob(id: $id) { ${JOB_FIELDS} } }`, { id })
+      .then(({ replayJob: job }) => {
+        const said = last?.job ?? null;
+        const movedOn =
+          job !== null && (said === null || job.status !== said.status || job.tasks.done !== said.tasks.done || job.tasks.failed !== said.tasks.failed);
+        if (!finished && movedOn) retry("the event stream went quiet while the job went on");
+      })
+      .catch(() => undefined);
+  }, 1000);
   subscribe();
   return {
     stop() {
-      stopped = true;
-      dispose?.();
-      client.dispose();
+      if (!finished) finish(() => undefined);
     },
   };
 }

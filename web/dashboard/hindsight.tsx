@@ -55,7 +55,7 @@ export function HindsightPanel({ state, onFill }: { state: QueryState; onFill():
         </p>
       ))}
       {fill !== null && (
-        <div class="fill" aria-live="polite">
+        <div class="fill" aria-live="polite" data-events={fill.events}>
           <p>
             Replay job {fill.job.id}: <strong data-job-status={fill.job.status}>{fill.job.status.toLowerCase()}</strong>,{" "}
             {fill.job.tasks.done} of {fill.job.tasks.total} tasks done{fill.job.tasks.failed > 0 ? `, ${fill.job.tasks.failed} failed` : ""}
