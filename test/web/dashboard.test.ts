@@ -136,12 +136,12 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     expect(await shown(page.locator("code").first())).toBe(
       "SELECT tstamp, vid, epoch, step, loss FROM train.ts ORDER BY tstamp, epoch, step",
     );
-    await screenshot("curves");
 
     await page.getByRole("button", { name: "Show the diff" }).click();
     const diff = page.locator("pre.diff");
     await diff.waitFor();
     expect(await diff.locator(".add").allInnerTexts()).toEqual(expect.arrayContaining([expect.stringContaining("0.95")]));
+    await screenshot("curves");
   });
 
   it("shows a FlorQL error at its span, with the hint", async () => {
@@ -168,6 +168,7 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     expect(await tables.nth(0).locator("td.cell-fill").count()).toBe(4);
     expect(await tables.nth(1).locator("tbody tr").count()).toBe(4);
     expect(await shown(page.locator(".explain"))).toMatch(/replay: 4 tasks on \d+ workers, estimated/);
+    await screenshot("explain");
   });
 
   it("fills what past versions never logged from the page, following the job live until the curves appear", async () => {

@@ -178,7 +178,8 @@ export function followJob(
       .then(({ replayJob: job }) => {
         const said = last?.job ?? null;
         const movedOn =
-          job !== null && (said === null || job.status !== said.status || job.tasks.done !== said.tasks.done || job.tasks.failed !== said.tasks.failed);
+          job !== null &&
+          (said === null || job.status !== said.status || job.tasks.done !== said.tasks.done || job.tasks.failed !== said.tasks.failed);
         if (!finished && movedOn) retry("the event stream went quiet while the job went on");
       })
       .catch(() => undefined);

@@ -17,7 +17,7 @@ export function ConsoleView({ catalog, initial }: { catalog: Catalog | null; ini
   const [tab, setTab] = useState<Tab>("table");
   const [explained, setExplained] = useState<string | null>(null);
   const [explainError, setExplainError] = useState<FlorqlError | null>(null);
-  const { state, run, fill } = useFlorql(() => void reloadCatalog());
+  const { state, run, fill, forget } = useFlorql(() => void reloadCatalog());
 
   const runQuery = () => {
     const text = editor.current?.text() ?? "";
@@ -35,6 +35,7 @@ export function ConsoleView({ catalog, initial }: { catalog: Catalog | null; ini
       ({ explain }) => {
         if (explain.__typename === "FlorqlError") setExplainError(explain as FlorqlError);
         else {
+          forget();
           setExplained(explain.explain ?? "");
           setTab("plan");
         }
@@ -99,7 +100,7 @@ export function ConsoleView({ catalog, initial }: { catalog: Catalog | null; ini
       {(answer !== null || explained !== null) && (
         <div>
           <div class="tabs" role="tablist" aria-label="Answer">
-            {(["table", "chart", "plan"] as const).map((t) => (
+            {(answer === null ? (["plan"] as const) : (["table", "chart", "plan"] as const)).map((t) => (
               <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
                 {t}
               </button>

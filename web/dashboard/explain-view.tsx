@@ -15,7 +15,7 @@ export function ExplainView({ text }: { text: string }) {
     <section class="explain" aria-label="Query plan">
       {explainBlocks(text).map((block) =>
         block.kind === "text" ? (
-          /^(sql|parameters):/.test(block.text) ? (
+          /^(?:select |parameters:)/.test(block.text) ? (
             <pre key={block.text} class="explain-sql">
               {block.text}
             </pre>

@@ -65,7 +65,7 @@ export interface QueryState {
 const IDLE: QueryState = { text: null, running: false, answer: null, error: null, failure: null, ms: null, fill: null, needsToken: false };
 
 /** A FlorQL query's state, and what can be done: run a text, fill the answer's missing values by replay. */
-export function useFlorql(onFilled?: () => void): { state: QueryState; run(text: string): void; fill(): void } {
+export function useFlorql(onFilled?: () => void): { state: QueryState; run(text: string): void; fill(): void; forget(): void } {
   const [state, setState] = useState<QueryState>(IDLE);
   const current = useRef<QueryState>(IDLE);
   current.current = state;
@@ -133,6 +133,13 @@ export function useFlorql(onFilled?: () => void): { state: QueryState; run(text:
 
   return {
     state,
+    /** Puts the last answer and error away (another question is on screen). */
+    forget() {
+      following.current?.stop();
+      following.current = null;
+      asked.current++;
+      setState(IDLE);
+    },
     run(text) {
       following.current?.stop();
       following.current = null;
