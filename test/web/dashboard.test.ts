@@ -265,4 +265,18 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     expect(browser.failures.filter((failure) => !failure.endsWith("net::ERR_ABORTED"))).toEqual([]);
     expect(browser.errors).toEqual([]);
   });
+
+  it("asks for the token first when the server listens beyond loopback, then opens", async () => {
+    // The embedded store takes one server at a time: this one replaces the loopback one.
+    await server.stop();
+    server = await startServe(repo, ["--host", "0.0.0.0"]);
+    const base = `http://127.0.0.1:${new URL(server.url).port}`;
+    await page.goto(`${base}/`);
+    const token = page.getByLabel(/token/);
+    await token.waitFor({ timeout: 20_000 });
+    expect(await page.locator("table.runs").count()).toBe(0);
+    await token.fill(readFileSync(path.join(repo.dir, ".flor", "graphql-token"), "utf8").trim());
+    await page.getByRole("button", { name: "Open" }).click();
+    await expect.poll(() => page.locator("table.runs tbody tr").count(), { timeout: 20_000 }).toBe(4);
+  });
 });

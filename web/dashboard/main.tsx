@@ -4,6 +4,7 @@
 // loads nothing from outside the server.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { ApiError, saveToken } from "./api.js";
 import { type Catalog, catalog as loadCatalog } from "./catalog.js";
 import { ConsoleView } from "./console-view.js";
 import { CurvesView } from "./curves-view.js";
@@ -39,14 +40,20 @@ function App() {
   const current = useHashRoute();
   const [catalog, setCatalog] = useState<Catalog | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const [locked, setLocked] = useState(false);
   useEffect(() => {
-    loadCatalog().then(setCatalog, (e: Error) => setProblem(e.message));
+    loadCatalog().then(setCatalog, (e: Error) => {
+      // Off loopback, reads need the token too: ask for it rather than show empty views.
+      if (e instanceof ApiError && e.code === "UNAUTHENTICATED") setLocked(true);
+      else setProblem(e.message);
+    });
   }, []);
   // A new view takes the focus, as a new page would, so a screen reader starts reading it.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the view changes
   useEffect(() => {
     document.getElementById("main")?.focus({ preventScroll: true });
   }, [current.view]);
+  if (locked) return <TokenGate />;
   const link = (view: Route["view"], href: string, text: string) => (
     <a href={href} aria-current={current.view === view || (view === "runs" && current.view === "run") ? "page" : undefined}>
       {text}
@@ -78,6 +85,30 @@ function App() {
         {current.view === "query" && <ConsoleView key={current.text} catalog={catalog} initial={current.text} />}
       </main>
     </>
+  );
+}
+
+/** Asks for the token when this server wants it for every request (it listens beyond loopback). */
+function TokenGate() {
+  const [token, setToken] = useState("");
+  return (
+    <main id="main" class="gate">
+      <h1>FlorDB</h1>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          saveToken(token);
+          location.reload();
+        }}
+      >
+        <p>This server answers only with its token (it listens beyond this machine).</p>
+        <label>
+          token (<code>.flor/graphql-token</code>, kept for this tab only)
+          <input type="password" autoComplete="off" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+        </label>
+        <button type="submit">Open</button>
+      </form>
+    </main>
   );
 }
 
