@@ -1,20 +1,17 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HINDSIGHT_LOG, recordDemoProject } from "../../scripts/demo-project.mjs";
 import { CHROMIUM, type OpenBrowser, openBrowser } from "../helpers/browser.js";
-import { PACKAGE_ROOT, TestRepo } from "../helpers/repo.js";
+import { TestRepo } from "../helpers/repo.js";
 import { type RunningServe, startServe } from "../helpers/serve.js";
 import { type EventPayload, eventsOf, readSse, SUBSCRIBE } from "../graphql/sse.js";
+import { screenshot } from "./screenshots.js";
 
 // The dashboard in a real Chromium with the network off, against `flor serve` over the demo's project:
 // the iris example recorded over four versions, and a value today's version logs that they never did.
-
-/** Where the screenshots go (test-results/ is not committed); FLOR_UPDATE_SCREENSHOTS=1 also puts them in the README's folder. */
-const SHOTS = path.join(PACKAGE_ROOT, "test-results", "dashboard");
-const README_SHOTS = path.join(PACKAGE_ROOT, "docs", "screenshots");
 
 let repo: TestRepo;
 let server: RunningServe;
@@ -25,17 +22,6 @@ let origin: string;
 /** The text a person reads in an element, as rendered. */
 // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a person reads
 const shown = (locator: Locator): Promise<string> => locator.innerText();
-
-async function screenshot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file });
-  expect(statSync(file).size).toBeGreaterThan(10_000);
-  if (process.env["FLOR_UPDATE_SCREENSHOTS"] === "1") {
-    mkdirSync(README_SHOTS, { recursive: true });
-    copyFileSync(file, path.join(README_SHOTS, `${name}.png`));
-  }
-}
 
 /** A subscription POSTed to the server from here, as its event stream. */
 function subscribe(body: string): Promise<Response> {
@@ -87,7 +73,7 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     expect(text).toContain("ok");
     expect(text).toContain("hidden=16");
     expect(await shown(rows.nth(3))).toContain("momentum=0.95");
-    await screenshot("runs");
+    await screenshot(page, "runs");
 
     // Filtered by args: the two runs with hidden=32.
     await page.getByLabel("args").fill("hidden=32");
@@ -121,7 +107,7 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     expect(await loss.getAttribute("data-series")).toBe("1");
     expect(await page.locator("section.chart-card").count()).toBe(3); // loss, train_acc, val_acc; test_acc is outside loops
     expect(await shown(page.locator("table.scalars"))).toContain("test_acc");
-    await screenshot("run");
+    await screenshot(page, "run");
   });
 
   it("draws a logged name across versions: one curve per run, coloured by version, and diffs two versions", async () => {
@@ -141,7 +127,7 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     const diff = page.locator("pre.diff");
     await diff.waitFor();
     expect(await diff.locator(".add").allInnerTexts()).toEqual(expect.arrayContaining([expect.stringContaining("0.95")]));
-    await screenshot("curves");
+    await screenshot(page, "curves");
   });
 
   it("shows a FlorQL error at its span, with the hint", async () => {
@@ -155,7 +141,7 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     expect(said).toContain("FQL020 at line 1, column 20");
     expect(said).toContain("`loss`");
     expect(await shown(page.locator(".cm-florql-error"))).toBe("los");
-    await screenshot("console-error");
+    await screenshot(page, "console-error");
   });
 
   it("renders EXPLAIN: the versions x columns matrix and the replay tasks", async () => {
@@ -168,7 +154,7 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     expect(await tables.nth(0).locator("td.cell-fill").count()).toBe(4);
     expect(await tables.nth(1).locator("tbody tr").count()).toBe(4);
     expect(await shown(page.locator(".explain"))).toMatch(/replay: 4 tasks on \d+ workers, estimated/);
-    await screenshot("explain");
+    await screenshot(page, "explain");
   });
 
   it("fills what past versions never logged from the page, following the job live until the curves appear", async () => {
@@ -200,7 +186,7 @@ describe.skipIf(CHROMIUM === null)("the dashboard in a real Chromium with the ne
     // Two measures (val_acc, w2_norm): the last is drawn, one curve per run.
     expect(await page.getByLabel("draw").inputValue()).toBe("w2_norm");
     expect(await chart.getAttribute("data-series")).toBe("4");
-    await screenshot("hindsight");
+    await screenshot(page, "hindsight");
 
     // The token was asked once: kept for this tab.
     expect(await page.evaluate(() => sessionStorage.getItem("flor.token"))).toBe(token);
