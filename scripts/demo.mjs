@@ -45,7 +45,8 @@ if (!serve) {
   server.stderr.on("data", (chunk) => {
     process.stderr.write(chunk);
     said += chunk;
-    const found = /dashboard at (\S+)/.exec(said);
+    // Said once the server has said all it says at start (the GraphQL line is its last).
+    const found = /dashboard at (\S+)[\s\S]*serving GraphQL at/.exec(said);
     if (found !== null && !announced) {
       announced = true;
       console.log(`\nflor serve runs in demo-project (Ctrl-C stops it). Open the dashboard:\n${found[1]}`);
