@@ -1,4 +1,4 @@
-// Bundles the browser pages `flor serve` ships (today: GraphiQL) into dist/web/<page>/, from npm packages
+// Bundles the browser pages `flor serve` ships (GraphiQL, the dashboard) into dist/web/<page>/, from npm packages
 // only, so the pages load nothing from outside the server. Part of `npm run build`; skipped when nothing
 // it reads has changed since the last bundle (the stamp holds a hash of its inputs).
 import { createHash } from "node:crypto";
@@ -21,6 +21,7 @@ const PAGES = [
       "graphql.worker": "monaco-graphql/esm/graphql.worker.js",
     },
   },
+  { name: "dashboard", entries: { app: "web/dashboard/main.tsx" } },
 ];
 
 function filesUnder(dir) {

@@ -13,10 +13,11 @@ export const GRAPHIQL_DIR = fileURLToPath(new URL("../../dist/web/graphiql/", im
 const ASSETS = "/graphiql/";
 
 /**
- * Everything the page may do: load its own files, talk to the server it came from, run its editor's
- * workers. Nothing from anywhere else, and no other site may frame it. Monaco sets inline styles.
+ * Everything the package's pages may do: load their own files, talk to the server they came from, run
+ * their editors' workers. Nothing from anywhere else, and no other site may frame them. The editors
+ * (Monaco, CodeMirror) and the charts set inline styles.
  */
-const CONTENT_SECURITY_POLICY = [
+export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "worker-src 'self'",

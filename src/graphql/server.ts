@@ -2,6 +2,7 @@ import { createYoga } from "graphql-yoga";
 import type { ProjectSession } from "../app/project-session.js";
 import { type HostFilter, hostCheck } from "./allowed-hosts.js";
 import { jsonBodiesOnly, originGuard, queriesOnlyOverGet } from "./browser-guards.js";
+import { dashboardPage } from "./dashboard-page.js";
 import { graphiqlPage } from "./graphiql-page.js";
 import { HeavyWork } from "./heavy-work.js";
 import { checkedTimeout, configuredTimeoutSeconds, costLimit, documentLimits, MAX_BODY_BYTES, MAX_COST, requestTimeout } from "./limits.js";
@@ -16,6 +17,8 @@ export interface FlorYogaOptions {
   session: ProjectSession;
   /** GraphiQL on GET /graphql from a browser (default true). */
   graphiql?: boolean;
+  /** The dashboard at / (default true). */
+  dashboard?: boolean;
   /** The bearer token mutations (and replay: ASYNC) require; null or absent refuses them all. */
   token?: string | null;
   /** Runs before each request's operation, e.g. to ingest journals written since the last request. */
@@ -42,13 +45,14 @@ export interface FlorYogaOptions {
  * The GraphQL endpoint at /graphql over one project's session. Unexpected errors are masked (yoga's default):
  * clients see "Unexpected error." while GraphQLErrors raised on purpose and FlorQL errors-as-data pass.
  * Reads are open; mutations need `Authorization: Bearer <token>`. Requests pass, in order: the Host check,
- * the Origin check (and CORS for named origins), GraphiQL's page and files, the token check when reads
+ * the Origin check (and CORS for named origins), GraphiQL's and the dashboard's pages and files, the token check when reads
  * are not open, JSON-only POST bodies, then the operation's limits in size, depth, aliases, estimated
  * cost, heavy-field slots and (except subscriptions) running time: see limits.ts and heavy-work.ts.
  */
 export function createFlorYoga({
   session,
   graphiql = true,
+  dashboard = true,
   token = null,
   refresh,
   replayWaitSeconds,
@@ -76,6 +80,7 @@ export function createFlorYoga({
       ...(allowedHosts === undefined ? [] : [hostCheck(allowedHosts)]),
       ...originGuard(corsOrigins, ownOrigins),
       ...(graphiql ? graphiqlPage(GRAPHQL_ENDPOINT) : []),
+      ...(dashboard ? dashboardPage() : []),
       ...(openReads ? [] : [tokenForEveryRequest(GRAPHQL_ENDPOINT, token)]),
       jsonBodiesOnly(GRAPHQL_ENDPOINT),
       queriesOnlyOverGet,

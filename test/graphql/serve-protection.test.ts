@@ -162,6 +162,8 @@ describe("flor serve against a web page in the same browser", () => {
       // Nothing else either: GraphiQL, its files, a preflight.
       expect((await send("/graphql", { headers: { host, accept: "text/html" } })).status).toBe(421);
       expect((await send("/graphiql/app.js", { headers: { host } })).status).toBe(421);
+      expect((await send("/", { headers: { host } })).status).toBe(421);
+      expect((await send("/dashboard/app.js", { headers: { host } })).status).toBe(421);
     }
   });
 
@@ -210,6 +212,31 @@ describe("flor serve against a web page in the same browser", () => {
     expect((await send("/graphiql/app.js", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(
       405,
     );
+  });
+});
+
+describe("flor serve's dashboard", () => {
+  it("is served at / from the package's files, with the same policy as GraphiQL, and only GET and HEAD", async () => {
+    const page = await send("/", { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<script type="module" src="/dashboard/app.js">');
+    expect(page.body).not.toMatch(/https?:\/\//);
+    expect(page.headers["content-security-policy"]).toContain("default-src 'none'");
+    expect(page.headers["content-security-policy"]).toContain("connect-src 'self'");
+    expect(page.headers["x-frame-options"]).toBe("DENY");
+    for (const file of ["/dashboard/app.js", "/dashboard/app.css"]) {
+      const asset = await send(file);
+      expect(asset.status, file).toBe(200);
+      expect(asset.headers["x-content-type-options"]).toBe("nosniff");
+      expect(asset.body).not.toMatch(/(?:src|href)=["']?https?:\/\//);
+    }
+    for (const path of ["/dashboard/../package.json", "/dashboard/.inputs", "/dashboard/", "/index.html"]) {
+      expect((await send(path)).status, path).toBe(404);
+    }
+    expect((await send("/", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(405);
+    // Another site cannot load it as a subresource; a link followed from another site opens it.
+    expect((await send("/", { headers: { "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors" } })).status).toBe(403);
+    expect((await send("/", { headers: { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate" } })).status).toBe(200);
   });
 });
 

@@ -145,6 +145,7 @@ async function serve(
     if (!readsAreOpenOn(host)) process.stderr.write(`flor: ${host} is not loopback: every request needs the bearer token, reads too\n`);
     if (exposure.publicUrl !== null) process.stderr.write(`flor: public URL ${exposure.publicUrl.href}\n`);
     if (exposure.corsOrigins.length > 0) process.stderr.write(`flor: web pages of ${exposure.corsOrigins.join(", ")} may call the API\n`);
+    process.stderr.write(`flor: dashboard at ${new URL("/", url).href}\n`);
     process.stderr.write(`flor: serving GraphQL at ${url} (GraphiQL in a browser); Ctrl-C stops\n`);
     process.stderr.write(`flor: ${await stopped}: stopping\n`);
   } finally {
