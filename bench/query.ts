@@ -27,40 +27,49 @@ const ROUNDS = 15;
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/flor.js");
 const line = (text: string): void => void process.stdout.write(`${text}\n`);
 
+/** A name's values with their stream's loop range `r` (hand-written SQL over the store's tables). */
+const values = (name: string) => sql`flor.log_streams s join flor.loop_ranges r on r.run_id = s.run_id and r.ctx_id = s.ctx_id
+  join flor.log_values v on v.stream_id = s.id and s.name = ${name}`;
+/** The index of a value's own loop, and of the loop enclosing it. */
+const own = sql`(r.iteration + (v.ctx_id - r.ctx_id))`;
+const outerEpoch = sql`(r.outer_dims ->> 'epoch')::int`;
+
 /** The typical questions, each with hand-written SQL over the store's tables that gives the same rows. */
 const QUERIES: { name: string; florql: string; hand: ReturnType<typeof sql> }[] = [
   {
     name: "filter on args",
     florql: "SELECT lr, epoch, acc WHERE lr < 0.02 ORDER BY lr, epoch",
-    hand: sql`select a.value as lr, (l.dims ->> 'epoch')::int as epoch, g.num as acc
-      from flor.logs g join flor.loops l on l.run_id = g.run_id and l.ctx_id = g.ctx_id
-      join flor.args a on a.run_id = g.run_id and a.name = 'lr'
-      where g.name = 'acc' and (a.value #>> '{}')::float8 < 0.02 order by (a.value #>> '{}')::float8, 2`,
+    hand: sql`select a.value as lr, ${own} as epoch, v.num as acc
+      from ${values("acc")} join flor.args a on a.run_id = s.run_id and a.name = 'lr'
+      where (a.value #>> '{}')::float8 < 0.02 order by (a.value #>> '{}')::float8, 2`,
   },
   {
     name: "filter on a loop dimension",
     florql: "SELECT epoch, step, loss WHERE epoch = 19 AND step < 5",
-    hand: sql`select r.tstamp, (l.dims ->> 'epoch')::int as epoch, (l.dims ->> 'step')::int as step, g.num as loss
-      from flor.logs g join flor.loops l on l.run_id = g.run_id and l.ctx_id = g.ctx_id join flor.runs r on r.id = g.run_id
-      where g.name = 'loss' and (l.dims ->> 'epoch')::int = 19 and (l.dims ->> 'step')::int < 5 order by r.tstamp, r.id, 2, 3`,
+    hand: sql`select rn.tstamp, ${outerEpoch} as epoch, ${own} as step, v.num as loss
+      from ${values("loss")} join flor.runs rn on rn.id = s.run_id
+      where r.name = 'step' and ${outerEpoch} = 19 and r.iteration < 5 and ${own} < 5 order by rn.tstamp, rn.id, 2, 3`,
   },
   {
     name: "pivot of 3 names",
     florql: "SELECT epoch, step, loss, acc, gnorm WHERE opt = 'adam' AND lr < 0.1",
-    hand: sql`select r.tstamp, (ls.dims ->> 'epoch')::int as epoch, (ls.dims ->> 'step')::int as step, g.num as loss, ga.num as acc, gg.num as gnorm
-      from flor.logs g join flor.loops ls on ls.run_id = g.run_id and ls.ctx_id = g.ctx_id
-      left join flor.logs ga on ga.run_id = g.run_id and ga.ctx_id = ls.parent_ctx_id and ga.name = 'acc'
-      left join flor.logs gg on gg.run_id = g.run_id and gg.ctx_id = ls.parent_ctx_id and gg.name = 'gnorm'
-      join flor.runs r on r.id = g.run_id
-      join flor.args ao on ao.run_id = g.run_id and ao.name = 'opt' join flor.args al on al.run_id = g.run_id and al.name = 'lr'
-      where g.name = 'loss' and ao.value = '"adam"' and (al.value #>> '{}')::float8 < 0.1 order by r.tstamp, r.id, 2, 3`,
+    // acc and gnorm are logged in the epoch's context, the one enclosing a step range.
+    hand: sql`select rn.tstamp, ${outerEpoch} as epoch, ${own} as step, v.num as loss, ga.num as acc, gg.num as gnorm
+      from ${values("loss")}
+      left join flor.log_streams sa on sa.run_id = s.run_id and sa.name = 'acc' and sa.ctx_id = r.parent_ctx_id
+      left join flor.log_values ga on ga.stream_id = sa.id
+      left join flor.log_streams sg on sg.run_id = s.run_id and sg.name = 'gnorm' and sg.ctx_id = r.parent_ctx_id
+      left join flor.log_values gg on gg.stream_id = sg.id
+      join flor.runs rn on rn.id = s.run_id
+      join flor.args ao on ao.run_id = s.run_id and ao.name = 'opt' join flor.args al on al.run_id = s.run_id and al.name = 'lr'
+      where r.name = 'step' and ao.value = '"adam"' and (al.value #>> '{}')::float8 < 0.1 order by rn.tstamp, rn.id, 2, 3`,
   },
   {
     name: "aggregate",
     florql: "SELECT opt, avg(acc) AS mean, max(acc) AS best WHERE epoch = 19 GROUP BY opt",
-    hand: sql`select a.value #>> '{}' as opt, avg(g.num) as mean, max(g.num) as best
-      from flor.logs g join flor.loops l on l.run_id = g.run_id and l.ctx_id = g.ctx_id join flor.args a on a.run_id = g.run_id and a.name = 'opt'
-      where g.name = 'acc' and (l.dims ->> 'epoch')::int = 19 group by 1 order by 1`,
+    hand: sql`select a.value #>> '{}' as opt, avg(v.num) as mean, max(v.num) as best
+      from ${values("acc")} join flor.args a on a.run_id = s.run_id and a.name = 'opt'
+      where r.name = 'epoch' and r.iteration <= 19 and r.iteration + r.count > 19 and ${own} = 19 group by 1 order by 1`,
   },
 ];
 

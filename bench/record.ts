@@ -158,6 +158,42 @@ function logRate(calls: number): void {
   );
 }
 
+/**
+ * Sustained `flor.loop` iterations per second with one `flor.log` each (a step loop nested in an epoch
+ * loop, journal writes included), against the same loops untracked; and how much the recording
+ * process's memory grows per million logged values.
+ */
+function loopRate(iterations: number): void {
+  const repo = benchRepo();
+  const flor = new Flor({ script: repo.script, argv: [], autoCommit: false });
+  flor.log("warm-up", 0);
+  const epochs = 10;
+  const rates: number[] = [];
+  const baseRates: number[] = [];
+  const grown: number[] = [];
+  for (let trial = 0; trial < 3; trial++) {
+    const rssBefore = process.memoryUsage().rss;
+    let t = performance.now();
+    for (const _ of flor.loop("epoch", epochs)) for (const step of flor.loop("step", iterations / epochs)) flor.log("loss", step * 1e-3);
+    rates.push(iterations / ((performance.now() - t) / 1000));
+    grown.push(process.memoryUsage().rss - rssBefore);
+    t = performance.now();
+    let sink = 0;
+    for (const _ of noTracking.loop("epoch", epochs))
+      for (const step of noTracking.loop("step", iterations / epochs)) sink += noTracking.log("loss", step * 1e-3);
+    baseRates.push(iterations / ((performance.now() - t) / 1000));
+    if (sink < 0) line("unreachable");
+  }
+  void flor.commit();
+  repo.remove();
+  const rate = median(rates);
+  const perMillion = Math.max(0, median(grown)) / (iterations / 1e6);
+  results["loop_rate"] = { iterations, perSecond: rate, baselinePerSecond: median(baseRates), rssGrowthPerMillionValues: perMillion };
+  line(
+    `| \`flor.loop\` iteration + one \`flor.log\`, journal writes included (${(iterations / 1e6).toFixed(0)}M iterations in a nested loop) | ${(median(baseRates) / 1e6).toFixed(0)} M/s (untracked loops) | ${(rate / 1e6).toFixed(2)} M/s | memory grows ${(perMillion / 2 ** 20).toFixed(1)} MB per million logged values | target ≥ 1 M/s |`,
+  );
+}
+
 /** Extra resident memory of a training process that records, each configuration in its own process. */
 function memory(): void {
   const repo = benchRepo();
@@ -232,6 +268,7 @@ export async function benchRecord(): Promise<Record<string, unknown>> {
   line("\n| what | baseline | with flor | ratio | note |");
   line("| --- | --- | --- | --- | --- |");
   logRate(5_000_000);
+  loopRate(5_000_000);
   memory();
   await ingestRate("pglite", "");
   const server = postgresServer();

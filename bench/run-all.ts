@@ -11,6 +11,7 @@ import { benchReplay } from "./replay.js";
 import { benchQuery } from "./query.js";
 import { benchGraphql } from "./graphql.js";
 import { benchCli } from "./cli.js";
+import { benchScale } from "./scale.js";
 import { benchFaults } from "./faults.js";
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown cpu"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -22,6 +23,7 @@ const benches: Record<string, () => unknown> = {
   replay: benchReplay,
   graphql: benchGraphql,
   cli: benchCli,
+  scale: benchScale,
   faults: benchFaults,
 };
 // The fault soak (about 25 minutes) runs when named: `npm run bench -- faults`.

@@ -49,17 +49,19 @@ export function writeTrainingJournals(layout: ProjectLayout, { runs, epochs, ste
     for (let epoch = 0; epoch < epochs; epoch++) {
       const e = ++id;
       lines.push(encoder.context(e, null, "epoch", epoch, undefined));
+      // Steps continue one another: only the first has a `ctx` record (journal format 2).
       for (let step = 0; step < steps; step++) {
         const s = ++id;
-        lines.push(
-          encoder.context(s, e, "step", step, undefined),
-          encoder.log(s, "loss", lr / (1 + epoch + step / steps)),
-          encoder.iterationEnd(s, 0.001),
-        );
+        if (step === 0) lines.push(encoder.context(s, e, "step", step, undefined));
+        lines.push(encoder.log(s, "loss", lr / (1 + epoch + step / steps)));
       }
-      lines.push(encodeRecord({ k: "loop", c: e, n: "step", count: steps, t0: 0, s: 0.05 }), encoder.log(e, "acc", 0.5 + epoch / 50 + lr));
+      lines.push(
+        encoder.iterationTimes(e + 1, new Array<number>(steps).fill(0.001)),
+        encodeRecord({ k: "loop", c: e, n: "step", count: steps, t0: 0, s: 0.05 }),
+        encoder.log(e, "acc", 0.5 + epoch / 50 + lr),
+      );
       if (gnorm) lines.push(encoder.log(e, "gnorm", 1 / (epoch + 1)));
-      lines.push(encoder.iterationEnd(e, 0.05));
+      lines.push(encoder.iterationTimes(e, [0.05]));
       rows += steps + (gnorm ? 2 : 1);
     }
     lines.push(

@@ -42,42 +42,60 @@ export function compileSql(
   const dimAlias = (key: string) => `d${dims.indexOf(key)}`;
   const logIndex = new Map(logs.map((log, i) => [log.name, i]));
   const argIndex = new Map(args.map((name, i) => [name, i]));
-  const scope = runIds === null ? sql`` : sql` and lg.run_id = any(${[...runIds]}::int[])`;
-  // The same scope on the loops side of the (left) join, so only the runs in scope are read there too.
-  const loopScope = runIds === null ? sql`` : sql` and lp.run_id = any(${[...runIds]}::int[])`;
-
+  const scope = runIds === null ? sql`` : sql` and s.run_id = any(${[...runIds]}::int[])`;
   const pushed = loopDimensionFilters(analyzed);
-  // A loop index: the context's own iteration when it is that loop's (no JSON to read), else its `dims`.
-  const index = (key: string) => sql`(case when lp.name = ${key} then lp.iteration else (lp.dims ->> ${key})::int end)`;
   const relations = logs.map((log, i) => {
-    // A WHERE conjunct on a loop dimension filters every relation that carries it, so far fewer rows
-    // reach the joins; the outer WHERE then only has to drop rows without that dimension.
-    // `lp.ctx_id is not null` lets PostgreSQL treat the loops join as an inner one and filter while scanning loops.
-    const filters = pushed.filter((f) => log.dims.includes(f.dim)).map((f) => sql` and lp.ctx_id is not null and ${f.test(index(f.dim))}`);
-    const dimColumns = log.dims.map((key) =>
-      key.endsWith("_value") && !isLoopIndex(key, log.dims)
-        ? sql`lp.dims -> ${key} as ${id(dimAlias(key))}`
-        : sql`${index(key)} as ${id(dimAlias(key))}`,
+    // A WHERE conjunct on a loop dimension filters every relation that carries it: first the streams (a
+    // run's values of the name in one loop range), by the range's iterations or the enclosing loops'
+    // indexes, so that only the values of the streams that can match are read; then the values.
+    const filters = pushed.filter((f) => log.dims.includes(f.dim));
+    const isItem = (key: string) => key.endsWith("_value") && !isLoopIndex(key, log.dims);
+    // Per stream, once: whether a dimension is the range's own loop (its index is then the context's
+    // offset from `base`), else its value in the enclosing loops; an item is per range.
+    const streamColumns = log.dims.map((key, k) =>
+      isItem(key)
+        ? sql`case when r.name || '_value' = ${key} and r.value is not null then r.value else r.outer_dims -> ${key} end as ${id(`j${k}`)}`
+        : sql`r.name = ${key} as ${id(`i${k}`)}, (r.outer_dims ->> ${key})::int as ${id(`o${k}`)}`,
     );
+    const ranges = (range: string) => filters.map((f) => sql` and ${rangeCanMatch(range, f)}`);
+    const streams = sql`select ${sql.join([sql`s.id`, sql`s.run_id`, sql`r.ctx_id - r.iteration as base`, ...streamColumns])}
+      from ${table("log_streams")} s left join ${table("loop_ranges")} r on r.run_id = s.run_id and r.ctx_id = s.ctx_id
+      where s.name = ${log.name}${scope}${sql.join(ranges("r"), sql``)} offset 0`;
+    const index = (key: string) => {
+      const k = log.dims.indexOf(key);
+      return sql`(case when st.${id(`i${k}`)} then lg.ctx_id - st.base else st.${id(`o${k}`)} end)`;
+    };
+    const dimColumns = log.dims.map((key, k) =>
+      isItem(key) ? sql`st.${id(`j${k}`)} as ${id(dimAlias(key))}` : sql`${index(key)} as ${id(dimAlias(key))}`,
+    );
+    const rowFilters = filters.map((f) => sql` and ${f.test(index(f.dim))}`);
     const verified = sql`(lg.unverified is not true) as ${id(`u${i}`)}`;
-    const values = sql`select lg.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`, verified])}
-      from ${table("logs")} lg left join ${table("loops")} lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id${loopScope}
-      where lg.name = ${log.name}${scope}${sql.join(filters, sql``)}`;
+    // The value's journal line orders values with the same coordinates (a name logged twice in a step).
+    const values = sql`select st.run_id, ${sql.join([...dimColumns, sql`lg.num as ${id(`n${i}`)}`, sql`lg.value as ${id(`v${i}`)}`, verified, sql`lg.seq as ${id(`q${i}`)}`])}
+      from (${streams}) st join ${table("log_values")} lg on lg.stream_id = st.id
+      where true${sql.join(rowFilters, sql``)}`;
     // Runs that never logged the name (replay has not filled it, or cannot) still get its rows, empty:
     // one per iteration of the loop the statement is in, or one per run outside loops.
     const missing = lacking.get(log.name) ?? [];
     if (missing.length === 0) return values;
-    const innermost = [...log.dims].reverse().find((key) => !key.endsWith("_value") || isLoopIndex(key, log.dims));
-    const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}, null::boolean as ${id(`u${i}`)}`;
-    // A run replay filled in part (some iterations) has values for those: the skeleton skips them.
-    const skeleton =
-      innermost === undefined
-        ? sql`select r.id as run_id, ${empty} from ${table("runs")} r where r.id = any(${[...missing]}::int[])
-          and not exists (select 1 from ${table("logs")} lg where lg.name = ${log.name} and lg.run_id = r.id)`
-        : sql`select lp.run_id, ${sql.join([...dimColumns, empty])} from ${table("loops")} lp
-          where lp.name = ${innermost} and lp.run_id = any(${[...missing]}::int[])${sql.join(filters, sql``)}
-          and not exists (select 1 from ${table("logs")} lg where lg.name = ${log.name} and lg.run_id = lp.run_id and lg.ctx_id = lp.ctx_id)`;
-    return sql`${values} union all ${skeleton}`;
+    const innermost = [...log.dims].reverse().find((key) => !isItem(key));
+    const empty = sql`null::float8 as ${id(`n${i}`)}, null::jsonb as ${id(`v${i}`)}, null::boolean as ${id(`u${i}`)}, null::integer as ${id(`q${i}`)}`;
+    if (innermost === undefined)
+      return sql`${values} union all select r.id as run_id, ${empty} from ${table("runs")} r where r.id = any(${[...missing]}::int[])
+        and not exists (select 1 from ${table("log_streams")} s where s.name = ${log.name} and s.run_id = r.id)`;
+    // One row per context of the loop's ranges; a run replay filled in part (some iterations) has values for those: the skeleton skips them.
+    const skeletonIndex = (key: string) => sql`(case when r.name = ${key} then r.iteration + g else (r.outer_dims ->> ${key})::int end)`;
+    const skeletonDims = log.dims.map((key) =>
+      isItem(key)
+        ? sql`(case when r.name || '_value' = ${key} and r.value is not null then r.value else r.outer_dims -> ${key} end) as ${id(dimAlias(key))}`
+        : sql`${skeletonIndex(key)} as ${id(dimAlias(key))}`,
+    );
+    const skeletonFilters = filters.map((f) => sql` and ${f.test(skeletonIndex(f.dim))}`);
+    return sql`${values} union all select r.run_id, ${sql.join([...skeletonDims, empty])}
+      from ${table("loop_ranges")} r cross join lateral generate_series(0, r.count - 1) as g
+      where r.name = ${innermost} and r.run_id = any(${[...missing]}::int[])${sql.join(ranges("r"), sql``)}${sql.join(skeletonFilters, sql``)}
+      and not exists (select 1 from ${table("log_streams")} s join ${table("log_values")} lg on lg.stream_id = s.id
+        where s.name = ${log.name} and s.run_id = r.run_id and s.ctx_id = r.ctx_id and lg.ctx_id = r.ctx_id + g)`;
   });
   let from: RawBuilder<unknown>;
   if (relations.length === 0) {
@@ -144,7 +162,7 @@ export function compileSql(
     const alias = lateral[i] ?? null;
     return alias === null ? emitter.emitColumns(e) : [sql`${id(alias)}.g`];
   });
-  const defaultOrder = analyzed.aggregated ? groupBy : [sql`r.tstamp`, sql`r.id`, ...dims.map((key) => sql`p.${id(dimAlias(key))}`)];
+  const defaultOrder = analyzed.aggregated ? groupBy : rowOrder(dims.map(dimAlias), logs.length);
   const orderBy =
     analyzed.query.orderBy.length === 0
       ? defaultOrder
@@ -160,10 +178,31 @@ export function compileSql(
   return { query, outputs, verification };
 }
 
+/** A WHERE conjunct that compares a loop's iteration index with number literals. */
+interface DimensionFilter {
+  dim: string;
+  conjunct: Expression;
+  /** The conjunct on one index. */
+  test: (column: RawBuilder<unknown>) => RawBuilder<unknown>;
+  /** Whether some index from `low` to `high` passes `test`: true for a range of iterations that can match. */
+  overlaps: (low: RawBuilder<unknown>, high: RawBuilder<unknown>) => RawBuilder<unknown>;
+}
+
+/**
+ * Whether a stored range (alias `range`) can hold a context that passes `filter`: its own loop's
+ * iterations overlap what the filter allows, or its enclosing loops' index passes it. Written as plain
+ * comparisons of its columns so that the planner can estimate how few ranges match.
+ */
+function rangeCanMatch(range: string, filter: DimensionFilter): RawBuilder<unknown> {
+  const column = (name: string) => sql.id(range, name);
+  const low = sql`${column("iteration")}`;
+  const high = sql`(${column("iteration")} + ${column("count")} - 1)`;
+  return sql`((${column("name")} = ${filter.dim} and ${filter.overlaps(low, high)})
+    or (${column("name")} <> ${filter.dim} and ${filter.test(sql`(${column("outer_dims")} ->> ${filter.dim})::int`)}))`;
+}
+
 /** The top-level AND conjuncts of WHERE that compare a loop's iteration index with number literals. */
-function loopDimensionFilters(
-  analyzed: AnalyzedQuery,
-): { dim: string; conjunct: Expression; test: (column: RawBuilder<unknown>) => RawBuilder<unknown> }[] {
+function loopDimensionFilters(analyzed: AnalyzedQuery): DimensionFilter[] {
   const where = analyzed.query.where;
   if (where === null) return [];
   const conjuncts = where.kind === "and" ? where.operands : [where];
@@ -173,7 +212,7 @@ function loopDimensionFilters(
     return meaning?.kind === "loop" && meaning.valueOf === null ? e.name : null;
   };
   const number = (e: Expression): number | null => (e.kind === "number" ? e.value : null);
-  const filters: { dim: string; conjunct: Expression; test: (column: RawBuilder<unknown>) => RawBuilder<unknown> }[] = [];
+  const filters: DimensionFilter[] = [];
   const literal = (value: number) => (Number.isInteger(value) ? sql`${value}::int` : sql`${value}::float8`);
   const flipped: Record<string, string> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "<>" };
   for (const c of conjuncts) {
@@ -184,13 +223,38 @@ function loopDimensionFilters(
           : dimOf(c.right) !== null && number(c.left) !== null
             ? [dimOf(c.right)!, number(c.left)!, flipped[c.operator]!]
             : [null, null, null];
-      if (dim !== null) filters.push({ dim, conjunct: c, test: (column) => sql`${column} ${sql.raw(operator!)} ${literal(value!)}` });
+      if (dim === null) continue;
+      const v = literal(value!);
+      const overlaps = (low: RawBuilder<unknown>, high: RawBuilder<unknown>): RawBuilder<unknown> => {
+        switch (operator) {
+          case "=":
+            return sql`${low} <= ${v} and ${high} >= ${v}`;
+          case "<>":
+            return sql`(${low} <> ${v} or ${high} <> ${v})`;
+          case "<":
+          case "<=":
+            return sql`${low} ${sql.raw(operator)} ${v}`;
+          default:
+            return sql`${high} ${sql.raw(operator!)} ${v}`;
+        }
+      };
+      filters.push({ dim, conjunct: c, test: (column) => sql`${column} ${sql.raw(operator!)} ${v}`, overlaps });
     } else if (c.kind === "in" && !c.negated && dimOf(c.operand) !== null && c.list.every((e) => number(e) !== null)) {
       const values = c.list.map((e) => number(e)!);
-      filters.push({ dim: dimOf(c.operand)!, conjunct: c, test: (column) => sql`${column} = any(${values}::float8[])` });
+      filters.push({
+        dim: dimOf(c.operand)!,
+        conjunct: c,
+        test: (column) => sql`${column} = any(${values}::float8[])`,
+        overlaps: (low, high) => sql`exists (select 1 from unnest(${values}::float8[]) as x where x between ${low} and ${high})`,
+      });
     } else if (c.kind === "between" && !c.negated && dimOf(c.operand) !== null && number(c.low) !== null && number(c.high) !== null) {
-      const [low, high] = [number(c.low)!, number(c.high)!];
-      filters.push({ dim: dimOf(c.operand)!, conjunct: c, test: (column) => sql`${column} between ${literal(low)} and ${literal(high)}` });
+      const [low, high] = [literal(number(c.low)!), literal(number(c.high)!)];
+      filters.push({
+        dim: dimOf(c.operand)!,
+        conjunct: c,
+        test: (column) => sql`${column} between ${low} and ${high}`,
+        overlaps: (first, last) => sql`${first} <= ${high} and ${last} >= ${low}`,
+      });
     }
   }
   return filters;
@@ -388,11 +452,14 @@ class Emitter {
     const distinct = expression.distinct ? sql`distinct ` : sql``;
     switch (expression.function) {
       case "count": {
-        // COUNT(DISTINCT x) of a JSON-typed value counts distinct JSON (numbers included, as JSON).
+        // COUNT(DISTINCT x) of a JSON-typed value counts distinct JSON (numbers included, as JSON); COUNT(x)
+        // only needs to know which rows have one.
         const present =
-          this.type(argument) === "json"
-            ? sql`(case when not ${this.isNullJson(argument)} then coalesce(${this.emitPair(argument)[1]}, to_jsonb(${this.emitPair(argument)[0]}::text)) end)`
-            : this.emit(argument);
+          this.type(argument) !== "json"
+            ? this.emit(argument)
+            : expression.distinct
+              ? sql`(case when not ${this.isNullJson(argument)} then coalesce(${this.emitPair(argument)[1]}, to_jsonb(${this.emitPair(argument)[0]}::text)) end)`
+              : sql`(case when not ${this.isNullJson(argument)} then 1 end)`;
         return sql`count(${distinct}${present})::float8`;
       }
       case "avg":
@@ -407,7 +474,7 @@ class Emitter {
       case "last": {
         // first/last in the pivot's row order (run time, run, loop dimensions), skipping NULLs.
         const value = this.emit(argument);
-        const order = sql.join([sql`r.tstamp`, sql`r.id`, ...this.analyzed.dims.map((key) => sql`p.${id(this.dimAlias(key))}`)]);
+        const order = sql.join(rowOrder(this.analyzed.dims.map(this.dimAlias), this.analyzed.logs.length));
         const array = sql`array_agg(${value} order by ${order}) filter (where ${value} is not null)`;
         return expression.function === "first" ? sql`(${array})[1]` : sql`(${array})[array_length(${array}, 1)]`;
       }
@@ -415,6 +482,12 @@ class Emitter {
         return unreachable(expression.function);
     }
   }
+}
+
+/** The pivot's row order: run time, run, loop dimensions, then the logging order of each name's value. */
+function rowOrder(dimAliases: readonly string[], logCount: number): RawBuilder<unknown>[] {
+  const values = Array.from({ length: logCount }, (_, i) => sql`p.${id(`q${i}`)}`);
+  return [sql`r.tstamp`, sql`r.id`, ...dimAliases.map((alias) => sql`p.${id(alias)}`), ...values];
 }
 
 /** A value of type `type` read as `as`: numbers and timestamps as text (LIKE); other readings need nothing. */

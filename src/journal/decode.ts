@@ -1,20 +1,20 @@
-import {
-  JOURNAL_FORMAT,
-  REPLAY_JOURNAL_FORMAT,
-  type ArgRecord,
-  type CheckpointCheckRecord,
-  type CheckpointPolicyRecord,
-  type CheckpointRecord,
-  type ContextRecord,
-  type EndRecord,
-  type IterationEndRecord,
-  type JournalRecord,
-  type JsonValue,
-  type LogRecord,
-  type LoopEndRecord,
-  type PhaseRecord,
-  type ReplayHeaderRecord,
-  type RunRecord,
+import type {
+  ArgRecord,
+  CheckpointCheckRecord,
+  CheckpointPolicyRecord,
+  CheckpointRecord,
+  ContextRecord,
+  EndRecord,
+  IterationEndRecord,
+  IterationTimesRecord,
+  JournalFormat,
+  JournalRecord,
+  JsonValue,
+  LogRecord,
+  LoopEndRecord,
+  PhaseRecord,
+  ReplayHeaderRecord,
+  RunRecord,
 } from "./records.js";
 import { nonFiniteNumber } from "./value-encoding.js";
 
@@ -38,6 +38,8 @@ type JsonObject = { [key: string]: JsonValue };
  * a line that is not one gets a BadLine that says why. Fields a record does not know are ignored.
  */
 export function decodeRecord(line: string): JournalRecord | BadLine {
+  const log = decodeLogLine(line);
+  if (log !== null) return log;
   let value: JsonValue;
   try {
     value = parseJson(line);
@@ -63,6 +65,8 @@ function decodeObject(o: JsonObject): JournalRecord | string {
       return decodeContext(o);
     case "it":
       return decodeIterationEnd(o);
+    case "its":
+      return decodeIterationTimes(o);
     case "arg":
       return decodeArg(o);
     case "ckpt":
@@ -112,6 +116,13 @@ function decodeIterationEnd(o: JsonObject): IterationEndRecord | string {
   const { id, s } = o;
   if (!isInteger(id) || typeof s !== "number") return 'an it record needs an integer "id" and seconds "s"';
   return { k: "it", id, s };
+}
+
+function decodeIterationTimes(o: JsonObject): IterationTimesRecord | string {
+  const { id, s } = o;
+  if (!isInteger(id) || !Array.isArray(s) || !s.every((x) => typeof x === "number"))
+    return 'an its record needs an integer "id" and the seconds "s" of each iteration';
+  return { k: "its", id, s: s as number[] };
 }
 
 function decodeArg(o: JsonObject): ArgRecord | string {
@@ -174,8 +185,8 @@ function decodeEnd(o: JsonObject): EndRecord | string {
 
 function decodeRun(o: JsonObject): RunRecord | string {
   const { format, projid, tstamp, filename, vid, pid, host, argv, node } = o;
-  if (format !== JOURNAL_FORMAT)
-    return `a run header of journal format ${JSON.stringify(format)}; this flordb reads format ${JOURNAL_FORMAT}`;
+  if (!isFormat(format))
+    return `a run header of journal format ${JSON.stringify(format)}; this flordb reads formats ${FORMATS.join(" and ")}`;
   const identity = runIdentity("a run header", projid, tstamp, filename, vid);
   if (typeof identity === "string") return identity;
   if (!isInteger(pid) || typeof host !== "string" || typeof node !== "string")
@@ -186,8 +197,7 @@ function decodeRun(o: JsonObject): RunRecord | string {
 
 function decodeReplayHeader(o: JsonObject): ReplayHeaderRecord | string {
   const { format, projid, tstamp, filename, vid, job, task, attempt, names, loop, segments, before, after, pid, host, node } = o;
-  if (format !== REPLAY_JOURNAL_FORMAT)
-    return `a replay header of format ${JSON.stringify(format)}; this flordb reads format ${REPLAY_JOURNAL_FORMAT}`;
+  if (!isFormat(format)) return `a replay header of format ${JSON.stringify(format)}; this flordb reads formats ${FORMATS.join(" and ")}`;
   const identity = runIdentity("a replay header", projid, tstamp, filename, vid);
   if (typeof identity === "string") return identity;
   if (!isInteger(job) || !isInteger(task) || !isInteger(attempt)) return 'a replay header needs integer "job", "task" and "attempt"';
@@ -244,6 +254,81 @@ function runIdentity(
   if (typeof tstamp !== "string" || Number.isNaN(Date.parse(tstamp))) return `${what} needs the run's start "tstamp" (an ISO-8601 time)`;
   if (!(vid === null || typeof vid === "string")) return `${what} needs the code version "vid" (or null)`;
   return { vid, projid, tstamp, filename };
+}
+
+const FORMATS: readonly JournalFormat[] = [1, 2];
+
+function isFormat(value: JsonValue | undefined): value is JournalFormat {
+  return value === 1 || value === 2;
+}
+
+const LOG_PREFIX = '{"k":"log","c":';
+
+/**
+ * The common `log` line as the encoder spells it (an integer or null context, a name without escapes,
+ * a finite number), read without JSON.parse: ingest reads millions of them. Any other line is null and
+ * goes the general way, which reads every spelling.
+ */
+function decodeLogLine(line: string): LogRecord | null {
+  if (!line.startsWith(LOG_PREFIX)) return null;
+  let at = LOG_PREFIX.length;
+  let c: number | null;
+  if (line.startsWith("null", at)) {
+    c = null;
+    at += 4;
+  } else {
+    const end = digitsEnd(line, at);
+    if (end === at || end - at > 15 || (line.charCodeAt(at) === 48 && end - at > 1)) return null;
+    c = Number(line.slice(at, end));
+    at = end;
+  }
+  if (!line.startsWith(',"n":"', at)) return null;
+  const nameStart = at + 6;
+  const nameEnd = line.indexOf('"', nameStart);
+  if (nameEnd < 0) return null;
+  const n = line.slice(nameStart, nameEnd);
+  if (n.includes("\\") || hasControl(n)) return null;
+  if (!line.startsWith(',"v":', nameEnd + 1)) return null;
+  const valueStart = nameEnd + 6;
+  if (line.charCodeAt(line.length - 1) !== 125) return null;
+  const v = jsonNumber(line, valueStart, line.length - 1);
+  return v === null ? null : { k: "log", c, n, v };
+}
+
+/** The end of a run of ASCII digits starting at `at`. */
+function digitsEnd(text: string, at: number): number {
+  let end = at;
+  for (let code = text.charCodeAt(end); code >= 48 && code <= 57; code = text.charCodeAt(++end));
+  return end;
+}
+
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 32) return true;
+  return false;
+}
+
+/** The JSON number that is exactly text[from, to), or null when it is not one. */
+function jsonNumber(text: string, from: number, to: number): number | null {
+  let at = from;
+  if (text.charCodeAt(at) === 45) at++;
+  const intEnd = digitsEnd(text, at);
+  if (intEnd === at || (text.charCodeAt(at) === 48 && intEnd - at > 1)) return null;
+  at = intEnd;
+  if (text.charCodeAt(at) === 46) {
+    const fracEnd = digitsEnd(text, at + 1);
+    if (fracEnd === at + 1) return null;
+    at = fracEnd;
+  }
+  const e = text.charCodeAt(at);
+  if (e === 101 || e === 69) {
+    at++;
+    const sign = text.charCodeAt(at);
+    if (sign === 43 || sign === 45) at++;
+    const expEnd = digitsEnd(text, at);
+    if (expEnd === at) return null;
+    at = expEnd;
+  }
+  return at === to ? Number(text.slice(from, to)) : null;
 }
 
 function isObject(value: JsonValue | undefined): value is JsonObject {

@@ -13,6 +13,8 @@ export function encodeRecord(record: JournalRecord): string {
       return contextLine(record.id, record.p, JSON.stringify(record.n), record.i, record.v);
     case "it":
       return iterationEndLine(record.id, record.s);
+    case "its":
+      return iterationTimesLine(record.id, record.s);
     case "ckpt":
       return encodeCheckpoint(record);
     case "ckcheck":
@@ -65,7 +67,7 @@ export function encodeRecord(record: JournalRecord): string {
 }
 
 /**
- * The encoders of the records a run writes per iteration and per logged value. `flor.log` must stay a
+ * The encoders of the records a run writes per loop and per logged value. `flor.log` must stay a
  * cheap buffer append, so these build the line with one template string, and each name's JSON is
  * computed once per run.
  */
@@ -81,8 +83,8 @@ export class JournalEncoder {
     return contextLine(id, p, this.jsonName(name), i, v);
   }
 
-  iterationEnd(id: number, s: number): string {
-    return iterationEndLine(id, s);
+  iterationTimes(id: number, s: readonly number[]): string {
+    return iterationTimesLine(id, s);
   }
 
   private jsonName(name: string): string {
@@ -120,4 +122,8 @@ function contextLine(id: number, p: number | null, jsonName: string, i: number, 
 
 function iterationEndLine(id: number, s: number): string {
   return `{"k":"it","id":${id},"s":${s}}\n`;
+}
+
+function iterationTimesLine(id: number, s: readonly number[]): string {
+  return `{"k":"its","id":${id},"s":[${s.join(",")}]}\n`;
 }

@@ -17,6 +17,9 @@ export class JournalWriter {
   private pending = 0;
   private lastFlush = performance.now();
   private closed = false;
+  private flushing = false;
+  /** Appends what the writer keeps aside (batched iteration times) so that every flush carries it. */
+  beforeFlush: (() => void) | null = null;
 
   private constructor(file: string, fd: number) {
     this.file = file;
@@ -51,7 +54,7 @@ export class JournalWriter {
   append(line: string): void {
     this.parts.push(line);
     this.pending += line.length;
-    if (this.pending >= FLUSH_BYTES) this.flush();
+    if (this.pending >= FLUSH_BYTES && !this.flushing) this.flush();
   }
 
   flushIfStale(now: number): void {
@@ -59,7 +62,14 @@ export class JournalWriter {
   }
 
   flush(): void {
-    if (this.pending === 0 || this.closed) return;
+    if (this.closed) return;
+    this.flushing = true;
+    try {
+      this.beforeFlush?.();
+    } finally {
+      this.flushing = false;
+    }
+    if (this.pending === 0) return;
     const data = this.parts.join("");
     this.parts = [];
     this.pending = 0;

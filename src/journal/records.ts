@@ -3,18 +3,28 @@
  * child (`.flor/replays/`) and read by ingestion. These are the records as the codec (encode.ts,
  * decode.ts) hands them over; it alone knows how they are spelled on disk. Keys are short because a run
  * may write millions of `log` lines. `format` in the first record versions the layout.
+ *
+ * Format 2 does not repeat a loop's structure for every iteration. An iteration whose context continues
+ * the latest one (the next id, the same loop execution, the next index, and neither of them carrying an
+ * item value) has no `ctx` record: its context is implied by the first record that refers to its id, and
+ * an id past the latest context always belongs to such a continuation (see context-ranges.ts). Iteration
+ * times come in batches (`its`). Format 1 wrote a `ctx` and an `it` record for every iteration; it
+ * still reads, and means the same.
  */
-export const JOURNAL_FORMAT = 1;
+export const JOURNAL_FORMAT = 2;
 
-/** The `format` of a replay journal's header. */
-export const REPLAY_JOURNAL_FORMAT = 1;
+/** The `format` of a replay journal's header (the same layout as a run journal's). */
+export const REPLAY_JOURNAL_FORMAT = 2;
+
+/** The formats this flordb reads, run and replay journals alike. */
+export type JournalFormat = 1 | 2;
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** First line of every run journal. */
 export interface RunRecord {
   k: "run";
-  format: typeof JOURNAL_FORMAT;
+  format: JournalFormat;
   projid: string;
   tstamp: string;
   filename: string;
@@ -33,7 +43,11 @@ export interface ArgRecord {
   src: "default" | "kwargs";
 }
 
-/** Entering iteration `i` of loop `n`; `id` is unique within the run, `p` is the enclosing iteration. */
+/**
+ * Entering iteration `i` of loop `n`; `id` is unique within the run and ids are given in execution
+ * order, `p` is the enclosing iteration. Format 2 writes it only for an iteration that does not continue
+ * the latest context.
+ */
 export interface ContextRecord {
   k: "ctx";
   id: number;
@@ -46,11 +60,18 @@ export interface ContextRecord {
 
 export type ContextValue = string | number | boolean;
 
-/** The end of an iteration and how long it took (seconds). */
+/** The end of an iteration and how long it took (seconds). Format 1; format 2 writes `its`. */
 export interface IterationEndRecord {
   k: "it";
   id: number;
   s: number;
+}
+
+/** The iterations with contexts `id`, `id + 1`, … ended, after `s[0]`, `s[1]`, … seconds. */
+export interface IterationTimesRecord {
+  k: "its";
+  id: number;
+  s: number[];
 }
 
 /**
@@ -134,7 +155,7 @@ export interface EndRecord {
  */
 export interface ReplayHeaderRecord {
   k: "replay";
-  format: typeof REPLAY_JOURNAL_FORMAT;
+  format: JournalFormat;
   vid: string | null;
   projid: string;
   tstamp: string;
@@ -169,6 +190,7 @@ export type JournalRecord =
   | ArgRecord
   | ContextRecord
   | IterationEndRecord
+  | IterationTimesRecord
   | LogRecord
   | CheckpointRecord
   | CheckpointCheckRecord

@@ -49,6 +49,9 @@ export interface RunInfo {
 
 type EndStatus = EndRecord["status"];
 
+/** Iteration times per `its` record at most; a loop that logs nothing still reaches the file. */
+const TIMES_PER_RECORD = 4096;
+
 interface LoopFrame {
   /** Iteration `index` starts with this item. */
   begin(item: unknown, index: number): void;
@@ -78,6 +81,9 @@ class ActiveRun {
   /** Open iterations, innermost last. */
   readonly stack: number[] = [];
   nextContext = 1;
+  /** Times (seconds) of ended iterations with consecutive contexts from `timesFrom`, journaled as one `its` record. */
+  private times: number[] = [];
+  private timesFrom = 0;
 
   private constructor(info: RunInfo, writer: JournalWriter, objectsDir: string, header: JournalRecord) {
     this.info = info;
@@ -85,7 +91,24 @@ class ActiveRun {
     this.objectsDir = objectsDir;
     writer.append(encodeRecord(header));
     writer.flush();
+    // Every flush carries the times of the iterations that ended before it: a killed run keeps them.
+    writer.beforeFlush = () => this.writeTimes();
     this.started = performance.now();
+  }
+
+  /** Iteration `id` ended after `seconds`. */
+  iterationEnded(id: number, seconds: number): void {
+    const count = this.times.length;
+    if (count > 0 && (id !== this.timesFrom + count || count >= TIMES_PER_RECORD)) this.writeTimes();
+    if (this.times.length === 0) this.timesFrom = id;
+    this.times.push(seconds);
+  }
+
+  private writeTimes(): void {
+    if (this.times.length === 0) return;
+    const line = this.encoder.iterationTimes(this.timesFrom, this.times);
+    this.times = [];
+    this.writer.append(line);
   }
 
   /** A new run of the working tree's code: its vid is a snapshot, its journal a new file. */
@@ -423,12 +446,26 @@ export class Flor {
     const t0 = performance.now();
     let count = 0;
     let open: { id: number; start: number } | null = null;
+    // The latest iteration's context, index and end, and whether it had an item value: an iteration that
+    // continues it needs no `ctx` record (journal format 2), and starts when it ended.
+    let lastId = -1;
+    let lastIndex = -1;
+    let lastValued = false;
+    let lastEnd = t0;
     return {
       begin: (item, index) => {
-        open = this.enter(run, name, parent, index, item, recordValues);
+        const id = run.nextContext++;
+        const value = recordValues ? scalarOf(item) : undefined;
+        if (value !== undefined || lastValued || lastId !== id - 1 || lastIndex !== index - 1)
+          run.writer.append(run.encoder.context(id, parent, name, index, value));
+        lastId = id;
+        lastIndex = index;
+        lastValued = value !== undefined;
+        run.stack.push(id);
+        open = { id, start: count === 0 ? performance.now() : lastEnd };
       },
       end: () => {
-        this.exit(run, open!, t0);
+        lastEnd = this.exit(run, open!, t0);
         open = null;
         count++;
       },
@@ -439,30 +476,25 @@ export class Flor {
     };
   }
 
-  private enter(run: ActiveRun, name: string, parent: number | null, index: number, item: unknown, recordValues: boolean) {
-    const id = run.nextContext++;
-    run.stack.push(id);
-    run.writer.append(run.encoder.context(id, parent, name, index, recordValues ? scalarOf(item) : undefined));
-    return { id, start: performance.now() };
-  }
-
-  private exit(run: ActiveRun, open: { id: number; start: number }, loopStart: number): void {
+  /** An iteration's body finished; returns when. */
+  private exit(run: ActiveRun, open: { id: number; start: number }, loopStart: number): number {
     const now = performance.now();
     this.pop(run, open.id);
-    run.writer.append(run.encoder.iterationEnd(open.id, microseconds(now - open.start)));
+    run.iterationEnded(open.id, microseconds(now - open.start));
     const writer = run.stack.length === 0 ? this.checkpointWriter(run) : null;
     if (writer === null) {
       run.writer.flushIfStale(now);
-      return;
+      return now;
     }
     if (!run.policy.decide(this.checkpointOptions.maxOverhead, now, loopStart, writer.backgroundMs())) {
       run.uncheckpointed = open.id;
       run.writer.flushIfStale(now);
-      return;
+      return now;
     }
     // The iteration's records reach the file before its checkpoint record (written by the checkpoint thread).
     run.writer.flush();
     this.checkpoint(run, writer, open.id);
+    return performance.now();
   }
 
   /**
@@ -500,7 +532,7 @@ export class Flor {
     if (this.active !== run) return;
     if (open !== null) {
       this.pop(run, open.id);
-      run.writer.append(run.encoder.iterationEnd(open.id, run.seconds(open.start)));
+      run.iterationEnded(open.id, run.seconds(open.start));
       count++;
     }
     run.writer.append(encodeRecord({ k: "loop", c: parent, n: name, count, t0: microseconds(t0 - run.started), s: run.seconds(t0) }));

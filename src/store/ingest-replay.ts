@@ -6,16 +6,11 @@ import { mergeKeys } from "../journal/dimension-keys.js";
 import type { Database } from "./schema.js";
 import type { StoreTransaction } from "./open-store.js";
 import { findRunId } from "./queries/runs.js";
-import {
-  allContexts,
-  contextsInRanges,
-  loggedNames,
-  logNameRows,
-  recordedValues,
-  replaceLogNames,
-  topContexts,
-  type ContextRow,
-} from "./queries/logs.js";
+import { findStreams, insertStreams, loggedNames, logNameRows, recordedValues, replaceLogNames, type StreamKey } from "./queries/logs.js";
+import { allContexts, contextsInRanges, topContexts, type ContextRow } from "./queries/loop-ranges.js";
+import { withExplicitContexts } from "../journal/context-ranges.js";
+import { BinaryRows } from "./binary-rows.js";
+import { VALUE_COLUMNS } from "./run-reader.js";
 import { claimParts, coveredParts, replayedNames } from "./queries/replay-coverage.js";
 import {
   deleteTaskDivergences,
@@ -111,7 +106,7 @@ export async function ingestReplayJournal(
   start: ReplayStart,
 ): Promise<ReplayIngestResult> {
   const lines = readFileSync(file, "utf8").split("\n");
-  const records: JournalRecord[] = [];
+  const written: JournalRecord[] = [];
   for (const [index, text] of lines.entries()) {
     if (text === "") continue;
     const record = decodeRecord(text);
@@ -119,11 +114,14 @@ export async function ingestReplayJournal(
       if (record.unreadable) throw new IncompleteReplay(`${file}: a malformed line; the replay did not finish writing it`);
       throw new IncompleteReplay(`${file}:${index + 1}: ${record.reason}`);
     }
-    records.push(record);
+    written.push(record);
   }
-  const header = records[0];
-  const end = records[records.length - 1];
+  const header = written[0];
+  const end = written[written.length - 1];
   if (header?.k !== "replay") throw new IncompleteReplay(`${file} is not a replay journal`);
+  // Line numbers order the stored values: the implied contexts (format 2) take none.
+  const lineOf = new Map<JournalRecord, number>(written.map((record, index) => [record, index + 1]));
+  const records = withExplicitContexts(written, header.format);
   if (end?.k !== "end" || end.status !== "ok") throw new IncompleteReplay(`${file}: the replay did not end successfully`);
 
   const db = tx.db;
@@ -142,8 +140,8 @@ export async function ingestReplayJournal(
   let phase: Phase = header.loop === null ? "loop" : "before";
   let iterations = 0;
 
-  records.forEach((record, index) => {
-    const line = index + 1;
+  for (const record of records) {
+    const line = lineOf.get(record) ?? 0;
     switch (record.k) {
       case "phase":
         phase = record.p;
@@ -185,7 +183,7 @@ export async function ingestReplayJournal(
         break;
       }
     }
-  });
+  }
 
   // Names an earlier replay filled are in the catalog too, but only the run's own values are compared.
   const replayed = await replayedNames(db, runId);
@@ -289,15 +287,22 @@ export async function ingestReplayJournal(
   }
 
   if (inserted.seq.length > 0) {
-    await tx.copy("logs", [
-      { name: "run_id", values: inserted.seq.map(() => runId) },
-      { name: "seq", values: inserted.seq },
-      { name: "ctx_id", values: inserted.ctx },
-      { name: "name", values: inserted.name },
-      { name: "num", values: inserted.num },
-      { name: "value", values: inserted.value },
-      { name: "unverified", values: inserted.seq.map(() => unverified) },
-    ]);
+    const streams = await streamIds(
+      db,
+      runId,
+      inserted.name.map((name, i) => ({ name, ctx: inserted.ctx[i] === null ? null : contexts.byId.get(inserted.ctx[i]!)!.range })),
+    );
+    const rows = new BinaryRows();
+    inserted.seq.forEach((seq, i) => {
+      rows.row(VALUE_COLUMNS.length + 1);
+      rows.int4(streams[i]!);
+      rows.int4(inserted.ctx[i]!);
+      rows.int4(seq);
+      rows.float8(inserted.num[i]!);
+      rows.jsonb(inserted.value[i]!);
+      rows.bool(unverified);
+    });
+    await tx.copyBinary("log_values", [...VALUE_COLUMNS, "unverified"], rows);
     await addToCatalog(db, runId, inserted.name, inserted.ctx, contexts);
   }
   await insertDivergences(db, rows);
@@ -359,8 +364,25 @@ function coordinatesOf(ctx: number, contexts: OriginalContexts): Record<string, 
   return Object.fromEntries(chain);
 }
 
+/** The stream id of each key, created where the run has none yet. */
+async function streamIds(db: Kysely<Database>, runId: number, keys: StreamKey[]): Promise<number[]> {
+  const distinct = [...new Map(keys.map((key) => [`${key.ctx}\u0000${key.name}`, key])).values()];
+  const found = await findStreams(db, runId, distinct);
+  const missing = distinct.filter((_, i) => found[i] === null);
+  const created = await insertStreams(db, runId, missing);
+  const ids = new Map<string, number>();
+  distinct.forEach((key, i) => {
+    if (found[i] !== null) ids.set(`${key.ctx}\u0000${key.name}`, found[i]!);
+  });
+  missing.forEach((key, i) => {
+    ids.set(`${key.ctx}\u0000${key.name}`, created[i]!);
+  });
+  return keys.map((key) => ids.get(`${key.ctx}\u0000${key.name}`)!);
+}
+
 interface OriginalContexts {
-  byId: Map<number, { name: string; iteration: number; parent: number | null; hasValue: boolean }>;
+  /** Each context's loop, iteration, parent, whether it has an item, and its stored range (first context). */
+  byId: Map<number, { name: string; iteration: number; parent: number | null; hasValue: boolean; range: number }>;
   top: number[];
   topByIteration: Map<string, number>;
   children: Map<number, number[]>;
@@ -388,7 +410,13 @@ async function originalContexts(db: Kysely<Database>, runId: number, executedTop
   }
   const contexts: OriginalContexts = { byId: new Map(), top: [], topByIteration: new Map(), children: new Map() };
   for (const row of rows) {
-    contexts.byId.set(row.ctx_id, { name: row.name, iteration: row.iteration, parent: row.parent_ctx_id, hasValue: row.value !== null });
+    contexts.byId.set(row.ctx_id, {
+      name: row.name,
+      iteration: row.iteration,
+      parent: row.parent_ctx_id,
+      hasValue: row.value !== null,
+      range: row.range_ctx,
+    });
     if (row.parent_ctx_id === null) {
       contexts.top.push(row.ctx_id);
       contexts.topByIteration.set(`${row.name}\u0000${row.iteration}`, row.ctx_id);

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import path from "node:path";
 import type { Kysely } from "kysely";
 import type { ProjectLayout } from "../project-layout.js";
-import type { EndRecord, JournalRecord, JsonValue } from "../journal/records.js";
+import type { EndRecord, JournalFormat, JournalRecord, JsonValue } from "../journal/records.js";
 import { BadLine, decodeRecord } from "../journal/decode.js";
 import { mergeKeys } from "../journal/dimension-keys.js";
 import { describeProblem } from "../checkpoints/round-trip.js";
@@ -13,7 +13,9 @@ import type { Store, StoreTransaction } from "./open-store.js";
 import { analyzeRecordedTables, ensureProject, forgetProject } from "./queries/projects.js";
 import { journalStates, saveJournal } from "./queries/journals.js";
 import { endRun, insertRun, markRunIncomplete, setCheckpointFacts } from "./queries/runs.js";
-import { mergeLogNames, setIterationSeconds, storedContexts } from "./queries/logs.js";
+import { mergeLogNames } from "./queries/logs.js";
+import { addIterationTimes, saveRanges } from "./queries/loop-ranges.js";
+import { KEEP_RANGES, RunReader, VALUE_COLUMNS, ValueBatch } from "./run-reader.js";
 import { activeTaskIds } from "./queries/replay-tasks.js";
 
 export interface IngestReport {
@@ -30,8 +32,17 @@ export interface IngestReport {
   seconds: number;
 }
 
-/** Bytes of journal handled per transaction: bounds memory, and a crash mid-ingest loses no progress. */
-const CHUNK_BYTES = 16 * 1024 * 1024;
+export interface IngestOptions {
+  /** Forget the project's data and read every journal from the start. */
+  rebuild?: boolean;
+  /**
+   * Bytes of journal handled per transaction (default 4 MiB): bounds memory, and a crash mid-ingest
+   * loses no progress. Tests make it small to put batch boundaries everywhere.
+   */
+  chunkBytes?: number;
+  /** Loop ranges a journal's reader keeps between batches (default 10,000; see RunReader). */
+  keepRanges?: number;
+}
 const MAX_PROBLEMS_PER_JOURNAL = 5;
 const ANALYZE_AFTER_ROWS = 50_000;
 
@@ -46,8 +57,9 @@ interface JournalState {
   tstamp: Date | null;
   pid: number | null;
   host: string | null;
-  /** ctx id → its dims and the dimension keys (outer loop first); filled from the journal or the store. */
-  contexts: Map<number, { dims: Record<string, JsonValue>; keys: string[]; depth: number }>;
+  /** The journal's loop structure and value streams, while this process reads it. */
+  reader: RunReader | null;
+  keepRanges: number;
   problems: string[];
 }
 
@@ -57,7 +69,7 @@ interface JournalState {
  * so a re-run adds nothing and an interrupted one resumes where it stopped. `rebuild` first forgets the
  * project's data and reads every journal from the start.
  */
-export async function ingest(store: Store, layout: ProjectLayout, options: { rebuild?: boolean } = {}): Promise<IngestReport> {
+export async function ingest(store: Store, layout: ProjectLayout, options: IngestOptions = {}): Promise<IngestReport> {
   const started = performance.now();
   const db = store.db;
   const projectId = await ensureProject(db, layout.projid);
@@ -86,7 +98,8 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
       tstamp: row?.tstamp ?? null,
       pid: row?.pid ?? null,
       host: row?.host ?? null,
-      contexts: new Map(),
+      reader: null,
+      keepRanges: options.keepRanges ?? KEEP_RANGES,
       problems: [],
     };
     if (state.complete) continue;
@@ -100,7 +113,7 @@ export async function ingest(store: Store, layout: ProjectLayout, options: { reb
       continue;
     report.read++;
     if (state.runId === null) report.runs++;
-    report.rows += await ingestJournal(store, projectId, absolute, size, state);
+    report.rows += await ingestJournal(store, projectId, absolute, size, state, options.chunkBytes ?? 4 * 1024 * 1024);
     report.problems.push(...state.problems);
   }
   report.rows += await ingestReplayJournals(store, layout, projectId, new Set(known.keys()), report);
@@ -176,11 +189,22 @@ function finishedJournal(relative: string, runId: number | null, absolute: strin
   return { path: relative, runId, offset: statSync(absolute).size, lines: 0, badLines: 0, complete: true };
 }
 
-async function ingestJournal(store: Store, projectId: number, file: string, size: number, state: JournalState): Promise<number> {
+async function ingestJournal(
+  store: Store,
+  projectId: number,
+  file: string,
+  size: number,
+  state: JournalState,
+  chunkBytes: number,
+): Promise<number> {
   let rows = 0;
   const fd = openSync(file, "r");
   try {
-    let chunkSize = CHUNK_BYTES;
+    if (state.runId !== null && state.reader === null && state.offset < size) {
+      state.reader = new RunReader(headerFormat(fd), state.keepRanges);
+      await state.reader.resume(store.db, state.runId);
+    }
+    let chunkSize = chunkBytes;
     while (state.offset < size && !state.complete) {
       const length = Math.min(chunkSize, size - state.offset);
       const buffer = Buffer.allocUnsafe(length);
@@ -225,12 +249,24 @@ async function settleStatus(store: Store, projectId: number, state: JournalState
   });
 }
 
+/** The format of a journal whose run header an earlier ingest read (a journal that grew since). */
+function headerFormat(fd: number): JournalFormat {
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  const read = readSync(fd, buffer, 0, buffer.length, 0);
+  const end = buffer.indexOf(10);
+  const header = decodeRecord(buffer.toString("utf8", 0, end < 0 ? read : end));
+  return header instanceof BadLine || header.k !== "run" ? 1 : header.format;
+}
+
 async function saveState(trx: Kysely<Database>, projectId: number, state: JournalState): Promise<void> {
   await saveJournal(trx, projectId, state);
 }
 
-/** A line that is a JSON object: a record, or why it is not a valid one (reported in line order with the rest). */
-type Parsed = { line: number; record: JournalRecord | BadLine };
+/**
+ * A line that is a JSON object: a record, or why it is not a valid one (reported in line order with the
+ * rest); or a line that is not even that (reported at once), which may have been a `ctx` record.
+ */
+type Parsed = { line: number; record: JournalRecord | BadLine | "unreadable" };
 
 async function ingestLines(tx: StoreTransaction, projectId: number, text: string, state: JournalState): Promise<number> {
   const trx = tx.db;
@@ -249,13 +285,16 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     const line = ++state.lines;
     if (raw.trim() === "") continue;
     const record = decodeRecord(raw);
-    if (record instanceof BadLine && record.unreadable) bad(line, record.reason);
-    else parsed.push({ line, record });
+    if (record instanceof BadLine && record.unreadable) {
+      bad(line, record.reason);
+      parsed.push({ line, record: "unreadable" });
+    } else parsed.push({ line, record });
   }
 
   if (state.runId === null) {
+    while (parsed[0]?.record === "unreadable") parsed.shift();
     const first = parsed.shift();
-    const header = first?.record;
+    const header = first?.record as JournalRecord | BadLine | undefined;
     if (header === undefined || header instanceof BadLine || header.k !== "run") {
       const why = header instanceof BadLine ? ` (${header.reason})` : "";
       bad(
@@ -277,29 +316,13 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
       argv: header.argv,
       node: header.node,
     });
+    state.reader = new RunReader(header.format, state.keepRanges);
   }
   const runId = state.runId;
-
-  await loadMissingContexts(trx, runId, parsed, state);
+  const reader = state.reader!;
 
   const args = { name: [] as string[], value: [] as string[], source: [] as string[] };
-  const loops = {
-    ctx: [] as number[],
-    parent: [] as (number | null)[],
-    name: [] as string[],
-    iteration: [] as number[],
-    value: [] as (string | null)[],
-    depth: [] as number[],
-    dims: [] as string[],
-    seconds: [] as (number | null)[],
-  };
-  const logs = {
-    seq: [] as number[],
-    ctx: [] as (number | null)[],
-    name: [] as string[],
-    num: [] as (number | null)[],
-    value: [] as (string | null)[],
-  };
+  const values = new ValueBatch();
   const summaries = {
     parent: [] as (number | null)[],
     name: [] as string[],
@@ -314,13 +337,17 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     written: [] as number[],
     seconds: [] as number[],
   };
-  const loopIndex = new Map<number, number>();
-  const lateSeconds = { ctx: [] as number[], seconds: [] as number[] };
+  const lateTimes = { ctx: [] as number[], seconds: [] as number[] };
   const catalog = new Map<string, { keys: string[]; count: number }>();
   let end: EndRecord | null = null;
   const checkpointFacts: { unusable?: string; policy?: JsonValue } = {};
+  reader.startBatch();
 
   for (const { line, record } of parsed) {
+    if (record === "unreadable") {
+      reader.ranges.lostTrack();
+      continue;
+    }
     if (record instanceof BadLine) {
       bad(line, record.reason);
       continue;
@@ -328,23 +355,14 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     switch (record.k) {
       case "log": {
         const { c, n, v } = record;
-        const context = c === null ? null : state.contexts.get(c);
-        if (context === undefined) {
+        const piece = c === null ? reader.outside : reader.pieceOf(c);
+        if (piece === undefined) {
           bad(line, `log "${n}" refers to loop context ${c}, which the journal never opened`);
           break;
         }
-        logs.seq.push(line);
-        logs.ctx.push(c);
-        logs.name.push(n);
-        if (typeof v === "number") {
-          logs.num.push(v);
-          logs.value.push(null);
-        } else {
-          logs.num.push(null);
-          logs.value.push(JSON.stringify(v));
-        }
+        values.add(piece.stream(n), c, line, v);
+        const keys = piece.keys;
         const entry = catalog.get(n);
-        const keys = context === null ? [] : context.keys;
         if (entry === undefined) catalog.set(n, { keys, count: 1 });
         else {
           entry.count++;
@@ -353,41 +371,16 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
         break;
       }
       case "ctx": {
-        const { id, p, n, i, v } = record;
-        const parent = p === null ? null : state.contexts.get(p);
-        if (parent === undefined) {
-          bad(line, `loop "${n}" is nested in context ${p}, which the journal never opened`);
-          break;
-        }
-        const dims: Record<string, JsonValue> = { ...(parent?.dims ?? {}), [n]: i };
-        const keys = [...(parent?.keys ?? []), n];
-        if (v !== undefined) {
-          dims[`${n}_value`] = v;
-          keys.push(`${n}_value`);
-        }
-        const depth = (parent?.depth ?? -1) + 1;
-        state.contexts.set(id, { dims, keys, depth });
-        loopIndex.set(id, loops.ctx.length);
-        loops.ctx.push(id);
-        loops.parent.push(p);
-        loops.name.push(n);
-        loops.iteration.push(i);
-        loops.value.push(v === undefined ? null : JSON.stringify(v));
-        loops.depth.push(depth);
-        loops.dims.push(JSON.stringify(dims));
-        loops.seconds.push(null);
+        const opened = reader.open(record);
+        if (typeof opened === "string") bad(line, opened);
         break;
       }
-      case "it": {
-        const { id, s } = record;
-        const index = loopIndex.get(id);
-        if (index !== undefined) loops.seconds[index] = s;
-        else {
-          lateSeconds.ctx.push(id);
-          lateSeconds.seconds.push(s);
-        }
+      case "it":
+        reader.timed(record.id, record.s, lateTimes);
         break;
-      }
+      case "its":
+        for (let k = 0; k < record.s.length; k++) reader.timed(record.id + k, record.s[k]!, lateTimes);
+        break;
       case "arg":
         args.name.push(record.n);
         args.value.push(JSON.stringify(record.v));
@@ -435,26 +428,11 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     { name: "value", values: args.value },
     { name: "source", values: args.source },
   ]);
-  await tx.copy("loops", [
-    { name: "run_id", values: constant(runId, loops.ctx.length) },
-    { name: "ctx_id", values: loops.ctx },
-    { name: "parent_ctx_id", values: loops.parent },
-    { name: "name", values: loops.name },
-    { name: "iteration", values: loops.iteration },
-    { name: "value", values: loops.value },
-    { name: "depth", values: loops.depth },
-    { name: "dims", values: loops.dims },
-    { name: "seconds", values: loops.seconds },
-  ]);
-  await setIterationSeconds(trx, runId, lateSeconds.ctx, lateSeconds.seconds);
-  await tx.copy("logs", [
-    { name: "run_id", values: constant(runId, logs.seq.length) },
-    { name: "seq", values: logs.seq },
-    { name: "ctx_id", values: logs.ctx },
-    { name: "name", values: logs.name },
-    { name: "num", values: logs.num },
-    { name: "value", values: logs.value },
-  ]);
+  const ranges = reader.rangeUpdates();
+  await saveRanges(trx, runId, ranges);
+  await addIterationTimes(trx, runId, lateTimes.ctx, lateTimes.seconds);
+  await reader.resolveStreams(trx, runId);
+  await tx.copyBinary("log_values", VALUE_COLUMNS, values.rows());
   await tx.copy("loop_summaries", [
     { name: "run_id", values: constant(runId, summaries.name.length) },
     { name: "parent_ctx_id", values: summaries.parent },
@@ -492,27 +470,6 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
     });
     state.complete = true;
   }
-  return args.name.length + loops.ctx.length + logs.seq.length + summaries.name.length + checkpoints.ctx.length;
-}
-
-/** When a journal is ingested in several calls, contexts opened earlier are read back from the store. */
-async function loadMissingContexts(trx: Kysely<Database>, runId: number, parsed: Parsed[], state: JournalState): Promise<void> {
-  const defined = new Set<number>();
-  const missing = new Set<number>();
-  for (const { record } of parsed) {
-    if (record instanceof BadLine) continue;
-    if (record.k === "ctx") defined.add(record.id);
-    const ref = record.k === "ctx" ? record.p : record.k === "log" ? record.c : null;
-    if (ref !== null && !defined.has(ref) && !state.contexts.has(ref)) missing.add(ref);
-  }
-  if (missing.size === 0) return;
-  const { rows, tree: keys } = await storedContexts(trx, runId, [...missing]);
-  const byId = new Map(keys.map((k) => [k.ctx_id, k]));
-  for (const row of rows) {
-    const path: string[] = [];
-    for (let at = byId.get(row.ctx_id); at !== undefined; at = at.parent_ctx_id === null ? undefined : byId.get(at.parent_ctx_id)) {
-      path.unshift(...(at.value === null ? [at.name] : [at.name, `${at.name}_value`]));
-    }
-    state.contexts.set(row.ctx_id, { dims: row.dims as Record<string, JsonValue>, keys: path, depth: row.depth });
-  }
+  reader.endBatch();
+  return args.name.length + values.count + ranges.filter((r) => r.fresh).length + summaries.name.length + checkpoints.ctx.length;
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { sql, type Kysely, type Migration, type MigrationProvider, type RawBuilder } from "kysely";
 import { STORE_SCHEMA } from "./schema.js";
 
 /** Migrations, in order. Never edit one that has shipped: add the next. */
@@ -224,6 +224,63 @@ const migrations: Record<string, Migration> = {
       // Why a run's checkpoints cannot be restored (its first checkpoint failed the round trip; null when
       // they can or the run never said), and what its checkpoint policy decided (the ckpolicy record).
       await db.schema.alterTable("runs").addColumn("checkpoints_unusable", "text").addColumn("checkpoint_policy", "jsonb").execute();
+    },
+  },
+  "0006-loop-ranges-and-log-streams": {
+    async up(db: Kysely<unknown>) {
+      // Loop structure as ranges of contexts and values by stream (run, name, range), instead of a row per
+      // iteration and a JSON `dims` per value: a 5 M-step run keeps thousands of loop rows, and a filter on
+      // a loop's index selects streams by their ranges before it reads any value. Existing data is converted
+      // here; `logs` and `loops` stay as views with their old columns.
+      const run = (statement: RawBuilder<unknown>) => statement.execute(db);
+      await run(sql`create table flor.loop_ranges (
+        run_id integer not null, ctx_id integer not null, count integer not null, parent_ctx_id integer,
+        name text not null, iteration integer not null, value jsonb, depth integer not null,
+        outer_dims jsonb not null, seconds double precision, timed integer not null,
+        primary key (run_id, ctx_id))`);
+      await run(sql`create table flor.log_streams (id serial primary key, run_id integer not null, name text not null, ctx_id integer)`);
+      await run(sql`create unique index log_streams_key on flor.log_streams (name, run_id, ctx_id) nulls not distinct`);
+      // No primary key: ingestion is exactly-once by journal offsets. Within a stream, values are few
+      // enough (RANGE_SPAN contexts) that one deduplicated index entry per value suffices.
+      // `unverified` as in migration 0004: true only on replayed values no replay could verify.
+      await run(sql`create table flor.log_values (stream_id integer not null, ctx_id integer, seq integer not null,
+        num double precision, value jsonb, unverified boolean)`);
+      await run(sql`create index log_values_stream on flor.log_values (stream_id)`);
+
+      // Each old context's range: consecutive contexts of one loop execution (same parent and name,
+      // consecutive iterations, no item values), cut at multiples of 4096 (RANGE_SPAN, as ingest does).
+      await run(sql`create temporary table context_range as
+        select run_id, ctx_id, min(ctx_id) over (partition by run_id, parent_ctx_id, name, run_key, ctx_id / 4096) as range_ctx
+        from (select run_id, ctx_id, parent_ctx_id, name,
+          case when value is null then ctx_id - iteration else -ctx_id end as run_key from flor.loops) l`);
+      await run(sql`create index on context_range (run_id, ctx_id)`);
+      await run(sql`analyze context_range`);
+      await run(sql`insert into flor.loop_ranges
+        select l.run_id, c.range_ctx, count(*), min(l.parent_ctx_id), min(l.name), min(l.iteration), (array_agg(l.value))[1],
+          min(l.depth), coalesce((array_agg(p.dims))[1], '{}'::jsonb), sum(l.seconds), count(l.seconds)
+        from flor.loops l join context_range c on c.run_id = l.run_id and c.ctx_id = l.ctx_id
+        left join flor.loops p on p.run_id = l.run_id and p.ctx_id = l.parent_ctx_id
+        group by l.run_id, c.range_ctx`);
+      await run(sql`insert into flor.log_streams (run_id, name, ctx_id)
+        select distinct g.run_id, g.name, c.range_ctx
+        from flor.logs g left join context_range c on c.run_id = g.run_id and c.ctx_id = g.ctx_id`);
+      await run(sql`insert into flor.log_values (stream_id, ctx_id, seq, num, value, unverified)
+        select s.id, g.ctx_id, g.seq, g.num, g.value, g.unverified
+        from flor.logs g left join context_range c on c.run_id = g.run_id and c.ctx_id = g.ctx_id
+        join flor.log_streams s on s.run_id = g.run_id and s.name = g.name and coalesce(s.ctx_id, 0) = coalesce(c.range_ctx, 0)
+        order by s.id, g.seq`);
+      await run(sql`drop table context_range`);
+      await run(sql`drop table flor.logs`);
+      await run(sql`drop table flor.loops`);
+      await run(sql`create view flor.logs as
+        select s.run_id, v.seq, v.ctx_id, s.name, v.num, v.value, v.unverified
+        from flor.log_values v join flor.log_streams s on s.id = v.stream_id`);
+      await run(sql`create view flor.loops as
+        select r.run_id, r.ctx_id + k as ctx_id, r.parent_ctx_id, r.name, r.iteration + k as iteration, r.value, r.depth,
+          r.outer_dims || jsonb_build_object(r.name, r.iteration + k)
+            || case when r.value is null then '{}'::jsonb else jsonb_build_object(r.name || '_value', r.value) end as dims,
+          r.seconds / nullif(r.timed, 0) as seconds
+        from flor.loop_ranges r cross join lateral generate_series(0, r.count - 1) as k`);
     },
   },
 };

@@ -12,6 +12,7 @@ import type { ProjectLayout } from "../project-layout.js";
 import { DirectoryLock, liveHolder } from "./pglite-lock.js";
 import { migrationProvider } from "./migrations.js";
 import { quoteIdentifier, toCsv, type BulkColumn } from "./bulk-insert.js";
+import type { BinaryRows } from "./binary-rows.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
 import { configuredServerUrl } from "./server-url.js";
 
@@ -22,6 +23,8 @@ export interface StoreTransaction {
   db: Kysely<Database>;
   /** Appends rows to a table of the store with COPY. */
   copy(table: keyof Database, columns: readonly BulkColumn[]): Promise<void>;
+  /** Appends rows in binary COPY format (see binary-rows.ts) to these columns of a table. */
+  copyBinary(table: keyof Database, columns: readonly string[], rows: BinaryRows): Promise<void>;
 }
 
 export interface Store {
@@ -63,7 +66,15 @@ const DAEMON_COMMAND = "flor daemon";
 /** How long the daemon gets to finish the requests it answers and let go of the store. */
 const TAKE_OVER_SECONDS = 60;
 
-type CopyCsv = (client: pg.PoolClient, statement: string, csv: string) => Promise<void>;
+/** Runs `COPY <table> (<columns>)` from `data` in `format`, inside the transaction on `client`. */
+type CopyData = (client: pg.PoolClient, statement: string, data: string | Buffer, format: "csv" | "binary") => Promise<void>;
+
+/**
+ * The embedded server's settings where PostgreSQL's defaults suit a shared server, not one process's
+ * store: its buffers live in the process's memory (shared_buffers), and its WAL is kept up to 1 GB
+ * after a large ingest (max_wal_size; the data directory is the store's size on disk).
+ */
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=32MB", "-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB"];
 
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
@@ -87,8 +98,8 @@ async function openServer(url: string): Promise<Store> {
       hint: "Check FLOR_DATABASE_URL, or unset it to use the embedded store in .flor/.",
     });
   }
-  const copy: CopyCsv = (client, statement, csv) =>
-    pipeline(Readable.from([csv]), client.query(copyFrom(`${statement} FROM STDIN WITH (FORMAT csv)`)));
+  const copy: CopyData = (client, statement, data, format) =>
+    pipeline(Readable.from([data]), client.query(copyFrom(`${statement} FROM STDIN WITH (FORMAT ${format})`)));
   return migrated(pool, "postgres", location, url, null, copy, async () => undefined);
 }
 
@@ -130,13 +141,13 @@ async function openEmbedded(
   let setAside: string | null = null;
   try {
     try {
-      pglite = await PGlite.create({ dataDir });
+      pglite = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
     } catch (error) {
       if (!(setAsideBroken && existsSync(dataDir))) throw error;
       // Kept, not deleted: whatever in it the journals do not hold (the history of replay jobs) stays readable.
       setAside = `${dataDir}.broken-${new Date().toISOString().replace(/[:.]/g, "-")}`;
       renameSync(dataDir, setAside);
-      pglite = await PGlite.create({ dataDir });
+      pglite = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
     }
   } catch (error) {
     lock.release();
@@ -155,8 +166,10 @@ async function openEmbedded(
   // PGlite has one session, so a query on it runs inside whatever transaction is open: one client at a
   // time, so that concurrent work (parallel replay tasks) waits for a transaction instead of joining it.
   const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
-  const copy: CopyCsv = async (_client, statement, csv) => {
-    await pglite.query(`${statement} FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob([csv]) });
+  const copy: CopyData = async (_client, statement, data, format) => {
+    await pglite.query(`${statement} FROM '/dev/blob' WITH (FORMAT ${format})`, [], {
+      blob: new Blob([data as string | Uint8Array<ArrayBuffer>]),
+    });
   };
   return migrated(pool, "pglite", dataDir, null, setAside, copy, async () => {
     // Destroying Kysely ends the pool but leaves PGlite open; close it so its files are consistent.
@@ -176,7 +189,7 @@ async function migrated(
   location: string,
   serverUrl: string | null,
   setAside: string | null,
-  copyCsv: CopyCsv,
+  copyData: CopyData,
   end: () => Promise<void>,
 ): Promise<Store> {
   const db = kyselyOn(pool);
@@ -202,8 +215,19 @@ async function migrated(
       db: txDb,
       async copy(table, columns) {
         if (columns.length === 0 || columns[0]!.values.length === 0) return;
-        const target = `${quoteIdentifier(STORE_SCHEMA)}.${quoteIdentifier(table)} (${columns.map((c) => quoteIdentifier(c.name)).join(", ")})`;
-        await copyCsv(client, `COPY ${target}`, toCsv(columns));
+        await copyData(
+          client,
+          copyInto(
+            table,
+            columns.map((c) => c.name),
+          ),
+          toCsv(columns),
+          "csv",
+        );
+      },
+      async copyBinary(table, columns, rows) {
+        if (rows.count === 0) return;
+        await copyData(client, copyInto(table, columns), rows.finish(), "binary");
       },
     };
     try {
@@ -220,6 +244,10 @@ async function migrated(
   }
 
   return { db, kind, location, serverUrl, setAside, transaction, close };
+}
+
+function copyInto(table: keyof Database, columns: readonly string[]): string {
+  return `COPY ${quoteIdentifier(STORE_SCHEMA)}.${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(", ")})`;
 }
 
 /**

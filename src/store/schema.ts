@@ -43,7 +43,56 @@ export interface ArgsTable {
   source: string;
 }
 
-/** One row per loop iteration (a context); `dims` holds the iteration (and item) of every enclosing loop. */
+/**
+ * A run of consecutive contexts of one loop execution: contexts `ctx_id` … `ctx_id + count - 1` are its
+ * iterations `iteration` … `iteration + count - 1` (see src/journal/context-ranges.ts). Ranges never
+ * cross a context id that is a multiple of RANGE_SPAN. `outer_dims` holds the index (and item) of every
+ * enclosing loop; `value` the item of a range of one iteration whose item is a JSON scalar. Iteration
+ * times are summed per range: `seconds` over `timed` iterations.
+ */
+export interface LoopRangesTable {
+  run_id: number;
+  ctx_id: number;
+  count: number;
+  parent_ctx_id: number | null;
+  name: string;
+  iteration: number;
+  value: Json | null;
+  depth: number;
+  outer_dims: Json;
+  seconds: number | null;
+  timed: number;
+}
+
+/** Contexts per stored range at most: a point lookup on a loop's index reads one range's values. */
+export const RANGE_SPAN = 4096;
+
+/**
+ * The values of one name that a run logged in one loop range (or outside every loop: `ctx_id` null, else
+ * the range's first context): what a query on loop dimensions selects before it reads any value.
+ */
+export interface LogStreamsTable {
+  id: Generated<number>;
+  run_id: number;
+  name: string;
+  ctx_id: number | null;
+}
+
+/**
+ * Logged values, by stream (the run, name and loop range): numbers in `num` (NaN and ±Infinity included),
+ * everything else as JSON in `value`; `seq` orders them (the journal line; replayed ones from 1e9).
+ */
+export interface LogValuesTable {
+  stream_id: number;
+  ctx_id: number | null;
+  seq: number;
+  num: number | null;
+  value: Json | null;
+  /** True only on a replayed value that no replay could verify (see LogsTable). */
+  unverified: boolean | null;
+}
+
+/** A view of loop_ranges with one row per iteration (a context): `dims` holds the iteration (and item) of every enclosing loop. */
 export interface LoopsTable {
   run_id: number;
   ctx_id: number;
@@ -66,7 +115,7 @@ export interface LoopSummariesTable {
   seconds: number;
 }
 
-/** Logged values: numbers in `num` (NaN and ±Infinity included), everything else as JSON in `value`. */
+/** A view of log_values with each value's run and name. */
 export interface LogsTable {
   run_id: number;
   seq: number;
@@ -188,8 +237,11 @@ export interface Database {
   runs: RunsTable;
   args: ArgsTable;
   loops: LoopsTable;
+  loop_ranges: LoopRangesTable;
   loop_summaries: LoopSummariesTable;
   logs: LogsTable;
+  log_streams: LogStreamsTable;
+  log_values: LogValuesTable;
   log_names: LogNamesTable;
   checkpoints: CheckpointsTable;
   journals: JournalsTable;

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT, TestRepo } from "../helpers/repo.js";
+import { readContexts } from "../helpers/journal.js";
 
 const EXAMPLE = readFileSync(path.join(PACKAGE_ROOT, "examples/tfjs-iris/train.ts"), "utf8");
 const AFTER = '  flor.log("val_acc", accuracy(model, testX, testY));\n';
@@ -31,10 +32,9 @@ function perEpoch(repo: TestRepo, name: string): Map<number, number> {
   const newest = readdirSync(dir).sort().at(-1)!;
   const epochs = new Map<number, number>();
   const values = new Map<number, number>();
-  for (const line of readFileSync(path.join(dir, newest), "utf8").split("\n").filter(Boolean)) {
-    const record = JSON.parse(line) as { k: string; id: number; p: number | null; n: string; i: number; c: number | null; v: number };
+  for (const record of readContexts(path.join(dir, newest))) {
     if (record.k === "ctx" && record.p === null) epochs.set(record.id, record.i);
-    if (record.k === "log" && record.n === name) values.set(epochs.get(record.c!)!, record.v);
+    if (record.k === "log" && record.n === name) values.set(epochs.get(record.c!)!, record.v as number);
   }
   return values;
 }

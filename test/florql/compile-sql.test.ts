@@ -54,20 +54,24 @@ describe("SQL compilation", () => {
 
   it("pivots logged values, pushing a loop-dimension filter into each relation that carries it", () => {
     const { sql, parameters } = compiled("SELECT epoch, loss, acc WHERE epoch >= 18 AND lr < 0.1");
+    // The filter first selects the streams whose loop range can match (its own iterations, or its
+    // enclosing loops' index), then their values; only then are values read, and tested one by one.
     expect(sql).toContain(
-      'from "flor"."logs" lg left join "flor"."loops" lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id' +
-        " where lg.name = $5 and lp.ctx_id is not null and (case when lp.name = $6 then lp.iteration else (lp.dims ->> $7)::int end) >= $8::int) t0",
+      'from "flor"."log_streams" s left join "flor"."loop_ranges" r on r.run_id = s.run_id and r.ctx_id = s.ctx_id' +
+        ' where s.name = $5 and (("r"."name" = $6 and ("r"."iteration" + "r"."count" - 1) >= $7::int)' +
+        ' or ("r"."name" <> $8 and ("r"."outer_dims" ->> $9)::int >= $10::int)) offset 0) st' +
+        ' join "flor"."log_values" lg on lg.stream_id = st.id' +
+        ' where true and (case when st."i0" then lg.ctx_id - st.base else st."o0" end) >= $11::int) t0',
     );
     // acc shares only epoch with loss: joined on the run and epoch.
-    expect(sql).toContain(
-      'full join (select lg.run_id, (case when lp.name = $9 then lp.iteration else (lp.dims ->> $10)::int end) as "d0"',
-    );
+    expect(sql).toContain('full join (select st.run_id, (case when st."i0" then lg.ctx_id - st.base else st."o0" end) as "d0"');
     expect(sql).toContain('"t1" using ("run_id", "d0")');
     // The pushed conjunct is only a presence test outside; the other conjunct is evaluated there.
     expect(sql).toContain(
-      `and p."d0" is not null and coalesce(((case when jsonb_typeof("a0".value) = 'number' then ("a0".value #>> '{}')::float8 end) < $17::float8), false)`,
+      `and p."d0" is not null and coalesce(((case when jsonb_typeof("a0".value) = 'number' then ("a0".value #>> '{}')::float8 end) < $23::float8), false)`,
     );
-    expect(sql.endsWith('order by r.tstamp, r.id, p."d0", p."d1"')).toBe(true);
+    // Rows with the same coordinates come in logging order.
+    expect(sql.endsWith('order by r.tstamp, r.id, p."d0", p."d1", p."q0", p."q1"')).toBe(true);
     expect(parameters).toEqual([
       "epoch",
       "epoch",
@@ -75,13 +79,19 @@ describe("SQL compilation", () => {
       "step",
       "loss",
       "epoch",
+      18,
       "epoch",
+      "epoch",
+      18,
       18,
       "epoch",
       "epoch",
       "acc",
       "epoch",
+      18,
       "epoch",
+      "epoch",
+      18,
       18,
       "lr",
       "project",
@@ -128,19 +138,20 @@ describe("SQL compilation", () => {
   it("reads runs in scope and fills the rows of runs that lack a value with an empty skeleton", () => {
     const { sql, parameters } = compiled("SELECT epoch, grad_norm", { runIds: [3, 5], lacking: new Map([["grad_norm", [5]]]) });
     expect(sql).toContain(
-      "and lp.run_id = any($5::int[]) where lg.name = $6 and lg.run_id = any($7::int[])" +
-        ' union all select lp.run_id, (case when lp.name = $8 then lp.iteration else (lp.dims ->> $9)::int end) as "d0",' +
-        ' (case when lp.name = $10 then lp.iteration else (lp.dims ->> $11)::int end) as "d1", null::float8 as "n0", null::jsonb as "v0",' +
-        ' null::boolean as "u0" from "flor"."loops" lp where lp.name = $12 and lp.run_id = any($13::int[])' +
-        ' and not exists (select 1 from "flor"."logs" lg where lg.name = $14 and lg.run_id = lp.run_id and lg.ctx_id = lp.ctx_id)) t0',
+      'where s.name = $5 and s.run_id = any($6::int[]) offset 0) st join "flor"."log_values" lg on lg.stream_id = st.id where true' +
+        ' union all select r.run_id, (case when r.name = $7 then r.iteration + g else (r.outer_dims ->> $8)::int end) as "d0",' +
+        ' (case when r.name = $9 then r.iteration + g else (r.outer_dims ->> $10)::int end) as "d1",' +
+        ' null::float8 as "n0", null::jsonb as "v0", null::boolean as "u0", null::integer as "q0"' +
+        ' from "flor"."loop_ranges" r cross join lateral generate_series(0, r.count - 1) as g where r.name = $11 and r.run_id = any($12::int[])' +
+        ' and not exists (select 1 from "flor"."log_streams" s join "flor"."log_values" lg on lg.stream_id = s.id' +
+        " where s.name = $13 and s.run_id = r.run_id and s.ctx_id = r.ctx_id and lg.ctx_id = r.ctx_id + g)) t0",
     );
-    expect(sql).toContain("and r.id = any($16::int[])");
+    expect(sql).toContain("and r.id = any($15::int[])");
     expect(parameters).toEqual([
       "epoch",
       "epoch",
       "step",
       "step",
-      [3, 5],
       "grad_norm",
       [3, 5],
       "epoch",

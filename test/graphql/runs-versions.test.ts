@@ -405,7 +405,8 @@ describe("GraphQL run details", () => {
     }
     // The page, its args and names, then one query each for loops, checkpoints and versions: not one per run.
     expect(statements).toHaveLength(6);
-    expect(statements.filter((s) => /from "flor"\."loops"/.test(s))).toHaveLength(1);
+    // Loops and the checkpoints' coordinates each read the stored loop ranges once.
+    expect(statements.filter((s) => /from "flor"\."loop_ranges"/.test(s))).toHaveLength(2);
   });
 });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { BadLine, decodeRecord } from "../../src/journal/decode.js";
+import { withExplicitContexts } from "../../src/journal/context-ranges.js";
 import type { JournalRecord } from "../../src/journal/records.js";
 
 /** The records of a whole journal file, read with the codec; a line that is not one fails the test. */
@@ -12,4 +13,14 @@ export function readJournal(file: string): JournalRecord[] {
       if (record instanceof BadLine) throw new Error(`${file}:${index + 1}: ${record.reason}`);
       return record;
     });
+}
+
+/**
+ * The records of a whole journal with every loop context explicit: a `ctx` record for each iteration, as
+ * journal format 1 wrote them (format 2 leaves out those that continue the latest context).
+ */
+export function readContexts(file: string): JournalRecord[] {
+  const records = readJournal(file);
+  const header = records[0];
+  return withExplicitContexts(records, header?.k === "run" || header?.k === "replay" ? header.format : 1);
 }

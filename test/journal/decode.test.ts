@@ -40,6 +40,41 @@ describe("journal decoding", () => {
     expect(nested).toEqual({ k: "log", c: null, n: "o", v: { nan: null, list: [null, 0] } });
   });
 
+  it("reads log lines the encoder writes without JSON.parse, and any other spelling through it, alike", () => {
+    for (const line of [
+      '{"k":"log","c":12,"n":"loss","v":0.25}',
+      '{"k":"log","c":null,"n":"ü","v":-1.5e-300}',
+      '{"k":"log","c":0,"n":"","v":0}',
+      '{"k":"log","c":3,"n":"a\\"b","v":1}',
+      '{"k":"log","c":3,"n":"x","v":1,"extra":2}',
+      '{"k":"log","c":3, "n":"x","v":1}',
+      '{"k":"log","c":3,"n":"x","v":01}',
+      '{"k":"log","c":3,"n":"x","v":1.}',
+      '{"k":"log","c":3,"n":"x","v":-}',
+      '{"k":"log","c":3,"n":"x","v":1e}',
+      '{"k":"log","c":3,"n":"x","v":"1"}',
+      '{"k":"log","c":1.5,"n":"x","v":1}',
+      '{"k":"log","c":012,"n":"x","v":1}',
+    ]) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = undefined;
+      }
+      const record = decodeRecord(line);
+      if (parsed === undefined) expect(record instanceof BadLine && record.unreadable, line).toBe(true);
+      else if (record instanceof BadLine) expect(Number.isInteger((parsed as { c: unknown }).c), line).toBe(false);
+      else
+        expect(record, line).toEqual({
+          k: "log",
+          c: (parsed as { c: number }).c,
+          n: (parsed as { n: string }).n,
+          v: (parsed as { v: number }).v,
+        });
+    }
+  });
+
   it("ignores fields it does not know and drops a wire-only spelling of the value", () => {
     expect(decoded('{"k":"it","id":3,"s":0.5,"extra":[1]}')).toEqual({ k: "it", id: 3, s: 0.5 });
     expect(decoded('{"k":"log","c":null,"n":"x","x":"NaN","v":1}')).toEqual({ k: "log", c: null, n: "x", v: NaN });
@@ -104,14 +139,14 @@ describe("journal decoding", () => {
     const run: Record<string, unknown> = { ...PINNED.find(([r]) => r.k === "run")![0] };
     const replay: Record<string, unknown> = { ...PINNED.find(([r]) => r.k === "replay")![0] };
     const cases: [Record<string, unknown>, string][] = [
-      [{ ...run, format: 2 }, "a run header of journal format 2; this flordb reads format 1"],
-      [{ ...run, format: undefined }, "a run header of journal format undefined; this flordb reads format 1"],
+      [{ ...run, format: 3 }, "a run header of journal format 3; this flordb reads formats 1 and 2"],
+      [{ ...run, format: undefined }, "a run header of journal format undefined; this flordb reads formats 1 and 2"],
       [{ ...run, tstamp: "yesterday" }, 'a run header needs the run\'s start "tstamp" (an ISO-8601 time)'],
       [{ ...run, filename: undefined }, 'a run header needs the project "projid" and the script "filename"'],
       [{ ...run, vid: 7 }, 'a run header needs the code version "vid" (or null)'],
       [{ ...run, pid: "123" }, 'a run header needs the process id "pid", "host" and "node" version'],
       [{ ...run, argv: ["a", 1] }, 'a run header needs the script arguments "argv" (strings)'],
-      [{ ...replay, format: 0 }, "a replay header of format 0; this flordb reads format 1"],
+      [{ ...replay, format: 0 }, "a replay header of format 0; this flordb reads formats 1 and 2"],
       [{ ...replay, task: null }, 'a replay header needs integer "job", "task" and "attempt"'],
       [{ ...replay, names: "w1" }, 'a replay header needs the asked-for log "names" (strings)'],
       [{ ...replay, loop: { name: "round" } }, 'a replay header\'s "loop" must be null or a loop "name" with its "iterations"'],

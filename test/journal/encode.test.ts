@@ -9,7 +9,7 @@ describe("journal encoding", () => {
 
   it("covers every record kind in the pinned lines", () => {
     expect(new Set(PINNED.map(([record]) => record.k))).toEqual(
-      new Set(["run", "arg", "ctx", "it", "log", "ckpt", "ckcheck", "ckpolicy", "loop", "end", "replay", "phase"]),
+      new Set(["run", "arg", "ctx", "it", "its", "log", "ckpt", "ckcheck", "ckpolicy", "loop", "end", "replay", "phase"]),
     );
   });
 
@@ -18,7 +18,7 @@ describe("journal encoding", () => {
     for (const [record, line] of PINNED) {
       if (record.k === "log") expect(encoder.log(record.c, record.n, record.v)).toBe(line);
       if (record.k === "ctx") expect(encoder.context(record.id, record.p, record.n, record.i, record.v)).toBe(line);
-      if (record.k === "it") expect(encoder.iterationEnd(record.id, record.s)).toBe(line);
+      if (record.k === "its") expect(encoder.iterationTimes(record.id, record.s)).toBe(line);
     }
     // A second use of a name reads the cache and must not change the line.
     expect(encoder.log(2, "loss", 0.25)).toBe('{"k":"log","c":2,"n":"loss","v":0.25}\n');

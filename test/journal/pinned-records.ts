@@ -3,12 +3,28 @@ import { JOURNAL_FORMAT, REPLAY_JOURNAL_FORMAT, type JournalRecord } from "../..
 /**
  * Every record kind with the exact line the journal has always had for it: journals written before the
  * codec and after it are byte-identical, so a change here is a format change (bump the format constants).
+ * Headers of format 1 (what earlier journals begin with) read and re-encode as they were.
  */
 export const PINNED: [JournalRecord, string][] = [
   [
     {
       k: "run",
       format: JOURNAL_FORMAT,
+      projid: "proj",
+      tstamp: "2026-01-02T03:04:05.678Z",
+      filename: "train.ts",
+      vid: null,
+      pid: 123,
+      host: "vm",
+      argv: [],
+      node: "v20.20.2",
+    },
+    '{"k":"run","format":2,"projid":"proj","tstamp":"2026-01-02T03:04:05.678Z","filename":"train.ts","vid":null,"pid":123,"host":"vm","argv":[],"node":"v20.20.2"}\n',
+  ],
+  [
+    {
+      k: "run",
+      format: 1,
       projid: "proj",
       tstamp: "2026-01-02T03:04:05.678Z",
       filename: "train.ts",
@@ -23,7 +39,7 @@ export const PINNED: [JournalRecord, string][] = [
   [
     {
       k: "run",
-      format: JOURNAL_FORMAT,
+      format: 1,
       projid: "p",
       tstamp: "2026-01-01T00:00:00.000Z",
       filename: "<repl>",
@@ -45,6 +61,7 @@ export const PINNED: [JournalRecord, string][] = [
   [{ k: "ctx", id: 4, p: 1, n: "batch", i: 2, v: true }, '{"k":"ctx","id":4,"p":1,"n":"batch","i":2,"v":true}\n'],
   [{ k: "ctx", id: 5, p: 1, n: "batch", i: 4, v: 2.5 }, '{"k":"ctx","id":5,"p":1,"n":"batch","i":4,"v":2.5}\n'],
   [{ k: "it", id: 2, s: 0.001234 }, '{"k":"it","id":2,"s":0.001234}\n'],
+  [{ k: "its", id: 7, s: [0.001234, 0.000002, 12.5] }, '{"k":"its","id":7,"s":[0.001234,0.000002,12.5]}\n'],
   [{ k: "log", c: 2, n: "loss", v: 0.25 }, '{"k":"log","c":2,"n":"loss","v":0.25}\n'],
   [{ k: "log", c: null, n: "before", v: "start" }, '{"k":"log","c":null,"n":"before","v":"start"}\n'],
   [{ k: "log", c: null, n: "nan", v: NaN }, '{"k":"log","c":null,"n":"nan","x":"NaN"}\n'],
@@ -84,7 +101,7 @@ export const PINNED: [JournalRecord, string][] = [
   [
     {
       k: "replay",
-      format: REPLAY_JOURNAL_FORMAT,
+      format: 1,
       vid: "7b9da46ac0121d198fe2da4608b31269771b6782",
       projid: "scope-1",
       tstamp: "2026-12-05T18:25:25.167Z",
@@ -123,7 +140,7 @@ export const PINNED: [JournalRecord, string][] = [
       host: "h",
       node: "v20",
     },
-    '{"k":"replay","format":1,"vid":null,"projid":"p","tstamp":"2026-01-01T00:00:00.000Z","filename":"train.mjs","job":2,"task":7,"attempt":2,"names":[],"loop":null,"segments":[],"before":true,"after":true,"pid":1,"host":"h","node":"v20"}\n',
+    '{"k":"replay","format":2,"vid":null,"projid":"p","tstamp":"2026-01-01T00:00:00.000Z","filename":"train.mjs","job":2,"task":7,"attempt":2,"names":[],"loop":null,"segments":[],"before":true,"after":true,"pid":1,"host":"h","node":"v20"}\n',
   ],
   [{ k: "phase", p: "loop" }, '{"k":"phase","p":"loop"}\n'],
   [{ k: "phase", p: "after" }, '{"k":"phase","p":"after"}\n'],

@@ -5,6 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { irisRepository, recordVersions } from "../../bench/iris-history.js";
 import { TestRepo } from "../helpers/repo.js";
+import { readContexts } from "../helpers/journal.js";
 
 const tsxLoader = createRequire(import.meta.url).resolve("tsx/esm");
 const AFTER = '    flor.log("val_acc", accuracy(model, testSet));\n';
@@ -14,10 +15,9 @@ const STATEMENT = '    flor.log("w2_norm", Math.hypot(...model.params.w2));\n';
 function perEpoch(journal: string, name: string): Map<number, number> {
   const epochs = new Map<number, number>();
   const values = new Map<number, number>();
-  for (const line of readFileSync(journal, "utf8").split("\n").filter(Boolean)) {
-    const record = JSON.parse(line) as { k: string; id: number; p: number | null; n: string; i: number; c: number | null; v: number };
+  for (const record of readContexts(journal)) {
     if (record.k === "ctx" && record.p === null) epochs.set(record.id, record.i);
-    if (record.k === "log" && record.n === name) values.set(epochs.get(record.c!)!, record.v);
+    if (record.k === "log" && record.n === name) values.set(epochs.get(record.c!)!, record.v as number);
   }
   return values;
 }

@@ -1,7 +1,7 @@
 import { cpSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { FIXTURES, TestRepo } from "../helpers/repo.js";
-import { readJournal } from "../helpers/journal.js";
+import { readContexts } from "../helpers/journal.js";
 
 /** The runs recorded by `recordHistory`: the fixture version and `--kwargs` of each, in order. */
 export const RECORDED: { version: "v1" | "v2" | "v3"; kwargs: string[] }[] = [
@@ -74,7 +74,7 @@ function journals(dir: string): string[] {
 function journalValues(file: string, names: readonly string[]): string[] {
   const contexts = new Map<number, Record<string, number>>();
   const lines: string[] = [];
-  for (const record of readJournal(file)) {
+  for (const record of readContexts(file)) {
     if (record.k === "ctx") contexts.set(record.id, { ...(record.p === null ? {} : contexts.get(record.p)), [record.n]: record.i });
     if (record.k === "log" && names.includes(record.n)) {
       const dims = record.c === null ? {} : contexts.get(record.c)!;

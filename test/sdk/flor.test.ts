@@ -8,7 +8,7 @@ import { layoutFor } from "../../src/project-layout.js";
 import type { JournalRecord } from "../../src/journal/records.js";
 import { encodeRecord } from "../../src/journal/encode.js";
 import { TestRepo } from "../helpers/repo.js";
-import { readJournal } from "../helpers/journal.js";
+import { readContexts, readJournal } from "../helpers/journal.js";
 
 class Model {
   readonly weights = new Float64Array([1, 2, 3]);
@@ -25,7 +25,7 @@ class Model {
 function journal(repo: TestRepo): JournalRecord[] {
   const dir = layoutFor(repo.dir).journalsDir;
   const [file] = readdirSync(dir);
-  return readJournal(path.join(dir, file!));
+  return readContexts(path.join(dir, file!));
 }
 
 describe("the SDK in process", () => {
@@ -144,7 +144,7 @@ describe("the SDK in process", () => {
     const checkpointed = readdirSync(dir)
       .sort()
       .map((file) => {
-        const records = readJournal(path.join(dir, file));
+        const records = readContexts(path.join(dir, file));
         const iterations = new Map(records.flatMap((r) => (r.k === "ctx" ? [[r.id, r.i] as const] : [])));
         return records.flatMap((r) => (r.k === "ckpt" ? [iterations.get(r.c)] : []));
       });
@@ -226,7 +226,7 @@ describe("the SDK in process", () => {
     const records = readJournal(path.join(dir, file!));
     expect(records.map(encodeRecord)).toEqual(lines);
     expect(new Set(records.map((r) => r.k))).toEqual(
-      new Set(["run", "arg", "log", "ctx", "it", "loop", "ckpt", "ckcheck", "ckpolicy", "end"]),
+      new Set(["run", "arg", "log", "ctx", "its", "loop", "ckpt", "ckcheck", "ckpolicy", "end"]),
     );
   });
 

@@ -304,13 +304,13 @@ flor.log("typed", new Float32Array([0.5, 2]));\n`,
     lines.splice(fitness, 0, '{"k":"log","c":1,"n":"fitness",', '{"k":"log","c":999,"n":"x","v":1}', '{"k":"mystery"}');
     writeFileSync(journal, lines.join("\n"));
     writeFileSync(path.join(layout.journalsDir, "0000-garbage.jsonl"), "this is not a journal\n");
-    writeFileSync(path.join(layout.journalsDir, "0001-future.jsonl"), `${lines[0]!.replace('"format":1', '"format":2')}\n`);
+    writeFileSync(path.join(layout.journalsDir, "0001-future.jsonl"), `${lines[0]!.replace('"format":2', '"format":3')}\n`);
     const db = await openFresh();
     const report = await ingest(db, layout);
     expect(report.problems).toEqual([
       expect.stringMatching(/^journals\/0000-garbage\.jsonl:1: not valid JSON \(Unexpected token 'h'/),
       "journals/0000-garbage.jsonl:1: the journal does not start with a run header; nothing in it can be attributed to a run, so it was skipped",
-      "journals/0001-future.jsonl:1: the journal does not start with a run header (a run header of journal format 2; this flordb reads format 1); nothing in it can be attributed to a run, so it was skipped",
+      "journals/0001-future.jsonl:1: the journal does not start with a run header (a run header of journal format 3; this flordb reads formats 1 and 2); nothing in it can be attributed to a run, so it was skipped",
       expect.stringMatching(
         new RegExp(`^journals/${file}:${fitness + 1}: not valid JSON \\(Expected double-quoted property name in JSON at position 31`),
       ),

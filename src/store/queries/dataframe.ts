@@ -4,6 +4,7 @@ import type { JsonValue } from "../../journal/records.js";
 import { STORE_SCHEMA } from "../schema.js";
 import type { ProjectScope } from "../project-scope.js";
 import { closestName } from "../../text/closest-name.js";
+import { contextDim } from "./loop-coordinates.js";
 
 export interface DataFrame {
   columns: string[];
@@ -85,18 +86,21 @@ export async function dataframe({ db, projectId }: ProjectScope, projid: string,
   const table = (name: string): RawBuilder<unknown> => sql.table(`${STORE_SCHEMA}.${name}`);
 
   const relations = sources.map((source, i) => {
-    const dims = source.dims.map((key) => sql`lp.dims -> ${key} as ${sql.id(dimAlias(key))}`);
+    const dims = source.dims.map((key) => sql`${contextDim("lp", sql`lg.ctx_id`, key)} as ${sql.id(dimAlias(key))}`);
     if (source.kind === "arg") {
-      return sql`select a.run_id, null::double precision as ${sql.id(`n${i}`)}, a.value as ${sql.id(`v${i}`)}, true as ${sql.id(`u${i}`)}
+      return sql`select a.run_id, null::double precision as ${sql.id(`n${i}`)}, a.value as ${sql.id(`v${i}`)}, true as ${sql.id(`u${i}`)},
+          null::integer as ${sql.id(`q${i}`)}
         from ${table("args")} a join ${table("runs")} r on r.id = a.run_id
         where a.name = ${source.name} and r.project_id = ${projectId}`;
     }
     const verified = sql`(lg.unverified is not true) as ${sql.id(`u${i}`)}`;
-    return sql`select lg.run_id, ${sql.join([...dims, sql`lg.num as ${sql.id(`n${i}`)}`, sql`lg.value as ${sql.id(`v${i}`)}`, verified])}
-      from ${table("logs")} lg
-      join ${table("runs")} r on r.id = lg.run_id
-      left join ${table("loops")} lp on lp.run_id = lg.run_id and lp.ctx_id = lg.ctx_id
-      where lg.name = ${source.name} and r.project_id = ${projectId}`;
+    // The journal line orders values with the same coordinates (a name logged twice in a step).
+    return sql`select s.run_id, ${sql.join([...dims, sql`lg.num as ${sql.id(`n${i}`)}`, sql`lg.value as ${sql.id(`v${i}`)}`, verified, sql`lg.seq as ${sql.id(`q${i}`)}`])}
+      from ${table("log_streams")} s
+      join ${table("runs")} r on r.id = s.run_id
+      left join ${table("loop_ranges")} lp on lp.run_id = s.run_id and lp.ctx_id = s.ctx_id
+      join ${table("log_values")} lg on lg.stream_id = s.id
+      where s.name = ${source.name} and r.project_id = ${projectId}`;
   });
 
   let from = sql`(${relations[0]!}) t0`;
@@ -113,7 +117,7 @@ export async function dataframe({ db, projectId }: ProjectScope, projid: string,
     select r.tstamp, r.filename, r.vid${sql.join([sql``, ...dimColumns, ...valueColumns], sql`, `)}
     from ${from}
     join ${table("runs")} r on r.id = run_id
-    order by r.tstamp, r.id${sql.join([sql``, ...dimColumns], sql`, `)}`;
+    order by r.tstamp, r.id${sql.join([sql``, ...dimColumns, ...sources.map((_, i) => sql.id(`q${i}`))], sql`, `)}`;
   const result = await query.execute(db);
 
   // A log with unverified values in the frame gets its `__verified` column, asked for or not, right after it.

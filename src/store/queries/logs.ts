@@ -1,10 +1,9 @@
 import { sql, type Kysely } from "kysely";
-import type { JsonValue } from "../../journal/records.js";
 import { STORE_SCHEMA, type Database } from "../schema.js";
 
 /**
- * Logged values, the catalog of logged names (`log_names`) and loop contexts (`loops`): what ingest
- * writes besides the bulk COPY, and what replay reads back to compare and to place its values.
+ * Logged values by stream (`log_streams`, `log_values`) and the catalog of logged names (`log_names`):
+ * what ingest writes besides the bulk COPY, and what replay reads back to compare.
  */
 
 /** Per run: the names it logged or replay filled (sorted), how many values it logged itself, and how many replays filled. */
@@ -94,62 +93,34 @@ export async function replaceLogNames(
     .execute();
 }
 
-/** Sets iteration times that arrived after their context was stored (an `it` record in a later chunk). */
-export async function setIterationSeconds(db: Kysely<Database>, runId: number, ctxIds: number[], seconds: number[]): Promise<void> {
-  if (ctxIds.length === 0) return;
-  await sql`update ${sql.table(`${STORE_SCHEMA}.loops`)} as l set seconds = u.s
-      from unnest(${ctxIds}::integer[], ${seconds}::double precision[]) as u(id, s)
-      where l.run_id = ${runId} and l.ctx_id = u.id`.execute(db);
-}
-
-/** The run's loop contexts with these ids (dims and depth), and every context's place in the tree (to rebuild dimension keys). */
-export async function storedContexts(db: Kysely<Database>, runId: number, ctxIds: readonly number[]) {
-  const rows = await db
-    .selectFrom("loops")
-    .select(["ctx_id", "dims", "depth"])
-    .where("run_id", "=", runId)
-    .where("ctx_id", "in", [...ctxIds])
-    .execute();
-  const tree = await db.selectFrom("loops").select(["ctx_id", "parent_ctx_id", "name", "value"]).where("run_id", "=", runId).execute();
-  return { rows, tree };
-}
-
-export interface ContextRow {
-  ctx_id: number;
-  parent_ctx_id: number | null;
+/** A stream's key within a run: its name and loop range (the range's first context; null outside every loop). */
+export interface StreamKey {
   name: string;
-  iteration: number;
-  value: JsonValue | null;
+  ctx: number | null;
 }
 
-const CONTEXT_COLUMNS = ["ctx_id", "parent_ctx_id", "name", "iteration", "value"] as const;
-
-/** Every loop context of a run, in execution order. */
-export async function allContexts(db: Kysely<Database>, runId: number): Promise<ContextRow[]> {
-  return db.selectFrom("loops").select(CONTEXT_COLUMNS).where("run_id", "=", runId).orderBy("ctx_id").execute();
+/** The ids of the run's streams with these keys (in their order; null for one not stored), creating none. */
+export async function findStreams(db: Kysely<Database>, runId: number, keys: readonly StreamKey[]): Promise<(number | null)[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<{ i: number; id: number }>`select u.i, s.id
+      from unnest(${keys.map((k) => k.name)}::text[], ${keys.map((k) => k.ctx)}::integer[]) with ordinality as u(name, ctx, i)
+      join ${sql.table(`${STORE_SCHEMA}.log_streams`)} s on s.name = u.name and s.run_id = ${runId} and s.ctx_id is not distinct from u.ctx`.execute(
+    db,
+  );
+  const ids: (number | null)[] = keys.map(() => null);
+  for (const row of rows) ids[Number(row.i) - 1] = row.id;
+  return ids;
 }
 
-/** The run's contexts of outermost-loop iterations, in execution order. */
-export async function topContexts(db: Kysely<Database>, runId: number): Promise<ContextRow[]> {
-  return db
-    .selectFrom("loops")
-    .select(CONTEXT_COLUMNS)
-    .where("run_id", "=", runId)
-    .where("parent_ctx_id", "is", null)
-    .orderBy("ctx_id")
-    .execute();
-}
-
-/** The run's contexts whose ids fall in these inclusive ranges, by primary key. */
-export async function contextsInRanges(db: Kysely<Database>, runId: number, ranges: readonly [number, number][]): Promise<ContextRow[]> {
-  if (ranges.length === 0) return [];
-  return db
-    .selectFrom("loops")
-    .select(CONTEXT_COLUMNS)
-    .where("run_id", "=", runId)
-    .where((eb) => eb.or(ranges.map(([from, to]) => eb.between("ctx_id", from, to))))
-    .orderBy("ctx_id")
-    .execute();
+/** Creates the run's streams with these keys (none of which exists yet); their ids in the same order. */
+export async function insertStreams(db: Kysely<Database>, runId: number, keys: readonly StreamKey[]): Promise<number[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<{ id: number; name: string; ctx_id: number | null }>`insert into ${sql.table(`${STORE_SCHEMA}.log_streams`)}
+      (run_id, name, ctx_id) select ${runId}, u.name, u.ctx
+      from unnest(${keys.map((k) => k.name)}::text[], ${keys.map((k) => k.ctx)}::integer[]) as u(name, ctx)
+      returning id, name, ctx_id`.execute(db);
+  const byKey = new Map(rows.map((row) => [`${row.ctx_id}\u0000${row.name}`, row.id]));
+  return keys.map((k) => byKey.get(`${k.ctx}\u0000${k.name}`)!);
 }
 
 /**
@@ -159,17 +130,18 @@ export async function contextsInRanges(db: Kysely<Database>, runId: number, rang
 export async function recordedValues(db: Kysely<Database>, runId: number, names: readonly string[], contexts: readonly number[]) {
   if (names.length === 0) return [];
   return db
-    .selectFrom("logs")
-    .select(["ctx_id", "name", "num", "value"])
-    .where("run_id", "=", runId)
-    .where("name", "in", [...names])
-    .where("seq", "<", REPLAYED_SEQ)
+    .selectFrom("log_values as v")
+    .innerJoin("log_streams as s", "s.id", "v.stream_id")
+    .select(["v.ctx_id", "s.name", "v.num", "v.value"])
+    .where("s.run_id", "=", runId)
+    .where("s.name", "in", [...names])
+    .where("v.seq", "<", REPLAYED_SEQ)
     .where((eb) =>
       contexts.length === 0
-        ? eb("ctx_id", "is", null)
-        : eb.or([eb("ctx_id", "is", null), eb.between("ctx_id", Math.min(...contexts), Math.max(...contexts))]),
+        ? eb("v.ctx_id", "is", null)
+        : eb.or([eb("v.ctx_id", "is", null), eb.between("v.ctx_id", Math.min(...contexts), Math.max(...contexts))]),
     )
-    .orderBy("seq")
+    .orderBy("v.seq")
     .execute();
 }
 

@@ -39,10 +39,12 @@ export async function listProjects(db: Kysely<Database>): Promise<ProjectSummary
 /** Forgets everything recorded for the project (its row stays), for a rebuild from the journals. */
 export async function forgetProject(db: Kysely<Database>, projectId: number): Promise<void> {
   const runs = db.selectFrom("runs").select("id").where("project_id", "=", projectId);
+  const streams = db.selectFrom("log_streams").select("id").where("run_id", "in", runs);
+  await db.deleteFrom("log_values").where("stream_id", "in", streams).execute();
   for (const table of [
-    "logs",
+    "log_streams",
     "log_names",
-    "loops",
+    "loop_ranges",
     "loop_summaries",
     "args",
     "checkpoints",
@@ -63,5 +65,7 @@ export async function forgetProject(db: Kysely<Database>, projectId: number): Pr
  */
 export async function analyzeRecordedTables(db: Kysely<Database>): Promise<void> {
   const table = (name: string) => sql.table(`${STORE_SCHEMA}.${name}`);
-  await sql`analyze ${table("logs")}, ${table("loops")}, ${table("log_names")}, ${table("runs")}, ${table("args")}`.execute(db);
+  await sql`analyze ${table("log_values")}, ${table("log_streams")}, ${table("loop_ranges")}, ${table("log_names")}, ${table("runs")}, ${table("args")}`.execute(
+    db,
+  );
 }

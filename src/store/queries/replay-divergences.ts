@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { JsonValue } from "../../journal/records.js";
-import type { Database, ReplayDivergencesTable } from "../schema.js";
+import { contextDims } from "./loop-coordinates.js";
+import { STORE_SCHEMA, type Database, type ReplayDivergencesTable } from "../schema.js";
 
 /**
  * What replays did not reproduce (`replay_divergences`), and what a job's report says about it: each
@@ -90,7 +91,6 @@ export async function jobDivergences(
     .selectFrom("replay_divergences as d")
     .innerJoin("replay_tasks as t", "t.id", "d.task_id")
     .innerJoin("runs as r", "r.id", "d.run_id")
-    .leftJoin("loops as l", (j) => j.onRef("l.run_id", "=", "d.run_id").onRef("l.ctx_id", "=", "d.ctx_id"))
     // The name's dimension keys, outer loop first: `dims` is jsonb, which keeps no key order.
     .leftJoin("log_names as n", (j) => j.onRef("n.run_id", "=", "d.run_id").onRef("n.name", "=", "d.name"))
     .select([
@@ -100,7 +100,10 @@ export async function jobDivergences(
       "r.tstamp",
       "r.filename",
       "d.name",
-      "l.dims",
+      // The context's coordinates, from the stored loop range that holds it (by primary key).
+      sql<JsonValue | null>`(select case when d.ctx_id < l.ctx_id + l.count then ${contextDims("l", sql`d.ctx_id`)} end
+        from ${sql.table(`${STORE_SCHEMA}.loop_ranges`)} l where l.run_id = d.run_id and l.ctx_id <= d.ctx_id
+        order by l.ctx_id desc limit 1)`.as("dims"),
       "d.occurrence",
       "d.recorded",
       "d.replayed",

@@ -1,6 +1,7 @@
+import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { JsonValue } from "../../journal/records.js";
-import type { Kysely } from "kysely";
-import type { Database } from "../schema.js";
+import { contextDims } from "./loop-coordinates.js";
+import { STORE_SCHEMA, type Database } from "../schema.js";
 import { REPLAYED_SEQ } from "./logs.js";
 
 /** A loop of a run: every execution of the loop `name` at one place in the nesting, taken together. */
@@ -18,28 +19,27 @@ export interface LoopStructure {
   seconds: number | null;
 }
 
-/** The loops of these runs, per run in order of first entry. From the per-iteration rows, so a killed run has them too. */
+/** The loops of these runs, per run in order of first entry. From the stored ranges, so a killed run has them too. */
 export async function loopStructures(db: Kysely<Database>, runIds: readonly number[]): Promise<LoopStructure[]> {
   if (runIds.length === 0) return [];
-  const rows = await db
-    .selectFrom("loops as l")
-    .leftJoin("loops as p", (join) => join.onRef("p.run_id", "=", "l.run_id").onRef("p.ctx_id", "=", "l.parent_ctx_id"))
-    .select((eb) => [
-      "l.run_id",
-      "l.name",
-      "l.depth",
-      "p.name as parent",
-      eb.fn.countAll<string>().as("iterations"),
-      // Every execution of a loop starts at iteration 0.
-      eb.fn.countAll<string>().filterWhere("l.iteration", "=", 0).as("executions"),
-      eb.fn.sum<number | null>("l.seconds").as("seconds"),
-      eb.fn.min("l.ctx_id").as("first"),
-    ])
-    .where("l.run_id", "in", runIds)
-    .groupBy(["l.run_id", "l.name", "l.depth", "p.name"])
-    .orderBy("l.run_id")
-    .orderBy("first")
-    .execute();
+  const ranges = sql.table(`${STORE_SCHEMA}.loop_ranges`);
+  const { rows } = await sql<{
+    run_id: number;
+    name: string;
+    depth: number;
+    parent: string | null;
+    iterations: string;
+    executions: string;
+    seconds: number | null;
+  }>`select l.run_id, l.name, l.depth, p.name as parent, sum(l.count) as iterations,
+        -- Every execution of a loop starts at iteration 0, and a range holds it.
+        count(*) filter (where l.iteration = 0) as executions, sum(l.seconds) as seconds, min(l.ctx_id) as first
+      from ${ranges} l
+      left join lateral (select p.name from ${ranges} p where p.run_id = l.run_id and p.ctx_id <= l.parent_ctx_id
+        order by p.ctx_id desc limit 1) p on true
+      where l.run_id = any(${[...runIds]}::integer[])
+      group by l.run_id, l.name, l.depth, p.name
+      order by l.run_id, first`.execute(db);
   return rows.map((row) => ({
     runId: row.run_id,
     name: row.name,
@@ -65,14 +65,19 @@ export interface CheckpointSummary {
 /** The checkpoints of these runs, per run in the order they were taken. */
 export async function checkpointSummaries(db: Kysely<Database>, runIds: readonly number[]): Promise<CheckpointSummary[]> {
   if (runIds.length === 0) return [];
-  const rows = await db
-    .selectFrom("checkpoints as c")
-    .leftJoin("loops as l", (join) => join.onRef("l.run_id", "=", "c.run_id").onRef("l.ctx_id", "=", "c.ctx_id"))
-    .select(["c.run_id", "c.objects", "c.bytes", "c.written_bytes", "c.seconds", "l.dims"])
-    .where("c.run_id", "in", runIds)
-    .orderBy("c.run_id")
-    .orderBy("c.ctx_id")
-    .execute();
+  const { rows } = await sql<{
+    run_id: number;
+    objects: JsonValue;
+    bytes: string;
+    written_bytes: string;
+    seconds: number;
+    dims: JsonValue | null;
+  }>`select c.run_id, c.objects, c.bytes, c.written_bytes, c.seconds, ${contextDims("r", sql`c.ctx_id`)} as dims
+      from ${sql.table(`${STORE_SCHEMA}.checkpoints`)} c
+      left join lateral (select * from ${sql.table(`${STORE_SCHEMA}.loop_ranges`)} r where r.run_id = c.run_id and r.ctx_id <= c.ctx_id
+        order by r.ctx_id desc limit 1) r on c.ctx_id < r.ctx_id + r.count
+      where c.run_id = any(${[...runIds]}::integer[])
+      order by c.run_id, c.ctx_id`.execute(db);
   return rows.map((row) => ({
     runId: row.run_id,
     coordinates: (row.dims ?? {}) as Record<string, JsonValue>,
@@ -138,24 +143,32 @@ async function segment(
   resume: LogPosition | null,
   limit: number,
 ): Promise<LogEntry[]> {
-  let query = db
-    .selectFrom("logs as g")
-    .leftJoin("loops as l", (join) => join.onRef("l.run_id", "=", "g.run_id").onRef("l.ctx_id", "=", "g.ctx_id"))
-    .select(["g.ctx_id", "g.seq", "g.num", "g.value", "g.unverified", "l.dims"])
-    .where("g.run_id", "=", runId)
-    .where("g.name", "=", name);
+  const streams = sql.table(`${STORE_SCHEMA}.log_streams`);
+  let where: RawBuilder<unknown>;
   if (part === "outside") {
-    query = query.where("g.ctx_id", "is", null);
-    if (resume !== null && resume.ctx === null) query = query.where("g.seq", ">", resume.seq);
+    where = sql`s.ctx_id is null${resume !== null && resume.ctx === null ? sql` and v.seq > ${resume.seq}` : sql``}`;
+  } else if (resume !== null && resume.ctx !== null) {
+    const { ctx, seq } = resume;
+    // Streams from the one that holds `ctx` on, in range order, so a page reads its streams and no more.
+    where = sql`s.ctx_id >= coalesce((select max(b.ctx_id) from ${streams} b where b.run_id = ${runId} and b.name = ${name}
+        and b.ctx_id <= ${ctx}), 0)
+      and v.ctx_id >= ${ctx} and (v.ctx_id > ${ctx} or v.seq > ${seq})`;
   } else {
-    query = query.where("g.ctx_id", "is not", null);
-    if (resume !== null && resume.ctx !== null) {
-      const { ctx, seq } = resume;
-      // The lower bound on ctx_id alone is what the index can range over.
-      query = query.where("g.ctx_id", ">=", ctx).where((eb) => eb.or([eb("g.ctx_id", ">", ctx), eb("g.seq", ">", seq)]));
-    }
+    where = sql`s.ctx_id is not null`;
   }
-  const rows = await query.orderBy("g.ctx_id").orderBy("g.seq").limit(limit).execute();
+  const { rows } = await sql<{
+    ctx_id: number | null;
+    seq: number;
+    num: number | null;
+    value: JsonValue | null;
+    unverified: boolean | null;
+    dims: JsonValue | null;
+  }>`
+    select v.ctx_id, v.seq, v.num, v.value, v.unverified, ${contextDims("r", sql`v.ctx_id`)} as dims
+    from ${streams} s join ${sql.table(`${STORE_SCHEMA}.log_values`)} v on v.stream_id = s.id
+    left join ${sql.table(`${STORE_SCHEMA}.loop_ranges`)} r on r.run_id = s.run_id and r.ctx_id = s.ctx_id
+    where s.run_id = ${runId} and s.name = ${name} and ${where}
+    order by s.ctx_id, v.ctx_id, v.seq limit ${limit}`.execute(db);
   return rows.map((row) => ({
     name,
     ctx: row.ctx_id,

@@ -193,13 +193,14 @@ export async function replayFactRows({ db, projectId }: ProjectScope, filter: { 
       .where("parent_ctx_id", "is", null)
       .orderBy("start_offset")
       .execute(),
-    db
-      .selectFrom("loops")
-      .select(["run_id", "ctx_id", "iteration", "value", "seconds"])
-      .where("run_id", "in", ids)
-      .where("parent_ctx_id", "is", null)
-      .orderBy("ctx_id")
-      .execute(),
+    // Outermost iterations, one row each; a range's iterations share its mean time.
+    sql<{ run_id: number; ctx_id: number; iteration: number; value: JsonValue | null; seconds: number | null }>`
+      select r.run_id, r.ctx_id + g as ctx_id, r.iteration + g as iteration, r.value, r.seconds / nullif(r.timed, 0) as seconds
+      from ${sql.table(`${STORE_SCHEMA}.loop_ranges`)} r cross join lateral generate_series(0, r.count - 1) as g
+      where r.run_id = any(${ids}::integer[]) and r.parent_ctx_id is null
+      order by 2`
+      .execute(db)
+      .then((result) => result.rows),
     db.selectFrom("checkpoints").select(["run_id", "ctx_id", "objects", "bytes"]).where("run_id", "in", ids).execute(),
   ]);
   return { rows, args, logNames, coverage, summaries, loops, checkpoints };
