@@ -17,6 +17,7 @@ import { mergeLogNames } from "./queries/logs.js";
 import { addIterationTimes, saveRanges } from "./queries/loop-ranges.js";
 import { KEEP_RANGES, RunReader, VALUE_COLUMNS, ValueBatch } from "./run-reader.js";
 import { activeTaskIds } from "./queries/replay-tasks.js";
+import { storedJson } from "./stored-json.js";
 
 export interface IngestReport {
   /** The store's id of the project, created by the first ingest. */
@@ -400,7 +401,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
         break;
       case "arg":
         args.name.push(record.n);
-        args.value.push(JSON.stringify(record.v));
+        args.value.push(storedJson(record.v));
         args.source.push(record.src);
         break;
       case "ckpt":
