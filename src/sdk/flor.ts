@@ -456,12 +456,16 @@ export class Flor {
     let lastIndex = -1;
     let lastValued = false;
     let lastEnd = t0;
+    // The latest context's record may have been dropped (a full disk): then the next one is written out.
+    let lastGaps = run.writer.gaps;
     return {
       begin: (item, index) => {
         const id = run.nextContext++;
         const value = recordValues ? scalarOf(item) : undefined;
-        if (value !== undefined || lastValued || lastId !== id - 1 || lastIndex !== index - 1)
+        if (value !== undefined || lastValued || lastId !== id - 1 || lastIndex !== index - 1 || lastGaps !== run.writer.gaps) {
           run.writer.append(run.encoder.context(id, parent, name, index, value));
+          lastGaps = run.writer.gaps;
+        }
         lastId = id;
         lastIndex = index;
         lastValued = value !== undefined;

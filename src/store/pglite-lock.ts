@@ -22,7 +22,15 @@ export class DirectoryLock {
     mkdirSync(path.dirname(file), { recursive: true });
     const owner: LockOwner = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(owner));
+    try {
+      writeFileSync(temporary, JSON.stringify(owner));
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw new FlorError(`cannot lock the embedded store ${path.dirname(file)}: ${(error as Error).message}`, {
+        cause: error,
+        hint: (error as NodeJS.ErrnoException).code === "ENOSPC" ? "Free some space on its disk and run the command again." : undefined,
+      });
+    }
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
