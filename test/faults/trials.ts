@@ -185,9 +185,12 @@ export class FaultProject {
     const before = this.journals();
     switch (kind) {
       case "kill-training": {
-        const child = this.train(trial, 0.2);
+        const child = this.train(trial, 0.5);
         const done = run(child);
-        await sleep(50 + random.int(400));
+        // Killed anywhere from its start to its end: after its journal appears (node, imports and the code
+        // snapshot come first), within the half second its loop takes.
+        for (let waited = 0; waited < 10_000 && this.journalsSince(before).length === 0; waited += 10) await sleep(10);
+        await sleep(random.int(600));
         child.kill("SIGKILL");
         await done;
         const [journal] = this.journalsSince(before);
