@@ -24,8 +24,13 @@ export async function connectApi(options: OpenOptions): Promise<FlorApi> {
 
 /** What only the process holding the store does: through the daemon, or with the store opened here. */
 export async function connectStore(options: OpenOptions): Promise<StoreApi> {
-  const daemon = await viaDaemon(options);
-  if (daemon !== null) return daemon;
+  try {
+    const daemon = await viaDaemon(options);
+    if (daemon !== null) return daemon;
+  } catch (error) {
+    // A daemon cannot start on a damaged store; a rebuild opens it here, which sets the damaged files aside.
+    if (options.rebuild !== true) throw error;
+  }
   const [{ SessionStoreApi }, { ProjectSession }] = await Promise.all([import("./store-api.js"), import("./project-session.js")]);
   return new SessionStoreApi(await ProjectSession.open(options), options.rebuild === true);
 }

@@ -87,7 +87,12 @@ export class ProjectSession {
     const store = await openStore(layout, {
       command: options.command,
       ...(options.waitSeconds === undefined ? {} : { waitSeconds: options.waitSeconds }),
+      setAsideBroken: options.rebuild === true,
     });
+    if (store.setAside !== null)
+      options.notify?.(
+        `the embedded store could not be opened; its files were moved to ${store.setAside} and it is rebuilt from the journals`,
+      );
     try {
       const ingested = await ingest(store, layout, { rebuild: options.rebuild === true });
       for (const problem of ingested.problems) options.onIngestProblem?.(problem);

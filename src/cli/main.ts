@@ -315,6 +315,14 @@ function usageError(cmd: Command, error: CommanderError): never {
   }
 }
 
+// A reader that stops early (`flor dataframe | head`) closes the pipe: the output is no longer wanted, so
+// the command ends quietly instead of with an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+
 try {
   const argv = process.argv.slice(2);
   if (argv.length === 0 || (argv.length === 1 && ["--help", "-h", "help"].includes(argv[0]!))) output = HELP;

@@ -9,6 +9,7 @@ import { QueryCatalog } from "./catalog.js";
 import { compileSql, type CompiledQuery } from "./compile-sql.js";
 import { evaluatePredicate } from "./evaluate.js";
 import { parseQuery } from "./parse.js";
+import { fromStored } from "../store/stored-json.js";
 
 export type ReplayMode = "wait" | "none" | "async";
 
@@ -132,7 +133,7 @@ export async function queryRows(project: ProjectStore, plan: QueryPlan): Promise
     const out: Record<string, JsonValue> = {};
     for (const output of compiled.outputs) {
       const [first, second] = output.columns;
-      const value = second === undefined ? row[first!] : (row[first!] ?? row[second]);
+      const value = fromStored(second === undefined ? row[first!] : (row[first!] ?? row[second]));
       out[output.label] = value instanceof Date ? value.toISOString() : ((value ?? null) as JsonValue);
     }
     return out;

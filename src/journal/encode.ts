@@ -1,4 +1,5 @@
 import type { CheckpointCheckRecord, CheckpointRecord, ContextValue, JournalRecord } from "./records.js";
+import { nameProblem } from "./names.js";
 import { encodeLogValue } from "./value-encoding.js";
 
 /**
@@ -90,6 +91,9 @@ export class JournalEncoder {
   private jsonName(name: string): string {
     let json = this.names.get(name);
     if (json === undefined) {
+      // Checked once per name, off the hot path of later calls.
+      const problem = nameProblem(name);
+      if (problem !== null) throw new TypeError(problem);
       json = JSON.stringify(name);
       this.names.set(name, json);
     }

@@ -16,6 +16,7 @@ import { castToDefault, parseKwargs } from "./kwargs.js";
 import { ObjectStore } from "../checkpoints/object-store.js";
 import { EXIT_CANNOT_FAST_FORWARD, replaySpecFromEnvironment, type CheckpointRef, type ReplaySpec } from "./replay-spec.js";
 import { ReplayDirector, ReplayMismatch, type IterationAction } from "./replay-director.js";
+import { nameProblem } from "../journal/names.js";
 
 export interface FlorOptions {
   /** The entry script (default: `process.argv[1]`); its repository is the project. */
@@ -194,6 +195,8 @@ export class Flor {
    * its type). The value is recorded with the run.
    */
   arg<T extends JsonValue>(name: string, defaultValue: T): T {
+    const problem = nameProblem(name);
+    if (problem !== null) throw new TypeError(`flor.arg(name, default): ${problem}`);
     const run = this.ensureRun();
     const known = this.args.get(name);
     if (known !== undefined) return known.value as T;
@@ -225,7 +228,8 @@ export class Flor {
     name: string,
     items: number | Iterable<T> | AsyncIterable<T>,
   ): Generator<T | number, void, undefined> | AsyncGenerator<T, void, undefined> {
-    if (typeof name !== "string" || name === "") throw new TypeError("flor.loop(name, items): name must be a non-empty string");
+    const problem = nameProblem(name);
+    if (problem !== null) throw new TypeError(`flor.loop(name, items): ${problem}`);
     if (typeof items === "number") {
       if (!Number.isInteger(items) || items < 0)
         throw new TypeError(`flor.loop("${name}", count): count must be a non-negative integer, got ${items}`);
@@ -452,12 +456,16 @@ export class Flor {
     let lastIndex = -1;
     let lastValued = false;
     let lastEnd = t0;
+    // The latest context's record may have been dropped (a full disk): then the next one is written out.
+    let lastGaps = run.writer.gaps;
     return {
       begin: (item, index) => {
         const id = run.nextContext++;
         const value = recordValues ? scalarOf(item) : undefined;
-        if (value !== undefined || lastValued || lastId !== id - 1 || lastIndex !== index - 1)
+        if (value !== undefined || lastValued || lastId !== id - 1 || lastIndex !== index - 1 || lastGaps !== run.writer.gaps) {
           run.writer.append(run.encoder.context(id, parent, name, index, value));
+          lastGaps = run.writer.gaps;
+        }
         lastId = id;
         lastIndex = index;
         lastValued = value !== undefined;

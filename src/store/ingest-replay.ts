@@ -12,6 +12,7 @@ import { withExplicitContexts } from "../journal/context-ranges.js";
 import { BinaryRows } from "./binary-rows.js";
 import { VALUE_COLUMNS } from "./run-reader.js";
 import { claimParts, coveredParts, replayedNames } from "./queries/replay-coverage.js";
+import { fromStored, storedJson } from "./stored-json.js";
 import {
   deleteTaskDivergences,
   insertDivergences,
@@ -237,8 +238,8 @@ export async function ingestReplayJournal(
           ctx_id: ctx,
           name: log.name,
           occurrence: index,
-          recorded: recorded === undefined ? null : JSON.stringify(asJson(recorded)),
-          replayed: JSON.stringify(asJson(log)),
+          recorded: recorded === undefined ? null : storedJson(asJson(recorded)),
+          replayed: storedJson(asJson(log)),
           detail: recorded === undefined ? "logged by the replay, not by the recorded run" : "a different value than the recorded run's",
           stage: start,
           line: log.line,
@@ -283,7 +284,7 @@ export async function ingestReplayJournal(
     inserted.ctx.push(ctx);
     inserted.name.push(log.name);
     inserted.num.push(log.num);
-    inserted.value.push(log.num === null ? JSON.stringify(log.value) : null);
+    inserted.value.push(log.num === null ? storedJson(log.value) : null);
   }
 
   if (inserted.seq.length > 0) {
@@ -444,7 +445,7 @@ async function originalValues(
     if (row.ctx_id !== null && !wanted.has(row.ctx_id)) continue;
     const key = `${row.ctx_id}\u0000${row.name}`;
     const list = values.get(key) ?? [];
-    list.push({ num: row.num === null ? null : Number(row.num), value: row.value });
+    list.push({ num: row.num === null ? null : Number(row.num), value: fromStored(row.value) });
     values.set(key, list);
   }
   return values;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Kysely } from "kysely";
 import type { ProjectLayout } from "../project-layout.js";
@@ -17,6 +17,7 @@ import { mergeLogNames } from "./queries/logs.js";
 import { addIterationTimes, saveRanges } from "./queries/loop-ranges.js";
 import { KEEP_RANGES, RunReader, VALUE_COLUMNS, ValueBatch } from "./run-reader.js";
 import { activeTaskIds } from "./queries/replay-tasks.js";
+import { storedJson } from "./stored-json.js";
 
 export interface IngestReport {
   /** The store's id of the project, created by the first ingest. */
@@ -102,7 +103,10 @@ export async function ingest(store: Store, layout: ProjectLayout, options: Inges
       keepRanges: options.keepRanges ?? KEEP_RANGES,
       problems: [],
     };
-    if (state.complete) continue;
+    // A journal is complete once its `end` was read or its writer was found dead; one that grew since was
+    // settled too early (by a flordb that decided liveness before reading) and is read on.
+    if (state.complete && state.offset >= size) continue;
+    state.complete = false;
     if (
       state.offset >= size &&
       state.runId !== null &&
@@ -193,10 +197,11 @@ async function ingestJournal(
   store: Store,
   projectId: number,
   file: string,
-  size: number,
+  sizeAtStart: number,
   state: JournalState,
   chunkBytes: number,
 ): Promise<number> {
+  let size = sizeAtStart;
   let rows = 0;
   const fd = openSync(file, "r");
   try {
@@ -205,37 +210,50 @@ async function ingestJournal(
       await state.reader.resume(store.db, state.runId);
     }
     let chunkSize = chunkBytes;
-    while (state.offset < size && !state.complete) {
-      const length = Math.min(chunkSize, size - state.offset);
-      const buffer = Buffer.allocUnsafe(length);
-      const read = readSync(fd, buffer, 0, length, state.offset);
-      const end = buffer.lastIndexOf(10, read - 1);
-      if (end < 0) {
-        if (state.offset + read < size) {
-          chunkSize *= 2; // one line longer than a chunk
-          continue;
+    for (;;) {
+      while (state.offset < size && !state.complete) {
+        const length = Math.min(chunkSize, size - state.offset);
+        const buffer = Buffer.allocUnsafe(length);
+        const read = readSync(fd, buffer, 0, length, state.offset);
+        const end = buffer.lastIndexOf(10, read - 1);
+        if (end < 0) {
+          if (state.offset + read < size) {
+            chunkSize *= 2; // one line longer than a chunk
+            continue;
+          }
+          break; // an unfinished last line: the run is still writing it, or was killed mid-write
         }
-        break; // an unfinished last line: the run is still writing it, or was killed mid-write
+        const text = buffer.toString("utf8", 0, end + 1);
+        await store.transaction(async (tx) => {
+          rows += await ingestLines(tx, projectId, text, state);
+          state.offset += end + 1;
+          await saveState(tx.db, projectId, state);
+        });
       }
-      const text = buffer.toString("utf8", 0, end + 1);
-      await store.transaction(async (tx) => {
-        rows += await ingestLines(tx, projectId, text, state);
-        state.offset += end + 1;
-        await saveState(tx.db, projectId, state);
-      });
+      if (state.complete || writerAlive(state)) break;
+      // The writer is dead, so the journal is final now; it may have grown since its size was taken (the
+      // run ended meanwhile, writing its last batch and its end), and that is read before settling.
+      const final = fstatSync(fd).size;
+      if (final <= size) {
+        await settleStatus(store, projectId, state, size);
+        break;
+      }
+      size = final;
     }
-    if (!state.complete) await settleStatus(store, projectId, state, size);
   } finally {
     closeSync(fd);
   }
   return rows;
 }
 
-/** A journal without an `end` record: its run is still going, or it died (then it is incomplete). */
+/** Whether the process writing a journal (as its header names it) still runs. */
+function writerAlive(state: JournalState): boolean {
+  return state.pid !== null && state.host !== null && isAlive({ pid: state.pid, host: state.host });
+}
+
+/** A journal read to its final size without an `end` record, its writer dead: the run is incomplete. */
 async function settleStatus(store: Store, projectId: number, state: JournalState, size: number): Promise<void> {
   if (state.runId === null) return;
-  const alive = state.pid !== null && state.host !== null && isAlive({ pid: state.pid, host: state.host });
-  if (alive) return;
   if (state.offset < size) {
     state.problems.push(
       `${state.path}: ignored an unfinished last line (${size - state.offset} bytes; the run was killed while writing it)`,
@@ -383,7 +401,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
         break;
       case "arg":
         args.name.push(record.n);
-        args.value.push(JSON.stringify(record.v));
+        args.value.push(storedJson(record.v));
         args.source.push(record.src);
         break;
       case "ckpt":

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, renameSync } from "node:fs";
 import { hostname } from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -35,6 +35,8 @@ export interface Store {
   location: string;
   /** The PostgreSQL server's URL, with which other clients of the same server (the job queue) connect; null for the embedded store. */
   serverUrl: string | null;
+  /** Where a damaged embedded store was moved when `setAsideBroken` had this one made afresh; else null. */
+  setAside: string | null;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -52,6 +54,11 @@ export interface StoreOptions {
    * daemon starting does not, so two starting at once do not stop each other.
    */
   takeOver?: boolean;
+  /**
+   * When the embedded store's files cannot be opened (damaged), move them aside and make a new store,
+   * instead of failing: for a rebuild from the journals, which hold everything it had.
+   */
+  setAsideBroken?: boolean;
 }
 
 /** The command name the flor daemon holds the embedded store under (see src/daemon). */
@@ -74,7 +81,9 @@ export async function openStore(layout: ProjectLayout, options: StoreOptions = {
   const url = options.databaseUrl ?? configuredServerUrl();
   return url
     ? openServer(url)
-    : openEmbedded(layout.databaseDir, layout.databaseLock, options.command ?? "flor", options.waitSeconds ?? 0, options.takeOver ?? true);
+    : openEmbedded(layout.databaseDir, layout.databaseLock, options.command ?? "flor", options.waitSeconds ?? 0, options.takeOver ?? true, {
+        setAsideBroken: options.setAsideBroken === true,
+      });
 }
 
 async function openServer(url: string): Promise<Store> {
@@ -91,10 +100,17 @@ async function openServer(url: string): Promise<Store> {
   }
   const copy: CopyData = (client, statement, data, format) =>
     pipeline(Readable.from([data]), client.query(copyFrom(`${statement} FROM STDIN WITH (FORMAT ${format})`)));
-  return migrated(pool, "postgres", location, url, copy, async () => undefined);
+  return migrated(pool, "postgres", location, url, null, copy, async () => undefined);
 }
 
-async function openEmbedded(dataDir: string, lockFile: string, command: string, waitSeconds: number, takeOver: boolean): Promise<Store> {
+async function openEmbedded(
+  dataDir: string,
+  lockFile: string,
+  command: string,
+  waitSeconds: number,
+  takeOver: boolean,
+  { setAsideBroken }: { setAsideBroken: boolean },
+): Promise<Store> {
   let deadline = performance.now() + waitSeconds * 1000;
   const asked = new Set<number>();
   let lock: DirectoryLock;
@@ -122,12 +138,30 @@ async function openEmbedded(dataDir: string, lockFile: string, command: string, 
     }
   }
   let pglite: PGlite;
+  let setAside: string | null = null;
   try {
-    pglite = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
+    try {
+      pglite = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
+    } catch (error) {
+      if (!(setAsideBroken && existsSync(dataDir))) throw error;
+      // Kept, not deleted: whatever in it the journals do not hold (the history of replay jobs) stays readable.
+      setAside = `${dataDir}.broken-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      renameSync(dataDir, setAside);
+      pglite = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
+    }
   } catch (error) {
     lock.release();
-    const fresh = existsSync(dataDir) ? "" : " (it could not be created)";
-    throw new FlorError(`cannot open the embedded store in ${dataDir}${fresh}: ${(error as Error).message}`, { cause: error });
+    if (!existsSync(dataDir))
+      throw new FlorError(`cannot open the embedded store in ${dataDir} (it could not be created): ${(error as Error).message}`, {
+        cause: error,
+      });
+    throw new FlorError(
+      `cannot open the embedded store in ${dataDir}: its files are damaged or not a store of this PGlite (${(error as Error).message})`,
+      {
+        cause: error,
+        hint: "`flor ingest --rebuild` moves it aside (to a db.broken-<time> folder beside it) and rebuilds the store from the journals in .flor/journals, which hold every run and replayed value.",
+      },
+    );
   }
   // PGlite has one session, so a query on it runs inside whatever transaction is open: one client at a
   // time, so that concurrent work (parallel replay tasks) waits for a transaction instead of joining it.
@@ -137,7 +171,7 @@ async function openEmbedded(dataDir: string, lockFile: string, command: string, 
       blob: new Blob([data as string | Uint8Array<ArrayBuffer>]),
     });
   };
-  return migrated(pool, "pglite", dataDir, null, copy, async () => {
+  return migrated(pool, "pglite", dataDir, null, setAside, copy, async () => {
     // Destroying Kysely ends the pool but leaves PGlite open; close it so its files are consistent.
     await pglite.close();
     lock.release();
@@ -154,6 +188,7 @@ async function migrated(
   kind: StoreKind,
   location: string,
   serverUrl: string | null,
+  setAside: string | null,
   copyData: CopyData,
   end: () => Promise<void>,
 ): Promise<Store> {
@@ -208,7 +243,7 @@ async function migrated(
     }
   }
 
-  return { db, kind, location, serverUrl, transaction, close };
+  return { db, kind, location, serverUrl, setAside, transaction, close };
 }
 
 function copyInto(table: keyof Database, columns: readonly string[]): string {

@@ -22,7 +22,15 @@ export class DirectoryLock {
     mkdirSync(path.dirname(file), { recursive: true });
     const owner: LockOwner = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(owner));
+    try {
+      writeFileSync(temporary, JSON.stringify(owner));
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw new FlorError(`cannot lock the embedded store ${path.dirname(file)}: ${(error as Error).message}`, {
+        cause: error,
+        hint: (error as NodeJS.ErrnoException).code === "ENOSPC" ? "Free some space on its disk and run the command again." : undefined,
+      });
+    }
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
@@ -82,8 +90,22 @@ export function isAlive(owner: { pid: number; host: string }): boolean {
   if (owner.host !== hostname()) return true;
   try {
     process.kill(owner.pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  return !zombie(owner.pid);
+}
+
+/**
+ * Whether a process has exited but its parent has not collected it yet (Linux): it writes nothing more,
+ * though signals still reach it. Elsewhere, or when /proc cannot say, it is taken to be running.
+ */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The state follows the command name, which is in parentheses and may itself hold ") ".
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }

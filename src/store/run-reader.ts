@@ -5,6 +5,7 @@ import { BinaryRows } from "./binary-rows.js";
 import { RANGE_SPAN, type Database } from "./schema.js";
 import { rangeHolding, type RangeUpdate } from "./queries/loop-ranges.js";
 import { findStreams, insertStreams, type StreamKey } from "./queries/logs.js";
+import { storedJson } from "./stored-json.js";
 
 /** Ranges kept in memory between batches besides the ones enclosing the latest context (by default). */
 export const KEEP_RANGES = 10_000;
@@ -152,7 +153,7 @@ export class RunReader {
         parent: range.p,
         name: range.n,
         iteration: range.i + (start - range.id),
-        value: range.v === undefined ? null : JSON.stringify(range.v),
+        value: range.v === undefined ? null : storedJson(range.v),
         depth: range.depth,
         outer: JSON.stringify(range.outer),
         seconds: piece.seconds,
@@ -235,7 +236,7 @@ export class ValueBatch {
       this.json.push(null);
     } else {
       this.num.push(null);
-      this.json.push(JSON.stringify(value));
+      this.json.push(storedJson(value));
     }
   }
 

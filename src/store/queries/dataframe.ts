@@ -5,6 +5,7 @@ import { STORE_SCHEMA } from "../schema.js";
 import type { ProjectScope } from "../project-scope.js";
 import { closestName } from "../../text/closest-name.js";
 import { contextDim } from "./loop-coordinates.js";
+import { fromStored } from "../stored-json.js";
 
 export interface DataFrame {
   columns: string[];
@@ -143,7 +144,8 @@ export async function dataframe({ db, projectId }: ProjectScope, projid: string,
     allDims.forEach((key) => {
       out[key] = row[dimAlias(key)] ?? null;
     });
-    for (const { column, source: i, flag } of outputs) out[column] = (flag ? row[`u${i}`] : (row[`n${i}`] ?? row[`v${i}`])) ?? null;
+    for (const { column, source: i, flag } of outputs)
+      out[column] = (flag ? row[`u${i}`] : (row[`n${i}`] ?? fromStored(row[`v${i}`]))) ?? null;
     return out;
   });
   return { columns, rows, unverified };

@@ -3,6 +3,7 @@ import type { JsonValue } from "../../journal/records.js";
 import { contextDims } from "./loop-coordinates.js";
 import { STORE_SCHEMA, type Database } from "../schema.js";
 import { REPLAYED_SEQ } from "./logs.js";
+import { fromStored } from "../stored-json.js";
 
 /** A loop of a run: every execution of the loop `name` at one place in the nesting, taken together. */
 export interface LoopStructure {
@@ -174,7 +175,7 @@ async function segment(
     ctx: row.ctx_id,
     seq: row.seq,
     // Non-finite numbers have no JSON form: they come out as null, as in FlorQL answers.
-    value: row.num ?? row.value ?? null,
+    value: row.num ?? fromStored(row.value) ?? null,
     coordinates: (row.dims ?? {}) as Record<string, JsonValue>,
     replayed: row.seq >= REPLAYED_SEQ,
     verified: row.unverified !== true,

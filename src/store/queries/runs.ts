@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import type { JsonValue, RunStatus } from "../../journal/records.js";
 import type { ProjectScope } from "../project-scope.js";
 import { STORE_SCHEMA, type Database } from "../schema.js";
+import { fromStored } from "../stored-json.js";
 
 export interface RunSummary {
   projid: string;
@@ -59,7 +60,7 @@ export async function listRuns({ db, projectId }: ProjectScope, projid: string):
   const argsByRun = new Map<number, Record<string, JsonValue>>();
   for (const arg of args) {
     const record = argsByRun.get(arg.run_id) ?? {};
-    record[arg.name] = arg.value;
+    record[arg.name] = fromStored(arg.value);
     argsByRun.set(arg.run_id, record);
   }
   return rows.map((row) => ({
@@ -164,7 +165,7 @@ export async function catalogRows({ db, projectId }: ProjectScope) {
   const runs = db.selectFrom("runs as r").where("r.project_id", "=", projectId);
   const [runRows, argRows, logRows, coverage] = await Promise.all([
     runs.select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status"]).orderBy("r.tstamp").execute(),
-    db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", runs.select("r.id")).execute(),
+    db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", runs.select("r.id")).execute().then(decodedArgs),
     db.selectFrom("log_names").select(["run_id", "name", "dim_keys"]).where("run_id", "in", runs.select("r.id")).execute(),
     db.selectFrom("replay_coverage").select(["run_id", "name"]).distinct().where("run_id", "in", runs.select("r.id")).execute(),
   ]);
@@ -183,7 +184,7 @@ export async function replayFactRows({ db, projectId }: ProjectScope, filter: { 
   const ids = rows.map((r) => r.id);
   if (ids.length === 0) return { rows, args: [], logNames: [], coverage: [], summaries: [], loops: [], checkpoints: [] };
   const [args, logNames, coverage, summaries, loops, checkpoints] = await Promise.all([
-    db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).execute(),
+    db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).execute().then(decodedArgs),
     db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).execute(),
     db.selectFrom("replay_coverage").select(["run_id", "name", "part", "iteration"]).where("run_id", "in", ids).execute(),
     db
@@ -338,5 +339,12 @@ export async function runArgs(db: Kysely<Database>, runIds: readonly number[]) {
     .where("run_id", "in", [...runIds])
     .orderBy("run_id")
     .orderBy("name")
-    .execute();
+    .execute()
+    .then(decodedArgs);
+}
+
+/** Args rows with their values as they were given (see stored-json.ts). */
+function decodedArgs<T extends { value: JsonValue }>(rows: T[]): T[] {
+  for (const row of rows) row.value = fromStored(row.value);
+  return rows;
 }

@@ -1,0 +1,28 @@
+/**
+ * JSON for the store's jsonb columns, lossless whatever the text holds. PostgreSQL's jsonb cannot hold
+ * the character NUL (`\u0000`) nor an unpaired UTF-16 surrogate, which JavaScript strings can, and one
+ * such logged string made every later ingest, and so every command, fail. Such a value is stored as
+ * its JSON text inside an object `{"$flor.json": text}` (the text then holds only ASCII escapes); a
+ * value that happens to be such an object itself is wrapped too, so reading back is exact.
+ */
+
+const WRAPPER = "$flor.json";
+/** NUL, or a surrogate escape: JSON.stringify escapes exactly the unpaired ones (and NUL). */
+const UNSTORABLE = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
+
+/** The JSON text to store for `value`. */
+export function storedJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  return UNSTORABLE.test(text) || isWrapper(value) ? JSON.stringify({ [WRAPPER]: text }) : text;
+}
+
+/** A value read from a jsonb column, as it was logged. */
+export function fromStored<T>(value: T): T {
+  return isWrapper(value) ? (JSON.parse((value as Record<string, string>)[WRAPPER]!) as T) : value;
+}
+
+function isWrapper(value: unknown): boolean {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === WRAPPER && typeof (value as Record<string, unknown>)[WRAPPER] === "string";
+}
