@@ -465,23 +465,26 @@ function planRun(
 /**
  * Cuts the runs' work into tasks for `workers` workers: a run's iterations are cut where a checkpoint
  * lets the next task start, into chunks of about total/workers seconds; if the chunks leave workers idle
- * (by a longest-first schedule), they are cut finer, up to four per worker.
+ * (by a longest-first schedule), they are cut finer, up to four per worker. Of the splits tried, the one
+ * with the shortest schedule wins (fewer tasks on a tie): a finer split pays each task's fixed cost again.
  */
 export function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[] {
-  const whole = works.map((work) => chunkTasks(work, Infinity));
-  const total = whole.flat().reduce((sum, task) => sum + task.estimatedSeconds, 0);
-  let best = whole.flat();
+  let best = works.flatMap((work) => chunkTasks(work, Infinity));
+  const total = best.reduce((sum, task) => sum + task.estimatedSeconds, 0);
+  const span = (tasks: PlannedTask[]) =>
+    makespan(
+      tasks.map((t) => t.estimatedSeconds),
+      workers,
+    );
+  let bestSpan = span(best);
   for (const perWorker of [1, 2, 4]) {
-    if (
-      workers <= 1 ||
-      makespan(
-        best.map((t) => t.estimatedSeconds),
-        workers,
-      ) <=
-        (1.1 * total) / workers
-    )
-      break;
-    best = works.flatMap((work) => chunkTasks(work, total / (workers * perWorker)));
+    if (workers <= 1 || bestSpan <= (1.1 * total) / workers) break;
+    const candidate = works.flatMap((work) => chunkTasks(work, total / (workers * perWorker)));
+    const candidateSpan = span(candidate);
+    if (candidateSpan < bestSpan) {
+      best = candidate;
+      bestSpan = candidateSpan;
+    }
   }
   return best;
 }

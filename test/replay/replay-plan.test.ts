@@ -197,6 +197,27 @@ describe("task splitting", () => {
     ).toBeLessThan(Math.max(...whole) / 2);
   });
 
+  it("keeps the split with the shortest schedule, not the finest one tried", () => {
+    // 10 epochs of 2 s on 2 workers: halves (2 tasks) finish sooner than fifths, which pay the fixed cost 5 times.
+    const long = work({ iterations: 10, seconds: 2 });
+    const span = (tasks: PlannedTask[]) =>
+      makespan(
+        tasks.map((t) => t.estimatedSeconds),
+        2,
+      );
+    const tasks = splitIntoTasks([long], 2);
+    const whole = chunkTasks(long, Infinity)[0]!.estimatedSeconds;
+    for (const perWorker of [1, 2, 4]) {
+      expect(span(tasks)).toBeLessThanOrEqual(span(chunkTasks(long, whole / (2 * perWorker))));
+    }
+    expect(span(tasks)).toBeLessThanOrEqual(span(chunkTasks(long, Infinity)));
+    expect(tasks).toHaveLength(2);
+    expect(tasks.flatMap(rangesOf)).toEqual([
+      [0, 6],
+      [6, 10],
+    ]);
+  });
+
   it("cannot split a run without checkpoints, nor a whole-script replay", () => {
     const works = [
       work({ id: 1, iterations: 40, seconds: 0.5, checkpoints: [] }),
