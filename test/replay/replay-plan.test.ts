@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CHILD_START_SECONDS, makespan, restoreSeconds, TSX_START_SECONDS } from "../../src/replay/cost-model.js";
-import { chunkTasks, type PlannedTask, splitIntoTasks } from "../../src/replay/replay-plan.js";
+import { cheaper, chunkTasks, type PlannedTask, type RunPlan, splitIntoTasks } from "../../src/replay/replay-plan.js";
 
 /** What planRun decides for one run, as chunkTasks and splitIntoTasks take it. */
 type RunWork = Parameters<typeof chunkTasks>[0];
@@ -51,6 +51,7 @@ function work(options: WorkOptions): RunWork {
       topLoops: [top],
       iterations: seconds.map((s, i) => ({ ctx: i + 1, iteration: i, value: i, seconds: s })),
       checkpoints: new Map(checkpoints.map((i) => [i, { objects: { model: `hash-${i}` }, bytes: CHECKPOINT_BYTES }])),
+      inner: new Map(),
     },
     patch: { patches: { "train.mjs": "// patched" }, names: new Map() },
     names: ["grad_norm"],
@@ -59,6 +60,7 @@ function work(options: WorkOptions): RunWork {
     before: options.before ?? false,
     after: options.after ?? false,
     usable: new Set(checkpoints),
+    suffix: null,
   };
 }
 
@@ -227,5 +229,38 @@ describe("task splitting", () => {
       [1, [[0, 40]]],
       [2, []],
     ]);
+  });
+
+  it("re-runs a run from scratch when that is clearly cheaper than replaying it from checkpoints, and says so", () => {
+    const plan = (w: RunWork): RunPlan => ({
+      runId: 1,
+      tstamp: "",
+      filename: "train.mjs",
+      vid: null,
+      outcome: "replay",
+      mode: "checkpoints",
+      names: [],
+      ranges: w.ranges,
+      iterations: 1,
+      notes: [],
+      estimatedSeconds: 0,
+      fullSeconds: (w.run.seconds ?? 0) + CHILD_START_SECONDS,
+    });
+    // Loading a 4 GB checkpoint (10 s) to skip 9 epochs of 0.1 s: re-running is cheaper.
+    const heavy = work({ iterations: 10, seconds: 0.1, ranges: [[9, 10]] });
+    for (const checkpoint of heavy.run.checkpoints.values()) checkpoint.bytes = 4e9;
+    const heavyPlan = plan(heavy);
+    const chosen = cheaper(heavy, heavyPlan);
+    expect(chosen.top).toBeNull();
+    expect(heavyPlan.mode).toBe("whole-script");
+    expect(heavyPlan.notes.join()).toMatch(
+      /re-running the whole script \(estimated 1\.87 s\) is cheaper than replaying from checkpoints \(1[0-9]\.\d+ s\)/,
+    );
+    expect(chunkTasks(chosen, Infinity)[0]!.estimatedSeconds).toBeCloseTo(heavyPlan.fullSeconds, 6);
+    // The same with a 40 MB checkpoint: replaying the last epoch is cheaper.
+    const light = work({ iterations: 10, seconds: 0.1, ranges: [[9, 10]] });
+    const lightPlan = plan(light);
+    expect(cheaper(light, lightPlan)).toBe(light);
+    expect(lightPlan.notes).toEqual([]);
   });
 });

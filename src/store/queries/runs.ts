@@ -165,8 +165,8 @@ export async function replayFactRows({ db, projectId }: ProjectScope, filter: { 
   if (filter.runIds !== undefined) query = query.where("r.id", "in", filter.runIds.length > 0 ? [...filter.runIds] : [-1]);
   const rows = await query.orderBy("r.tstamp").execute();
   const ids = rows.map((r) => r.id);
-  if (ids.length === 0) return { rows, args: [], logNames: [], coverage: [], summaries: [], loops: [], checkpoints: [] };
-  const [args, logNames, coverage, summaries, loops, checkpoints] = await Promise.all([
+  if (ids.length === 0) return { rows, args: [], logNames: [], coverage: [], summaries: [], loops: [], checkpoints: [], inner: [] };
+  const [args, logNames, coverage, summaries, loops, checkpoints, inner] = await Promise.all([
     db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).execute(),
     db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).execute(),
     db.selectFrom("replay_coverage").select(["run_id", "name", "part", "iteration"]).where("run_id", "in", ids).execute(),
@@ -185,8 +185,18 @@ export async function replayFactRows({ db, projectId }: ProjectScope, filter: { 
       .orderBy("ctx_id")
       .execute(),
     db.selectFrom("checkpoints").select(["run_id", "ctx_id", "objects", "bytes"]).where("run_id", "in", ids).execute(),
+    // The seconds of the loops nested right in each outermost iteration: what skipping them saves.
+    db
+      .selectFrom("loop_summaries as s")
+      .innerJoin("loops as l", (j) => j.onRef("l.run_id", "=", "s.run_id").onRef("l.ctx_id", "=", "s.parent_ctx_id"))
+      .select(["s.run_id", "l.iteration"])
+      .select((eb) => eb.fn.sum<number>("s.seconds").as("seconds"))
+      .where("s.run_id", "in", ids)
+      .where("l.parent_ctx_id", "is", null)
+      .groupBy(["s.run_id", "l.iteration"])
+      .execute(),
   ]);
-  return { rows, args, logNames, coverage, summaries, loops, checkpoints };
+  return { rows, args, logNames, coverage, summaries, loops, checkpoints, inner };
 }
 
 /** The versions the project's runs ran (only `vids` when given): first and last run, run count, scripts; oldest first. */
