@@ -9,7 +9,7 @@ type Traverse = typeof import("@babel/traverse")["default"];
 const traverse: Traverse = (traverseModule as unknown as { default?: Traverse }).default ?? (traverseModule as unknown as Traverse);
 
 /** Methods that change the object they are called on: arrays, typed arrays, maps and sets. */
-const MUTATORS = new Set([
+export const MUTATORS = new Set([
   "push",
   "pop",
   "shift",
@@ -124,7 +124,7 @@ export function unregisteredState(code: string, filename: string, loop: string |
 }
 
 /** The bindings an argument of `flor.checkpointing` registers: the variables its object's properties name (or the one variable passed). */
-function registeredBy(argument: NodePath): Binding[] {
+export function registeredBy(argument: NodePath): Binding[] {
   const bindings: Binding[] = [];
   const add = (node: Node | null | undefined): void => {
     const name = node === null || node === undefined ? null : rootIdentifier(node);

@@ -126,6 +126,15 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
         if (!(error instanceof IncompleteReplay)) throw error;
         problem = error.message;
       }
+    } else if ((spec.suffix?.states.length ?? 0) > 0 && result.signal === null) {
+      // Skipping inner loops did not hold (the code after them changed registered state, or failed on what they left unset).
+      await addEvent(db, task.jobId, "task-fallback", task.id, {
+        attempt,
+        reason: errorLine(result.stderr),
+        action: "replaying the run from its start, inner loops included",
+      });
+      spec = fromStart(spec);
+      continue;
     } else if (result.exitCode === EXIT_CANNOT_FAST_FORWARD && spec.loop !== null) {
       await addEvent(db, task.jobId, "task-fallback", task.id, { attempt, reason: errorLine(result.stderr) });
       spec = wholeScript(spec);
@@ -251,7 +260,7 @@ async function scriptSource(ctx: WorkerContext, spec: TaskSpec): Promise<ScriptS
 
 /** The fallback when fast-forwarding failed: run the whole script, answering for everything. */
 function wholeScript(spec: TaskSpec): TaskSpec {
-  return { ...spec, loop: null, segments: [], before: true, after: true, final: null };
+  return { ...spec, loop: null, segments: [], before: true, after: true, final: null, suffix: null };
 }
 
 /**
@@ -260,13 +269,13 @@ function wholeScript(spec: TaskSpec): TaskSpec {
  * and the same iterations are journaled.
  */
 function fromStart(spec: TaskSpec): TaskSpec {
-  if (spec.loop === null) return spec;
+  if (spec.loop === null) return { ...spec, suffix: null };
   const segments = spec.segments.map((segment, i) => ({ ...segment, start: i === 0 ? 0 : spec.segments[i - 1]!.to, restore: null }));
   const lastTo = segments.at(-1)?.to ?? 0;
   // An empty last segment runs the remaining iterations without answering for them, instead of loading the final state.
   if (spec.after && lastTo < spec.loop.iterations)
     segments.push({ from: spec.loop.iterations, to: spec.loop.iterations, start: lastTo, restore: null });
-  return { ...spec, segments, final: null };
+  return { ...spec, segments, final: null, suffix: null };
 }
 
 /** The line of a child's stderr that says what went wrong: flor's own message, else the error, else the last line. */

@@ -10,6 +10,7 @@ import { propagate } from "../propagate/propagate.js";
 import type { CheckpointRef, ReplaySegment } from "../sdk/replay-spec.js";
 import { filesLogging } from "./logging-sources.js";
 import { statementLevel, type StatementLevel } from "./statement-level.js";
+import { suffixReplay, type SuffixReplay } from "./suffix-replay.js";
 import { childStartSeconds, makespan, restoreSeconds } from "./cost-model.js";
 import type { TaskSpec } from "./task-spec.js";
 import { sourcesAt, VersionMissingError } from "../versions/version-source.js";
@@ -98,12 +99,14 @@ interface RunFacts {
   checkpoints: Map<number, { objects: Record<string, string>; bytes: number }>;
   /** Why the run's checkpoints cannot be restored (found when they were recorded), or null. */
   checkpointsUnusable: string | null;
+  /** Outermost iteration → seconds its inner loops took. */
+  inner: Map<number, number>;
 }
 
 /** What propagation gives for one code version: the patched files and each name's fate and level. */
 interface VersionPatch {
   patches: Record<string, string>;
-  names: Map<string, { level: StatementLevel } | { declined: string } | { present: true }>;
+  names: Map<string, { level: StatementLevel; suffix: SuffixReplay | null } | { declined: string } | { present: true }>;
 }
 
 /**
@@ -180,7 +183,7 @@ export async function planReplay(
     }
     if (patch === null) continue;
     const work = planRun(run, plan, patch, missing, request.where, lookup, objects, request.fromScratch === true);
-    if (work !== null) works.push(work);
+    if (work !== null) works.push(cheaper(work, plan));
   }
   const tasks = splitIntoTasks(works, options.workers);
   for (const plan of plans)
@@ -202,7 +205,7 @@ export async function planReplay(
 
 async function loadRuns(project: ProjectStore, request: ReplayRequest): Promise<RunFacts[]> {
   const projid = project.projid;
-  const { rows, args, logNames, coverage, summaries, loops, checkpoints } = await replayFactRows(project, {
+  const { rows, args, logNames, coverage, summaries, loops, checkpoints, inner } = await replayFactRows(project, {
     ...(request.filename === undefined ? {} : { filename: request.filename }),
     ...(request.runIds === undefined ? {} : { runIds: request.runIds }),
   });
@@ -226,6 +229,7 @@ async function loadRuns(project: ProjectStore, request: ReplayRequest): Promise<
         iterations: [],
         checkpoints: new Map(),
         checkpointsUnusable: r.checkpoints_unusable,
+        inner: new Map(),
       },
     ]),
   );
@@ -245,6 +249,7 @@ async function loadRuns(project: ProjectStore, request: ReplayRequest): Promise<
     facts.get(l.run_id)!.iterations.push({ ctx: l.ctx_id, iteration: l.iteration, value: l.value, seconds: l.seconds ?? 0 });
     iterationOf.set(`${l.run_id}:${l.ctx_id}`, l.iteration);
   }
+  for (const i of inner) facts.get(i.run_id)!.inner.set(i.iteration, Number(i.seconds));
   for (const c of checkpoints) {
     const iteration = iterationOf.get(`${c.run_id}:${c.ctx_id}`);
     if (iteration !== undefined)
@@ -308,8 +313,14 @@ async function propagateVersion(root: string, entry: string, vid: string, names:
     if (report.injected.length > 0) result.patches[file] = report.code;
   }
   if (levels.length > 0 && !modules.has(entry)) modules.set(entry, sources.get(entry) ?? "");
-  for (const { file, line, name } of levels)
-    result.names.set(name, { level: statementLevel(modules.get(file)!, file, line, name, modules) });
+  for (const { file, line, name } of levels) {
+    const level = statementLevel(modules.get(file)!, file, line, name, modules);
+    const suffix =
+      level.kind === "loop" && level.loops.length === 1
+        ? suffixReplay(modules.get(file)!, file, line, name, level.loops[0]!, modules)
+        : null;
+    result.names.set(name, { level, suffix });
+  }
   for (const name of names) {
     if (!result.names.has(name))
       result.names.set(name, { declined: `the newest ${entry} (and the modules it imports) never logs it with flor.log` });
@@ -330,6 +341,26 @@ interface RunWork {
   after: boolean;
   /** Iterations with a checkpoint whose objects are all present. */
   usable: Set<number>;
+  /** Iterations replayed without their inner loops (see suffix-replay.ts), and the names they journal. */
+  suffix: { names: string[]; iterations: Set<number> } | null;
+}
+
+/**
+ * The cheaper way to fill a run: its replay from checkpoints, or re-running its whole script when that
+ * is clearly cheaper (by 10% and 0.2 s: estimates are not finer), as when checkpoints save less than
+ * loading them costs.
+ */
+export function cheaper(work: RunWork, plan: RunPlan): RunWork {
+  if (work.top === null) return work;
+  const replay = chunkTasks(work, Infinity).reduce((sum, task) => sum + task.estimatedSeconds, 0);
+  if (replay <= plan.fullSeconds + Math.max(0.1 * plan.fullSeconds, 0.2)) return work;
+  plan.notes.push(
+    `re-running the whole script (estimated ${plan.fullSeconds.toFixed(2)} s) is cheaper than replaying from checkpoints (${replay.toFixed(2)} s)`,
+  );
+  plan.mode = "whole-script";
+  plan.ranges = [[0, work.top.iterations]];
+  plan.iterations = work.top.iterations;
+  return { ...work, top: null, ranges: [], before: true, after: true, usable: new Set(), suffix: null };
 }
 
 /** Decides what one run must execute; fills `plan`. */
@@ -348,6 +379,8 @@ function planRun(
   let before = false;
   let after = false;
   let whole = false;
+  /** The loop-level statements to fill, and whether their iterations can skip the inner loops. */
+  const suffixes: { name: string; verdict: SuffixReplay | null }[] = [];
   const inScope = (i: number): boolean => {
     if (where === undefined || top === null) return true;
     const item = run.iterations.find((it) => it.iteration === i)?.value ?? null;
@@ -412,6 +445,7 @@ function planRun(
           needed.add(i);
           adds++;
         }
+      if (adds > 0) suffixes.push({ name, verdict: fate.suffix });
     }
     plan.names.push({ name, status: adds > 0 ? "fill" : "replayed", level: label });
   }
@@ -433,7 +467,7 @@ function planRun(
     );
     plan.ranges = top === null ? [] : [[0, top.iterations]];
     plan.iterations = top?.iterations ?? 0;
-    return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set() };
+    return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set(), suffix: null };
   }
   // Checkpoints whose objects are all present; a missing one is as if never taken. None, when the run's
   // first checkpoint failed its round trip: restoring them would start the replay from a wrong state.
@@ -446,6 +480,7 @@ function planRun(
     if (Object.values(checkpoint.objects).every((hash) => existsSync(objects.pathOf(hash)))) usable.add(iteration);
     else plan.notes.push(`checkpoint of ${top.name} ${iteration} is missing from ${objects.dir}`);
   }
+  const suffix = suffixPlan(suffixes, needed, usable, top.name, plan.notes);
   if (after && !usable.has(top.iterations - 1)) {
     // Without the final state, the loop must run to its end.
     const last = Math.max(-1, ...needed);
@@ -456,7 +491,7 @@ function planRun(
   for (const i of sorted) {
     // Execution starts at the iteration after the nearest usable checkpoint.
     let start = i;
-    while (start > 0 && !usable.has(start - 1)) start--;
+    if (!suffix?.iterations.has(i)) while (start > 0 && !usable.has(start - 1)) start--;
     const last = ranges[ranges.length - 1];
     if (last !== undefined && start <= last[1]) last[1] = Math.max(last[1], i + 1);
     else ranges.push([start, i + 1]);
@@ -473,29 +508,65 @@ function planRun(
     );
   else if (run.checkpointsUnusable !== null) plan.mode = "from-start";
   else if (plan.mode === "from-start") plan.notes.push(`no usable checkpoint before ${top.name} ${sorted[0]}: replaying from the start`);
-  return { run, patch, names: fills, top, ranges, before, after, usable };
+  return { run, patch, names: fills, top, ranges, before, after, usable, suffix };
+}
+
+/**
+ * The iterations that can run without their inner loops: those the statements need whose end has a
+ * usable checkpoint, when every loop-level statement to fill allows it (see suffix-replay.ts). Says
+ * which in `notes`, or why not.
+ */
+function suffixPlan(
+  suffixes: { name: string; verdict: SuffixReplay | null }[],
+  needed: Set<number>,
+  usable: Set<number>,
+  loop: string,
+  notes: string[],
+): RunWork["suffix"] {
+  if (suffixes.length === 0) return null;
+  const names: string[] = [];
+  for (const { name, verdict } of suffixes) {
+    if (verdict === null) return null;
+    if ("why" in verdict) {
+      notes.push(`${name}: its iterations run their inner loops (${verdict.why})`);
+      return null;
+    }
+    for (const n of verdict.names) if (!names.includes(n)) names.push(n);
+  }
+  const iterations = new Set([...needed].filter((i) => usable.has(i)));
+  if (iterations.size === 0) return null;
+  notes.push(
+    `${suffixes.map((s) => s.name).join(", ")}: ${iterations.size} ${loop} iteration(s) skip their inner loops (the end-of-iteration checkpoint is restored where they start)` +
+      (names.length > suffixes.length
+        ? `; ${names.filter((n) => !suffixes.some((s) => s.name === n)).join(", ")} re-logged to compare`
+        : ""),
+  );
+  return { names, iterations };
 }
 
 /**
  * Cuts the runs' work into tasks for `workers` workers: a run's iterations are cut where a checkpoint
  * lets the next task start, into chunks of about total/workers seconds; if the chunks leave workers idle
- * (by a longest-first schedule), they are cut finer, up to four per worker.
+ * (by a longest-first schedule), they are cut finer, up to four per worker. Of the splits tried, the one
+ * with the shortest schedule wins (fewer tasks on a tie): a finer split pays each task's fixed cost again.
  */
 export function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[] {
-  const whole = works.map((work) => chunkTasks(work, Infinity));
-  const total = whole.flat().reduce((sum, task) => sum + task.estimatedSeconds, 0);
-  let best = whole.flat();
+  let best = works.flatMap((work) => chunkTasks(work, Infinity));
+  const total = best.reduce((sum, task) => sum + task.estimatedSeconds, 0);
+  const span = (tasks: PlannedTask[]) =>
+    makespan(
+      tasks.map((t) => t.estimatedSeconds),
+      workers,
+    );
+  let bestSpan = span(best);
   for (const perWorker of [1, 2, 4]) {
-    if (
-      workers <= 1 ||
-      makespan(
-        best.map((t) => t.estimatedSeconds),
-        workers,
-      ) <=
-        (1.1 * total) / workers
-    )
-      break;
-    best = works.flatMap((work) => chunkTasks(work, total / (workers * perWorker)));
+    if (workers <= 1 || bestSpan <= (1.1 * total) / workers) break;
+    const candidate = works.flatMap((work) => chunkTasks(work, total / (workers * perWorker)));
+    const candidateSpan = span(candidate);
+    if (candidateSpan < bestSpan) {
+      best = candidate;
+      bestSpan = candidateSpan;
+    }
   }
   return best;
 }
@@ -506,7 +577,6 @@ export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
   if (top === null) {
     return [makeTask(work, [], true, true, null, (run.seconds ?? 0) + start, run.iterations.length)];
   }
-  const seconds = new Map(run.iterations.map((it) => [it.iteration, it.seconds]));
   const overhead = start + top.start;
   const chunks: [number, number][][] = [[]];
   let cost = 0;
@@ -514,7 +584,8 @@ export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
     for (let i = from; i < to; i++) {
       const current = chunks[chunks.length - 1]!;
       // Cut before i when the chunk is big enough and a checkpoint lets the next one start at i.
-      if (cost >= target && cost >= 2 * overhead && work.usable.has(i - 1) && current.length > 0) {
+      const startable = work.usable.has(i - 1) || work.suffix?.iterations.has(i) === true;
+      if (cost >= target && cost >= 2 * overhead && startable && current.length > 0) {
         chunks.push([[i, i + 1]]);
         cost = 0;
       } else {
@@ -522,7 +593,7 @@ export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
         if (last !== undefined && last[1] === i) last[1] = i + 1;
         else current.push([i, i + 1]);
       }
-      cost += seconds.get(i) ?? 0;
+      cost += iterationSeconds(work, i);
     }
   }
   const post = Math.max(0, (run.seconds ?? 0) - top.start - top.seconds);
@@ -535,11 +606,21 @@ export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
     const final = after && lastExecuted !== top.iterations - 1 ? checkpointRef(run, top.iterations - 1) : null;
     let estimate = overhead + (after ? post : 0) + (final === null ? 0 : restoreSeconds(run.checkpoints.get(top.iterations - 1)!.bytes));
     for (const [from, to] of ranges) {
-      if (from > 0) estimate += restoreSeconds(run.checkpoints.get(from - 1)?.bytes ?? 0);
-      for (let i = from; i < to; i++) estimate += seconds.get(i) ?? 0;
+      if (from > 0 && work.suffix?.iterations.has(from) !== true) estimate += restoreSeconds(run.checkpoints.get(from - 1)?.bytes ?? 0);
+      for (let i = from; i < to; i++) estimate += iterationSeconds(work, i);
     }
     return makeTask(work, ranges, first && work.before, after, final, estimate, executed);
   });
+}
+
+/**
+ * What executing iteration `i` costs: as recorded, or for an iteration without its inner loops, the
+ * rest of it plus loading its end-of-iteration checkpoint and capturing the state again to check it.
+ */
+function iterationSeconds(work: RunWork, i: number): number {
+  const recorded = work.run.iterations.find((it) => it.iteration === i)?.seconds ?? 0;
+  if (work.suffix?.iterations.has(i) !== true) return recorded;
+  return Math.max(0, recorded - (work.run.inner.get(i) ?? 0)) + 2 * restoreSeconds(work.run.checkpoints.get(i)?.bytes ?? 0);
 }
 
 function makeTask(
@@ -552,12 +633,19 @@ function makeTask(
   iterations: number,
 ): PlannedTask {
   const { run, top } = work;
+  const suffixed = work.suffix?.iterations ?? new Set<number>();
   const segments: ReplaySegment[] = ranges.map(([from, to]) => ({
     from,
     to,
     start: from,
-    restore: from > 0 ? checkpointRef(run, from - 1) : null,
+    // An iteration without its inner loops loads its own end state: what it starts from does not matter.
+    restore: from > 0 && !suffixed.has(from) ? checkpointRef(run, from - 1) : null,
   }));
+  const states = ranges.flatMap(([from, to]) => {
+    const refs: CheckpointRef[] = [];
+    for (let i = from; i < to; i++) if (suffixed.has(i)) refs.push(checkpointRef(run, i));
+    return refs;
+  });
   const spec: TaskSpec = {
     run: { projid: run.projid, tstamp: run.tstamp.toISOString(), filename: run.filename, vid: run.vid },
     args: Object.fromEntries(run.args),
@@ -567,6 +655,7 @@ function makeTask(
     before,
     after,
     final,
+    suffix: states.length === 0 ? null : { names: work.suffix!.names, states },
     argv: Array.isArray(run.argv) ? run.argv.map(String) : [],
     patches: work.patch.patches,
   };

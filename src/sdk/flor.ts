@@ -1,4 +1,6 @@
 import { hostname } from "node:os";
+import { isDeepStrictEqual } from "node:util";
+import { deserialize } from "node:v8";
 import path from "node:path";
 import { existsSync, realpathSync } from "node:fs";
 import { FlorUsageError } from "../errors.js";
@@ -7,7 +9,7 @@ import { JournalWriter } from "../journal/journal-writer.js";
 import { JOURNAL_FORMAT, REPLAY_JOURNAL_FORMAT, type EndRecord, type JsonValue, type JournalRecord } from "../journal/records.js";
 import { JournalEncoder, encodeRecord } from "../journal/encode.js";
 import { scalarOf } from "../journal/value-encoding.js";
-import { captureParts, checkCheckpointable, restoreState } from "../checkpoints/object-state.js";
+import { captureParts, captureState, checkCheckpointable, restoreState } from "../checkpoints/object-state.js";
 import { CheckpointWriter, type NamedCapture } from "../checkpoints/checkpoint-writer.js";
 import { CheckpointPolicy } from "../checkpoints/checkpoint-policy.js";
 import { describeProblem, unusableWarning, type StateProblem } from "../checkpoints/round-trip.js";
@@ -177,6 +179,8 @@ export class Flor {
   private kwargs: Map<string, string> | null = null;
   private readonly args = new Map<string, { value: JsonValue; src: "default" | "kwargs" }>();
   private readonly registered = new Map<string, object>();
+  /** The states loaded for the running iteration that skips its inner loops, to check its end against. */
+  private suffixStates = new Map<string, Buffer>();
   private checkpointOptions: CheckpointOptions = {};
   private exitHooked = false;
   private lastError: string | undefined;
@@ -244,7 +248,7 @@ export class Flor {
   /** Records `value` under `name` in the current loop context and returns it. */
   log<T>(name: string, value: T): T {
     const run = this.active ?? this.ensureRun();
-    if (this.director !== null && !this.director.responsible()) return value;
+    if (this.director !== null && !this.director.responsible(name)) return value;
     if (typeof name !== "string" || name === "") throw new TypeError("flor.log(name, value): name must be a non-empty string");
     const ctx = run.stack.length === 0 ? null : run.stack[run.stack.length - 1]!;
     let line: string;
@@ -323,6 +327,7 @@ export class Flor {
   }
 
   private *syncLoop<T>(name: string, items: Iterable<T>, recordValues: boolean): Generator<T, void, undefined> {
+    if (this.skipsInnerLoop()) return;
     const frame = this.openLoop(name, recordValues);
     const director = this.fastForwarding(name);
     try {
@@ -346,6 +351,7 @@ export class Flor {
   }
 
   private async *asyncLoop<T>(name: string, items: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    if (this.skipsInnerLoop()) return;
     const frame = this.openLoop(name, true);
     const director = this.fastForwarding(name);
     try {
@@ -381,6 +387,47 @@ export class Flor {
     }
   }
 
+  /**
+   * In a replay child, whether a loop opening now inside an outermost iteration is skipped: the iteration
+   * runs without its inner loops, from its end-of-iteration checkpoint, loaded here at the first of them.
+   */
+  private skipsInnerLoop(): boolean {
+    const run = this.active;
+    if (this.director === null || run === null || run.stack.length === 0) return false;
+    try {
+      const action = this.director.innerLoop();
+      if (action === null) return false;
+      if (action.restore !== null) this.suffixStates = this.restore(action.restore);
+      return true;
+    } catch (error) {
+      return this.cannotFastForward(error);
+    }
+  }
+
+  /**
+   * An outermost iteration that skipped its inner loops ended: the code after them must have left the
+   * registered state as the checkpoint holds it (else that code changed it again, and what it logged
+   * cannot be trusted).
+   */
+  private checkSuffixState(): void {
+    try {
+      const state = this.director!.iterationEnded();
+      if (state === null) return;
+      const loaded = this.suffixStates;
+      this.suffixStates = new Map();
+      for (const name of Object.keys(state.objects)) {
+        const value = this.registered.get(name);
+        // Compared as values, not bytes: V8 may serialise the same number differently once it was deserialised.
+        if (value === undefined || !isDeepStrictEqual(deserialize(loaded.get(name)!), deserialize(captureState(name, value))))
+          throw new ReplayMismatch(
+            `after the inner loops of iteration ${state.iteration}, the code changes "${name}", so running it on the end-of-iteration checkpoint is not the recorded run`,
+          );
+      }
+    } catch (error) {
+      this.cannotFastForward(error);
+    }
+  }
+
   /** Carries out the director's decision for item `index`: restores a checkpoint, or ends the replay. */
   private replayStep(director: ReplayDirector, index: number): "run" | "skip" | "stop" {
     let action: IterationAction;
@@ -408,13 +455,19 @@ export class Flor {
     this.active!.writer.append(encodeRecord({ k: "phase", p: "after" }));
   }
 
-  /** Loads a checkpoint into the registered objects, in place. */
-  private restore(checkpoint: CheckpointRef): void {
+  /** Loads a checkpoint into the registered objects, in place; returns the states it loaded, by name. */
+  private restore(checkpoint: CheckpointRef): Map<string, Buffer> {
     const objects = new ObjectStore(this.active!.objectsDir);
     const missing = Object.keys(checkpoint.objects).filter((name) => !this.registered.has(name));
     if (missing.length > 0)
       throw new ReplayMismatch(`the checkpoint holds ${missing.join(", ")}, which this version never registers with flor.checkpointing`);
-    for (const [name, hash] of Object.entries(checkpoint.objects)) restoreState(this.registered.get(name)!, objects.get(hash));
+    const states = new Map<string, Buffer>();
+    for (const [name, hash] of Object.entries(checkpoint.objects)) {
+      const bytes = objects.get(hash);
+      restoreState(this.registered.get(name)!, bytes);
+      states.set(name, bytes);
+    }
+    return states;
   }
 
   /** The replay has everything it was asked for: the rest of the script is not needed. */
@@ -488,6 +541,7 @@ export class Flor {
   private exit(run: ActiveRun, open: { id: number; start: number }, loopStart: number): number {
     const now = performance.now();
     this.pop(run, open.id);
+    if (run.stack.length === 0 && this.director !== null) this.checkSuffixState();
     run.iterationEnded(open.id, microseconds(now - open.start));
     const writer = run.stack.length === 0 ? this.checkpointWriter(run) : null;
     if (writer === null) {

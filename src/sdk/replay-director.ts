@@ -22,8 +22,15 @@ export class ReplayDirector {
   private iteration = -1;
   private lastExecuted = -1;
   private segment = 0;
+  /** Iteration → its end-of-iteration checkpoint, for the iterations that skip their inner loops. */
+  private readonly suffixStates: Map<number, CheckpointRef>;
+  /** The running iteration's end state when it skips its inner loops, and whether it was loaded yet. */
+  private suffix: CheckpointRef | null = null;
+  private suffixLoaded = false;
 
-  constructor(readonly spec: ReplaySpec) {}
+  constructor(readonly spec: ReplaySpec) {
+    this.suffixStates = new Map((spec.suffix?.states ?? []).map((state) => [state.iteration, state]));
+  }
 
   /** Whether a loop opened at top level now is the one to fast-forward (checked against the recording). */
   claims(name: string): boolean {
@@ -44,6 +51,8 @@ export class ReplayDirector {
     const restore = index === segment.start && segment.restore !== null && this.lastExecuted !== index - 1 ? segment.restore : null;
     this.iteration = index;
     this.lastExecuted = index;
+    this.suffix = this.suffixStates.get(index) ?? null;
+    this.suffixLoaded = false;
     return { kind: "run", restore };
   }
 
@@ -56,13 +65,36 @@ export class ReplayDirector {
     return !this.spec.after;
   }
 
-  /** Whether a value logged now is this task's to journal. */
-  responsible(): boolean {
+  /**
+   * A loop opens inside the running outermost iteration: null runs it; otherwise it yields nothing, and
+   * `restore` (the iteration's end state, given at the first such loop only) is to be loaded first.
+   */
+  innerLoop(): { restore: CheckpointRef | null } | null {
+    if (this.phase !== "loop" || this.suffix === null) return null;
+    if (this.suffixLoaded) return { restore: null };
+    this.suffixLoaded = true;
+    return { restore: this.suffix };
+  }
+
+  /** The outermost iteration's body ended: the checkpoint its registered state must now equal, when it skipped its inner loops. */
+  iterationEnded(): CheckpointRef | null {
+    const state = this.suffix;
+    this.suffix = null;
+    if (state === null || this.phase !== "loop") return null;
+    if (!this.suffixLoaded)
+      throw new ReplayMismatch(`iteration ${state.iteration} of flor.loop("${this.spec.loop!.name}") opened no inner flor.loop`);
+    return state;
+  }
+
+  /** Whether a value logged now under `name` is this task's to journal. */
+  responsible(name: string): boolean {
     if (this.spec.loop === null) return true;
     if (this.phase === "before") return this.spec.before;
     if (this.phase === "after") return this.spec.after;
     const segment = this.spec.segments[this.segment];
-    return segment !== undefined && this.iteration >= segment.from && this.iteration < segment.to;
+    if (segment === undefined || this.iteration < segment.from || this.iteration >= segment.to) return false;
+    // Without its inner loops, an iteration journals only what data flow shows it computes right.
+    return this.suffix === null || this.spec.suffix!.names.includes(name);
   }
 
   private stop(): IterationAction {

@@ -29,6 +29,13 @@ export interface ReplaySpec {
   after: boolean;
   /** The loop's final state, loaded before leaving the loop when `after` and the last segment ends early. */
   final: CheckpointRef | null;
+  /**
+   * Iterations of `loop` that run without their inner loops: where the first inner `flor.loop` starts,
+   * the iteration's own end-of-iteration checkpoint (in `states`) is loaded, the inner loops yield
+   * nothing, and at the iteration's end the registered state must equal that checkpoint. Only `names`
+   * are journaled in them (the rest of what such an iteration logs may differ). Absent: none.
+   */
+  suffix?: { names: string[]; states: CheckpointRef[] } | null;
   /** Where the replay journal goes (created; never overwritten). */
   journal: string;
   /** The checkpoint object store. */

@@ -61,6 +61,8 @@ interface ReplayLog {
 interface ReplayRestores {
   segments: readonly { to: number; start: number; restore: unknown }[];
   final: unknown;
+  /** Iterations run without their inner loops, from their end-of-iteration checkpoints. */
+  suffix?: { states: readonly unknown[] } | null;
 }
 
 /**
@@ -72,7 +74,7 @@ export function replayStart(spec: ReplayRestores): ReplayStart {
   const restores = spec.segments.some(
     (segment, i) => segment.restore !== null && segment.start !== (i === 0 ? 0 : spec.segments[i - 1]!.to),
   );
-  return restores || spec.final !== null ? "checkpoints" : "start";
+  return restores || spec.final !== null || (spec.suffix?.states.length ?? 0) > 0 ? "checkpoints" : "start";
 }
 
 /** How the replay that wrote `journal` ran, from the spec written next to it; a journal without one (older) counts as from the start. */

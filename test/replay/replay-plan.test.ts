@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CHILD_START_SECONDS, makespan, restoreSeconds, TSX_START_SECONDS } from "../../src/replay/cost-model.js";
-import { chunkTasks, type PlannedTask, splitIntoTasks } from "../../src/replay/replay-plan.js";
+import { cheaper, chunkTasks, type PlannedTask, type RunPlan, splitIntoTasks } from "../../src/replay/replay-plan.js";
 
 /** What planRun decides for one run, as chunkTasks and splitIntoTasks take it. */
 type RunWork = Parameters<typeof chunkTasks>[0];
@@ -52,6 +52,7 @@ function work(options: WorkOptions): RunWork {
       iterations: seconds.map((s, i) => ({ ctx: i + 1, iteration: i, value: i, seconds: s })),
       checkpoints: new Map(checkpoints.map((i) => [i, { objects: { model: `hash-${i}` }, bytes: CHECKPOINT_BYTES }])),
       checkpointsUnusable: null,
+      inner: new Map(),
     },
     patch: { patches: { "train.mjs": "// patched" }, names: new Map() },
     names: ["grad_norm"],
@@ -60,6 +61,7 @@ function work(options: WorkOptions): RunWork {
     before: options.before ?? false,
     after: options.after ?? false,
     usable: new Set(checkpoints),
+    suffix: null,
   };
 }
 
@@ -198,6 +200,27 @@ describe("task splitting", () => {
     ).toBeLessThan(Math.max(...whole) / 2);
   });
 
+  it("keeps the split with the shortest schedule, not the finest one tried", () => {
+    // 10 epochs of 2 s on 2 workers: halves (2 tasks) finish sooner than fifths, which pay the fixed cost 5 times.
+    const long = work({ iterations: 10, seconds: 2 });
+    const span = (tasks: PlannedTask[]) =>
+      makespan(
+        tasks.map((t) => t.estimatedSeconds),
+        2,
+      );
+    const tasks = splitIntoTasks([long], 2);
+    const whole = chunkTasks(long, Infinity)[0]!.estimatedSeconds;
+    for (const perWorker of [1, 2, 4]) {
+      expect(span(tasks)).toBeLessThanOrEqual(span(chunkTasks(long, whole / (2 * perWorker))));
+    }
+    expect(span(tasks)).toBeLessThanOrEqual(span(chunkTasks(long, Infinity)));
+    expect(tasks).toHaveLength(2);
+    expect(tasks.flatMap(rangesOf)).toEqual([
+      [0, 6],
+      [6, 10],
+    ]);
+  });
+
   it("cannot split a run without checkpoints, nor a whole-script replay", () => {
     const works = [
       work({ id: 1, iterations: 40, seconds: 0.5, checkpoints: [] }),
@@ -207,5 +230,38 @@ describe("task splitting", () => {
       [1, [[0, 40]]],
       [2, []],
     ]);
+  });
+
+  it("re-runs a run from scratch when that is clearly cheaper than replaying it from checkpoints, and says so", () => {
+    const plan = (w: RunWork): RunPlan => ({
+      runId: 1,
+      tstamp: "",
+      filename: "train.mjs",
+      vid: null,
+      outcome: "replay",
+      mode: "checkpoints",
+      names: [],
+      ranges: w.ranges,
+      iterations: 1,
+      notes: [],
+      estimatedSeconds: 0,
+      fullSeconds: (w.run.seconds ?? 0) + CHILD_START_SECONDS,
+    });
+    // Loading a 4 GB checkpoint (10 s) to skip 9 epochs of 0.1 s: re-running is cheaper.
+    const heavy = work({ iterations: 10, seconds: 0.1, ranges: [[9, 10]] });
+    for (const checkpoint of heavy.run.checkpoints.values()) checkpoint.bytes = 4e9;
+    const heavyPlan = plan(heavy);
+    const chosen = cheaper(heavy, heavyPlan);
+    expect(chosen.top).toBeNull();
+    expect(heavyPlan.mode).toBe("whole-script");
+    expect(heavyPlan.notes.join()).toMatch(
+      /re-running the whole script \(estimated 1\.87 s\) is cheaper than replaying from checkpoints \(1[0-9]\.\d+ s\)/,
+    );
+    expect(chunkTasks(chosen, Infinity)[0]!.estimatedSeconds).toBeCloseTo(heavyPlan.fullSeconds, 6);
+    // The same with a 40 MB checkpoint: replaying the last epoch is cheaper.
+    const light = work({ iterations: 10, seconds: 0.1, ranges: [[9, 10]] });
+    const lightPlan = plan(light);
+    expect(cheaper(light, lightPlan)).toBe(light);
+    expect(lightPlan.notes).toEqual([]);
   });
 });

@@ -15,12 +15,15 @@ export const SCRIPTS = {
 
 type Script = keyof typeof SCRIPTS;
 
-/** The script with its hindsight statement at the end of each epoch. */
+/**
+ * The script with its hindsight statement at the start of each epoch, before the inner loop: its
+ * iterations execute in full (one at the end would skip the inner loop, and compare nothing).
+ */
 export function newest(script: Script): string {
   const code = readFileSync(path.join(FIXTURES, "replay", script), "utf8");
-  const anchor = '    flor.log("loss", g * g);\n  }\n';
-  if (!code.includes(anchor)) throw new Error(`${script} changed: the hindsight statement has no place`);
-  return code.replace(anchor, `${anchor}  ${SCRIPTS[script].statement}\n`);
+  const anchor = /(for \(const epoch of flor\.loop\("epoch", \d+\)\) \{\n)/;
+  if (!anchor.test(code)) throw new Error(`${script} changed: the hindsight statement has no place`);
+  return code.replace(anchor, `$1  ${SCRIPTS[script].statement}\n`);
 }
 
 /** A project with both scripts committed and their runs recorded, and the newest versions in the working tree. */

@@ -182,8 +182,8 @@ export async function replayFactRows({ db, projectId }: ProjectScope, filter: { 
   if (filter.runIds !== undefined) query = query.where("r.id", "in", filter.runIds.length > 0 ? [...filter.runIds] : [-1]);
   const rows = await query.orderBy("r.tstamp").execute();
   const ids = rows.map((r) => r.id);
-  if (ids.length === 0) return { rows, args: [], logNames: [], coverage: [], summaries: [], loops: [], checkpoints: [] };
-  const [args, logNames, coverage, summaries, loops, checkpoints] = await Promise.all([
+  if (ids.length === 0) return { rows, args: [], logNames: [], coverage: [], summaries: [], loops: [], checkpoints: [], inner: [] };
+  const [args, logNames, coverage, summaries, loops, checkpoints, inner] = await Promise.all([
     db.selectFrom("args").select(["run_id", "name", "value"]).where("run_id", "in", ids).execute().then(decodedArgs),
     db.selectFrom("log_names").select(["run_id", "name"]).where("run_id", "in", ids).execute(),
     db.selectFrom("replay_coverage").select(["run_id", "name", "part", "iteration"]).where("run_id", "in", ids).execute(),
@@ -203,8 +203,19 @@ export async function replayFactRows({ db, projectId }: ProjectScope, filter: { 
       .execute(db)
       .then((result) => result.rows),
     db.selectFrom("checkpoints").select(["run_id", "ctx_id", "objects", "bytes"]).where("run_id", "in", ids).execute(),
+    // The seconds of the loops nested right in each outermost iteration: what skipping them saves. The
+    // iteration is read from the outermost loop range that holds the inner loop's parent context.
+    sql<{ run_id: number; iteration: number; seconds: number }>`
+      select s.run_id, r.iteration + (s.parent_ctx_id - r.ctx_id) as iteration, sum(s.seconds) as seconds
+      from ${sql.table(`${STORE_SCHEMA}.loop_summaries`)} s
+      join ${sql.table(`${STORE_SCHEMA}.loop_ranges`)} r on r.run_id = s.run_id and r.parent_ctx_id is null
+        and s.parent_ctx_id between r.ctx_id and r.ctx_id + r.count - 1
+      where s.run_id = any(${ids}::integer[])
+      group by 1, 2`
+      .execute(db)
+      .then((result) => result.rows),
   ]);
-  return { rows, args, logNames, coverage, summaries, loops, checkpoints };
+  return { rows, args, logNames, coverage, summaries, loops, checkpoints, inner };
 }
 
 /** The versions the project's runs ran (only `vids` when given): first and last run, run count, scripts; oldest first. */
