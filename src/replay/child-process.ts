@@ -33,7 +33,8 @@ export function runScript(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...command, ...argv], {
       cwd: tree,
-      env: { ...process.env, ...env },
+      // The child stops itself when this process dies (see src/sdk/parent-watch.ts).
+      env: { ...process.env, ...env, FLOR_REPLAY_PARENT: String(process.pid) },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";

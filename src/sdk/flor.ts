@@ -19,6 +19,7 @@ import { ObjectStore } from "../checkpoints/object-store.js";
 import { EXIT_CANNOT_FAST_FORWARD, replaySpecFromEnvironment, type CheckpointRef, type ReplaySpec } from "./replay-spec.js";
 import { ReplayDirector, ReplayMismatch, type IterationAction } from "./replay-director.js";
 import { nameProblem } from "../journal/names.js";
+import { ParentWatch } from "./parent-watch.js";
 
 export interface FlorOptions {
   /** The entry script (default: `process.argv[1]`); its repository is the project. */
@@ -174,6 +175,8 @@ export class Flor {
   private active: ActiveRun | null = null;
   /** Set in a replay child (`FLOR_REPLAY`): decides what executes and what is journaled. */
   private director: ReplayDirector | null = null;
+  /** Set in a replay task: the task ends when the replay that started it is gone. */
+  private parentWatch: ParentWatch | null = null;
   private layout: ProjectLayout | null = null;
   private filename = "";
   private kwargs: Map<string, string> | null = null;
@@ -291,6 +294,7 @@ export class Flor {
     if (this.active !== null) return this.active;
     const spec = this.director?.spec ?? replaySpecFromEnvironment();
     let run: ActiveRun;
+    this.parentWatch ??= ParentWatch.fromEnvironment();
     if (spec !== null) {
       this.director = new ReplayDirector(spec);
       run = ActiveRun.replay(spec);
@@ -541,6 +545,7 @@ export class Flor {
   private exit(run: ActiveRun, open: { id: number; start: number }, loopStart: number): number {
     const now = performance.now();
     this.pop(run, open.id);
+    if (run.stack.length === 0) this.parentWatch?.check();
     if (run.stack.length === 0 && this.director !== null) this.checkSuffixState();
     run.iterationEnded(open.id, microseconds(now - open.start));
     const writer = run.stack.length === 0 ? this.checkpointWriter(run) : null;

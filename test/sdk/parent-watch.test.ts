@@ -1,0 +1,65 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { TestRepo } from "../helpers/repo.js";
+
+// A long synchronous loop (timers starve) and a long awaiting one: each writes its pid, then runs ~60 s.
+const SYNC = `import { flor } from "flordb";
+import { writeFileSync } from "node:fs";
+writeFileSync("pid", String(process.pid));
+const pause = new Int32Array(new SharedArrayBuffer(4));
+for (const epoch of flor.loop("epoch", 600)) { Atomics.wait(pause, 0, 0, 100); flor.log("e", epoch); }
+`;
+const ASYNC = `import { flor } from "flordb";
+import { writeFileSync } from "node:fs";
+flor.log("started", 1);
+writeFileSync("pid", String(process.pid));
+await new Promise((resolve) => setTimeout(resolve, 60_000));
+`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("a replay task whose replay was killed", () => {
+  let repo: TestRepo;
+  afterEach(() => repo.remove());
+
+  it.each([
+    ["a synchronous loop", SYNC],
+    ["a script that awaits", ASYNC],
+  ])(
+    "stops itself, in %s (issue 13: tasks outlived a killed flor replay)",
+    async (_what, script) => {
+      repo = TestRepo.create({ "task.mjs": script });
+      // The replay stand-in: a shell that starts the task naming itself as its replay, then is killed.
+      const shell = spawn("sh", ["-c", `FLOR_REPLAY_PARENT=$$ ${JSON.stringify(process.execPath)} task.mjs & wait`], {
+        cwd: repo.dir,
+        stdio: "ignore",
+      });
+      const pidFile = path.join(repo.dir, "pid");
+      for (let waited = 0; !existsSync(pidFile) || readFileSync(pidFile, "utf8") === ""; waited += 50) {
+        if (waited > 30_000) throw new Error("the task never started");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const task = Number(readFileSync(pidFile, "utf8"));
+      expect(alive(task)).toBe(true);
+      shell.kill("SIGKILL");
+      let waited = 0;
+      while (alive(task) && waited < 10_000) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        waited += 100;
+      }
+      const stillAlive = alive(task);
+      if (stillAlive) process.kill(task, "SIGKILL");
+      expect(stillAlive).toBe(false);
+    },
+    60_000,
+  );
+});
