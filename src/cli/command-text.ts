@@ -21,7 +21,7 @@ export function renderRuns(runs: readonly RunSummary[], format: OutputFormat): s
     vid: run.vid?.slice(0, 10) ?? null,
     seconds: run.seconds === null ? null : Number(run.seconds.toFixed(3)),
     args: Object.entries(run.args)
-      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .map(([k, v]) => `${k}=${argText(v)}`)
       .join(" "),
   }));
   return render(["tstamp", "filename", "vid", "status", "seconds", "logs", "replayed", "args", "error"], rows, format);
@@ -139,7 +139,7 @@ function summaryText(summary: DivergenceSummary): string {
 
 function coordinatesText(coordinates: Record<string, JsonValue>): string {
   const entries = Object.entries(coordinates);
-  return entries.length === 0 ? "-" : entries.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
+  return entries.length === 0 ? "-" : entries.map(([k, v]) => `${k}=${argText(v)}`).join(" ");
 }
 
 function formatNumber(value: number): string {
@@ -230,4 +230,9 @@ export function cancelledText(jobId: number, cancelled: boolean, status: string 
   if (cancelled) return `cancelled replay job ${jobId}\n`;
   if (status === null) throw new FlorError(`there is no replay job ${jobId}`);
   return `replay job ${jobId} had already ended (${status}); nothing to cancel\n`;
+}
+
+/** An arg's value as typed on the command line: JSON, but NaN and the infinities by name (JSON has none). */
+function argText(value: unknown): string {
+  return typeof value === "number" && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
 }

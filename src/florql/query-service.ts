@@ -9,7 +9,7 @@ import { QueryCatalog } from "./catalog.js";
 import { compileSql, type CompiledQuery } from "./compile-sql.js";
 import { evaluatePredicate } from "./evaluate.js";
 import { parseQuery } from "./parse.js";
-import { fromStored } from "../store/stored-json.js";
+import { fromStored } from "../journal/lossless-json.js";
 
 export type ReplayMode = "wait" | "none" | "async";
 

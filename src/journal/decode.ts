@@ -126,10 +126,15 @@ function decodeIterationTimes(o: JsonObject): IterationTimesRecord | string {
 }
 
 function decodeArg(o: JsonObject): ArgRecord | string {
-  const { n, v, src } = o;
+  const { n, v, x, src } = o;
   if (typeof n !== "string") return 'an arg record needs a name "n"';
   if (src !== "default" && src !== "kwargs")
     return `an arg record's source "src" must be "default" or "kwargs", got ${JSON.stringify(src)}`;
+  if (x !== undefined) {
+    const number = nonFiniteNumber(x);
+    if (number === undefined) return `an arg record's "x" must be "NaN", "Infinity" or "-Infinity", got ${JSON.stringify(x)}`;
+    return { k: "arg", n, v: number, src };
+  }
   // JSON.stringify drops an undefined value, which a JavaScript caller can pass as a default.
   return { k: "arg", n, v: v ?? null, src };
 }

@@ -28,8 +28,13 @@ export function encodeRecord(record: JournalRecord): string {
       const { k, format, projid, tstamp, filename, vid, pid, host, argv, node } = record;
       return `${JSON.stringify({ k, format, projid, tstamp, filename, vid, pid, host, argv, node })}\n`;
     }
-    case "arg":
-      return `${JSON.stringify({ k: record.k, n: record.n, v: record.v, src: record.src })}\n`;
+    case "arg": {
+      // A non-finite number keeps its value (`"x"`, as in a log record) instead of turning into null.
+      const { n, v, src } = record;
+      if (typeof v === "number" && !Number.isFinite(v))
+        return `{"k":"arg","n":${JSON.stringify(n)},${encodeLogValue(v)},"src":${JSON.stringify(src)}}\n`;
+      return `${JSON.stringify({ k: record.k, n, v, src })}\n`;
+    }
     case "loop": {
       const { k, c, n, count, t0, s } = record;
       return `${JSON.stringify({ k, c, n, count, t0, s })}\n`;

@@ -14,6 +14,7 @@ import { suffixReplay, type SuffixReplay } from "./suffix-replay.js";
 import { childStartSeconds, makespan, restoreSeconds } from "./cost-model.js";
 import type { TaskSpec } from "./task-spec.js";
 import { sourcesAt, VersionMissingError } from "../versions/version-source.js";
+import { storedJson } from "../journal/lossless-json.js";
 
 /** Looks a name up for a scope predicate; `undefined` means "not known at this point of planning". */
 export type FactLookup = (name: string, namespace?: string) => JsonValue | undefined;
@@ -648,7 +649,8 @@ function makeTask(
   });
   const spec: TaskSpec = {
     run: { projid: run.projid, tstamp: run.tstamp.toISOString(), filename: run.filename, vid: run.vid },
-    args: Object.fromEntries(run.args),
+    // Lossless JSON: the spec is stored (jsonb) and handed over as JSON, which has no NaN or infinities.
+    args: Object.fromEntries([...run.args].map(([name, value]) => [name, JSON.parse(storedJson(value)) as JsonValue])),
     names: work.names,
     loop: top === null ? null : { name: top.name, iterations: top.iterations },
     segments,

@@ -20,6 +20,9 @@ export function parseKwargs(argv: readonly string[]): Map<string, string> {
   return kwargs;
 }
 
+/** A decimal number, NaN or an infinity; 1e999 reads as Infinity, as it does in JavaScript and Python. */
+const DECIMAL = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Infinity|NaN)$/;
+
 const TRUE = new Set(["true", "t", "yes", "y", "1"]);
 const FALSE = new Set(["false", "f", "no", "n", "0"]);
 
@@ -27,11 +30,10 @@ const FALSE = new Set(["false", "f", "no", "n", "0"]);
 export function castToDefault(name: string, text: string, defaultValue: unknown): JsonValue {
   switch (typeof defaultValue) {
     case "number": {
-      const value = Number(text);
-      if (text.trim() === "" || (Number.isNaN(value) && text.trim() !== "NaN")) {
+      // Decimal notation only (as Python's float() reads it): Number() would also read 0x10 as 16, 0b1, 0o7.
+      if (!DECIMAL.test(text.trim()))
         throw new FlorUsageError(`--kwargs ${name}=${text}: expected a number (the default of ${name} is ${defaultValue})`);
-      }
-      return value;
+      return Number(text.trim());
     }
     case "boolean": {
       const lower = text.toLowerCase();

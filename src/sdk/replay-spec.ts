@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { JsonValue } from "../journal/records.js";
+import { fromStored } from "../journal/lossless-json.js";
 
 /**
  * What a replay child process is asked to do: the contract between the replay runner (src/replay)
@@ -71,5 +72,6 @@ export function replaySpecFromEnvironment(): ReplaySpec | null {
   const spec = JSON.parse(readFileSync(file, "utf8")) as ReplaySpec;
   if (spec.format !== REPLAY_FORMAT)
     throw new Error(`FLOR_REPLAY: ${file} has format ${String(spec.format)}, this flordb reads ${REPLAY_FORMAT}`);
+  spec.args = Object.fromEntries(Object.entries(spec.args).map(([name, value]) => [name, fromStored(value)]));
   return spec;
 }

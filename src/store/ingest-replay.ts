@@ -12,7 +12,7 @@ import { withExplicitContexts } from "../journal/context-ranges.js";
 import { BinaryRows } from "./binary-rows.js";
 import { VALUE_COLUMNS } from "./run-reader.js";
 import { claimParts, coveredParts, replayedNames } from "./queries/replay-coverage.js";
-import { fromStored, storedJson } from "./stored-json.js";
+import { fromStored, storedJson } from "../journal/lossless-json.js";
 import {
   deleteTaskDivergences,
   insertDivergences,

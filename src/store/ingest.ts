@@ -17,7 +17,7 @@ import { mergeLogNames } from "./queries/logs.js";
 import { addIterationTimes, saveRanges } from "./queries/loop-ranges.js";
 import { KEEP_RANGES, RunReader, VALUE_COLUMNS, ValueBatch } from "./run-reader.js";
 import { activeTaskIds } from "./queries/replay-tasks.js";
-import { storedJson } from "./stored-json.js";
+import { storedJson } from "../journal/lossless-json.js";
 
 export interface IngestReport {
   /** The store's id of the project, created by the first ingest. */

@@ -5,7 +5,7 @@ import { BinaryRows } from "./binary-rows.js";
 import { RANGE_SPAN, type Database } from "./schema.js";
 import { rangeHolding, type RangeUpdate } from "./queries/loop-ranges.js";
 import { findStreams, insertStreams, type StreamKey } from "./queries/logs.js";
-import { storedJson } from "./stored-json.js";
+import { storedJson } from "../journal/lossless-json.js";
 
 /** Ranges kept in memory between batches besides the ones enclosing the latest context (by default). */
 export const KEEP_RANGES = 10_000;

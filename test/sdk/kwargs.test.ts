@@ -30,5 +30,15 @@ describe("--kwargs", () => {
     expect(() => castToDefault("lr", "fast", 0.1)).toThrow("--kwargs lr=fast: expected a number (the default of lr is 0.1)");
     expect(() => castToDefault("shuffle", "maybe", true)).toThrow(/expected true or false/);
     expect(() => castToDefault("layers", "[64", [16])).toThrow(/expected JSON/);
+    // Decimal notation only: Number() would read these as 16, 1 and 7 (issue 13).
+    for (const text of ["0x10", "0b1", "0o7", "1_000", "infinity"])
+      expect(() => castToDefault("lr", text, 0.1)).toThrow(/expected a number/);
+  });
+
+  it("keeps NaN and the infinities, as Python's float() does", () => {
+    expect(castToDefault("n", "NaN", 1)).toBeNaN();
+    expect(castToDefault("n", "1e999", 1)).toBe(Infinity);
+    expect(castToDefault("lr", "-Infinity", 0.1)).toBe(-Infinity);
+    expect(castToDefault("lr", " 2.5 ", 0.1)).toBe(2.5);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fromStored, storedJson } from "../../src/store/stored-json.js";
+import { fromStored, storedJson } from "../../src/journal/lossless-json.js";
 import { TestRepo } from "../helpers/repo.js";
 import { backends } from "../helpers/stores.js";
 

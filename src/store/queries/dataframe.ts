@@ -5,7 +5,7 @@ import { STORE_SCHEMA } from "../schema.js";
 import type { ProjectScope } from "../project-scope.js";
 import { closestName } from "../../text/closest-name.js";
 import { contextDim } from "./loop-coordinates.js";
-import { fromStored } from "../stored-json.js";
+import { fromStored } from "../../journal/lossless-json.js";
 
 export interface DataFrame {
   columns: string[];

@@ -3,7 +3,7 @@ import type { JsonValue } from "../../journal/records.js";
 import { contextDims } from "./loop-coordinates.js";
 import { STORE_SCHEMA, type Database } from "../schema.js";
 import { REPLAYED_SEQ } from "./logs.js";
-import { fromStored } from "../stored-json.js";
+import { fromStored } from "../../journal/lossless-json.js";
 
 /** A loop of a run: every execution of the loop `name` at one place in the nesting, taken together. */
 export interface LoopStructure {

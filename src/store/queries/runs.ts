@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { JsonValue, RunStatus } from "../../journal/records.js";
 import type { ProjectScope } from "../project-scope.js";
 import { STORE_SCHEMA, type Database } from "../schema.js";
-import { fromStored } from "../stored-json.js";
+import { fromStored } from "../../journal/lossless-json.js";
 
 export interface RunSummary {
   projid: string;
@@ -354,7 +354,7 @@ export async function runArgs(db: Kysely<Database>, runIds: readonly number[]) {
     .then(decodedArgs);
 }
 
-/** Args rows with their values as they were given (see stored-json.ts). */
+/** Args rows with their values as they were given (see journal/lossless-json.ts). */
 function decodedArgs<T extends { value: JsonValue }>(rows: T[]): T[] {
   for (const row of rows) row.value = fromStored(row.value);
   return rows;

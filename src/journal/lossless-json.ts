@@ -7,18 +7,23 @@
  */
 
 const WRAPPER = "$flor.json";
+const NON_FINITE = new Set(["NaN", "Infinity", "-Infinity"]);
 /** NUL, or a surrogate escape: JSON.stringify escapes exactly the unpaired ones (and NUL). */
 const UNSTORABLE = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
 
 /** The JSON text to store for `value`. */
 export function storedJson(value: unknown): string {
+  // JSON has no NaN or infinities (JSON.stringify writes null): their names are kept instead.
+  if (typeof value === "number" && !Number.isFinite(value)) return JSON.stringify({ [WRAPPER]: String(value) });
   const text = JSON.stringify(value);
   return UNSTORABLE.test(text) || isWrapper(value) ? JSON.stringify({ [WRAPPER]: text }) : text;
 }
 
 /** A value read from a jsonb column, as it was logged. */
 export function fromStored<T>(value: T): T {
-  return isWrapper(value) ? (JSON.parse((value as Record<string, string>)[WRAPPER]!) as T) : value;
+  if (!isWrapper(value)) return value;
+  const text = (value as Record<string, string>)[WRAPPER]!;
+  return (NON_FINITE.has(text) ? Number(text) : JSON.parse(text)) as T;
 }
 
 function isWrapper(value: unknown): boolean {
