@@ -63,7 +63,7 @@ const CALL_DEPTH = 3;
  * functions of the module it calls. The code after the inner loops must not assign into registered
  * objects (it would change them twice); what it does through calls is checked when the replay runs
  * (the registered state at the iteration's end must equal the checkpoint). Anything else is a doubt:
- * the iteration executes in full.
+ * the iteration executes in full. Null when the loop has no inner loops (nothing to skip).
  */
 export function suffixReplay(
   code: string,
@@ -72,7 +72,7 @@ export function suffixReplay(
   name: string,
   loop: string,
   modules: ModuleSources,
-): SuffixReplay {
+): SuffixReplay | null {
   let file: ReturnType<typeof parseSource>;
   try {
     file = parseSource(code, filename);
@@ -108,7 +108,8 @@ export function suffixReplay(
   const own = statements.findIndex((statement) => logsAt(statement.node, name, line));
   if (own < 0) return { why: `flor.log("${name}") is not in a statement of flor.loop("${loop}")'s own body` };
   const inner = statements.flatMap((statement, i) => (hasLoop(statement.node) ? [i] : []));
-  if (inner.length === 0) return { why: "its iterations have no inner flor.loop to skip" };
+  // Nothing to skip: not a doubt, and nothing worth a note in the plan.
+  if (inner.length === 0) return null;
   if (inner.some((i) => florLoopName(statements[i]!.node) === null))
     return { why: "an inner flor.loop is not a statement of the loop's body of its own, so it may not run every iteration" };
   const last = Math.max(...inner);

@@ -64,6 +64,6 @@ describe("whether an iteration can skip its inner loops (data flow)", () => {
     expect(verdict('flor.log("loss", model.w[0]);')).toEqual({ why: expect.stringContaining("more than one place") });
     const flat =
       "import { flor } from 'flordb';\nconst m = { w: [1] };\nflor.checkpointing({ m });\nfor (const e of flor.loop('epoch', 3)) {\n  m.w[0] += 1;\n  flor.log('w', m.w[0]);\n}\n";
-    expect(suffixReplay(flat, "t.mjs", 6, "w", "epoch", new Map())).toEqual({ why: expect.stringContaining("no inner flor.loop") });
+    expect(suffixReplay(flat, "t.mjs", 6, "w", "epoch", new Map())).toBeNull();
   });
 });
