@@ -235,7 +235,8 @@ async function ingestJournal(
       // run ended meanwhile, writing its last batch and its end), and that is read before settling.
       const final = fstatSync(fd).size;
       if (final <= size) {
-        await settleStatus(store, projectId, state, size);
+        rows += await lastRecordWithoutNewline(store, projectId, fd, size, state);
+        if (!state.complete) await settleStatus(store, projectId, state, size);
         break;
       }
       size = final;
@@ -244,6 +245,23 @@ async function ingestJournal(
     closeSync(fd);
   }
   return rows;
+}
+
+/**
+ * The end of a journal whose writer is dead, when it is a whole record without its newline (the write
+ * of its batch was cut just before it): that record was written, so it is read like the others.
+ */
+async function lastRecordWithoutNewline(store: Store, projectId: number, fd: number, size: number, state: JournalState): Promise<number> {
+  if (state.offset >= size) return 0;
+  const tail = Buffer.allocUnsafe(size - state.offset);
+  const text = tail.toString("utf8", 0, readSync(fd, tail, 0, tail.length, state.offset));
+  if (decodeRecord(text) instanceof BadLine) return 0;
+  return store.transaction(async (tx) => {
+    const rows = await ingestLines(tx, projectId, `${text}\n`, state);
+    state.offset = size;
+    await saveState(tx.db, projectId, state);
+    return rows;
+  });
 }
 
 /** Whether the process writing a journal (as its header names it) still runs. */

@@ -247,9 +247,13 @@ export class FaultProject {
           this.check(outcome, (await this.stored(trial)).rows, this.flushedValues(journal!));
         } else {
           const bytes = readFileSync(journal!);
-          // Past the header and args (a run nobody can name is another fault), among the loop's records.
-          for (let i = 0; i < 1 + random.int(4); i++)
-            bytes[Math.floor(size / 4) + random.int(size - Math.floor(size / 4))] = random.int(256);
+          // Zeroed bytes, as a torn page leaves them, past the header and args (a run nobody can name is
+          // another fault), among the loop's records. A NUL is never valid JSON, so each damaged line is
+          // found. (A flipped digit that leaves a valid record is not: journals carry no checksums.)
+          for (let i = 0; i < 1 + random.int(4); i++) {
+            const at = Math.floor(size / 4) + random.int(size - Math.floor(size / 4));
+            bytes.fill(0, at, Math.min(size, at + 1 + random.int(64)));
+          }
           writeFileSync(journal!, bytes);
           // A damaged line is skipped and reported; no value may land at a wrong coordinate, and values
           // are lost only around the damage (a damaged loop record orphans at most its epoch's values).
