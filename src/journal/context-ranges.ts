@@ -52,10 +52,12 @@ export class ContextRanges {
     const latest = this.latest;
     if (latest !== undefined && id < end(latest))
       return `loop "${n}" opens context ${id}, which is not after the latest context ${end(latest) - 1}`;
-    if (latest !== undefined && this.implied && !this.unsure && id > end(latest)) latest.count = id - latest.id;
-    this.unsure = false;
+    // The parent first, while an unreadable line still makes implied ids unsure: that line may have been
+    // the parent's own `ctx` record, and implying it would nest this loop in the wrong context.
     const parent = p === null ? null : this.resolve(p);
     if (parent === undefined) return `loop "${n}" is nested in context ${p}, which the journal never opened`;
+    if (latest !== undefined && this.implied && !this.unsure && id > end(latest)) latest.count = id - latest.id;
+    this.unsure = false;
     if (
       latest !== undefined &&
       v === undefined &&

@@ -53,6 +53,18 @@ describe("context ranges", () => {
     expect(ranges.open(ctx(6, 1, "step", 1))).toBe('loop "step" opens context 6, which is not after the latest context 7');
   });
 
+  it("do not nest a loop in an implied context after an unreadable line that may have been its parent's", () => {
+    // Epoch 1's steps are contexts 2-5; epoch 2's own ctx record (context 6) was unreadable.
+    const ranges = new ContextRanges(2);
+    ranges.open(ctx(1, null, "epoch", 0));
+    ranges.open(ctx(2, 1, "step", 0));
+    expect(ranges.resolve(5)).toMatchObject({ id: 2, count: 4 });
+    ranges.lostTrack();
+    // The soak found epoch 2's steps nested in epoch 1's step range (values at a wrong epoch).
+    expect(ranges.open(ctx(7, 6, "step", 0))).toBe('loop "step" is nested in context 6, which the journal never opened');
+    expect(ranges.open(ctx(57, null, "epoch", 2))).toMatchObject({ fresh: true });
+  });
+
   it("forget old ranges but keep the ones that enclose the latest context", () => {
     const ranges = new ContextRanges(2);
     ranges.open(ctx(1, null, "outer", 0));
