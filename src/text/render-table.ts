@@ -10,19 +10,24 @@ export function render(columns: readonly string[], records: readonly object[], f
       2,
     )}\n`;
   if (format === "csv") {
-    const lines = [columns.map(csvField).join(","), ...rows.map((row) => columns.map((c) => csvField(cell(row[c], ""))).join(","))];
+    const lines = [columns.map(csvField).join(",")];
+    for (const row of rows) lines.push(columns.map((c) => csvField(cell(row[c], ""))).join(","));
     return `${lines.join("\r\n")}\r\n`;
   }
   if (rows.length === 0) return "(no rows)\n";
   const cells = rows.map((row) => columns.map((c) => truncate(cell(row[c], "-"))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  // A loop, not Math.max(...): a million rows as arguments overflow the stack.
+  const widths = columns.map((c) => c.length);
+  for (const r of cells) for (let i = 0; i < widths.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
   const numeric = columns.map((c) => rows.every((row) => row[c] === null || row[c] === undefined || typeof row[c] === "number"));
   const line = (values: string[]): string =>
     values
       .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
       .join("  ")
       .trimEnd();
-  return `${[line([...columns]), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")}\n`;
+  const lines = [line([...columns]), line(widths.map((w) => "-".repeat(w)))];
+  for (const r of cells) lines.push(line(r));
+  return `${lines.join("\n")}\n`;
 }
 
 /** JSON has no NaN or Infinity: they are written as strings so the value is not lost. */
