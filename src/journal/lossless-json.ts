@@ -11,12 +11,17 @@ const NON_FINITE = new Set(["NaN", "Infinity", "-Infinity"]);
 /** NUL, or a surrogate escape: JSON.stringify escapes exactly the unpaired ones (and NUL). */
 const UNSTORABLE = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
 
+/** Whether JSON text holds what PostgreSQL's text and jsonb refuse: a NUL or an unpaired surrogate (escaped). */
+export function holdsUnstorable(json: string): boolean {
+  return UNSTORABLE.test(json);
+}
+
 /** The JSON text to store for `value`. */
 export function storedJson(value: unknown): string {
   // JSON has no NaN or infinities (JSON.stringify writes null): their names are kept instead.
   if (typeof value === "number" && !Number.isFinite(value)) return JSON.stringify({ [WRAPPER]: String(value) });
   const text = JSON.stringify(value);
-  return UNSTORABLE.test(text) || isWrapper(value) ? JSON.stringify({ [WRAPPER]: text }) : text;
+  return holdsUnstorable(text) || isWrapper(value) ? JSON.stringify({ [WRAPPER]: text }) : text;
 }
 
 /** A value read from a jsonb column, as it was logged. */

@@ -1,3 +1,5 @@
+import { holdsUnstorable } from "./lossless-json.js";
+
 /**
  * Why a name of a logged value, loop or arg cannot be recorded, or null. Names become text columns
  * of the store, which cannot hold the character NUL nor an unpaired UTF-16 surrogate; refused where
@@ -5,8 +7,7 @@
  */
 export function nameProblem(name: unknown): string | null {
   if (typeof name !== "string" || name === "") return "name must be a non-empty string";
-  // JSON.stringify escapes exactly NUL's kind (control characters) and unpaired surrogates.
-  if (/\\u0000|\\ud[89a-f][0-9a-f]{2}/i.test(JSON.stringify(name)))
+  if (holdsUnstorable(JSON.stringify(name)))
     return `name ${JSON.stringify(name)} holds a NUL character or an unpaired surrogate, which no store can hold`;
   return null;
 }
