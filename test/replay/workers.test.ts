@@ -7,21 +7,53 @@ import { copyRepo, recordHistory } from "./replay-history.js";
 
 const pgUrl = inject("pgUrl");
 
-function output(child: ChildProcess): { text: () => string; waitFor: (pattern: RegExp) => Promise<void>; exited: Promise<number | null> } {
+interface Watched {
+  text: () => string;
+  /** Resolves once the output matches; rejects, with the output so far, if the process ends first or the time runs out. */
+  waitFor: (pattern: RegExp, ms: number) => Promise<void>;
+  /** Resolves with the exit code; kills the process and rejects, with its output, if it has not ended within `ms`. */
+  exit: (ms: number) => Promise<number | null>;
+  pid: number;
+}
+
+function watch(name: string, child: ChildProcess): Watched {
   let text = "";
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  let code: number | null | undefined;
+  const listeners = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
     text += chunk.toString();
-    for (const waiter of waiters.splice(0))
-      if (waiter.pattern.test(text)) waiter.resolve();
-      else waiters.push(waiter);
+    for (const listener of listeners) listener();
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
+  child.on("close", (exitCode) => {
+    code = exitCode;
+    for (const listener of listeners) listener();
+  });
+  const until = <T>(ms: number, what: string, check: () => T | undefined): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const listener = (): void => {
+        const value = check();
+        if (value !== undefined) finish(() => resolve(value));
+        else if (code !== undefined) finish(() => reject(new Error(`${name} exited (${code}) before ${what}; it printed:\n${text}`)));
+      };
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        finish(() => reject(new Error(`${name}: no ${what} within ${ms / 1000} s; it printed:\n${text}`)));
+      }, ms);
+      const finish = (settle: () => void): void => {
+        clearTimeout(timer);
+        listeners.delete(listener);
+        settle();
+      };
+      listeners.add(listener);
+      listener();
+    });
   return {
     text: () => text,
-    waitFor: (pattern) => new Promise((resolve) => (pattern.test(text) ? resolve() : waiters.push({ pattern, resolve }))),
-    exited: new Promise((resolve) => child.on("close", resolve)),
+    waitFor: (pattern, ms) => until(ms, `output matching ${pattern}`, () => (pattern.test(text) ? true : undefined)).then(() => undefined),
+    pid: child.pid!,
+    exit: (ms) => until(ms, "exit", () => (code === undefined ? undefined : { code })).then(({ code }) => code),
   };
 }
 
@@ -33,15 +65,13 @@ describe.skipIf(!pgUrl)("replay through the job queue on a PostgreSQL server", (
     const local = TestRepo.at(copyRepo(repo, `${repo.dir}-local`));
     try {
       expect(repo.flor(["ingest"], env).status).toBe(0);
-      // Idle long enough that a loaded machine's ingest and planning cannot outlast the workers' patience.
-      const workers = [0, 1].map(() => output(repo.startFlor(["worker", "--workers", "1", "--idle-exit", "15"], env)));
-      await Promise.all(workers.map((w) => w.waitFor(/waiting for replay tasks/)));
-
-      const replay = repo.flor(["replay", "w1", "w0_part", "--workers", "0"], env);
-      expect(replay.stderr).toMatch(/queued for `flor worker` processes/);
-      expect(replay.status, replay.stderr).toBe(0);
-      const codes = await Promise.all(workers.map((w) => w.exited));
-      expect(codes).toEqual([0, 0]);
+      // The workers start once the tasks are queued: planning on a loaded machine cannot outlast their patience.
+      const replay = watch("flor replay", repo.startFlor(["replay", "w1", "w0_part", "--workers", "0"], env));
+      await replay.waitFor(/queued for `flor worker` processes/, 150_000);
+      const workers = [0, 1].map((i) => watch(`flor worker ${i}`, repo.startFlor(["worker", "--workers", "1", "--idle-exit", "10"], env)));
+      await Promise.all(workers.map((w) => w.waitFor(/waiting for replay tasks/, 60_000)));
+      expect(await replay.exit(150_000), replay.text()).toBe(0);
+      expect(await Promise.all(workers.map((w) => w.exit(90_000)))).toEqual([0, 0]);
       for (const worker of workers) expect(worker.text()).toMatch(/task \d+ done/);
 
       const client = new pg.Client({ connectionString: url });
@@ -70,7 +100,7 @@ describe.skipIf(!pgUrl)("replay through the job queue on a PostgreSQL server", (
       local.remove();
       await dropDatabase(url);
     }
-  }, 240_000);
+  }, 480_000);
 
   it("flor replay works the queued tasks itself with --workers N when no flor worker runs", async () => {
     const repo = recordHistory();
@@ -92,4 +122,19 @@ describe.skipIf(!pgUrl)("replay through the job queue on a PostgreSQL server", (
       await dropDatabase(url);
     }
   }, 120_000);
+
+  it("a `flor worker` told to stop (Ctrl-C) exits, even with --idle-exit set", async () => {
+    const repo = recordHistory();
+    const url = await freshDatabaseUrl(pgUrl!);
+    try {
+      const worker = watch("flor worker", repo.startFlor(["worker", "--idle-exit", "600"], { FLOR_DATABASE_URL: url }));
+      await worker.waitFor(/waiting for replay tasks/, 60_000);
+      process.kill(worker.pid, "SIGINT");
+      expect(await worker.exit(60_000), worker.text()).toBe(0);
+      expect(worker.text()).toMatch(/stopping \(SIGINT/);
+    } finally {
+      repo.remove();
+      await dropDatabase(url);
+    }
+  }, 180_000);
 });

@@ -30,25 +30,31 @@ async function work(session: ProjectSession, workers: number, idleExit: number |
     process.stderr.write(`flor worker: task ${taskId} ${outcome}\n`);
   });
   process.stderr.write(`flor worker: waiting for replay tasks of ${session.project.projid} (${workers} at a time)\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+  const why = await new Promise<string>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (reason: string): void => {
+      // Whichever ends the wait, the idle check must not outlive it: its interval would keep the process alive.
+      clearInterval(timer);
+      process.off("SIGINT", interrupted);
+      process.off("SIGTERM", interrupted);
+      resolve(reason);
+    };
+    const interrupted = (signal: NodeJS.Signals): void => stop(`${signal}: finishing the running tasks`);
+    process.once("SIGINT", interrupted);
+    process.once("SIGTERM", interrupted);
     if (idleExit !== undefined) {
-      const timer = setInterval(() => {
+      timer = setInterval(() => {
         void hasActiveTasks(session.project).then(
           (active) => {
             if (active) lastActivity = performance.now();
-            else if (performance.now() - lastActivity > idleExit * 1000) {
-              clearInterval(timer);
-              resolve();
-            }
+            else if (performance.now() - lastActivity > idleExit * 1000) stop(`no task queued or running for ${idleExit} s`);
           },
           () => undefined,
         );
       }, 250);
     }
   });
+  process.stderr.write(`flor worker: stopping (${why})\n`);
   await queue.stop();
   return `flor worker: ran ${done} tasks\n`;
 }
