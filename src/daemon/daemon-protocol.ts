@@ -41,21 +41,48 @@ export function encodeFrame(message: DaemonRequest | DaemonMessage): Buffer {
   return Buffer.concat([head, body]);
 }
 
-/** Reassembles frames from the chunks a socket delivers. */
+/**
+ * Reassembles frames from the chunks a socket delivers. Chunks are kept apart until a frame is whole:
+ * concatenating each one onto what came before would copy a large answer (100k rows) over and over.
+ */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The length of the frame being read, once its 4-byte head has arrived. */
+  private expected: number | null = null;
 
   /** The complete messages that `chunk` finishes, in order. */
   push(chunk: Buffer): unknown[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
     const messages: unknown[] = [];
-    while (this.pending.length >= 4) {
-      const length = this.pending.readUInt32BE(0);
-      if (this.pending.length < 4 + length) break;
-      messages.push(deserialize(this.pending.subarray(4, 4 + length)));
-      this.pending = this.pending.subarray(4 + length);
+    for (;;) {
+      if (this.expected === null) {
+        if (this.buffered < 4) break;
+        this.expected = this.take(4).readUInt32BE(0);
+      }
+      if (this.buffered < this.expected) break;
+      messages.push(deserialize(this.take(this.expected)));
+      this.expected = null;
     }
     return messages;
+  }
+
+  /** The next `length` bytes, removed from the chunks (copied only when they span several). */
+  private take(length: number): Buffer {
+    const first = this.chunks[0]!;
+    let bytes: Buffer;
+    if (first.length >= length) {
+      bytes = first.subarray(0, length);
+      if (first.length === length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(length);
+    } else {
+      const whole = Buffer.concat(this.chunks);
+      bytes = whole.subarray(0, length);
+      this.chunks = whole.length === length ? [] : [whole.subarray(length)];
+    }
+    this.buffered -= length;
+    return bytes;
   }
 }
 

