@@ -26,8 +26,9 @@ function watch(name: string, child: ChildProcess): Watched {
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
-  child.on("close", (exitCode) => {
+  child.on("close", (exitCode, signal) => {
     code = exitCode;
+    if (signal !== null) text += `\n(ended by ${signal})`;
     for (const listener of listeners) listener();
   });
   const until = <T>(ms: number, what: string, check: () => T | undefined): Promise<T> =>

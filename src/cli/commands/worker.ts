@@ -29,7 +29,6 @@ async function work(session: ProjectSession, workers: number, idleExit: number |
     lastActivity = performance.now();
     process.stderr.write(`flor worker: task ${taskId} ${outcome}\n`);
   });
-  process.stderr.write(`flor worker: waiting for replay tasks of ${session.project.projid} (${workers} at a time)\n`);
   const why = await new Promise<string>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     const stop = (reason: string): void => {
@@ -42,6 +41,8 @@ async function work(session: ProjectSession, workers: number, idleExit: number |
     const interrupted = (signal: NodeJS.Signals): void => stop(`${signal}: finishing the running tasks`);
     process.once("SIGINT", interrupted);
     process.once("SIGTERM", interrupted);
+    // Said only once the handlers are in place: a Ctrl-C right after it must stop the worker, not kill it.
+    process.stderr.write(`flor worker: waiting for replay tasks of ${session.project.projid} (${workers} at a time)\n`);
     if (idleExit !== undefined) {
       timer = setInterval(() => {
         void hasActiveTasks(session.project).then(
