@@ -16,7 +16,7 @@ import { parseQuery } from "../src/florql/parse.js";
 import { analyze } from "../src/florql/analyze.js";
 import { compileSql } from "../src/florql/compile-sql.js";
 import { QueryCatalog } from "../src/florql/catalog.js";
-import { median } from "./bench-repo.js";
+import { median, versusHandSql } from "./bench-repo.js";
 import { postgresServer } from "./postgres-server.js";
 import { writeTrainingJournals } from "./synthetic-journals.js";
 
@@ -73,30 +73,14 @@ const QUERIES: { name: string; florql: string; hand: ReturnType<typeof sql> }[] 
   },
 ];
 
-async function timeIt(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return performance.now() - started;
-}
-
 async function compare(store: Store, layout: ProjectLayout, kind: string): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
   const session = await ProjectSession.over(store, layout, { workers: 1, lifetime: "command" });
-  for (const { name, florql, hand } of QUERIES) {
-    const viaFlorql = () => session.answerQuery(florql, "none");
-    const [a, b] = [await viaFlorql(), await hand.execute(store.db)];
-    if (a.rows.length !== b.rows.length)
-      throw new Error(`${name}: FlorQL gave ${a.rows.length} rows, the hand-written SQL ${b.rows.length}`);
-    const florTimes: number[] = [];
-    const handTimes: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      florTimes.push(await timeIt(viaFlorql));
-      handTimes.push(await timeIt(() => hand.execute(store.db)));
-    }
-    const f = median(florTimes);
-    const h = median(handTimes);
-    line(`| ${kind} | ${name} (${a.rows.length} rows) | ${h.toFixed(1)} ms | ${f.toFixed(1)} ms | ${(f / h).toFixed(2)}× |`);
-    results[name] = { rows: a.rows.length, handMs: h, florqlMs: f, ratio: f / h };
+  for (const question of QUERIES) {
+    const { rows, florqlMs: f, handMs: h } = await versusHandSql(store, session, question, ROUNDS);
+    const { name } = question;
+    line(`| ${kind} | ${name} (${rows} rows) | ${h.toFixed(1)} ms | ${f.toFixed(1)} ms | ${(f / h).toFixed(2)}× |`);
+    results[name] = { rows, handMs: h, florqlMs: f, ratio: f / h };
   }
   return results;
 }

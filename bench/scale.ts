@@ -16,7 +16,7 @@ import { parseQuery } from "../src/florql/parse.js";
 import { analyze } from "../src/florql/analyze.js";
 import { compileSql } from "../src/florql/compile-sql.js";
 import { QueryCatalog } from "../src/florql/catalog.js";
-import { benchRepo, median } from "./bench-repo.js";
+import { benchRepo, median, versusHandSql } from "./bench-repo.js";
 import { postgresServer } from "./postgres-server.js";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../bin/flor.js");
@@ -148,12 +148,6 @@ function questions(seed: number | null, aggregateTargetMs: number): Question[] {
   ];
 }
 
-async function timeIt(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return performance.now() - started;
-}
-
 /** Whether the point filter's compiled SQL reads the values through an index (EXPLAIN), and its plan's scans. */
 async function pointPlan(store: Store, layout: ProjectLayout, florql: string): Promise<string> {
   const catalog = await QueryCatalog.load(await bindProject(store, layout.projid), layout.root);
@@ -171,24 +165,12 @@ async function pointPlan(store: Store, layout: ProjectLayout, florql: string): P
 async function answer(store: Store, layout: ProjectLayout, kind: string, list: Question[], rounds: number) {
   const results: Record<string, unknown> = {};
   const session = await ProjectSession.over(store, layout, { workers: 1, lifetime: "command" });
-  for (const { name, florql, hand, targetMs } of list) {
-    const viaFlorql = () => session.answerQuery(florql, "none");
-    const [a, b] = [await viaFlorql(), await hand.execute(store.db)];
-    if (a.rows.length !== b.rows.length)
-      throw new Error(`${name}: FlorQL gave ${a.rows.length} rows, the hand-written SQL ${b.rows.length}`);
-    const florTimes: number[] = [];
-    const handTimes: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      florTimes.push(await timeIt(viaFlorql));
-      handTimes.push(await timeIt(() => hand.execute(store.db)));
-    }
-    const f = median(florTimes);
-    const h = median(handTimes);
+  for (const question of list) {
+    const { name, florql, targetMs } = question;
+    const { rows, florqlMs: f, handMs: h } = await versusHandSql(store, session, question, rounds);
     const target = targetMs === undefined ? "" : ` (target ≤ ${targetMs} ms: ${f <= targetMs ? "met" : "NOT met"})`;
-    line(
-      `| ${kind} | ${name}: \`${florql}\` (${a.rows.length} rows) | ${h.toFixed(1)} ms | ${f.toFixed(1)} ms${target} | ${(f / h).toFixed(2)}× |`,
-    );
-    results[name] = { florql, rows: a.rows.length, handMs: h, florqlMs: f, targetMs };
+    line(`| ${kind} | ${name}: \`${florql}\` (${rows} rows) | ${h.toFixed(1)} ms | ${f.toFixed(1)} ms${target} | ${(f / h).toFixed(2)}× |`);
+    results[name] = { florql, rows, handMs: h, florqlMs: f, targetMs };
   }
   return results;
 }
