@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { isAlive } from "../../src/store/pglite-lock.js";
 import { TestRepo } from "../helpers/repo.js";
 
 // A long synchronous loop (timers starve) and a long awaiting one: each writes its pid, then runs ~60 s.
@@ -18,14 +20,8 @@ writeFileSync("pid", String(process.pid));
 await new Promise((resolve) => setTimeout(resolve, 60_000));
 `;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether the process runs (an exited one that nobody has collected yet does not). */
+const alive = (pid: number): boolean => isAlive({ pid, host: hostname() });
 
 describe("a replay task whose replay was killed", () => {
   let repo: TestRepo;
