@@ -334,7 +334,8 @@ try {
     });
   if (typeof output === "string") process.stdout.write(output);
   else {
-    process.stdout.write(output.stdout);
+    if (typeof output.stdout === "string") process.stdout.write(output.stdout);
+    else for (const piece of output.stdout) process.stdout.write(piece);
     process.stderr.write(output.stderr);
     process.exitCode = output.exitCode;
   }

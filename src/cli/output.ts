@@ -1,11 +1,12 @@
 import { FlorUsageError } from "../errors.js";
 import type { OutputFormat } from "../text/render-table.js";
 
-export { render, type OutputFormat } from "../text/render-table.js";
+export { render, renderPieces, type OutputFormat } from "../text/render-table.js";
 
 /** What a command prints, and its exit code. */
 export interface CommandOutput {
-  stdout: string;
+  /** The text, or its pieces as they are made (a large answer is written out without being held whole). */
+  stdout: string | Iterable<string>;
   stderr: string;
   exitCode: number;
 }
@@ -14,4 +15,9 @@ export function parseFormat(value: string | undefined): OutputFormat {
   if (value === undefined) return "table";
   if (value === "table" || value === "json" || value === "csv") return value;
   throw new FlorUsageError(`--format must be table, json or csv, not "${value}"`);
+}
+
+/** A command's whole stdout as one string (for tests and callers that need it whole). */
+export function stdoutText(output: CommandOutput): string {
+  return typeof output.stdout === "string" ? output.stdout : [...output.stdout].join("");
 }

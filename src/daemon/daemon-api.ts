@@ -22,6 +22,7 @@ import type { ReplayJob } from "../store/queries/replay-jobs.js";
 import type { RunSummary } from "../store/queries/runs.js";
 import type { CodeVersion } from "../versions/versions.js";
 import { DaemonClient } from "./daemon-client.js";
+import { type PackedRows, unpackRows } from "./packed-rows.js";
 
 /**
  * FlorApi and StoreApi through the daemon (or `flor serve`) holding the project's embedded store: the
@@ -51,11 +52,12 @@ export class DaemonApi implements FlorApi, StoreApi {
     return this.ask("explain", [text, this.options.workers]);
   }
 
-  answerQuery(text: string, mode: ReplayMode, hooks: QueryHooks = {}): Promise<QueryAnswer> {
-    return this.ask("answerQuery", [text, mode, this.options.workers], {
+  async answerQuery(text: string, mode: ReplayMode, hooks: QueryHooks = {}): Promise<QueryAnswer> {
+    const answer = await this.ask<Omit<QueryAnswer, "rows"> & { rows: PackedRows }>("answerQuery", [text, mode, this.options.workers], {
       filling: (missing) => hooks.onFilling?.(missing as MissingValues),
       progress: (job) => hooks.onProgress?.(job as JobState),
     });
+    return { ...answer, rows: unpackRows(answer.rows) };
   }
 
   replay(ask: ReplayAsk, hooks: ReplayHooks = {}): Promise<ReplayOutcome> {
@@ -72,8 +74,9 @@ export class DaemonApi implements FlorApi, StoreApi {
     return this.ask("cancelReplay", [jobId]);
   }
 
-  dataframe(names: readonly string[]): Promise<DataFrame> {
-    return this.ask("dataframe", [names]);
+  async dataframe(names: readonly string[]): Promise<DataFrame> {
+    const frame = await this.ask<Omit<DataFrame, "rows"> & { rows: PackedRows }>("dataframe", [names]);
+    return { ...frame, rows: unpackRows(frame.rows) };
   }
 
   planReplay(ask: ReplayAsk): Promise<{ plan: ReplayPlan }> {

@@ -6,6 +6,7 @@ import { FlorError } from "../errors.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { PlannedTask } from "../replay/replay-plan.js";
 import { buildId } from "./daemon-paths.js";
+import { packRows } from "./packed-rows.js";
 import { encodeError, encodeFrame, FrameReader, type DaemonMessage, type DaemonRequest } from "./daemon-protocol.js";
 import type { StoreIngests } from "./store-ingests.js";
 
@@ -226,7 +227,7 @@ export class DaemonServer {
       // A job the daemon runs runs in the background, as far as the command can tell.
       const started = answer.notes.started;
       if (started?.runner === "server" && this.options.host === "daemon") answer.notes.started = { ...started, runner: "background" };
-      return answer;
+      return { ...answer, rows: packRows(answer.columns, answer.rows) };
     },
     replay: async ([ask, workers], emit) => {
       const session = await this.fresh(emit, workers);
@@ -236,7 +237,10 @@ export class DaemonServer {
       });
     },
     cancelReplay: async ([jobId], emit) => (await this.fresh(emit)).cancelReplay(jobId as number),
-    dataframe: async ([names], emit) => (await this.fresh(emit)).dataframe(names as string[]),
+    dataframe: async ([names], emit) => {
+      const frame = await (await this.fresh(emit)).dataframe(names as string[]);
+      return { ...frame, rows: packRows(frame.columns, frame.rows) };
+    },
     // The command's ingest is the report: nothing is ingested before it.
     ingest: async ([rebuild]) => this.options.ingests.ingest(rebuild === true),
     planReplay: async ([ask, workers], emit) => {

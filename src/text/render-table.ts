@@ -1,33 +1,102 @@
 export type OutputFormat = "table" | "json" | "csv";
 
+/** Rows per piece of rendered text: enough to keep writes few, small enough that a large answer's text is never held whole. */
+const ROWS_PER_PIECE = 100;
+
+export interface RenderOptions {
+  /** Columns a table shows by their first 10 characters (vids); json and csv keep them whole. */
+  short?: readonly string[];
+}
+
 /** Renders rows: json is an array of row objects, csv follows RFC 4180, table aligns columns for people. */
-export function render(columns: readonly string[], records: readonly object[], format: OutputFormat): string {
+export function render(columns: readonly string[], records: readonly object[], format: OutputFormat, options: RenderOptions = {}): string {
+  let text = "";
+  for (const piece of renderPieces(columns, records, format, options)) text += piece;
+  return text;
+}
+
+/**
+ * The same text as `render`, in pieces of a few thousand rows, made as they are read: a command that prints
+ * a large answer writes it out piece by piece instead of building a string (and, for a table, an array of
+ * cells) as large as the answer first.
+ */
+export function* renderPieces(
+  columns: readonly string[],
+  records: readonly object[],
+  format: OutputFormat,
+  options: RenderOptions = {},
+): Generator<string> {
   const rows = records as readonly Record<string, unknown>[];
-  if (format === "json")
-    return `${JSON.stringify(
-      rows.map((row) => Object.fromEntries(columns.map((c) => [c, jsonSafe(row[c])]))),
-      null,
-      2,
-    )}\n`;
-  if (format === "csv") {
-    const lines = [columns.map(csvField).join(",")];
-    for (const row of rows) lines.push(columns.map((c) => csvField(cell(row[c], ""))).join(","));
-    return `${lines.join("\r\n")}\r\n`;
+  if (format === "json") yield* jsonPieces(columns, rows);
+  else if (format === "csv") {
+    let piece = `${columns.map(csvField).join(",")}\r\n`;
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      piece += `${columns.map((c) => csvField(cell(row[c], ""))).join(",")}\r\n`;
+      if ((r + 1) % ROWS_PER_PIECE === 0) {
+        yield piece;
+        piece = "";
+      }
+    }
+    if (piece !== "") yield piece;
+  } else if (rows.length === 0) yield "(no rows)\n";
+  else yield* tablePieces(columns, rows, options.short ?? []);
+}
+
+function* jsonPieces(columns: readonly string[], rows: readonly Record<string, unknown>[]): Generator<string> {
+  if (rows.length === 0) {
+    yield "[]\n";
+    return;
   }
-  if (rows.length === 0) return "(no rows)\n";
-  const cells = rows.map((row) => columns.map((c) => truncate(cell(row[c], "-"))));
-  // A loop, not Math.max(...): a million rows as arguments overflow the stack.
+  // Each row as JSON.stringify(rows, null, 2) would print it: its own 2-space indented text, indented once more.
+  let piece = "[\n";
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    const text = JSON.stringify(Object.fromEntries(columns.map((c) => [c, jsonSafe(row[c])])), null, 2);
+    piece += `  ${text.replaceAll("\n", "\n  ")}${r === rows.length - 1 ? "\n]\n" : ",\n"}`;
+    if ((r + 1) % ROWS_PER_PIECE === 0) {
+      yield piece;
+      piece = "";
+    }
+  }
+  if (piece !== "") yield piece;
+}
+
+function* tablePieces(columns: readonly string[], rows: readonly Record<string, unknown>[], short: readonly string[]): Generator<string> {
+  const cut = columns.map((c) => short.includes(c));
+  const tableCell = (value: unknown, i: number): string => {
+    const text = truncate(cell(value, "-"));
+    return cut[i] && typeof value === "string" ? text.slice(0, 10) : text;
+  };
+  // Two passes over the rows, each cell's text made in both, rather than every cell kept between them.
   const widths = columns.map((c) => c.length);
-  for (const r of cells) for (let i = 0; i < widths.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
-  const numeric = columns.map((c) => rows.every((row) => row[c] === null || row[c] === undefined || typeof row[c] === "number"));
-  const line = (values: string[]): string =>
-    values
-      .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  const lines = [line([...columns]), line(widths.map((w) => "-".repeat(w)))];
-  for (const r of cells) lines.push(line(r));
-  return `${lines.join("\n")}\n`;
+  const numeric = columns.map(() => true);
+  for (const row of rows)
+    for (let i = 0; i < columns.length; i++) {
+      const value = row[columns[i]!];
+      const width = tableCell(value, i).length;
+      if (width > widths[i]!) widths[i] = width;
+      if (value !== null && value !== undefined && typeof value !== "number") numeric[i] = false;
+    }
+  // Built by concatenation, without arrays per row: a large table's rows are most of what the command allocates.
+  const line = (text: (i: number) => string): string => {
+    let out = "";
+    for (let i = 0; i < columns.length; i++) {
+      const value = text(i);
+      out += `${i === 0 ? "" : "  "}${numeric[i] ? value.padStart(widths[i]!) : value.padEnd(widths[i]!)}`;
+    }
+    return out.trimEnd();
+  };
+  let piece = `${line((i) => columns[i]!)}\n${line((i) => "-".repeat(widths[i]!))}\n`;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    piece += `${line((i) => tableCell(row[columns[i]!], i))}\n`;
+    if ((r + 1) % ROWS_PER_PIECE === 0) {
+      yield piece;
+      piece = "";
+    }
+  }
+  if (piece !== "") yield piece;
 }
 
 /** JSON has no NaN or Infinity: they are written as strings so the value is not lost. */

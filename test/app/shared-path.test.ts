@@ -2,12 +2,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { QueryAnswer } from "../../src/app/flor-api.js";
+import type { FlorApi, QueryAnswer } from "../../src/app/flor-api.js";
 import { LocalApi } from "../../src/app/local-api.js";
 import { ProjectSession } from "../../src/app/project-session.js";
 import { RemoteApi } from "../../src/app/remote-api.js";
 import { ServeClient } from "../../src/app/serve-client.js";
 import { queryCommand } from "../../src/cli/commands/query.js";
+import { stdoutText } from "../../src/cli/output.js";
 import { createFlorYoga } from "../../src/graphql/server.js";
 import type { TestRepo } from "../helpers/repo.js";
 import { recordHistory } from "../replay/replay-history.js";
@@ -102,8 +103,12 @@ describe("one service answers the CLI, here and through flor serve, and GraphQL"
 
   it("the query command prints the same answer and notes over either transport", async () => {
     const options = { explain: false, replay: "none", format: "json" } as const;
-    const here = await queryCommand(new LocalApi(session), QUESTION, options);
-    const there = await queryCommand(remote, QUESTION, options);
+    const printed = async (api: FlorApi) => {
+      const output = await queryCommand(api, QUESTION, options);
+      return { ...output, stdout: stdoutText(output) };
+    };
+    const here = await printed(new LocalApi(session));
+    const there = await printed(remote);
     expect(there).toEqual(here);
     expect(here.stderr).toBe("flor: w1 missing for 4 run(s); run with --replay wait to fill them\n");
     expect((JSON.parse(here.stdout) as { w1: unknown }[]).every((row) => row.w1 === null)).toBe(true);
