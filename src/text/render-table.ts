@@ -1,6 +1,9 @@
 export type OutputFormat = "table" | "json" | "csv";
 
-/** Rows per piece of rendered text: enough to keep writes few, small enough that a large answer's text is never held whole. */
+/**
+ * Rows per piece of rendered text. Small: a piece being built survives the garbage collections its rows' strings
+ * cause, and 2,000-row pieces kept old space growing (100k rows printed: 78 MB peak, against 72 MB with 100).
+ */
 const ROWS_PER_PIECE = 100;
 
 export interface RenderOptions {
@@ -16,7 +19,7 @@ export function render(columns: readonly string[], records: readonly object[], f
 }
 
 /**
- * The same text as `render`, in pieces of a few thousand rows, made as they are read: a command that prints
+ * The same text as `render`, in pieces of ROWS_PER_PIECE rows, made as they are read: a command that prints
  * a large answer writes it out piece by piece instead of building a string (and, for a table, an array of
  * cells) as large as the answer first.
  */
