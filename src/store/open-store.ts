@@ -1,4 +1,4 @@
-import { existsSync, renameSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -15,6 +15,7 @@ import { quoteIdentifier, toCsv, type BulkColumn } from "./bulk-insert.js";
 import type { BinaryRows } from "./binary-rows.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
 import { configuredServerUrl } from "./server-url.js";
+import { storeTemplate } from "./store-template.js";
 
 export type StoreKind = "pglite" | "postgres";
 
@@ -59,6 +60,8 @@ export interface StoreOptions {
    * instead of failing: for a rebuild from the journals, which hold everything it had.
    */
   setAsideBroken?: boolean;
+  /** Whether a new embedded store starts from the build's template (default: yes; see store-template.ts). */
+  template?: boolean;
 }
 
 /** The command name the flor daemon holds the embedded store under (see src/daemon). */
@@ -85,6 +88,7 @@ export async function openStore(layout: ProjectLayout, options: StoreOptions = {
     ? openServer(url)
     : openEmbedded(layout.databaseDir, layout.databaseLock, options.command ?? "flor", options.waitSeconds ?? 0, options.takeOver ?? true, {
         setAsideBroken: options.setAsideBroken === true,
+        template: options.template !== false,
       });
 }
 
@@ -111,7 +115,7 @@ async function openEmbedded(
   command: string,
   waitSeconds: number,
   takeOver: boolean,
-  { setAsideBroken }: { setAsideBroken: boolean },
+  { setAsideBroken, template }: { setAsideBroken: boolean; template: boolean },
 ): Promise<Store> {
   let deadline = performance.now() + waitSeconds * 1000;
   const asked = new Set<number>();
@@ -143,13 +147,13 @@ async function openEmbedded(
   let setAside: string | null = null;
   try {
     try {
-      pglite = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
+      pglite = await startPGlite(dataDir, template);
     } catch (error) {
       if (!(setAsideBroken && existsSync(dataDir))) throw error;
       // Kept, not deleted: whatever in it the journals do not hold (the history of replay jobs) stays readable.
       setAside = `${dataDir}.broken-${new Date().toISOString().replace(/[:.]/g, "-")}`;
       renameSync(dataDir, setAside);
-      pglite = await PGlite.create({ dataDir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
+      pglite = await startPGlite(dataDir, template);
     }
   } catch (error) {
     lock.release();
@@ -178,6 +182,21 @@ async function openEmbedded(
     await pglite.close();
     lock.release();
   });
+}
+
+/** PGlite on `dataDir`; a store not created yet (no folder, or an empty one) starts from the build's template. */
+async function startPGlite(dataDir: string, useTemplate: boolean): Promise<PGlite> {
+  const startParams = [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS];
+  const template = !useTemplate || (existsSync(dataDir) && readdirSync(dataDir).length > 0) ? null : await storeTemplate();
+  if (template !== null) {
+    try {
+      return await PGlite.create({ dataDir, loadDataDir: template, startParams });
+    } catch {
+      // A template that does not load is only slower: the folder held nothing before, and initdb makes the store.
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  return PGlite.create({ dataDir, startParams });
 }
 
 function kyselyOn(pool: Pick<pg.Pool, "connect" | "end">): Kysely<Database> {
