@@ -16,6 +16,7 @@ import { parseQuery } from "../src/florql/parse.js";
 import { analyze } from "../src/florql/analyze.js";
 import { compileSql } from "../src/florql/compile-sql.js";
 import { QueryCatalog } from "../src/florql/catalog.js";
+import { planQuery } from "../src/florql/query-service.js";
 import { benchRepo, median, versusHandSql } from "./bench-repo.js";
 import { postgresServer } from "./postgres-server.js";
 
@@ -193,8 +194,9 @@ async function answer(store: Store, layout: ProjectLayout, kind: string, list: Q
  * value (compiled with `partialAggregates: false`, run without parsing and planning), and by hand.
  */
 async function everyValue(store: Store, layout: ProjectLayout, florql: string, hand: RawBuilder<unknown>, rounds: number) {
-  const catalog = await QueryCatalog.load(await bindProject(store, layout.projid), layout.root);
-  const compiled = compileSql(analyze(parseQuery(florql), florql, catalog), layout.projid, null, new Map(), { partialAggregates: false });
+  // Planned as FlorQL plans it (the run scope its WHERE pushes down), then compiled the old way.
+  const plan = await planQuery(await bindProject(store, layout.projid), layout, florql, { workers: 1 });
+  const compiled = compileSql(plan.analyzed, layout.projid, plan.runIds, new Map(), { partialAggregates: false });
   const florTimes: number[] = [];
   const handTimes: number[] = [];
   for (let round = 0; round < Math.min(rounds, 3); round++) {

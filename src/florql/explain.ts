@@ -55,6 +55,7 @@ export function explainText(plan: QueryPlan): string {
 function pathText(path: AggregatePath): string {
   if (path.plan === null) return `reads every value (${path.reason})`;
   const { name, indexKeys } = path.plan;
-  const own = indexKeys.length === 0 ? "" : `; streams whose own loop is ${indexKeys.join(" or ")} read their values`;
+  const own =
+    indexKeys.length === 0 ? "" : `; streams whose own loop is ${indexKeys.join(" or ")}, over more than one iteration, read their values`;
   return `combines per-stream partial aggregates of ${name} kept at ingest${own}`;
 }

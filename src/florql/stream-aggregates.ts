@@ -10,8 +10,8 @@ export interface StreamAggregatePlan {
   name: string;
   /**
    * The loop indexes the query reads (groups by, filters on, selects): a stream whose own loop is one
-   * of them has a different index per value, so its values are read; every other stream has one index
-   * per loop (its enclosing loops'), and its partial aggregates are combined.
+   * of them, over more than one iteration, has a different index per value, so its values are read;
+   * every other stream has one index per loop, and its partial aggregates are combined.
    */
   indexKeys: string[];
 }
