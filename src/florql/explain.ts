@@ -1,6 +1,7 @@
 import { render } from "../text/render-table.js";
 import { replayRunsTable } from "../replay/describe-runs.js";
 import type { QueryPlan } from "./query-service.js";
+import type { AggregatePath } from "./stream-aggregates.js";
 
 /**
  * EXPLAIN for people: the run scope after pushdown, which versions have each column (recorded, filled by
@@ -42,9 +43,19 @@ export function explainText(plan: QueryPlan): string {
     lines.push("", "replay: none needed");
   }
   for (const { name, runs, reasons } of plan.unfillable) lines.push(`cannot fill ${name} for ${runs} run(s): ${reasons.join("; ")}`);
+  if (analyzed.logs.length > 0) lines.push("", `path: ${pathText(plan.compiled.path)}`);
   lines.push("", "sql:", plan.sql.text.replace(/\s+/g, " ").trim(), `parameters: ${JSON.stringify(plan.sql.parameters)}`);
   lines.push(
     `planning: parse ${plan.timings.parseMs.toFixed(2)} ms, catalog ${plan.timings.catalogMs.toFixed(1)} ms, analysis and SQL ${plan.timings.planMs.toFixed(2)} ms`,
   );
   return `${lines.join("\n")}\n`;
+}
+
+/** Which values the SQL reads: per-stream partial aggregates, or every value of the query's names (and why). */
+function pathText(path: AggregatePath): string {
+  if (path.plan === null) return `reads every value (${path.reason})`;
+  const { name, indexKeys } = path.plan;
+  const own =
+    indexKeys.length === 0 ? "" : `; streams whose own loop is ${indexKeys.join(" or ")}, over more than one iteration, read their values`;
+  return `combines per-stream partial aggregates of ${name} kept at ingest${own}`;
 }

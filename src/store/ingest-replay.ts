@@ -11,6 +11,8 @@ import { allContexts, contextsInRanges, topContexts, type ContextRow } from "./q
 import { withExplicitContexts } from "../journal/context-ranges.js";
 import { BinaryRows } from "./binary-rows.js";
 import { VALUE_COLUMNS } from "./run-reader.js";
+import { StreamStats } from "./stream-stats.js";
+import { addStreamStats } from "./queries/log-stream-stats.js";
 import { claimParts, coveredParts, replayedNames } from "./queries/replay-coverage.js";
 import { fromStored, storedJson } from "../journal/lossless-json.js";
 import {
@@ -296,7 +298,9 @@ export async function ingestReplayJournal(
       inserted.name.map((name, i) => ({ name, ctx: inserted.ctx[i] === null ? null : contexts.byId.get(inserted.ctx[i]!)!.range })),
     );
     const rows = new BinaryRows();
+    const stats = new StreamStats();
     inserted.seq.forEach((seq, i) => {
+      stats.add(streams[i]!, inserted.num[i]!, inserted.value[i]!, unverified === true);
       rows.row(VALUE_COLUMNS.length + 1);
       rows.int4(streams[i]!);
       rows.int4(inserted.ctx[i]!);
@@ -306,6 +310,7 @@ export async function ingestReplayJournal(
       rows.bool(unverified);
     });
     await tx.copyBinary("log_values", [...VALUE_COLUMNS, "unverified"], rows);
+    await addStreamStats(db, stats.rows());
     await addToCatalog(db, runId, inserted.name, inserted.ctx, contexts);
   }
   await insertDivergences(db, rows);

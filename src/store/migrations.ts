@@ -283,6 +283,25 @@ const migrations: Record<string, Migration> = {
         from flor.loop_ranges r cross join lateral generate_series(0, r.count - 1) as k`);
     },
   },
+  "0008-log-stream-stats": {
+    async up(db: Kysely<unknown>) {
+      // Per stream, the partial aggregates that ingest keeps as it stores values, so that a count, sum,
+      // average, min or max per outer loop (an epoch) combines a few rows per stream instead of reading
+      // every value. A number is what FlorQL aggregates reads as one (`num`, or a JSON number); `present`
+      // counts the values that are not NULL (JSON null included), as count(x) does.
+      const run = (statement: RawBuilder<unknown>) => statement.execute(db);
+      await run(sql`create table flor.log_stream_stats (
+        stream_id integer primary key references flor.log_streams (id) on delete cascade,
+        value_count bigint not null, present_count bigint not null, number_count bigint not null,
+        num_sum double precision, num_min double precision, num_max double precision, unverified_count bigint not null)`);
+      await run(sql`insert into flor.log_stream_stats
+        select stream_id, count(*), count(*) filter (where num is not null or (value is not null and value <> 'null'::jsonb)),
+          count(x), sum(x), min(x), max(x), count(*) filter (where unverified)
+        from (select stream_id, num, value, unverified,
+          coalesce(num, case when jsonb_typeof(value) = 'number' then (value #>> '{}')::float8 end) as x from flor.log_values) v
+        group by stream_id`);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -6,6 +6,7 @@ import { RANGE_SPAN, type Database } from "./schema.js";
 import { rangeHolding, type RangeUpdate } from "./queries/loop-ranges.js";
 import { findStreams, insertStreams, type StreamKey } from "./queries/logs.js";
 import { storedJson } from "../journal/lossless-json.js";
+import { StreamStats } from "./stream-stats.js";
 
 /** Ranges kept in memory between batches besides the ones enclosing the latest context (by default). */
 export const KEEP_RANGES = 10_000;
@@ -238,6 +239,13 @@ export class ValueBatch {
       this.num.push(null);
       this.json.push(storedJson(value));
     }
+  }
+
+  /** What the batch adds to its streams' partial aggregates; every stream must have its id by now. */
+  stats(): StreamStats {
+    const stats = new StreamStats();
+    for (let i = 0; i < this.refs.length; i++) stats.add(this.refs[i]!.id!, this.num[i]!, this.json[i]!, false);
+    return stats;
   }
 
   /** The rows, in binary COPY format; every stream must have its id by now. */

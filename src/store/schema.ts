@@ -92,6 +92,23 @@ export interface LogValuesTable {
   unverified: boolean | null;
 }
 
+/**
+ * Per stream, partial aggregates of its values, kept by ingest (run journals and replays) in the
+ * transaction that stores them: every value, those that are not NULL (nor JSON null), the numbers
+ * among them (`num`, or a JSON number) with their sum, min and max in PostgreSQL's float8 order (NaN
+ * above every number), and the values marked unverified.
+ */
+export interface LogStreamStatsTable {
+  stream_id: number;
+  value_count: ColumnType<string, number, number>;
+  present_count: ColumnType<string, number, number>;
+  number_count: ColumnType<string, number, number>;
+  num_sum: number | null;
+  num_min: number | null;
+  num_max: number | null;
+  unverified_count: ColumnType<string, number, number>;
+}
+
 /** A view of loop_ranges with one row per iteration (a context): `dims` holds the iteration (and item) of every enclosing loop. */
 export interface LoopsTable {
   run_id: number;
@@ -242,6 +259,7 @@ export interface Database {
   logs: LogsTable;
   log_streams: LogStreamsTable;
   log_values: LogValuesTable;
+  log_stream_stats: LogStreamStatsTable;
   log_names: LogNamesTable;
   checkpoints: CheckpointsTable;
   journals: JournalsTable;

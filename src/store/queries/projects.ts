@@ -65,7 +65,7 @@ export async function forgetProject(db: Kysely<Database>, projectId: number): Pr
  */
 export async function analyzeRecordedTables(db: Kysely<Database>): Promise<void> {
   const table = (name: string) => sql.table(`${STORE_SCHEMA}.${name}`);
-  await sql`analyze ${table("log_values")}, ${table("log_streams")}, ${table("loop_ranges")}, ${table("log_names")}, ${table("runs")}, ${table("args")}`.execute(
+  await sql`analyze ${table("log_values")}, ${table("log_streams")}, ${table("log_stream_stats")}, ${table("loop_ranges")}, ${table("log_names")}, ${table("runs")}, ${table("args")}`.execute(
     db,
   );
 }
