@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import type { Command, CommanderError } from "commander";
@@ -335,7 +336,10 @@ try {
   if (typeof output === "string") process.stdout.write(output);
   else {
     if (typeof output.stdout === "string") process.stdout.write(output.stdout);
-    else for (const piece of output.stdout) process.stdout.write(piece);
+    else
+      for (const piece of output.stdout)
+        // A pipe whose reader is slower than the answer: wait for it, rather than queue the whole text in memory.
+        if (!process.stdout.write(piece)) await once(process.stdout, "drain");
     process.stderr.write(output.stderr);
     process.exitCode = output.exitCode;
   }
