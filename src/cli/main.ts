@@ -337,9 +337,8 @@ try {
   else {
     if (typeof output.stdout === "string") process.stdout.write(output.stdout);
     else
-      for (const piece of output.stdout)
-        // A pipe whose reader is slower than the answer: wait for it, rather than queue the whole text in memory.
-        if (!process.stdout.write(piece)) await once(process.stdout, "drain");
+      // A pipe whose reader is slower than the answer: wait for it, rather than queue the whole text in memory.
+      for (const piece of output.stdout) if (!process.stdout.write(piece)) await once(process.stdout, "drain");
     process.stderr.write(output.stderr);
     process.exitCode = output.exitCode;
   }
