@@ -335,10 +335,9 @@ try {
     });
   if (typeof output === "string") process.stdout.write(output);
   else {
-    if (typeof output.stdout === "string") process.stdout.write(output.stdout);
-    else
-      // A pipe whose reader is slower than the answer: wait for it, rather than queue the whole text in memory.
-      for (const piece of output.stdout) if (!process.stdout.write(piece)) await once(process.stdout, "drain");
+    // A pipe whose reader is slower than the answer: wait for it, rather than queue the whole text in memory.
+    const pieces = typeof output.stdout === "string" ? [output.stdout] : output.stdout;
+    for (const piece of pieces) if (!process.stdout.write(piece)) await once(process.stdout, "drain");
     process.stderr.write(output.stderr);
     process.exitCode = output.exitCode;
   }
