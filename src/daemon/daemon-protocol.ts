@@ -42,47 +42,42 @@ export function encodeFrame(message: DaemonRequest | DaemonMessage): Buffer {
 }
 
 /**
- * Reassembles frames from the chunks a socket delivers. Chunks are kept apart until a frame is whole:
- * concatenating each one onto what came before would copy a large answer (100k rows) over and over.
+ * Reassembles frames from the chunks a socket delivers. Each frame is copied, once, into a buffer of its
+ * length (known from its head) as its chunks arrive: keeping the chunks and concatenating them would hold
+ * a large answer twice, and concatenating each chunk onto what came before would copy it over and over.
  */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** The length of the frame being read, once its 4-byte head has arrived. */
-  private expected: number | null = null;
+  private readonly head = Buffer.alloc(4);
+  private headFilled = 0;
+  /** The frame being read, once its head has arrived, and how much of it has. */
+  private frame: Buffer | null = null;
+  private filled = 0;
 
   /** The complete messages that `chunk` finishes, in order. */
   push(chunk: Buffer): unknown[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const messages: unknown[] = [];
-    for (;;) {
-      if (this.expected === null) {
-        if (this.buffered < 4) break;
-        this.expected = this.take(4).readUInt32BE(0);
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.frame === null) {
+        const n = Math.min(4 - this.headFilled, chunk.length - offset);
+        chunk.copy(this.head, this.headFilled, offset, offset + n);
+        this.headFilled += n;
+        offset += n;
+        if (this.headFilled < 4) break;
+        this.frame = Buffer.allocUnsafeSlow(this.head.readUInt32BE(0));
+        this.filled = 0;
+        this.headFilled = 0;
       }
-      if (this.buffered < this.expected) break;
-      messages.push(deserialize(this.take(this.expected)));
-      this.expected = null;
+      const n = Math.min(this.frame.length - this.filled, chunk.length - offset);
+      chunk.copy(this.frame, this.filled, offset, offset + n);
+      this.filled += n;
+      offset += n;
+      if (this.filled === this.frame.length) {
+        messages.push(deserialize(this.frame));
+        this.frame = null;
+      }
     }
     return messages;
-  }
-
-  /** The next `length` bytes, removed from the chunks (copied only when they span several). */
-  private take(length: number): Buffer {
-    const first = this.chunks[0]!;
-    let bytes: Buffer;
-    if (first.length >= length) {
-      bytes = first.subarray(0, length);
-      if (first.length === length) this.chunks.shift();
-      else this.chunks[0] = first.subarray(length);
-    } else {
-      const whole = Buffer.concat(this.chunks);
-      bytes = whole.subarray(0, length);
-      this.chunks = whole.length === length ? [] : [whole.subarray(length)];
-    }
-    this.buffered -= length;
-    return bytes;
   }
 }
 
