@@ -14,6 +14,17 @@ export function childStartSeconds(filename: string): number {
   return /\.(?:[mc]?ts|tsx)$/.test(filename) ? CHILD_START_SECONDS + TSX_START_SECONDS : CHILD_START_SECONDS;
 }
 
+/**
+ * A child's seconds from its start to the script's first flordb call. A run that recorded its imports
+ * (`importSeconds`: from its process's start, so node's own start and flordb's import are in it) pays
+ * them again in a replay, plus tsx's launcher for TypeScript, which starts the script's process; for a
+ * run recorded before that was journaled, the constants alone (they leave the script's imports out).
+ */
+export function processStartSeconds(filename: string, importSeconds: number | null): number {
+  if (importSeconds === null) return childStartSeconds(filename);
+  return /\.(?:[mc]?ts|tsx)$/.test(filename) ? TSX_START_SECONDS + importSeconds : importSeconds;
+}
+
 export function restoreSeconds(bytes: number): number {
   return RESTORE_FIXED_SECONDS + bytes * RESTORE_SECONDS_PER_BYTE;
 }

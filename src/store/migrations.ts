@@ -283,6 +283,13 @@ const migrations: Record<string, Migration> = {
         from flor.loop_ranges r cross join lateral generate_series(0, r.count - 1) as k`);
     },
   },
+  "0007-import-seconds": {
+    async up(db: Kysely<unknown>) {
+      // Seconds from the run's process start to its first flordb call (node and the script's imports), from
+      // its run header; null for journals written before flordb recorded it.
+      await db.schema.alterTable("runs").addColumn("import_seconds", "double precision").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
