@@ -240,10 +240,12 @@ async function timedReplay(dir: string, name: string, request: ReplayRequest, wo
     const started = performance.now();
     const session = await ProjectSession.over(store, layout, { workers, lifetime: "command" });
     const plan = await planReplay(session.project, layout, request, { workers });
+    const planned = (performance.now() - started) / 1000;
     const { jobId, fresh } = await session.requestReplay(plan, request);
     const job = await session.runJob(jobId, fresh);
     const seconds = (performance.now() - started) / 1000;
     if (job.status !== "done") throw new Error(`replay ${name} ended ${job.status}: ${job.error}`);
+    await taskBreakdown(store, jobId, name, seconds, planned, plan.estimate.wallSeconds);
     return {
       seconds,
       estimate: plan.estimate.wallSeconds,
@@ -256,6 +258,21 @@ async function timedReplay(dir: string, name: string, request: ReplayRequest, wo
     await store.close();
     rmSync(copy, { recursive: true, force: true });
   }
+}
+
+/** Where an estimate went wrong: each task's estimate against its time from its start to its end (stored). */
+async function taskBreakdown(store: Store, jobId: number, name: string, seconds: number, planned: number, estimate: number): Promise<void> {
+  const tasks = await store.db
+    .selectFrom("replay_tasks")
+    .select(["estimated_seconds", "started_at", "finished_at"])
+    .where("job_id", "=", jobId)
+    .execute();
+  const actual = tasks.map((t) => (new Date(t.finished_at!).getTime() - new Date(t.started_at!).getTime()) / 1000);
+  const estimated = tasks.map((t) => t.estimated_seconds);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  line(
+    `  [${name}] ${tasks.length} tasks: estimated ${sum(estimated).toFixed(1)} s in all (median ${median(estimated).toFixed(2)} s), took ${sum(actual).toFixed(1)} s (median ${median(actual).toFixed(2)} s); job ${seconds.toFixed(1)} s (${planned.toFixed(1)} s of it planning) against ${estimate.toFixed(1)} s estimated`,
+  );
 }
 
 /** `run:epoch` → the value logged under `name` in that outermost iteration. */

@@ -189,7 +189,7 @@ function decodeEnd(o: JsonObject): EndRecord | string {
 }
 
 function decodeRun(o: JsonObject): RunRecord | string {
-  const { format, projid, tstamp, filename, vid, pid, host, argv, node } = o;
+  const { format, projid, tstamp, filename, vid, pid, host, argv, node, imp } = o;
   if (!isFormat(format))
     return `a run header of journal format ${JSON.stringify(format)}; this flordb reads formats ${FORMATS.join(" and ")}`;
   const identity = runIdentity("a run header", projid, tstamp, filename, vid);
@@ -197,7 +197,9 @@ function decodeRun(o: JsonObject): RunRecord | string {
   if (!isInteger(pid) || typeof host !== "string" || typeof node !== "string")
     return 'a run header needs the process id "pid", "host" and "node" version';
   if (!isStringArray(argv)) return 'a run header needs the script arguments "argv" (strings)';
-  return { k: "run", format, ...identity, pid, host, argv, node };
+  if (imp === undefined) return { k: "run", format, ...identity, pid, host, argv, node };
+  if (typeof imp !== "number" || !(imp >= 0)) return `a run header's import seconds "imp" must be a number ≥ 0, got ${JSON.stringify(imp)}`;
+  return { k: "run", format, ...identity, pid, host, argv, node, imp };
 }
 
 function decodeReplayHeader(o: JsonObject): ReplayHeaderRecord | string {

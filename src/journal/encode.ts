@@ -25,8 +25,8 @@ export function encodeRecord(record: JournalRecord): string {
       return `${JSON.stringify({ k, max, taken, skipped, fg, bg, loop })}\n`;
     }
     case "run": {
-      const { k, format, projid, tstamp, filename, vid, pid, host, argv, node } = record;
-      return `${JSON.stringify({ k, format, projid, tstamp, filename, vid, pid, host, argv, node })}\n`;
+      const { k, format, projid, tstamp, filename, vid, pid, host, argv, node, imp } = record;
+      return `${JSON.stringify({ k, format, projid, tstamp, filename, vid, pid, host, argv, node, imp })}\n`;
     }
     case "arg": {
       // A non-finite number keeps its value (`"x"`, as in a log record) instead of turning into null.

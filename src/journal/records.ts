@@ -33,6 +33,11 @@ export interface RunRecord {
   host: string;
   argv: string[];
   node: string;
+  /**
+   * Seconds from the process's start to the script's first flordb call: node's start and the script's
+   * own imports, which a replay pays again. Absent in journals written before flordb recorded it.
+   */
+  imp?: number;
 }
 
 /** A hyper-parameter; `src` says where its value came from. */

@@ -11,7 +11,7 @@ import type { CheckpointRef, ReplaySegment } from "../sdk/replay-spec.js";
 import { filesLogging } from "./logging-sources.js";
 import { statementLevel, type StatementLevel } from "./statement-level.js";
 import { suffixReplay, type SuffixReplay } from "./suffix-replay.js";
-import { childStartSeconds, makespan, restoreSeconds } from "./cost-model.js";
+import { makespan, processStartSeconds, restoreSeconds } from "./cost-model.js";
 import type { TaskSpec } from "./task-spec.js";
 import { sourcesAt, VersionMissingError } from "../versions/version-source.js";
 import { storedJson } from "../journal/lossless-json.js";
@@ -102,6 +102,8 @@ interface RunFacts {
   checkpointsUnusable: string | null;
   /** Outermost iteration → seconds its inner loops took. */
   inner: Map<number, number>;
+  /** Seconds from the run's process start to its first flordb call (imports), or null when not recorded. */
+  importSeconds: number | null;
 }
 
 /** What propagation gives for one code version: the patched files and each name's fate and level. */
@@ -144,7 +146,7 @@ export async function planReplay(
       iterations: 0,
       notes: [],
       estimatedSeconds: 0,
-      fullSeconds: (run.seconds ?? 0) + childStartSeconds(run.filename),
+      fullSeconds: (run.seconds ?? 0) + processStartSeconds(run.filename, run.importSeconds),
     };
     plans.push(plan);
     const missing = names.filter((name) => !run.recorded.has(name));
@@ -231,6 +233,7 @@ async function loadRuns(project: ProjectStore, request: ReplayRequest): Promise<
         checkpoints: new Map(),
         checkpointsUnusable: r.checkpoints_unusable,
         inner: new Map(),
+        importSeconds: r.import_seconds,
       },
     ]),
   );
@@ -574,7 +577,7 @@ export function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[]
 
 export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
   const { run, top } = work;
-  const start = childStartSeconds(run.filename);
+  const start = processStartSeconds(run.filename, run.importSeconds);
   if (top === null) {
     return [makeTask(work, [], true, true, null, (run.seconds ?? 0) + start, run.iterations.length)];
   }

@@ -117,6 +117,9 @@ class ActiveRun {
 
   /** A new run of the working tree's code: its vid is a snapshot, its journal a new file. */
   static record(layout: ProjectLayout, filename: string, argv: readonly string[]): ActiveRun {
+    // performance.now() counts from the process's start (timeOrigin): at the first flordb call, that is
+    // node's start plus the script's imports.
+    const imp = Math.round(performance.now()) / 1000;
     const snapshot = snapshotWorkingTree(layout.root);
     const { writer, tstamp } = JournalWriter.create(layout.journalsDir, new Date());
     const info = { projid: layout.projid, tstamp: tstamp.toISOString(), filename, vid: snapshot.vid, journal: writer.file };
@@ -131,6 +134,7 @@ class ActiveRun {
       host: hostname(),
       argv: [...argv],
       node: process.version,
+      imp,
     });
   }
 

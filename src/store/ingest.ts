@@ -352,6 +352,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
       host: state.host,
       argv: header.argv,
       node: header.node,
+      importSeconds: header.imp ?? null,
     });
     state.reader = new RunReader(header.format, state.keepRanges);
   }

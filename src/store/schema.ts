@@ -34,6 +34,8 @@ export interface RunsTable {
   checkpoints_unusable: string | null;
   /** The run's ckpolicy record: what its checkpoint policy decided. */
   checkpoint_policy: Json | null;
+  /** Seconds from the process's start to the first flordb call (imports), from the run header; null when absent. */
+  import_seconds: Generated<number | null>;
 }
 
 export interface ArgsTable {

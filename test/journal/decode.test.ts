@@ -146,6 +146,7 @@ describe("journal decoding", () => {
       [{ ...run, vid: 7 }, 'a run header needs the code version "vid" (or null)'],
       [{ ...run, pid: "123" }, 'a run header needs the process id "pid", "host" and "node" version'],
       [{ ...run, argv: ["a", 1] }, 'a run header needs the script arguments "argv" (strings)'],
+      [{ ...run, imp: -1 }, 'a run header\'s import seconds "imp" must be a number ≥ 0, got -1'],
       [{ ...replay, format: 0 }, "a replay header of format 0; this flordb reads formats 1 and 2"],
       [{ ...replay, task: null }, 'a replay header needs integer "job", "task" and "attempt"'],
       [{ ...replay, names: "w1" }, 'a replay header needs the asked-for log "names" (strings)'],

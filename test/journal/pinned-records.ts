@@ -21,6 +21,23 @@ export const PINNED: [JournalRecord, string][] = [
     },
     '{"k":"run","format":2,"projid":"proj","tstamp":"2026-01-02T03:04:05.678Z","filename":"train.ts","vid":null,"pid":123,"host":"vm","argv":[],"node":"v20.20.2"}\n',
   ],
+  // Since issue 14 the header says how long the script's imports took; headers without it still read.
+  [
+    {
+      k: "run",
+      format: JOURNAL_FORMAT,
+      projid: "proj",
+      tstamp: "2026-01-02T03:04:05.678Z",
+      filename: "train.ts",
+      vid: null,
+      pid: 123,
+      host: "vm",
+      argv: [],
+      node: "v20.20.2",
+      imp: 1.234,
+    },
+    '{"k":"run","format":2,"projid":"proj","tstamp":"2026-01-02T03:04:05.678Z","filename":"train.ts","vid":null,"pid":123,"host":"vm","argv":[],"node":"v20.20.2","imp":1.234}\n',
+  ],
   [
     {
       k: "run",

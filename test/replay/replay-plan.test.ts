@@ -22,6 +22,8 @@ interface WorkOptions {
   post?: number;
   /** Replay the whole script: no loop to fast-forward. */
   whole?: boolean;
+  /** Seconds the run's process took to its first flordb call, when its journal said. */
+  importSeconds?: number;
 }
 
 const CHECKPOINT_BYTES = 40e6;
@@ -53,6 +55,7 @@ function work(options: WorkOptions): RunWork {
       checkpoints: new Map(checkpoints.map((i) => [i, { objects: { model: `hash-${i}` }, bytes: CHECKPOINT_BYTES }])),
       checkpointsUnusable: null,
       inner: new Map(),
+      importSeconds: options.importSeconds ?? null,
     },
     patch: { patches: { "train.mjs": "// patched" }, names: new Map() },
     names: ["grad_norm"],
@@ -72,6 +75,15 @@ const RESTORE = restoreSeconds(CHECKPOINT_BYTES);
 const rangesOf = (task: PlannedTask) => task.spec.segments.map((s) => [s.from, s.to]);
 
 describe("task splitting", () => {
+  it("counts the run's recorded imports instead of the start constant, and tsx's launcher for TypeScript", () => {
+    const [task] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]], importSeconds: 1.5 }), Infinity);
+    expect(task!.estimatedSeconds).toBeCloseTo(1.5 + 0.5 + RESTORE + 2, 9);
+    const [ts] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]], importSeconds: 1.5, filename: "train.ts" }), Infinity);
+    expect(ts!.estimatedSeconds).toBeCloseTo(TSX_START_SECONDS + 1.5 + 0.5 + RESTORE + 2, 9);
+    const [old] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]] }), Infinity);
+    expect(old!.estimatedSeconds).toBeCloseTo(OVERHEAD + RESTORE + 2, 9);
+  });
+
   it("makes one task of a run's ranges when no cut is asked for, each range restoring the checkpoint before it", () => {
     const [task, ...rest] = chunkTasks(work({ iterations: 10, seconds: 2, ranges: [[4, 10]] }), Infinity);
     expect(rest).toEqual([]);

@@ -89,6 +89,7 @@ export interface NewRun {
   host: string | null;
   argv: JsonValue;
   node: string | null;
+  importSeconds: number | null;
 }
 
 export async function insertRun(db: Kysely<Database>, projectId: number, run: NewRun): Promise<number> {
@@ -104,6 +105,7 @@ export async function insertRun(db: Kysely<Database>, projectId: number, run: Ne
       hostname: run.host,
       argv: JSON.stringify(run.argv),
       node_version: run.node,
+      import_seconds: run.importSeconds,
     })
     .returning("id")
     .executeTakeFirstOrThrow();
@@ -176,7 +178,7 @@ export async function catalogRows({ db, projectId }: ProjectScope) {
 export async function replayFactRows({ db, projectId }: ProjectScope, filter: { filename?: string; runIds?: readonly number[] }) {
   let query = db
     .selectFrom("runs as r")
-    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv", "r.checkpoints_unusable"])
+    .select(["r.id", "r.tstamp", "r.filename", "r.vid", "r.status", "r.seconds", "r.argv", "r.checkpoints_unusable", "r.import_seconds"])
     .where("r.project_id", "=", projectId);
   if (filter.filename !== undefined) query = query.where("r.filename", "=", filter.filename);
   if (filter.runIds !== undefined) query = query.where("r.id", "in", filter.runIds.length > 0 ? [...filter.runIds] : [-1]);
