@@ -28,7 +28,7 @@ export function runScript(
   onSpawn?: (kill: () => void) => void,
 ): Promise<ChildResult> {
   const script = path.join(tree, filename);
-  const command = /\.(?:[mc]?ts|tsx)$/.test(filename) ? ["--import", tsxLoader(projectRoot), script] : [script];
+  const command = runsUnderTsx(filename) ? ["--import", tsxLoader(projectRoot), script] : [script];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...command, ...argv], {
@@ -45,6 +45,11 @@ export function runScript(
     child.on("error", reject);
     child.on("close", (exitCode, signal) => resolve({ exitCode, signal, stderr, seconds: (performance.now() - started) / 1000 }));
   });
+}
+
+/** Whether a script runs with tsx's loader: TypeScript entry scripts. */
+export function runsUnderTsx(filename: string): boolean {
+  return /\.(?:[mc]?ts|tsx)$/.test(filename);
 }
 
 function tsxLoader(projectRoot: string): string {

@@ -1,3 +1,5 @@
+import { runsUnderTsx } from "./child-process.js";
+
 /**
  * Cost constants for replay estimates, in seconds; the rest comes from the timings each run recorded
  * (per-iteration seconds, the loop's start offset, checkpoint sizes). Measured on the 2-core machine of
@@ -10,21 +12,17 @@ export const TSX_START_SECONDS = 0.35;
 export const RESTORE_SECONDS_PER_BYTE = 1 / 400e6;
 export const RESTORE_FIXED_SECONDS = 0.002;
 
-export function childStartSeconds(filename: string): number {
-  return /\.(?:[mc]?ts|tsx)$/.test(filename) ? CHILD_START_SECONDS + TSX_START_SECONDS : CHILD_START_SECONDS;
-}
-
 /**
  * A child's seconds from its start to the script's first flordb call. A run that recorded its imports
  * (`importSeconds`: from its process's start, so node's own start and flordb's import are in it) pays
- * them again in a replay; a TypeScript child (node with tsx's loader, one process) also costs more than
- * its own clock shows (measured: 0.2–0.35 s of wall time beyond `performance.now()` at its first line,
- * against 0.02–0.04 s for JavaScript), which the tsx constant stands for. For a run recorded before
- * imports were journaled, the constants alone (they leave the script's imports out).
+ * them again in a replay; for a run recorded before imports were journaled, node's start and flordb's
+ * import (the script's own imports left out). A TypeScript child (node with tsx's loader, one process)
+ * also costs more than its own clock shows (measured: 0.2–0.35 s of wall time beyond `performance.now()`
+ * at its first line, against 0.02–0.04 s for JavaScript), which the tsx constant stands for.
  */
 export function processStartSeconds(filename: string, importSeconds: number | null): number {
-  if (importSeconds === null) return childStartSeconds(filename);
-  return /\.(?:[mc]?ts|tsx)$/.test(filename) ? TSX_START_SECONDS + importSeconds : importSeconds;
+  const start = importSeconds ?? CHILD_START_SECONDS;
+  return runsUnderTsx(filename) ? start + TSX_START_SECONDS : start;
 }
 
 export function restoreSeconds(bytes: number): number {
