@@ -9,13 +9,13 @@ import { explainText } from "../../src/florql/explain.js";
 import { parseQuery } from "../../src/florql/parse.js";
 import { planQuery } from "../../src/florql/query-service.js";
 import { encodeRecord } from "../../src/journal/encode.js";
-import { REPLAY_JOURNAL_FORMAT, type JournalRecord, type RunRecord } from "../../src/journal/records.js";
+import type { JournalRecord, RunRecord } from "../../src/journal/records.js";
 import { layoutFor, type ProjectLayout } from "../../src/project-layout.js";
 import { Flor } from "../../src/sdk/flor.js";
 import { ingest } from "../../src/store/ingest.js";
 import type { Store } from "../../src/store/open-store.js";
 import { bindProject } from "../../src/store/project-store.js";
-import { readJournal } from "../helpers/journal.js";
+import { readJournal, replayHeader } from "../helpers/journal.js";
 import { TestRepo } from "../helpers/repo.js";
 import { backends } from "../helpers/stores.js";
 
@@ -70,25 +70,7 @@ describe.each(backends())("aggregates from per-stream partial aggregates on $nam
 
   /** A whole-script replay from the start of `run` that fills `grad` per epoch and logs a different epoch-level loss (so its values are unverified). */
   const replayOf = (run: RunRecord): JournalRecord[] => [
-    {
-      k: "replay",
-      format: REPLAY_JOURNAL_FORMAT,
-      vid: run.vid,
-      projid: run.projid,
-      tstamp: run.tstamp,
-      filename: run.filename,
-      job: 1,
-      task: 1,
-      attempt: 1,
-      names: ["grad"],
-      loop: null,
-      segments: [],
-      before: false,
-      after: false,
-      pid: 1,
-      host: "replayer",
-      node: process.version,
-    },
+    replayHeader(run, 1, ["grad"]),
     ...Array.from({ length: EPOCHS }, (_, epoch): JournalRecord[] => [
       { k: "ctx", id: epoch + 1, p: null, n: "epoch", i: epoch },
       { k: "log", c: epoch + 1, n: "grad", v: epoch * 0.25 },

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { BadLine, decodeRecord } from "../../src/journal/decode.js";
 import { withExplicitContexts } from "../../src/journal/context-ranges.js";
-import type { JournalRecord } from "../../src/journal/records.js";
+import { REPLAY_JOURNAL_FORMAT, type JournalRecord, type ReplayHeaderRecord, type RunRecord } from "../../src/journal/records.js";
 
 /** The records of a whole journal file, read with the codec; a line that is not one fails the test. */
 export function readJournal(file: string): JournalRecord[] {
@@ -23,4 +23,27 @@ export function readContexts(file: string): JournalRecord[] {
   const records = readJournal(file);
   const header = records[0];
   return withExplicitContexts(records, header?.k === "run" || header?.k === "replay" ? header.format : 1);
+}
+
+/** The header of a finished whole-script replay of `run` (job 1, first attempt) that fills `names`. */
+export function replayHeader(run: RunRecord, task: number, names: string[]): ReplayHeaderRecord {
+  return {
+    k: "replay",
+    format: REPLAY_JOURNAL_FORMAT,
+    vid: run.vid,
+    projid: run.projid,
+    tstamp: run.tstamp,
+    filename: run.filename,
+    job: 1,
+    task,
+    attempt: 1,
+    names,
+    loop: null,
+    segments: [],
+    before: false,
+    after: false,
+    pid: 1,
+    host: "replayer",
+    node: process.version,
+  };
 }

@@ -2,14 +2,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encodeRecord } from "../../src/journal/encode.js";
-import { REPLAY_JOURNAL_FORMAT, type JournalRecord, type RunRecord } from "../../src/journal/records.js";
+import type { JournalRecord, RunRecord } from "../../src/journal/records.js";
 import { layoutFor, type ProjectLayout } from "../../src/project-layout.js";
 import { Flor } from "../../src/sdk/flor.js";
 import { ingest } from "../../src/store/ingest.js";
 import { IncompleteReplay, ingestReplayJournal, replayStart } from "../../src/store/ingest-replay.js";
 import type { Store } from "../../src/store/open-store.js";
 import { backends } from "../helpers/stores.js";
-import { readJournal } from "../helpers/journal.js";
+import { readJournal, replayHeader } from "../helpers/journal.js";
 import { TestRepo } from "../helpers/repo.js";
 
 describe.each(backends())("ingesting replay journals into $name", (backend) => {
@@ -42,25 +42,7 @@ describe.each(backends())("ingesting replay journals into $name", (backend) => {
 
   /** A finished whole-script replay of that run which logs `grad` in both epochs (and `loss` again, when given). */
   const replayOf = (run: RunRecord, task: number, grads: [number, number], losses?: [number, number]): JournalRecord[] => [
-    {
-      k: "replay",
-      format: REPLAY_JOURNAL_FORMAT,
-      vid: run.vid,
-      projid: run.projid,
-      tstamp: run.tstamp,
-      filename: run.filename,
-      job: 1,
-      task,
-      attempt: 1,
-      names: ["grad"],
-      loop: null,
-      segments: [],
-      before: false,
-      after: false,
-      pid: 1,
-      host: "replayer",
-      node: process.version,
-    },
+    replayHeader(run, task, ["grad"]),
     { k: "ctx", id: 1, p: null, n: "epoch", i: 0 },
     ...(losses === undefined ? [] : [{ k: "log", c: 1, n: "loss", v: losses[0] } as const]),
     { k: "log", c: 1, n: "grad", v: grads[0] },
