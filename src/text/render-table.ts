@@ -30,38 +30,29 @@ export function* renderPieces(
   options: RenderOptions = {},
 ): Generator<string> {
   const rows = records as readonly Record<string, unknown>[];
-  if (format === "json") yield* jsonPieces(columns, rows);
-  else if (format === "csv") {
-    let piece = `${columns.map(csvField).join(",")}\r\n`;
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
-      piece += `${columns.map((c) => csvField(cell(row[c], ""))).join(",")}\r\n`;
-      if ((r + 1) % ROWS_PER_PIECE === 0) {
-        yield piece;
-        piece = "";
-      }
-    }
-    if (piece !== "") yield piece;
-  } else if (rows.length === 0) yield "(no rows)\n";
+  if (format === "json")
+    yield* rows.length === 0 ? ["[]\n"] : pieces("[\n", rows.length, (r) => jsonRow(columns, rows[r]!, r === rows.length - 1), "]\n");
+  else if (format === "csv")
+    yield* pieces(
+      `${columns.map(csvField).join(",")}\r\n`,
+      rows.length,
+      (r) => `${columns.map((c) => csvField(cell(rows[r]![c], ""))).join(",")}\r\n`,
+    );
+  else if (rows.length === 0) yield "(no rows)\n";
   else yield* tablePieces(columns, rows, options.short ?? []);
 }
 
-function* jsonPieces(columns: readonly string[], rows: readonly Record<string, unknown>[]): Generator<string> {
-  if (rows.length === 0) {
-    yield "[]\n";
-    return;
-  }
-  // Each row as JSON.stringify(rows, null, 2) would print it: its own 2-space indented text, indented once more.
-  let piece = "[\n";
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    const text = JSON.stringify(Object.fromEntries(columns.map((c) => [c, jsonSafe(row[c])])), null, 2);
-    piece += `  ${text.replaceAll("\n", "\n  ")}${r === rows.length - 1 ? "\n]\n" : ",\n"}`;
+/** `head`, the text of each of `count` rows, and `tail`, in pieces of ROWS_PER_PIECE rows. */
+function* pieces(head: string, count: number, row: (r: number) => string, tail = ""): Generator<string> {
+  let piece = head;
+  for (let r = 0; r < count; r++) {
+    piece += row(r);
     if ((r + 1) % ROWS_PER_PIECE === 0) {
       yield piece;
       piece = "";
     }
   }
+  piece += tail;
   if (piece !== "") yield piece;
 }
 
@@ -90,16 +81,17 @@ function* tablePieces(columns: readonly string[], rows: readonly Record<string, 
     }
     return out.trimEnd();
   };
-  let piece = `${line((i) => columns[i]!)}\n${line((i) => "-".repeat(widths[i]!))}\n`;
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    piece += `${line((i) => tableCell(row[columns[i]!], i))}\n`;
-    if ((r + 1) % ROWS_PER_PIECE === 0) {
-      yield piece;
-      piece = "";
-    }
-  }
-  if (piece !== "") yield piece;
+  yield* pieces(
+    `${line((i) => columns[i]!)}\n${line((i) => "-".repeat(widths[i]!))}\n`,
+    rows.length,
+    (r) => `${line((i) => tableCell(rows[r]![columns[i]!], i))}\n`,
+  );
+}
+
+/** A row as JSON.stringify(rows, null, 2) prints it: its own 2-space indented text, indented once more. */
+function jsonRow(columns: readonly string[], row: Record<string, unknown>, last: boolean): string {
+  const text = JSON.stringify(Object.fromEntries(columns.map((c) => [c, jsonSafe(row[c])])), null, 2);
+  return `  ${text.replaceAll("\n", "\n  ")}${last ? "\n" : ",\n"}`;
 }
 
 /** JSON has no NaN or Infinity: they are written as strings so the value is not lost. */
