@@ -16,8 +16,3 @@ export function parseFormat(value: string | undefined): OutputFormat {
   if (value === "table" || value === "json" || value === "csv") return value;
   throw new FlorUsageError(`--format must be table, json or csv, not "${value}"`);
 }
-
-/** A command's whole stdout as one string (for tests and callers that need it whole). */
-export function stdoutText(output: CommandOutput): string {
-  return typeof output.stdout === "string" ? output.stdout : [...output.stdout].join("");
-}

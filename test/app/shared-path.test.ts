@@ -8,7 +8,6 @@ import { ProjectSession } from "../../src/app/project-session.js";
 import { RemoteApi } from "../../src/app/remote-api.js";
 import { ServeClient } from "../../src/app/serve-client.js";
 import { queryCommand } from "../../src/cli/commands/query.js";
-import { stdoutText } from "../../src/cli/output.js";
 import { createFlorYoga } from "../../src/graphql/server.js";
 import type { TestRepo } from "../helpers/repo.js";
 import { recordHistory } from "../replay/replay-history.js";
@@ -105,7 +104,7 @@ describe("one service answers the CLI, here and through flor serve, and GraphQL"
     const options = { explain: false, replay: "none", format: "json" } as const;
     const printed = async (api: FlorApi) => {
       const output = await queryCommand(api, QUESTION, options);
-      return { ...output, stdout: stdoutText(output) };
+      return { ...output, stdout: typeof output.stdout === "string" ? output.stdout : [...output.stdout].join("") };
     };
     const here = await printed(new LocalApi(session));
     const there = await printed(remote);
