@@ -302,8 +302,6 @@ const migrations: Record<string, Migration> = {
         group by stream_id`);
     },
   },
-  // Written as 0007 on its branch; 0009 because 0008 landed first, and Kysely refuses a migration that
-  // sorts before one a store has already run.
   "0009-import-seconds": {
     async up(db: Kysely<unknown>) {
       // Seconds from the run's process start to its first flordb call (node and the script's imports), from
