@@ -1,4 +1,5 @@
 import type { JsonValue } from "../journal/records.js";
+import type { OutputFormat } from "../text/render-table.js";
 import type { ReplayPlan } from "../replay/replay-plan.js";
 import type { ReplayJob } from "../store/queries/replay-jobs.js";
 import type { TaskDiagnosis } from "../store/queries/replay-divergences.js";
@@ -18,6 +19,11 @@ export interface FlorApi {
   explain(text: string): Promise<string>;
   /** The answer to a FlorQL query, filling values past versions never logged as `mode` says. */
   answerQuery(text: string, mode: ReplayMode, hooks?: QueryHooks): Promise<QueryAnswer>;
+  /**
+   * The same answer with its rows printed as `print` says, as pieces of text made where the rows are: a
+   * command prints a large answer without it ever crossing (or being held) whole.
+   */
+  printQuery(text: string, mode: ReplayMode, print: PrintSpec, hooks?: QueryHooks): Promise<Printed<QueryAnswer>>;
   /** Fills log names by replay and waits for the job to end. */
   replay(ask: ReplayAsk, hooks?: ReplayHooks): Promise<ReplayOutcome>;
   cancelReplay(jobId: number): Promise<CancelOutcome>;
@@ -87,6 +93,16 @@ export interface QueryAnswer {
   complete: boolean;
   notes: QueryNotes;
 }
+
+/** How a command prints rows (see renderPieces). */
+export interface PrintSpec {
+  format: OutputFormat;
+  /** Columns a table shows by their first 10 characters (vids). */
+  short: readonly string[];
+}
+
+/** An answer whose rows are printed: the text in pieces (strings, or UTF-8 bytes), in order, to be read once. */
+export type Printed<T extends { rows: unknown }> = Omit<T, "rows"> & { text: Iterable<string> | AsyncIterable<string | Uint8Array> };
 
 export interface QueryHooks {
   /** Before values are filled and waited for: what will be filled. */

@@ -1,6 +1,18 @@
 import type { RunSummary } from "../store/queries/runs.js";
 import type { CodeVersion } from "../versions/versions.js";
-import type { CancelOutcome, FlorApi, QueryAnswer, QueryHooks, ReplayAsk, ReplayHooks, ReplayMode, ReplayOutcome } from "./flor-api.js";
+import type {
+  CancelOutcome,
+  FlorApi,
+  Printed,
+  PrintSpec,
+  QueryAnswer,
+  QueryHooks,
+  ReplayAsk,
+  ReplayHooks,
+  ReplayMode,
+  ReplayOutcome,
+} from "./flor-api.js";
+import { printRows } from "./print-rows.js";
 import type { ProjectSession } from "./project-session.js";
 
 /** FlorApi in this process: the project's session, whose store this process holds. */
@@ -21,6 +33,10 @@ export class LocalApi implements FlorApi {
 
   answerQuery(text: string, mode: ReplayMode, hooks?: QueryHooks): Promise<QueryAnswer> {
     return this.session.answerQuery(text, mode, hooks);
+  }
+
+  async printQuery(text: string, mode: ReplayMode, print: PrintSpec, hooks?: QueryHooks): Promise<Printed<QueryAnswer>> {
+    return printRows(await this.session.answerQuery(text, mode, hooks), print);
   }
 
   replay(ask: ReplayAsk, hooks?: ReplayHooks): Promise<ReplayOutcome> {

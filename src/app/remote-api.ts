@@ -12,6 +12,8 @@ import {
   type JobReport,
   type JobState,
   type PlanSummary,
+  type Printed,
+  type PrintSpec,
   type QueryAnswer,
   type QueryHooks,
   type ReplayAsk,
@@ -31,6 +33,7 @@ import {
   type RemoteFlorqlError,
   type ServeClient,
 } from "./serve-client.js";
+import { printRows } from "./print-rows.js";
 
 /**
  * FlorApi over the GraphQL API of the `flor serve` that holds the project's embedded store: the same
@@ -96,6 +99,10 @@ export class RemoteApi implements FlorApi {
    * Waiting is done here, not in one long request: the server starts the replay (ASYNC), this follows
    * the job's progress, then asks again for the filled rows.
    */
+  async printQuery(text: string, mode: ReplayMode, print: PrintSpec, hooks?: QueryHooks): Promise<Printed<QueryAnswer>> {
+    return printRows(await this.answerQuery(text, mode, hooks), print);
+  }
+
   async answerQuery(text: string, mode: ReplayMode, hooks: QueryHooks = {}): Promise<QueryAnswer> {
     const ask = async (replay: "NONE" | "ASYNC"): Promise<RemoteAnswer> => {
       const { florql } = await this.client.request<{ florql: RemoteAnswer | RemoteFlorqlError }>(

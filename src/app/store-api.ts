@@ -2,7 +2,8 @@ import type { ReplayPlan } from "../replay/replay-plan.js";
 import type { IngestReport } from "../store/ingest.js";
 import type { DataFrame } from "../store/queries/dataframe.js";
 import type { ReplayJob } from "../store/queries/replay-jobs.js";
-import type { JobReport, ReplayAsk } from "./flor-api.js";
+import type { JobReport, Printed, PrintSpec, ReplayAsk } from "./flor-api.js";
+import { printRows } from "./print-rows.js";
 import type { ProjectSession } from "./project-session.js";
 
 /**
@@ -11,7 +12,8 @@ import type { ProjectSession } from "./project-session.js";
  * embedded store; shaped like ProjectSession's own methods, so commands are written once. Types only.
  */
 export interface StoreApi {
-  dataframe(names: readonly string[]): Promise<DataFrame>;
+  /** The pivot, its rows printed where they are (see FlorApi.printQuery). */
+  printDataframe(names: readonly string[], print: PrintSpec): Promise<Printed<DataFrame>>;
   /** Plans a replay; nothing runs. */
   planReplay(ask: ReplayAsk): Promise<{ plan: ReplayPlan }>;
   /** Has a requested job's tasks run and waits for it to end. */
@@ -30,8 +32,8 @@ export class SessionStoreApi implements StoreApi {
     private readonly openedWithRebuild: boolean,
   ) {}
 
-  dataframe(names: readonly string[]): Promise<DataFrame> {
-    return this.session.dataframe(names);
+  async printDataframe(names: readonly string[], print: PrintSpec): Promise<Printed<DataFrame>> {
+    return printRows(await this.session.dataframe(names), print);
   }
 
   planReplay(ask: ReplayAsk): Promise<{ plan: ReplayPlan }> {

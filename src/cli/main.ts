@@ -337,7 +337,7 @@ try {
   else {
     // A pipe whose reader is slower than the answer: wait for it, rather than queue the whole text in memory.
     const pieces = typeof output.stdout === "string" ? [output.stdout] : output.stdout;
-    for (const piece of pieces) if (!process.stdout.write(piece)) await once(process.stdout, "drain");
+    for await (const piece of pieces) if (!process.stdout.write(piece)) await once(process.stdout, "drain");
     process.stderr.write(output.stderr);
     process.exitCode = output.exitCode;
   }

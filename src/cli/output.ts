@@ -1,12 +1,12 @@
 import { FlorUsageError } from "../errors.js";
 import type { OutputFormat } from "../text/render-table.js";
 
-export { render, renderPieces, type OutputFormat } from "../text/render-table.js";
+export { render, type OutputFormat } from "../text/render-table.js";
 
 /** What a command prints, and its exit code. */
 export interface CommandOutput {
   /** The text, or its pieces as they are made (a large answer is written out without being held whole). */
-  stdout: string | Iterable<string>;
+  stdout: string | Iterable<string> | AsyncIterable<string | Uint8Array>;
   stderr: string;
   exitCode: number;
 }

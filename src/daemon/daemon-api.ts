@@ -5,6 +5,8 @@ import type {
   JobState,
   MissingValues,
   PlanSummary,
+  Printed,
+  PrintSpec,
   QueryAnswer,
   QueryHooks,
   ReplayAsk,
@@ -53,11 +55,21 @@ export class DaemonApi implements FlorApi, StoreApi {
   }
 
   async answerQuery(text: string, mode: ReplayMode, hooks: QueryHooks = {}): Promise<QueryAnswer> {
-    const answer = await this.ask<Omit<QueryAnswer, "rows"> & { rows: PackedRows }>("answerQuery", [text, mode, this.options.workers], {
-      filling: (missing) => hooks.onFilling?.(missing as MissingValues),
-      progress: (job) => hooks.onProgress?.(job as JobState),
-    });
+    const answer = await this.ask<Omit<QueryAnswer, "rows"> & { rows: PackedRows }>(
+      "answerQuery",
+      [text, mode, this.options.workers],
+      queryHandlers(hooks),
+    );
     return { ...answer, rows: unpackRows(answer.rows) };
+  }
+
+  async printQuery(text: string, mode: ReplayMode, print: PrintSpec, hooks: QueryHooks = {}): Promise<Printed<QueryAnswer>> {
+    const { value, text: printed } = await this.client.print<Omit<QueryAnswer, "rows">>(
+      "answerQuery",
+      [text, mode, this.options.workers, print],
+      this.handlers(queryHandlers(hooks)),
+    );
+    return { ...value, text: printed };
   }
 
   replay(ask: ReplayAsk, hooks: ReplayHooks = {}): Promise<ReplayOutcome> {
@@ -74,9 +86,9 @@ export class DaemonApi implements FlorApi, StoreApi {
     return this.ask("cancelReplay", [jobId]);
   }
 
-  async dataframe(names: readonly string[]): Promise<DataFrame> {
-    const frame = await this.ask<Omit<DataFrame, "rows"> & { rows: PackedRows }>("dataframe", [names]);
-    return { ...frame, rows: unpackRows(frame.rows) };
+  async printDataframe(names: readonly string[], print: PrintSpec): Promise<Printed<DataFrame>> {
+    const { value, text } = await this.client.print<Omit<DataFrame, "rows">>("printDataframe", [names, print], this.handlers());
+    return { ...value, text };
   }
 
   planReplay(ask: ReplayAsk): Promise<{ plan: ReplayPlan }> {
@@ -97,11 +109,24 @@ export class DaemonApi implements FlorApi, StoreApi {
 
   async close(): Promise<void> {}
 
-  private ask<T>(method: string, params: unknown[], handlers: Record<string, (data: unknown) => void> = {}): Promise<T> {
-    return this.client.request<T>(method, params, (name, data) => {
+  private ask<T>(method: string, params: unknown[], handlers: Handlers = {}): Promise<T> {
+    return this.client.request<T>(method, params, this.handlers(handlers));
+  }
+
+  private handlers(handlers: Handlers = {}): (name: string, data: unknown) => void {
+    return (name, data) => {
       // The problems the ingest before the command found, as the command would have reported them.
       if (name === "warning") this.options.onIngestProblem?.(data as string);
       else handlers[name]?.(data);
-    });
+    };
   }
+}
+
+type Handlers = Record<string, (data: unknown) => void>;
+
+function queryHandlers(hooks: QueryHooks): Handlers {
+  return {
+    filling: (missing) => hooks.onFilling?.(missing as MissingValues),
+    progress: (job) => hooks.onProgress?.(job as JobState),
+  };
 }

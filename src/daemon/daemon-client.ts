@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
+import { Readable } from "node:stream";
 import { hostname } from "node:os";
 import path from "node:path";
 import { FlorError } from "../errors.js";
@@ -14,6 +15,20 @@ const START_SECONDS = 120;
 /** How often a waiting command looks for the socket. */
 const POLL_MS = 20;
 const MAX_LOG_BYTES = 1024 * 1024;
+
+/** Text pieces a client holds before it stops reading the socket until the command has printed some. */
+const TEXT_PIECES_AHEAD = 4;
+
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/** What a request ends with: an answer, an answer whose printed text follows, or an error. */
+type Outcome =
+  | { kind: "result"; value: unknown }
+  | { kind: "printing"; value: unknown; text: Readable }
+  | { kind: "error"; error: EncodedError }
+  | { kind: "stale"; pid: number }
+  /** No daemon listened: nothing was asked. */
+  | { kind: "absent" };
 
 /** What a starting daemon tells the command that started it, over the IPC channel. */
 export type StartMessage = { ready: true } | { error: EncodedError };
@@ -53,9 +68,33 @@ export class DaemonClient {
    * build) is replaced, and the question asked again.
    */
   async request<T>(method: string, params: unknown[], onEvent: (name: string, data: unknown) => void = () => undefined): Promise<T> {
+    const outcome = await this.ask(method, params, onEvent);
+    if (outcome.kind === "printing") throw new Error(`the flor daemon printed the answer to ${method}, which was not asked to print`);
+    return outcome.value as T;
+  }
+
+  /**
+   * Asks for an answer that the daemon prints: the answer, and its text as the daemon sends it, read once.
+   * The daemon makes the text only as fast as it is read, so the command never holds much of it.
+   */
+  async print<T>(
+    method: string,
+    params: unknown[],
+    onEvent: (name: string, data: unknown) => void = () => undefined,
+  ): Promise<{ value: T; text: AsyncIterable<Uint8Array> }> {
+    const outcome = await this.ask(method, params, onEvent);
+    if (outcome.kind !== "printing") throw new Error(`the flor daemon did not print the answer to ${method}`);
+    return { value: outcome.value as T, text: outcome.text };
+  }
+
+  private async ask(
+    method: string,
+    params: unknown[],
+    onEvent: (name: string, data: unknown) => void,
+  ): Promise<Extract<Outcome, { kind: "result" | "printing" }>> {
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.exchange(method, params, onEvent);
-      if (outcome.kind === "result") return outcome.value as T;
+      if (outcome.kind === "result" || outcome.kind === "printing") return outcome;
       if (outcome.kind === "error") throw decodeError(outcome.error);
       if (attempt >= 3) throw new FlorError("the flor daemon keeps going away; try again, or set FLOR_NO_DAEMON=1");
       if (outcome.kind === "stale") await waitForExit(outcome.pid);
@@ -66,47 +105,73 @@ export class DaemonClient {
     }
   }
 
-  /** One request on its own connection; `absent` when no daemon listened (nothing was asked). */
-  private exchange(
-    method: string,
-    params: unknown[],
-    onEvent: (name: string, data: unknown) => void,
-  ): Promise<DaemonMessage | { kind: "absent" }> {
+  /**
+   * One request on its own connection; `absent` when no daemon listened (nothing was asked). An answer
+   * being printed keeps the connection until its text has been read: the socket is paused while the
+   * command has TEXT_PIECES_AHEAD pieces it has not printed, so the daemon waits for it.
+   */
+  private exchange(method: string, params: unknown[], onEvent: (name: string, data: unknown) => void): Promise<Outcome> {
     return new Promise((resolve, reject) => {
-      const socket = createConnection(this.socketPath);
       const reader = new FrameReader();
+      // Every read lands in one buffer (the reader copies frames out of it): a buffer per read would be
+      // garbage that, with little else allocated, waits long for a collection (a million rows: +30 MB).
+      const socket = createConnection({
+        path: this.socketPath,
+        onread: {
+          buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+          callback: (bytes: number, buffer: Uint8Array) => {
+            for (const message of reader.push(buffer.subarray(0, bytes)) as DaemonMessage[]) receive(message);
+            return true;
+          },
+        },
+      });
       let connected = false;
       let settled = false;
-      const settle = (outcome: DaemonMessage | { kind: "absent" } | Error): void => {
+      let text: Readable | null = null;
+      let ended = false;
+      const settle = (outcome: Outcome | Error): void => {
         if (settled) return;
         settled = true;
-        socket.destroy();
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
+        if (text === null) socket.destroy();
+      };
+      const lost = (what: string): FlorError =>
+        new FlorError(`${what} (the flor daemon of ${this.layout.root})`, {
+          hint: "Run the command again (a new daemon starts); see .flor/daemon.log if it keeps happening.",
+        });
+      const receive = (message: DaemonMessage): void => {
+        if (text !== null) {
+          if (message.kind === "text") {
+            if (!text.push(message.piece)) socket.pause();
+          } else if (message.kind === "end") {
+            ended = true;
+            text.push(null);
+            socket.destroy();
+          } else if (message.kind === "error") text.destroy(decodeError(message.error));
+        } else if (message.kind === "event") onEvent(message.name, message.data);
+        else if (message.kind === "printing") {
+          text = new Readable({ objectMode: true, highWaterMark: TEXT_PIECES_AHEAD, read: () => socket.resume() });
+          // A command that stops reading (an error while printing) lets the daemon go.
+          text.once("close", () => socket.destroy());
+          // A failure is the reader's to hear, from its iteration (the stream keeps it), even when it comes before the reader does.
+          text.on("error", () => undefined);
+          settle({ kind: "printing", value: message.value, text });
+        } else if (message.kind === "result" || message.kind === "error" || message.kind === "stale") settle(message);
       };
       socket.on("connect", () => {
         connected = true;
         socket.write(encodeFrame({ build: this.build, root: this.layout.root, method, params }));
       });
-      socket.on("data", (chunk: Buffer) => {
-        for (const message of reader.push(chunk) as DaemonMessage[]) {
-          if (message.kind === "event") onEvent(message.name, message.data);
-          else settle(message);
-        }
-      });
       socket.on("error", (error: NodeJS.ErrnoException) => {
         if (!connected) settle({ kind: "absent" });
         else settle(new FlorError(`lost the connection to the flor daemon: ${error.message}`, { hint: "Run the command again." }));
       });
-      socket.on("close", () =>
-        settle(
-          connected
-            ? new FlorError(`the flor daemon of ${this.layout.root} stopped before it answered`, {
-                hint: "Run the command again (a new daemon starts); see .flor/daemon.log if it keeps happening.",
-              })
-            : { kind: "absent" },
-        ),
-      );
+      socket.on("close", () => {
+        if (text !== null) {
+          if (!ended) text.destroy(lost("the answer's text was cut off"));
+        } else settle(connected ? lost("the daemon stopped before it answered") : { kind: "absent" });
+      });
     });
   }
 

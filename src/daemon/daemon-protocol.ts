@@ -3,7 +3,9 @@ import { FlorError } from "../errors.js";
 
 /**
  * What the CLI and the daemon say over the daemon's socket: one request per connection, answered by
- * events (progress, warnings) and then one result or one error. Messages are V8-serialized (the
+ * events (progress, warnings) and then one result or one error. An answer a command prints comes as
+ * `printing` (the answer without its rows), its rows' text in pieces, and `end`, so that a large answer
+ * is never held whole by the command. Messages are V8-serialized (the
  * structured clone that workers use), so answers arrive as they were made: dates as Dates, NaN and
  * Infinity as numbers, Maps as Maps. Each is framed by its length (4 bytes, big-endian).
  */
@@ -21,6 +23,11 @@ export type DaemonMessage =
   | { kind: "event"; name: string; data: unknown }
   | { kind: "result"; value: unknown }
   | { kind: "error"; error: EncodedError }
+  /** The answer; `text` pieces follow, then `end` (or an error). */
+  | { kind: "printing"; value: unknown }
+  /** UTF-8 bytes, which the command writes out as they are: no string is made of them in its heap. */
+  | { kind: "text"; piece: Uint8Array }
+  | { kind: "end" }
   /** The daemon runs another build: it stops; start a new one. */
   | { kind: "stale"; pid: number };
 
@@ -54,13 +61,13 @@ export class FrameReader {
   private filled = 0;
 
   /** The complete messages that `chunk` finishes, in order. */
-  push(chunk: Buffer): unknown[] {
+  push(chunk: Uint8Array): unknown[] {
     const messages: unknown[] = [];
     let offset = 0;
     while (offset < chunk.length) {
       if (this.frame === null) {
         const n = Math.min(4 - this.headFilled, chunk.length - offset);
-        chunk.copy(this.head, this.headFilled, offset, offset + n);
+        this.head.set(chunk.subarray(offset, offset + n), this.headFilled);
         this.headFilled += n;
         offset += n;
         if (this.headFilled < 4) break;
@@ -69,7 +76,7 @@ export class FrameReader {
         this.headFilled = 0;
       }
       const n = Math.min(this.frame.length - this.filled, chunk.length - offset);
-      chunk.copy(this.frame, this.filled, offset, offset + n);
+      this.frame.set(chunk.subarray(offset, offset + n), this.filled);
       this.filled += n;
       offset += n;
       if (this.filled === this.frame.length) {

@@ -1,6 +1,8 @@
 import { chmodSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import type { PlanSummary, ReplayAsk, ReplayMode } from "../app/flor-api.js";
+import { once } from "node:events";
+import type { PlanSummary, PrintSpec, ReplayAsk, ReplayMode } from "../app/flor-api.js";
+import { printRows } from "../app/print-rows.js";
 import { ProjectSession } from "../app/project-session.js";
 import { FlorError } from "../errors.js";
 import type { ProjectLayout } from "../project-layout.js";
@@ -43,6 +45,23 @@ export interface DaemonStatus {
 
 type Emit = (name: string, data: unknown) => void;
 type Method = (params: unknown[], emit: Emit) => Promise<unknown>;
+
+/** Characters of text per `text` frame: pieces are joined up to it, so a million rows cross in a few thousand frames. */
+const TEXT_FRAME_CHARS = 16 * 1024;
+
+/** A method's answer whose rows are printed: the answer first, then the text. */
+class Printing {
+  constructor(
+    readonly value: unknown,
+    readonly text: Iterable<string>,
+  ) {}
+}
+
+/** An answer printed as the command asked, its text sent after it. */
+function printing<T extends { columns: string[]; rows: readonly object[] }>(answer: T, print: unknown): Printing {
+  const { text, ...value } = printRows(answer, print as PrintSpec);
+  return new Printing(value, text as Iterable<string>);
+}
 
 /**
  * FlorDB's services for CLI commands over a private Unix socket (mode 0600), from the process holding
@@ -171,7 +190,11 @@ export class DaemonServer {
       const method = this.methods[request.method];
       if (method === undefined) throw new Error(`the flor daemon has no method ${request.method}`);
       const value = await method(request.params, (name, data) => send({ kind: "event", name, data }));
-      send({ kind: "result", value });
+      if (value instanceof Printing) {
+        send({ kind: "printing", value: value.value });
+        await this.sendText(socket, value.text);
+        send({ kind: "end" });
+      } else send({ kind: "result", value });
     } catch (error) {
       send({ kind: "error", error: encodeError(error) });
     } finally {
@@ -180,6 +203,27 @@ export class DaemonServer {
       this.lastActivity = performance.now();
       socket.end();
     }
+  }
+
+  /**
+   * The text in frames of about TEXT_FRAME_CHARS, made as the command reads them: the socket's buffer is
+   * let drain before more is made, so neither side holds a large answer's text. Stops when the command goes.
+   */
+  private async sendText(socket: Socket, text: Iterable<string>): Promise<void> {
+    const gone = new Promise<void>((resolve) => socket.once("close", resolve));
+    let frame = "";
+    const flush = async (): Promise<boolean> => {
+      if (socket.destroyed || !socket.writable) return false;
+      const drained = socket.write(encodeFrame({ kind: "text", piece: Buffer.from(frame) }));
+      frame = "";
+      if (!drained) await Promise.race([once(socket, "drain"), gone]);
+      return !socket.destroyed;
+    };
+    for (const piece of text) {
+      frame += piece;
+      if (frame.length >= TEXT_FRAME_CHARS && !(await flush())) return;
+    }
+    if (frame !== "") await flush();
   }
 
   /** The session planning and replaying with `workers` workers (commands say how many with --workers). */
@@ -218,7 +262,7 @@ export class DaemonServer {
     runs: async (_params, emit) => (await this.fresh(emit)).runs(),
     versions: async (_params, emit) => (await this.fresh(emit)).versions(),
     explain: async ([text, workers], emit) => (await this.fresh(emit, workers)).explain(text as string),
-    answerQuery: async ([text, mode, workers], emit) => {
+    answerQuery: async ([text, mode, workers, print], emit) => {
       const session = await this.fresh(emit, workers);
       const answer = await session.answerQuery(text as string, mode as ReplayMode, {
         onFilling: (missing) => emit("filling", missing),
@@ -227,7 +271,7 @@ export class DaemonServer {
       // A job the daemon runs runs in the background, as far as the command can tell.
       const started = answer.notes.started;
       if (started?.runner === "server" && this.options.host === "daemon") answer.notes.started = { ...started, runner: "background" };
-      return { ...answer, rows: packRows(answer.columns, answer.rows) };
+      return print === undefined ? { ...answer, rows: packRows(answer.columns, answer.rows) } : printing(answer, print);
     },
     replay: async ([ask, workers], emit) => {
       const session = await this.fresh(emit, workers);
@@ -237,10 +281,7 @@ export class DaemonServer {
       });
     },
     cancelReplay: async ([jobId], emit) => (await this.fresh(emit)).cancelReplay(jobId as number),
-    dataframe: async ([names], emit) => {
-      const frame = await (await this.fresh(emit)).dataframe(names as string[]);
-      return { ...frame, rows: packRows(frame.columns, frame.rows) };
-    },
+    printDataframe: async ([names, print], emit) => printing(await (await this.fresh(emit)).dataframe(names as string[]), print),
     // The command's ingest is the report: nothing is ingested before it.
     ingest: async ([rebuild]) => this.options.ingests.ingest(rebuild === true),
     planReplay: async ([ask, workers], emit) => {

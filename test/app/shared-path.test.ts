@@ -104,7 +104,10 @@ describe("one service answers the CLI, here and through flor serve, and GraphQL"
     const options = { explain: false, replay: "none", format: "json" } as const;
     const printed = async (api: FlorApi) => {
       const output = await queryCommand(api, QUESTION, options);
-      return { ...output, stdout: typeof output.stdout === "string" ? output.stdout : [...output.stdout].join("") };
+      let stdout = "";
+      for await (const piece of typeof output.stdout === "string" ? [output.stdout] : output.stdout)
+        stdout += typeof piece === "string" ? piece : Buffer.from(piece).toString("utf8");
+      return { ...output, stdout };
     };
     const here = await printed(new LocalApi(session));
     const there = await printed(remote);

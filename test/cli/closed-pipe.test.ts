@@ -56,4 +56,24 @@ describe("a reader that closes flor's output early", () => {
     },
     120_000,
   );
+
+  it("prints a large answer through the daemon as the command holding the store does, and the daemon serves on", async () => {
+    // Pieces of 64 KiB cross the daemon's socket: these answers take many, and the pipe above left mid-way.
+    for (const args of [
+      ["dataframe", "v"],
+      ["dataframe", "v", "--format", "json"],
+      ["query", "SELECT epoch, step, v FROM big.mjs WHERE step >= 10", "--format", "csv"],
+    ]) {
+      const held = repo.flor(args, { ...env, FLOR_NO_DAEMON: "1" });
+      const served = repo.flor(args, env);
+      expect(held.status, held.stderr).toBe(0);
+      expect(served.status, served.stderr).toBe(0);
+      expect(served.stdout.length).toBeGreaterThan(100_000);
+      expect(served.stdout).toBe(held.stdout);
+    }
+    // A reader that leaves mid-way: the daemon stops printing for it and answers the next command.
+    expect((await readThenClose(repo, ["dataframe", "v"], env, 1200)).status).toBe(0);
+    const status = repo.flor(["daemon", "status", "--format", "json"], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ host: "daemon", requests: 1 });
+  }, 120_000);
 });

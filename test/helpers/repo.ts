@@ -80,6 +80,8 @@ export class TestRepo {
       encoding: "utf8",
       env: { ...process.env, ...env },
       timeout: timeoutMs,
+      // Answers of tens of thousands of rows: more than spawnSync's default 1 MiB.
+      maxBuffer: 64 * 1024 * 1024,
     });
   }
 

@@ -1,6 +1,6 @@
 import type { FlorApi, ReplayMode } from "../../app/flor-api.js";
 import { answerNotes, fillingNote, startedNote } from "../command-text.js";
-import { renderPieces, type CommandOutput, type OutputFormat } from "../output.js";
+import type { CommandOutput, OutputFormat } from "../output.js";
 import { ReplayProgress } from "../progress.js";
 
 export interface QueryCommandOptions {
@@ -17,17 +17,18 @@ export async function queryCommand(api: FlorApi, text: string, options: QueryCom
   if (options.explain) return { stdout: await api.explain(text), stderr: "", exitCode: 0 };
   const progress = new ReplayProgress();
   const answer = await api
-    .answerQuery(text, options.replay, {
-      onFilling: (missing) => process.stderr.write(fillingNote(missing.names, missing.tasks, missing.estimatedSeconds)),
-      onProgress: (job) => progress.update(job),
-    })
+    // Tables show vids by their first 10 characters, as `flor runs` and `flor versions` do.
+    .printQuery(
+      text,
+      options.replay,
+      { format: options.format, short: ["vid", "run.vid"] },
+      {
+        onFilling: (missing) => process.stderr.write(fillingNote(missing.names, missing.tasks, missing.estimatedSeconds)),
+        onProgress: (job) => progress.update(job),
+      },
+    )
     .finally(() => progress.end());
   if (answer.explained) return { stdout: answer.explain, stderr: "", exitCode: 0 };
   const stderr = startedNote(answer.notes.started) + answerNotes(answer, options.replay);
-  return {
-    // Tables show vids by their first 10 characters, as `flor runs` and `flor versions` do.
-    stdout: renderPieces(answer.columns, answer.rows, options.format, { short: ["vid", "run.vid"] }),
-    stderr,
-    exitCode: 0,
-  };
+  return { stdout: answer.text, stderr, exitCode: 0 };
 }
