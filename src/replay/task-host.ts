@@ -19,6 +19,7 @@ import type { HostReport, HostTask } from "./task-host-protocol.js";
 const root = realpathSync(process.argv[2]!);
 /** How long a script ended by an exit may take to unwind, and its leftover work to finish, before the host counts it as left behind. */
 const UNWIND_MS = 200;
+const STALL_CHECK_MS = 50;
 register(new URL("./task-host-loader.js", import.meta.url), { data: { root } });
 const moduleCache = createRequire(import.meta.url).cache;
 
@@ -108,8 +109,14 @@ async function runTask(task: HostTask): Promise<HostReport> {
       if (!(error instanceof TaskExit)) failed(current, error);
     },
   );
-  await Promise.race([imported, ended]);
-  if (current.ended === null) {
+  const watch = stalled(() => settled || current.ended !== null, saved.resources);
+  await Promise.race([imported, ended, watch.stalled]);
+  watch.stop();
+  if (!settled && current.ended === null) {
+    // As node ends a process whose top-level await can never settle (exit code 13); a process of its own says for sure.
+    current.problem = "the script's top-level await never settles";
+    end(current, 13);
+  } else if (current.ended === null) {
     // The script's module finished: like a process of its own, the task ends once nothing is left to run.
     while (current.ended === null && !idle(saved.resources)) await pause();
     if (current.ended === null) end(current, exitCodeOf(process.exitCode));
@@ -187,6 +194,28 @@ function resourceCounts(): Map<string, number> {
   const counts = new Map<string, number>();
   for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
   return counts;
+}
+
+/**
+ * Resolves when nothing is left that could settle the script's module (no work beyond what ran before
+ * the task, twice in a row) while `done()` is still false: a process of its own would have exited there.
+ */
+function stalled(done: () => boolean, before: Map<string, number>): { stalled: Promise<void>; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stop = (): void => undefined;
+  const check = async (): Promise<void> => {
+    let idleChecks = 0;
+    while (!done() && idleChecks < 2) {
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, STALL_CHECK_MS);
+        // Stopped: the timer goes (it would count as the task's leftover work) and the watch never resolves.
+        stop = () => clearTimeout(timer);
+      });
+      await turn();
+      idleChecks = idle(before) ? idleChecks + 1 : 0;
+    }
+  };
+  return { stalled: check(), stop: () => stop() };
 }
 
 /** A turn of the event loop, checked from an immediate (which is no longer an active resource when it runs). */
