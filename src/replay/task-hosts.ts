@@ -135,7 +135,11 @@ export class TaskHost {
     const report = await new Promise<HostReport | null>((resolve) => {
       this.waiting = resolve;
       if (this.exited !== null) this.settle(null);
-      else this.child.send({ ...task, n } satisfies HostTask);
+      else
+        this.child.send({ ...task, n } satisfies HostTask, (error) => {
+          // The channel closed under the task (the host died): its exit settles the task.
+          if (error !== null) this.kill();
+        });
     });
     if (report === null) await this.gone;
     const seconds = (performance.now() - started) / 1000;
