@@ -52,7 +52,8 @@ export function runsUnderTsx(filename: string): boolean {
   return /\.(?:[mc]?ts|tsx)$/.test(filename);
 }
 
-function tsxLoader(projectRoot: string): string {
+/** tsx's loader as a URL for `--import`: the project's own tsx, else flordb's. */
+export function tsxLoader(projectRoot: string): string {
   for (const base of [path.join(projectRoot, "package.json"), import.meta.url]) {
     try {
       // tsx's whole loader (ESM and CommonJS, as `npx tsx` runs scripts), so CommonJS projects replay too.

@@ -25,6 +25,32 @@ export function processStartSeconds(filename: string, importSeconds: number | nu
   return runsUnderTsx(filename) ? start + TSX_START_SECONDS : start;
 }
 
+/**
+ * A task in a warm task host (see task-hosts.ts) pays no process start: the host paid node's start and the
+ * imports once (`hostStartSeconds`). It pays importing the script's own modules afresh (compiled by tsx
+ * for TypeScript) and the host's bookkeeping: measured on the TensorFlow.js example, warm tasks took
+ * 0.05–0.1 s more than their prelude, restore and epoch; JavaScript skips tsx's compile.
+ */
+export const WARM_TASK_SECONDS = 0.04;
+export const TSX_WARM_TASK_SECONDS = 0.08;
+
+export function warmTaskSeconds(filename: string): number {
+  return runsUnderTsx(filename) ? TSX_WARM_TASK_SECONDS : WARM_TASK_SECONDS;
+}
+
+/**
+ * What starting the warm hosts costs a worker: one host per script kind (node, node with tsx), each paying
+ * the slowest start (process, imports) among the scripts it runs.
+ */
+export function hostStartSeconds(scripts: readonly { filename: string; importSeconds: number | null }[]): number {
+  const slowest = new Map<boolean, number>();
+  for (const { filename, importSeconds } of scripts) {
+    const tsx = runsUnderTsx(filename);
+    slowest.set(tsx, Math.max(slowest.get(tsx) ?? 0, processStartSeconds(filename, importSeconds)));
+  }
+  return [...slowest.values()].reduce((a, b) => a + b, 0);
+}
+
 export function restoreSeconds(bytes: number): number {
   return RESTORE_FIXED_SECONDS + bytes * RESTORE_SECONDS_PER_BYTE;
 }

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ProjectLayout } from "../project-layout.js";
 import type { ProjectStore } from "../store/project-store.js";
 import { EXIT_CANNOT_FAST_FORWARD, REPLAY_FORMAT, type ReplaySpec } from "../sdk/replay-spec.js";
 import { runScript, type ChildResult } from "./child-process.js";
+import { type HostedResult, type TaskHosts, warmTasksEnabled } from "./task-hosts.js";
 import type { JsonValue } from "../journal/records.js";
 import { IncompleteReplay, replayStart } from "../store/ingest-replay.js";
 import type { DivergenceSummary, TaskDiagnosis } from "../store/queries/replay-divergences.js";
@@ -62,6 +63,8 @@ export interface WorkerContext {
   /** Who runs the tasks, as recorded with them: host:pid. */
   worker: string;
   trees: TreeCache;
+  /** Warm task processes that run successive tasks (see task-hosts.ts); without them, each task starts its own. */
+  hosts?: TaskHosts;
   /** Called with a function that kills the running child (for cancellation). */
   onChild?: (taskId: number, kill: (() => void) | null) => void;
   /** Whether the runner is shutting down: a child it killed is not the task's failure. */
@@ -87,14 +90,16 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
   let failures = 0;
   let attempt = task.attempts;
   let outcome: TaskOutcome;
+  /** Set once the task must run in a process of its own: a warm host's result was in doubt. */
+  let fresh = spec.fresh === true || ctx.hosts === undefined || !warmTasksEnabled();
   for (;;) {
     attempt++;
     await recordAttempt(db, task.id, attempt);
     const journal = path.join(ctx.layout.replaysDir, `job-${task.jobId}`, `task-${task.id}-${attempt}.jsonl`);
-    let result: ChildResult | null;
+    let result: ChildResult | HostedResult | null;
     let startFailure = "";
     try {
-      result = await runAttempt(ctx, task, spec, attempt, journal);
+      result = await runAttempt(ctx, task, spec, attempt, journal, fresh);
     } catch (error) {
       result = null;
       startFailure = `the replay could not start: ${(error as Error).message}`;
@@ -109,11 +114,23 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
       break;
     }
     let problem: string;
+    const hosted = result !== null && "host" in result ? result : null;
+    if (hosted !== null && (hosted.exitCode !== 0 || hosted.problem !== null)) {
+      // Whatever went wrong in a warm host, a process of its own decides (as it would have without hosts).
+      await discardHostedAttempt(ctx, task, journal, attempt, hosted.problem ?? exitProblem(hosted), hosted);
+      fresh = true;
+      continue;
+    }
     if (result === null) {
       problem = startFailure;
     } else if (result.exitCode === 0) {
       try {
-        const stored = await storeResult(ctx, task, spec, journal, attempt, result.seconds, refused);
+        const stored = await storeResult(ctx, task, spec, journal, attempt, result.seconds, refused, hosted !== null);
+        if (stored === "diverged in a host") {
+          await discardHostedAttempt(ctx, task, journal, attempt, "its values diverged in a warm task process", hosted!);
+          fresh = true;
+          continue;
+        }
         if (stored !== null) {
           // Its values were not stored: the run is replayed from its start, as part of this task.
           refused = stored;
@@ -140,10 +157,7 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
       spec = wholeScript(spec);
       continue;
     } else {
-      problem =
-        result.signal !== null
-          ? `the replay process was killed (${result.signal})`
-          : `the replay process exited with code ${result.exitCode}: ${errorLine(result.stderr)}`;
+      problem = exitProblem(result);
     }
     if (failures++ < RETRIES) {
       await addEvent(db, task.jobId, "task-retry", task.id, { attempt, error: problem });
@@ -158,9 +172,43 @@ export async function executeTask(ctx: WorkerContext, task: ReplayTask): Promise
   return outcome;
 }
 
-async function runAttempt(ctx: WorkerContext, task: ReplayTask, spec: TaskSpec, attempt: number, journal: string): Promise<ChildResult> {
+function exitProblem(result: ChildResult): string {
+  return result.signal !== null
+    ? `the replay process was killed (${result.signal})`
+    : `the replay process exited with code ${result.exitCode}: ${errorLine(result.stderr)}`;
+}
+
+/**
+ * A warm host's attempt is not used: its journal goes (so that nothing reads its values later), the host
+ * runs no more tasks, and the task runs again in a process of its own.
+ */
+async function discardHostedAttempt(
+  ctx: WorkerContext,
+  task: ReplayTask,
+  journal: string,
+  attempt: number,
+  reason: string,
+  hosted: HostedResult,
+): Promise<void> {
+  ctx.hosts?.retire(hosted.host);
+  rmSync(journal, { force: true });
+  await addEvent(ctx.project.db, task.jobId, "task-fallback", task.id, {
+    attempt,
+    reason,
+    action: "running the task again in a process of its own",
+  });
+}
+
+async function runAttempt(
+  ctx: WorkerContext,
+  task: ReplayTask,
+  spec: TaskSpec,
+  attempt: number,
+  journal: string,
+  fresh: boolean,
+): Promise<ChildResult | HostedResult> {
   const tree = await ctx.trees.get(spec);
-  const { argv, patches: _patches, ...rest } = spec;
+  const { argv, patches: _patches, fresh: _fresh, ...rest } = spec;
   const replay: ReplaySpec = {
     format: REPLAY_FORMAT,
     job: task.jobId,
@@ -173,10 +221,11 @@ async function runAttempt(ctx: WorkerContext, task: ReplayTask, spec: TaskSpec, 
   mkdirSync(path.dirname(journal), { recursive: true });
   const specFile = journal.replace(/\.jsonl$/, ".spec.json");
   writeFileSync(specFile, JSON.stringify(replay));
+  const onSpawn = (kill: () => void) => ctx.onChild?.(task.id, kill);
   try {
-    return await runScript(tree, ctx.layout.root, spec.run.filename, argv, { FLOR_REPLAY: specFile }, (kill) =>
-      ctx.onChild?.(task.id, kill),
-    );
+    if (!fresh && ctx.hosts !== undefined)
+      return await ctx.hosts.run(tree, ctx.layout.root, spec.run.filename, argv, { FLOR_REPLAY: specFile }, onSpawn);
+    return await runScript(tree, ctx.layout.root, spec.run.filename, argv, { FLOR_REPLAY: specFile }, onSpawn);
   } finally {
     ctx.onChild?.(task.id, null);
   }
@@ -195,10 +244,13 @@ async function storeResult(
   attempt: number,
   seconds: number,
   refused: TaskDiagnosis | null,
-): Promise<TaskDiagnosis | null> {
+  hosted: boolean,
+): Promise<TaskDiagnosis | "diverged in a host" | null> {
   const start = replayStart(spec);
-  return ctx.project.store.transaction(async (tx) => {
+  const stored = ctx.project.store.transaction(async (tx) => {
     const result = await storeReplayJournal(tx, ctx.project.projectId, ctx.layout, journal, task.id, start);
+    // State a warm host kept from earlier tasks may be the cause: nothing of it is stored (the transaction rolls back).
+    if (hosted && (result.refused || result.summary !== null)) throw new HostedDivergence();
     if (result.refused) {
       const diagnosis = diagnose(result.summary, null, unregisteredIn(await scriptSource(ctx, spec)));
       await addEvent(tx.db, task.jobId, "task-diverged", task.id, {
@@ -241,7 +293,14 @@ async function storeResult(
     });
     return null;
   });
+  return stored.catch((error: unknown) => {
+    if (error instanceof HostedDivergence) return "diverged in a host" as const;
+    throw error;
+  });
 }
+
+/** Thrown to roll back storing a warm host's attempt whose values diverged. */
+class HostedDivergence extends Error {}
 
 /** A divergence summary as an event's data: which names, the first differing coordinate and values, the largest differences. */
 function divergenceEvent(summary: DivergenceSummary): { [key: string]: JsonValue } {

@@ -11,7 +11,8 @@ import type { CheckpointRef, ReplaySegment } from "../sdk/replay-spec.js";
 import { filesLogging } from "./logging-sources.js";
 import { statementLevel, type StatementLevel } from "./statement-level.js";
 import { suffixReplay, type SuffixReplay } from "./suffix-replay.js";
-import { makespan, processStartSeconds, restoreSeconds } from "./cost-model.js";
+import { hostStartSeconds, makespan, processStartSeconds, restoreSeconds, warmTaskSeconds } from "./cost-model.js";
+import { warmTasksEnabled } from "./task-hosts.js";
 import type { TaskSpec } from "./task-spec.js";
 import { sourcesAt, VersionMissingError } from "../versions/version-source.js";
 import { storedJson } from "../journal/lossless-json.js";
@@ -192,6 +193,8 @@ export async function planReplay(
   for (const plan of plans)
     plan.estimatedSeconds = tasks.filter((t) => t.runId === plan.runId).reduce((sum, t) => sum + t.estimatedSeconds, 0);
   const costs = tasks.map((task) => task.estimatedSeconds);
+  // Each worker starts its warm hosts once (in parallel with the other workers'), not once per task.
+  const hostStart = hostStartSeconds(works.filter((work) => work.warm === true).map((work) => work.run));
   return {
     names,
     where: request.whereText ?? null,
@@ -199,8 +202,8 @@ export async function planReplay(
     runs: plans,
     tasks,
     estimate: {
-      cpuSeconds: costs.reduce((a, b) => a + b, 0),
-      wallSeconds: makespan(costs, options.workers),
+      cpuSeconds: costs.reduce((a, b) => a + b, 0) + Math.min(options.workers, tasks.length) * hostStart,
+      wallSeconds: makespan(costs, options.workers) + (tasks.length === 0 ? 0 : hostStart),
       fullSeconds: plans.filter((p) => p.outcome === "replay").reduce((sum, p) => sum + p.fullSeconds, 0),
     },
   };
@@ -347,6 +350,8 @@ interface RunWork {
   usable: Set<number>;
   /** Iterations replayed without their inner loops (see suffix-replay.ts), and the names they journal. */
   suffix: { names: string[]; iterations: Set<number> } | null;
+  /** Its tasks run in warm task hosts (see task-hosts.ts), which pay process start and imports once; else each in a process of its own. */
+  warm?: boolean;
 }
 
 /**
@@ -357,14 +362,17 @@ interface RunWork {
 export function cheaper(work: RunWork, plan: RunPlan): RunWork {
   if (work.top === null) return work;
   const replay = chunkTasks(work, Infinity).reduce((sum, task) => sum + task.estimatedSeconds, 0);
-  if (replay <= plan.fullSeconds + Math.max(0.1 * plan.fullSeconds, 0.2)) return work;
+  const whole: RunWork = { ...work, top: null, ranges: [], before: true, after: true, usable: new Set(), suffix: null };
+  // In the same kind of process as the replay's tasks (warm host or not), so that both pay the same start.
+  const wholeSeconds = chunkTasks(whole, Infinity)[0]!.estimatedSeconds;
+  if (replay <= wholeSeconds + Math.max(0.1 * wholeSeconds, 0.2)) return work;
   plan.notes.push(
-    `re-running the whole script (estimated ${plan.fullSeconds.toFixed(2)} s) is cheaper than replaying from checkpoints (${replay.toFixed(2)} s)`,
+    `re-running the whole script (estimated ${wholeSeconds.toFixed(2)} s) is cheaper than replaying from checkpoints (${replay.toFixed(2)} s)`,
   );
   plan.mode = "whole-script";
   plan.ranges = [[0, work.top.iterations]];
   plan.iterations = work.top.iterations;
-  return { ...work, top: null, ranges: [], before: true, after: true, usable: new Set(), suffix: null };
+  return whole;
 }
 
 /** Decides what one run must execute; fills `plan`. */
@@ -471,7 +479,9 @@ function planRun(
     );
     plan.ranges = top === null ? [] : [[0, top.iterations]];
     plan.iterations = top?.iterations ?? 0;
-    return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set(), suffix: null };
+    // A from-scratch re-run is what re-running the script costs and gives: a process of its own.
+    const warm = !fromScratch && warmTasksEnabled();
+    return { run, patch, names: fills, top: null, ranges: [], before: true, after: true, usable: new Set(), suffix: null, warm };
   }
   // Checkpoints whose objects are all present; a missing one is as if never taken. None, when the run's
   // first checkpoint failed its round trip: restoring them would start the replay from a wrong state.
@@ -512,7 +522,7 @@ function planRun(
     );
   else if (run.checkpointsUnusable !== null) plan.mode = "from-start";
   else if (plan.mode === "from-start") plan.notes.push(`no usable checkpoint before ${top.name} ${sorted[0]}: replaying from the start`);
-  return { run, patch, names: fills, top, ranges, before, after, usable, suffix };
+  return { run, patch, names: fills, top, ranges, before, after, usable, suffix, warm: warmTasksEnabled() };
 }
 
 /**
@@ -577,7 +587,7 @@ export function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[]
 
 export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
   const { run, top } = work;
-  const start = processStartSeconds(run.filename, run.importSeconds);
+  const start = work.warm === true ? warmTaskSeconds(run.filename) : processStartSeconds(run.filename, run.importSeconds);
   if (top === null) {
     return [makeTask(work, [], true, true, null, (run.seconds ?? 0) + start, run.iterations.length)];
   }
@@ -663,6 +673,7 @@ function makeTask(
     suffix: states.length === 0 ? null : { names: work.suffix!.names, states },
     argv: Array.isArray(run.argv) ? run.argv.map(String) : [],
     patches: work.patch.patches,
+    ...(work.warm === true ? {} : { fresh: true }),
   };
   return { runId: run.id, spec, estimatedSeconds: estimate, iterations };
 }

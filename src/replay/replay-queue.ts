@@ -3,6 +3,7 @@ import PgBoss from "pg-boss";
 import type { ProjectLayout } from "../project-layout.js";
 import type { ProjectStore } from "../store/project-store.js";
 import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
+import { TaskHosts } from "./task-hosts.js";
 import { getTask, jobTasks, requeueTask } from "../store/queries/replay-tasks.js";
 
 interface TaskMessage {
@@ -70,6 +71,7 @@ export class ReplayQueue {
       layout,
       worker: `${hostname()}:${process.pid}`,
       trees: new TreeCache(layout.root),
+      hosts: new TaskHosts(),
     };
     for (let i = 0; i < Math.max(1, concurrency); i++) {
       await this.boss.work<TaskMessage>(this.name, { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true }, async ([job]) => {
@@ -92,6 +94,7 @@ export class ReplayQueue {
   async stop(ctx?: WorkerContext): Promise<void> {
     await this.boss.offWork(this.name).catch(() => undefined);
     await this.boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+    await ctx?.hosts?.close();
     await ctx?.trees.clear();
   }
 }

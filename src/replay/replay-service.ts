@@ -8,6 +8,7 @@ import { activeJobFor, createJob, getJob, hasEnded, type ReplayJob } from "../st
 import { jobTasks, requeueRunningTasks } from "../store/queries/replay-tasks.js";
 import type { ReplayPlan, ReplayRequest } from "./replay-plan.js";
 import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
+import { TaskHosts } from "./task-hosts.js";
 
 export interface RequestedReplay {
   jobId: number;
@@ -129,6 +130,7 @@ async function runTasks(
     layout,
     worker: `${hostname()}:${process.pid}`,
     trees: new TreeCache(layout.root),
+    hosts: new TaskHosts(),
     onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)),
     stopping,
   };
@@ -158,6 +160,7 @@ async function runTasks(
     );
   } finally {
     clearInterval(watcher);
+    await ctx.hosts?.close();
     await ctx.trees.clear();
   }
   return (await getJob(db, jobId))!;

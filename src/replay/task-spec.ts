@@ -10,4 +10,6 @@ export interface TaskSpec extends Omit<ReplaySpec, "format" | "job" | "task" | "
   argv: string[];
   /** Repository-relative path → the file's source at the run's vid with the statements propagated into it. */
   patches: Record<string, string>;
+  /** Run in a process of its own, never in a warm task host (a from-scratch re-run: what re-running the script costs and gives). */
+  fresh?: boolean;
 }

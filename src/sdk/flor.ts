@@ -20,6 +20,7 @@ import { EXIT_CANNOT_FAST_FORWARD, replaySpecFromEnvironment, type CheckpointRef
 import { ReplayDirector, ReplayMismatch, type IterationAction } from "./replay-director.js";
 import { nameProblem } from "../journal/names.js";
 import { ParentWatch } from "./parent-watch.js";
+import { taskHost } from "./task-host-hook.js";
 
 export interface FlorOptions {
   /** The entry script (default: `process.argv[1]`); its repository is the project. */
@@ -296,6 +297,7 @@ export class Flor {
 
   private ensureRun(): ActiveRun {
     if (this.active !== null) return this.active;
+    taskHost()?.checkOpen();
     const spec = this.director?.spec ?? replaySpecFromEnvironment();
     let run: ActiveRun;
     this.parentWatch ??= ParentWatch.fromEnvironment();
@@ -670,9 +672,31 @@ export class Flor {
     if (status === "ok" && unused.length > 0) process.stderr.write(`flor: warning: --kwargs ${unused.join(", ")} never read by flor.arg\n`);
   }
 
+  /** What one run of the script set up, forgotten when a task host runs the next task in this process. */
+  private forgetRun(): void {
+    this.director = null;
+    this.layout = null;
+    this.filename = "";
+    this.kwargs = null;
+    this.args.clear();
+    this.registered.clear();
+    this.suffixStates = new Map();
+    this.checkpointOptions = {};
+    this.lastError = undefined;
+  }
+
   private hookExit(): void {
     if (this.exitHooked || this.options.autoCommit === false) return;
     this.exitHooked = true;
+    const host = taskHost();
+    if (host !== undefined) {
+      // A warm task host: the task's end, not the process's, finishes the run; the next task starts afresh.
+      host.attach((code) => {
+        this.finish(code === 0 ? "ok" : "failed", code);
+        this.forgetRun();
+      });
+      return;
+    }
     process.on("uncaughtExceptionMonitor", (error) => {
       this.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { CHILD_START_SECONDS, makespan, restoreSeconds, TSX_START_SECONDS } from "../../src/replay/cost-model.js";
+import {
+  CHILD_START_SECONDS,
+  hostStartSeconds,
+  makespan,
+  restoreSeconds,
+  TSX_START_SECONDS,
+  TSX_WARM_TASK_SECONDS,
+  WARM_TASK_SECONDS,
+} from "../../src/replay/cost-model.js";
 import { cheaper, chunkTasks, type PlannedTask, type RunPlan, splitIntoTasks } from "../../src/replay/replay-plan.js";
 
 /** What planRun decides for one run, as chunkTasks and splitIntoTasks take it. */
@@ -24,6 +32,8 @@ interface WorkOptions {
   whole?: boolean;
   /** Seconds the run's process took to its first flordb call, when its journal said. */
   importSeconds?: number;
+  /** Its tasks run in warm task hosts. */
+  warm?: boolean;
 }
 
 const CHECKPOINT_BYTES = 40e6;
@@ -65,6 +75,7 @@ function work(options: WorkOptions): RunWork {
     after: options.after ?? false,
     usable: new Set(checkpoints),
     suffix: null,
+    warm: options.warm ?? false,
   };
 }
 
@@ -152,6 +163,25 @@ describe("task splitting", () => {
     expect(last.estimatedSeconds).toBeCloseTo(OVERHEAD + 3 + RESTORE + RESTORE + 3 * 2, 9);
     // Ending at the loop's last iteration, the final state is there already.
     expect(chunkTasks(work({ iterations: 4, after: true }), Infinity)[0]!.spec.final).toBeNull();
+  });
+
+  it("in warm task hosts, charges a task importing the script's modules afresh, and the hosts' start once per worker", () => {
+    const [task] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]], importSeconds: 1.5, warm: true }), Infinity);
+    expect(task!.estimatedSeconds).toBeCloseTo(WARM_TASK_SECONDS + 0.5 + RESTORE + 2, 9);
+    expect(task!.spec.fresh).toBeUndefined();
+    const [ts] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]], filename: "train.ts", warm: true }), Infinity);
+    expect(ts!.estimatedSeconds).toBeCloseTo(TSX_WARM_TASK_SECONDS + 0.5 + RESTORE + 2, 9);
+    // Without hosts, each task is a process of its own, and says so.
+    expect(chunkTasks(work({ iterations: 4, ranges: [[2, 4]] }), Infinity)[0]!.spec.fresh).toBe(true);
+    // One host per script kind, paying the slowest start among its scripts.
+    const scripts = [
+      { filename: "a.ts", importSeconds: 1.5 },
+      { filename: "b.mjs", importSeconds: 0.3 },
+      { filename: "c.ts", importSeconds: 2 },
+      { filename: "d.mjs", importSeconds: null },
+    ];
+    expect(hostStartSeconds(scripts)).toBeCloseTo(2 + TSX_START_SECONDS + 0.3, 9);
+    expect(hostStartSeconds([])).toBe(0);
   });
 
   it("replays a whole script as one task, estimated from the run's recorded time and the child's start", () => {

@@ -248,6 +248,8 @@ describe("replay of past versions", () => {
   it("retries a killed worker once and stores its values exactly once", async () => {
     const { root, store } = await project("killed");
     process.env.FLOR_TEST_KILL_ONCE = path.join(root, "killed-once");
+    // A process of its own per task: a killed warm host is not retried but run again fresh (test/replay/task-hosts.test.ts).
+    process.env.FLOR_WARM_TASKS = "0";
     try {
       const layout = layoutFor(root);
       const { jobId } = await requestJob(store, layout, { names: ["w1"] }, { workers: 2 });
@@ -260,6 +262,7 @@ describe("replay of past versions", () => {
       expect(await storedValues(store, ["w1"])).toEqual(truth.map((lines) => lines.filter((line) => line.startsWith("w1|"))));
     } finally {
       delete process.env.FLOR_TEST_KILL_ONCE;
+      delete process.env.FLOR_WARM_TASKS;
       await store.close();
     }
   });
