@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { encodeCheckpoint, encodeCheckpointCheck } from "../journal/encode.js";
+import type { ThreadCost } from "./checkpoint-policy.js";
 import type { CapturedState } from "./object-state.js";
 import { restoreInPlace } from "./restore-in-place.js";
 import { describeProblem, roundTripProblem, unusableWarning } from "./round-trip.js";
@@ -16,8 +18,18 @@ const BACKGROUND_NICE = 10;
 /** Control words shared with the checkpoint thread (Int32Array indices). */
 const IN_FLIGHT = 0;
 const UNUSABLE = 1;
+/** The checkpoint thread's Linux thread id, once it has measured its start (0 elsewhere). */
+const THREAD_ID = 2;
 /** Slot i is busy (being stored) while word SLOT + i is 1. */
-const SLOT = 2;
+const SLOT = 3;
+/** Nanosecond counters shared with the checkpoint thread (BigInt64Array indices): its wall time on checkpoints, and its CPU time when it started. */
+const WORK_NS = 0;
+const START_NS = 1;
+
+/** A thread's CPU time (ms) from Linux's schedstat. */
+function threadCpuMs(tid: number): number {
+  return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+}
 
 /**
  * The checkpoint thread's code, as plain JavaScript: an eval'd worker needs no build step and loads the
@@ -28,8 +40,8 @@ const SLOT = 2;
  * slot of shared memory, which together are the object's serialisation), stores them in the object store (write to a temporary file, then rename), and appends
  * the `ckpt` record to the journal, which both threads open with O_APPEND so whole lines never
  * interleave. At a run's first checkpoint it also runs the round trip (roundTripProblem) and writes the
- * `ckcheck` record. It adds up the time it works (wall time: thread CPU time is not precise enough from
- * JavaScript; where the thread waits for a core, this counts the wait too) for the overhead policy.
+ * `ckcheck` record. For the overhead policy it adds up the wall time it works (where Linux does not
+ * tell the thread's CPU time, see threadCost).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -49,8 +61,12 @@ ${roundTripProblem.toString()}
 ${describeProblem.toString()}
 ${unusableWarning.toString()}
 try {
-  // Linux: setpriority on a thread id lowers this thread only.
-  os.setPriority(Number(fs.readlinkSync("/proc/thread-self").split("/").pop()), ${BACKGROUND_NICE});
+  // Linux: setpriority on a thread id lowers this thread only; the CPU time the thread's start took is
+  // published with its id, so the training thread can charge both to the checkpoints.
+  const tid = Number(fs.readlinkSync("/proc/thread-self").split("/").pop());
+  os.setPriority(tid, ${BACKGROUND_NICE});
+  Atomics.store(background, ${START_NS}, BigInt(fs.readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]));
+  Atomics.store(control, ${THREAD_ID}, tid);
 } catch {}
 parentPort.on("message", ({ ctx, slot, buffer, objects, started, check }) => {
   const t0 = performance.now();
@@ -101,7 +117,7 @@ parentPort.on("message", ({ ctx, slot, buffer, objects, started, check }) => {
     fs.writeSync(2, "flor: warning: a checkpoint could not be saved: " + error.message + "\\n");
   } finally {
     Atomics.store(control, ${SLOT} + slot, 0);
-    Atomics.add(background, 0, BigInt(Math.round((performance.now() - t0) * 1e6)));
+    Atomics.add(background, ${WORK_NS}, BigInt(Math.round((performance.now() - t0) * 1e6)));
     Atomics.sub(control, ${IN_FLIGHT}, 1);
     Atomics.notify(control, ${IN_FLIGHT});
   }
@@ -124,8 +140,8 @@ export interface NamedCapture extends CapturedState {
 export class CheckpointWriter {
   private readonly worker: Worker;
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * (SLOT + MAX_SLOTS)));
-  /** Nanoseconds the checkpoint thread has spent on checkpoints. */
-  private readonly background = new BigInt64Array(new SharedArrayBuffer(8));
+  /** Nanoseconds: the checkpoint thread's wall time on checkpoints, and its CPU time when it had started (WORK_NS, START_NS). */
+  private readonly background = new BigInt64Array(new SharedArrayBuffer(16));
   private readonly slots: SharedArrayBuffer[] = [];
 
   constructor(objectsDir: string, journal: string) {
@@ -170,9 +186,22 @@ export class CheckpointWriter {
     return Atomics.load(this.control, UNUSABLE) === 1;
   }
 
-  /** Milliseconds the checkpoint thread has spent storing checkpoints so far. */
-  backgroundMs(): number {
-    return Number(Atomics.load(this.background, 0)) / 1e6;
+  /**
+   * What the checkpoint thread has cost so far: on Linux its CPU time, start-up apart (what it can take
+   * from the training thread; its wall time would count the waits for a core at its lower priority too);
+   * elsewhere the wall time it spent on checkpoints, its start unmeasured.
+   */
+  threadCost(): ThreadCost {
+    const tid = Atomics.load(this.control, THREAD_ID);
+    if (tid !== 0) {
+      try {
+        const startMs = Number(Atomics.load(this.background, START_NS)) / 1e6;
+        return { startMs, workMs: threadCpuMs(tid) - startMs };
+      } catch {
+        // The thread has ended: its work is measured as elsewhere.
+      }
+    }
+    return { startMs: null, workMs: Number(Atomics.load(this.background, WORK_NS)) / 1e6 };
   }
 
   /** Blocks until every queued checkpoint is stored and journaled. */
@@ -180,10 +209,13 @@ export class CheckpointWriter {
     while (Atomics.load(this.control, IN_FLIGHT) > 0) this.waitForOne();
   }
 
-  close(): void {
+  /** Drains, stops the thread, and returns what it cost over the run. */
+  close(): ThreadCost {
     this.drain();
+    const cost = this.threadCost();
     this.slots.length = 0;
     void this.worker.terminate();
+    return cost;
   }
 
   /** A free slot of at least `bytes`: a free one that fits, a new or bigger one within the memory bound, or the next one freed. */

@@ -121,7 +121,8 @@ export interface CheckpointCheckRecord {
  * What the checkpoint policy decided over a run (written at its end): the bound it kept (`max`, the
  * `maxOverhead` fraction, or null for a checkpoint every outermost iteration), the outermost iterations
  * checkpointed and skipped, and the seconds checkpoints cost the training thread (`fg`) and the
- * checkpoint thread (`bg`) over `loop` seconds of outermost loops.
+ * checkpoint thread (`bg`: its CPU time, its start included, where Linux tells it; else the wall time of
+ * its work) over `loop` seconds of outermost loops.
  */
 export interface CheckpointPolicyRecord {
   k: "ckpolicy";

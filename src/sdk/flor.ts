@@ -36,9 +36,10 @@ export interface FlorOptions {
 export interface CheckpointOptions {
   /**
    * Checkpoint an outermost iteration only while what checkpoints cost the loop, end to end (capturing on
-   * the training thread, hashing and storing on the checkpoint thread), stays under this fraction of the
-   * loop's time (e.g. 0.01). The last iteration is always checkpointed; replay starts from the nearest
-   * earlier checkpoint. Default: every iteration.
+   * the training thread; starting the checkpoint thread, hashing and storing there), stays under this
+   * fraction of the loop's time (e.g. 0.01); the first one's cost is estimated before it is taken. The
+   * last iteration is always checkpointed; replay starts from the nearest earlier checkpoint. Default:
+   * every iteration.
    */
   maxOverhead?: number;
 }
@@ -74,7 +75,7 @@ class ActiveRun {
   readonly writer: JournalWriter;
   readonly encoder = new JournalEncoder();
   readonly objectsDir: string;
-  /** Started when objects are registered: runs without checkpoints never pay for the thread. */
+  /** Started at registration without a bound, else by the first checkpoint the policy takes: runs without checkpoints never pay for the thread. */
   checkpoints: CheckpointWriter | null = null;
   readonly policy = new CheckpointPolicy();
   /** The last outermost iteration, when the overhead bound skipped its checkpoint. */
@@ -287,7 +288,11 @@ export class Flor {
       this.registered.set(name, value);
     }
     if (options !== undefined) this.checkpointOptions = { ...options };
-    this.checkpointWriter(this.active!);
+    // Unbounded, the first iteration's end needs the checkpoint thread: started now, its start overlaps what
+    // comes before the loop. With a bound, it waits for the first checkpoint the policy takes, if any.
+    const run = this.active!;
+    if (this.checkpointOptions.maxOverhead === undefined && this.checkpointsOn(run))
+      run.checkpoints ??= new CheckpointWriter(run.objectsDir, run.info.journal);
   }
 
   /** Ends the run: flushes the journal and closes it. Called automatically at normal exit. */
@@ -554,43 +559,51 @@ export class Flor {
     if (run.stack.length === 0) this.parentWatch?.check();
     if (run.stack.length === 0 && this.director !== null) this.checkSuffixState();
     run.iterationEnded(open.id, microseconds(now - open.start));
-    const writer = run.stack.length === 0 ? this.checkpointWriter(run) : null;
-    if (writer === null) {
+    if (run.stack.length > 0 || !this.checkpointsOn(run)) {
       run.writer.flushIfStale(now);
       return now;
     }
-    if (!run.policy.decide(this.checkpointOptions.maxOverhead, now, loopStart, writer.backgroundMs())) {
+    const costs = { thread: () => run.checkpoints?.threadCost() ?? null, stateBytes: () => this.stateBytes() };
+    if (!run.policy.decide(this.checkpointOptions.maxOverhead, now, loopStart, costs)) {
       run.uncheckpointed = open.id;
       run.writer.flushIfStale(now);
       return now;
     }
     // The iteration's records reach the file before its checkpoint record (written by the checkpoint thread).
     run.writer.flush();
-    this.checkpoint(run, writer, open.id);
+    this.checkpoint(run, open.id);
     return performance.now();
   }
 
   /**
-   * The run's checkpoint writer, started on first use, or null when nothing is checkpointed: no objects
-   * registered, a replay (which only reads checkpoints), or checkpointing stopped for the run.
+   * Whether the run checkpoints: not when no objects are registered, in a replay (which only reads
+   * checkpoints), or when checkpointing stopped for the run.
    */
-  private checkpointWriter(run: ActiveRun): CheckpointWriter | null {
-    if (this.registered.size === 0 || this.director !== null || run.checkpointsStopped) return null;
+  private checkpointsOn(run: ActiveRun): boolean {
+    if (this.registered.size === 0 || this.director !== null || run.checkpointsStopped) return false;
     if (run.checkpoints?.unusable) {
       run.checkpointsStopped = true;
       run.uncheckpointed = null;
-      return null;
+      return false;
     }
-    run.checkpoints ??= new CheckpointWriter(run.objectsDir, run.info.journal);
-    return run.checkpoints;
+    return true;
+  }
+
+  /** The registered state's serialised size now, for the policy's estimate of a first checkpoint (0 for a state that cannot be captured: its checkpoint says why). */
+  private stateBytes(): number {
+    let bytes = 0;
+    for (const [name, value] of this.registered) {
+      const captured = captureParts(name, value, false);
+      if (!("reason" in captured)) bytes += captured.bytes;
+    }
+    return bytes;
   }
 
   /** An outermost loop finished normally: its final state is checkpointed even when the policy skipped it. */
   private checkpointLastIteration(run: ActiveRun): void {
-    const writer = this.checkpointWriter(run);
-    if (run.uncheckpointed === null || writer === null) return;
+    if (run.uncheckpointed === null || !this.checkpointsOn(run)) return;
     run.writer.flush();
-    this.checkpoint(run, writer, run.uncheckpointed, true);
+    this.checkpoint(run, run.uncheckpointed, true);
   }
 
   /** A loop ended (normally, by `break`, or by an exception); an iteration cut short gets no checkpoint. */
@@ -619,11 +632,12 @@ export class Flor {
 
   /**
    * Captures every registered object's state now and copies it (the one copy a consistent snapshot
-   * needs) to the checkpoint thread, which stores and journals it. The run's first checkpoint is checked:
+   * needs) to the checkpoint thread (started by the run's first checkpoint: a run that takes none never pays
+   * for it), which stores and journals it. The run's first checkpoint is checked:
    * here for what its bytes cannot show (class instances, functions, getters), there by a round trip.
    * A state that cannot be captured stops checkpointing with a warning; the training goes on.
    */
-  private checkpoint(run: ActiveRun, writer: CheckpointWriter, ctx: number, skipped = false): void {
+  private checkpoint(run: ActiveRun, ctx: number, skipped = false): void {
     const started = performance.timeOrigin + performance.now();
     const first = run.policy.first;
     const states: NamedCapture[] = [];
@@ -635,7 +649,8 @@ export class Flor {
       }
       states.push({ name, ...captured });
     }
-    writer.save(ctx, states, started, first);
+    run.checkpoints ??= new CheckpointWriter(run.objectsDir, run.info.journal);
+    run.checkpoints.save(ctx, states, started, first);
     run.policy.took(performance.timeOrigin + performance.now() - started, skipped);
     run.uncheckpointed = null;
   }
@@ -660,9 +675,9 @@ export class Flor {
     this.active = null;
     // Checkpoint records must reach the journal before its end: ingestion stops reading at `end`.
     run.writer.flush();
-    if (run.checkpoints !== null) {
-      run.checkpoints.close();
-      run.writer.append(encodeRecord(run.policy.record(this.checkpointOptions.maxOverhead, run.checkpoints.backgroundMs())));
+    if (run.checkpoints !== null || run.uncheckpointed !== null) {
+      const thread = run.checkpoints?.close() ?? null;
+      run.writer.append(encodeRecord(run.policy.record(this.checkpointOptions.maxOverhead, thread)));
     }
     const end: EndRecord = { k: "end", status, exit: exitCode, s: run.seconds(run.started) };
     if (this.lastError !== undefined && status !== "ok") end.error = this.lastError;
