@@ -94,6 +94,10 @@ export async function openStore(layout: ProjectLayout, options: StoreOptions = {
 
 async function openServer(url: string): Promise<Store> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // An idle connection the server ends (a restart, pg_terminate_backend, DROP DATABASE ... FORCE) is an
+  // error event on the pool, which would end the process unheard; the pool drops that client, and the
+  // next query connects anew (or fails with the server's message).
+  pool.on("error", () => undefined);
   const location = redact(url);
   try {
     const client = await pool.connect();
