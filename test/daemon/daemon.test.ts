@@ -11,12 +11,12 @@ import {
   statSync,
   symlinkSync,
 } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alive } from "../helpers/long-tasks.js";
 import { PACKAGE_ROOT, TestRepo } from "../helpers/repo.js";
 import { copyRepo, recordHistory } from "../replay/replay-history.js";
-import { isAlive } from "../../src/store/pglite-lock.js";
 
 // An empty FLOR_DATABASE_URL keeps the embedded store even when the test run has a PostgreSQL server.
 const env = { FLOR_DATABASE_URL: "" };
@@ -62,9 +62,6 @@ function daemonStatus(repo: TestRepo): Status | null {
   expect(result.status, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as Status | null;
 }
-
-/** Whether the process runs (an exited one that nobody has collected yet does not). */
-const alive = (pid: number): boolean => isAlive({ pid, host: hostname() });
 
 async function until(condition: () => boolean, seconds: number): Promise<boolean> {
   const deadline = Date.now() + seconds * 1000;

@@ -12,6 +12,7 @@ import { requestReplay, runJobLocally } from "../../src/replay/replay-service.js
 import { planReplay, type ReplayRequest } from "../../src/replay/replay-plan.js";
 import { listEvents } from "../../src/store/queries/replay-events.js";
 import { cancelJob } from "../../src/store/queries/replay-jobs.js";
+import { alive, LONG_TASKS } from "../helpers/long-tasks.js";
 import { FIXTURES, PACKAGE_ROOT, TestRepo } from "../helpers/repo.js";
 import { copyRepo } from "./replay-history.js";
 
@@ -129,15 +130,6 @@ function journalPids(layout: ProjectLayout, jobId: number): number[] {
   return journals(layout, jobId).map((file) => (JSON.parse(readFileSync(file, "utf8").split("\n")[0]!) as { pid: number }).pid);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function lines(file: string): string[] {
   return existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
 }
@@ -238,24 +230,7 @@ describe.each(["train.mjs", "train.ts"] as const)("warm task hosts (%s)", (scrip
 });
 
 describe("a warm task host whose runner is killed", () => {
-  // A long synchronous loop (timers starve) and a long awaiting one: each writes its pid, then runs ~60 s.
-  const SYNC = `import { flor } from "flordb";
-import { writeFileSync } from "node:fs";
-writeFileSync("pid", String(process.pid));
-const pause = new Int32Array(new SharedArrayBuffer(4));
-for (const epoch of flor.loop("epoch", 600)) { Atomics.wait(pause, 0, 0, 100); flor.log("e", epoch); }
-`;
-  const ASYNC = `import { flor } from "flordb";
-import { writeFileSync } from "node:fs";
-flor.log("started", 1);
-writeFileSync("pid", String(process.pid));
-await new Promise((resolve) => setTimeout(resolve, 60_000));
-`;
-
-  it.each([
-    ["a synchronous loop", SYNC],
-    ["a script that awaits", ASYNC],
-  ])(
+  it.each(LONG_TASKS)(
     "stops itself, in %s",
     async (_what, script) => {
       const repo = TestRepo.create({ "task.mjs": script });

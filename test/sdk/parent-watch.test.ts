@@ -1,36 +1,15 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { hostname } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { isAlive } from "../../src/store/pglite-lock.js";
+import { alive, LONG_TASKS } from "../helpers/long-tasks.js";
 import { TestRepo } from "../helpers/repo.js";
-
-// A long synchronous loop (timers starve) and a long awaiting one: each writes its pid, then runs ~60 s.
-const SYNC = `import { flor } from "flordb";
-import { writeFileSync } from "node:fs";
-writeFileSync("pid", String(process.pid));
-const pause = new Int32Array(new SharedArrayBuffer(4));
-for (const epoch of flor.loop("epoch", 600)) { Atomics.wait(pause, 0, 0, 100); flor.log("e", epoch); }
-`;
-const ASYNC = `import { flor } from "flordb";
-import { writeFileSync } from "node:fs";
-flor.log("started", 1);
-writeFileSync("pid", String(process.pid));
-await new Promise((resolve) => setTimeout(resolve, 60_000));
-`;
-
-/** Whether the process runs (an exited one that nobody has collected yet does not). */
-const alive = (pid: number): boolean => isAlive({ pid, host: hostname() });
 
 describe("a replay task whose replay was killed", () => {
   let repo: TestRepo;
   afterEach(() => repo.remove());
 
-  it.each([
-    ["a synchronous loop", SYNC],
-    ["a script that awaits", ASYNC],
-  ])(
+  it.each(LONG_TASKS)(
     "stops itself, in %s (issue 13: tasks outlived a killed flor replay)",
     async (_what, script) => {
       repo = TestRepo.create({ "task.mjs": script });
