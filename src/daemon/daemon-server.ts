@@ -64,7 +64,7 @@ class Printing {
 /** An answer printed as the command asked, its text sent after it. */
 function printing<T extends { columns: string[]; rows: readonly object[] }>(answer: T, print: unknown): Printing {
   const { text, ...value } = printRows(answer, print as PrintSpec);
-  return new Printing(value, text as Iterable<string>);
+  return new Printing(value, text);
 }
 
 /**
