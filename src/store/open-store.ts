@@ -2,6 +2,7 @@ import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { setFlagsFromString } from "node:v8";
 import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -74,12 +75,13 @@ type CopyData = (client: pg.PoolClient, statement: string, data: string | Buffer
 
 /**
  * The embedded server's settings where PostgreSQL's defaults suit a shared server, not one process's
- * store: its buffers live in the process's memory (shared_buffers), and its WAL is kept up to 1 GB
- * after a large ingest (max_wal_size; the data directory is the store's size on disk). With one session,
- * a sort can take more than a server's 4 MB default (work_mem): ordering a 100k-row answer then stays
- * in memory instead of spilling to temporary files (about 15 % of that query's time on 1 M rows).
+ * store: its buffers live in the process's memory (shared_buffers; 16 MB answered the bench/scale
+ * questions as fast as 32 MB, and ingest peaked 20 MB lower), and its WAL is kept up to 1 GB after a
+ * large ingest (max_wal_size; the data directory is the store's size on disk). With one session, a sort can take more than
+ * a server's 4 MB default (work_mem): ordering a 100k-row answer then stays in memory instead of spilling
+ * to temporary files (about 15 % of that query's time on 1 M rows).
  */
-const EMBEDDED_SETTINGS = ["-c", "shared_buffers=32MB", "-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB", "-c", "work_mem=32MB"];
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=16MB", "-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB", "-c", "work_mem=32MB"];
 
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
@@ -188,8 +190,28 @@ async function openEmbedded(
   });
 }
 
+/**
+ * V8 settings for a process that runs the embedded store, set once before PGlite's WebAssembly is first
+ * compiled (issue 21: `flor ingest` of 5 M values peaked at 433–520 MB RSS, against ≤ 300 MB wanted;
+ * 275–285 MB with these, at the same ingest rate under the same load).
+ * - Liftoff only: V8 otherwise recompiles postgres's hot functions with TurboFan in the background, which
+ *   holds 40–50 MB more (and a core) while it lasts; queries measured no slower without it (the point
+ *   filter 7–11 ms against 36–68 ms while TurboFan compiled, the 3-name pivot 0.9 s either way).
+ * - A heap that grows by half its live size between full collections, not by up to four times: a command
+ *   holds 30–40 MB of live objects (its modules), and ingest's garbage otherwise piled up to 150 MB of
+ *   heap. Command-line limits (`--max-semi-space-size`) would need a second node process per command.
+ */
+let engineConfigured = false;
+function configureEngine(): void {
+  if (engineConfigured) return;
+  engineConfigured = true;
+  setFlagsFromString("--liftoff-only");
+  setFlagsFromString("--heap-growing-percent=50");
+}
+
 /** PGlite on `dataDir`; a store not created yet (no folder, or an empty one) starts from the build's template. */
 async function startPGlite(dataDir: string, useTemplate: boolean): Promise<PGlite> {
+  configureEngine();
   const startParams = [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS];
   const template = !useTemplate || (existsSync(dataDir) && readdirSync(dataDir).length > 0) ? null : await storeTemplate();
   if (template !== null) {
