@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
 import { hostname } from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -16,7 +17,7 @@ import { quoteIdentifier, toCsv, type BulkColumn } from "./bulk-insert.js";
 import type { BinaryRows } from "./binary-rows.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
 import { configuredServerUrl } from "./server-url.js";
-import { storeTemplate } from "./store-template.js";
+import { storeTemplate, WAL_SEGMENT_MB } from "./store-template.js";
 
 export type StoreKind = "pglite" | "postgres";
 
@@ -76,12 +77,31 @@ type CopyData = (client: pg.PoolClient, statement: string, data: string | Buffer
 /**
  * The embedded server's settings where PostgreSQL's defaults suit a shared server, not one process's
  * store: its buffers live in the process's memory (shared_buffers; 16 MB answered the bench/scale
- * questions as fast as 32 MB, and ingest peaked 20 MB lower), and its WAL is kept up to 1 GB after a
- * large ingest (max_wal_size; the data directory is the store's size on disk). With one session, a sort can take more than
+ * questions as fast as 32 MB, and ingest peaked 20 MB lower). With one session, a sort can take more than
  * a server's 4 MB default (work_mem): ordering a 100k-row answer then stays in memory instead of spilling
  * to temporary files (about 15 % of that query's time on 1 M rows).
  */
-const EMBEDDED_SETTINGS = ["-c", "shared_buffers=16MB", "-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB", "-c", "work_mem=32MB"];
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=16MB", "-c", "work_mem=32MB"];
+
+/**
+ * A new store's WAL segments are 1 MB (PostgreSQL's default is 16 MB): the data directory keeps
+ * min_wal_size to max_wal_size of them after a large ingest (64 MB was 13 bytes per value of a 5 M-value
+ * store), and an empty store is 16 MB smaller. A store made before keeps its 16 MB segments, whose
+ * minimum is two segments; its settings are what they were.
+ */
+const WAL_SETTINGS = {
+  small: ["-c", "min_wal_size=2MB", "-c", "max_wal_size=8MB"],
+  large: ["-c", "min_wal_size=32MB", "-c", "max_wal_size=64MB"],
+};
+
+/** The WAL settings for the store in `dataDir`, by the size of its WAL segment files (fixed when it was made). */
+function walSettings(dataDir: string): string[] {
+  const wal = path.join(dataDir, "pg_wal");
+  const segment = existsSync(wal) ? readdirSync(wal).find((file) => /^[0-9A-F]{24}$/.test(file)) : undefined;
+  return segment === undefined || statSync(path.join(wal, segment)).size <= WAL_SEGMENT_MB * 2 ** 20
+    ? WAL_SETTINGS.small
+    : WAL_SETTINGS.large;
+}
 
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
@@ -212,7 +232,8 @@ function configureEngine(): void {
 /** PGlite on `dataDir`; a store not created yet (no folder, or an empty one) starts from the build's template. */
 async function startPGlite(dataDir: string, useTemplate: boolean): Promise<PGlite> {
   configureEngine();
-  const startParams = [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS];
+  const startParams = [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS, ...walSettings(dataDir)];
+  const initDbStartParams = [`--wal-segsize=${WAL_SEGMENT_MB}`];
   const template = !useTemplate || (existsSync(dataDir) && readdirSync(dataDir).length > 0) ? null : await storeTemplate();
   if (template !== null) {
     try {
@@ -222,7 +243,7 @@ async function startPGlite(dataDir: string, useTemplate: boolean): Promise<PGlit
       rmSync(dataDir, { recursive: true, force: true });
     }
   }
-  return PGlite.create({ dataDir, startParams });
+  return PGlite.create({ dataDir, startParams, initDbStartParams });
 }
 
 function kyselyOn(pool: Pick<pg.Pool, "connect" | "end">): Kysely<Database> {
