@@ -13,7 +13,7 @@ import type { Store, StoreTransaction } from "./open-store.js";
 import { analyzeRecordedTables, ensureProject, forgetProject } from "./queries/projects.js";
 import { journalStates, saveJournal } from "./queries/journals.js";
 import { endRun, insertRun, markRunIncomplete, setCheckpointFacts } from "./queries/runs.js";
-import { mergeLogNames } from "./queries/logs.js";
+import { mergeLogNames, summarizeNewValues } from "./queries/logs.js";
 import { addStreamStats } from "./queries/log-stream-stats.js";
 import { addIterationTimes, saveRanges } from "./queries/loop-ranges.js";
 import { KEEP_RANGES, RunReader, VALUE_COLUMNS, ValueBatch } from "./run-reader.js";
@@ -472,6 +472,7 @@ async function ingestLines(tx: StoreTransaction, projectId: number, text: string
   await addIterationTimes(trx, runId, lateTimes.ctx, lateTimes.seconds);
   await reader.resolveStreams(trx, runId);
   await tx.copyBinary("log_values", VALUE_COLUMNS, values.rows());
+  if (values.count > 0) await summarizeNewValues(trx);
   await addStreamStats(trx, values.stats().rows());
   await tx.copy("loop_summaries", [
     { name: "run_id", values: constant(runId, summaries.name.length) },
