@@ -213,7 +213,7 @@ async function openEmbedded(
 /**
  * V8 settings for a process that runs the embedded store, set once before PGlite's WebAssembly is first
  * compiled (issue 21: `flor ingest` of 5 M values peaked at 433–520 MB RSS, against ≤ 300 MB wanted;
- * 275–285 MB with these, at the same ingest rate under the same load).
+ * 268–299 MB with these and 1 MiB batches, at the same ingest rate or faster).
  * - Liftoff only: V8 otherwise recompiles postgres's hot functions with TurboFan in the background, which
  *   holds 40–50 MB more (and a core) while it lasts; queries measured no slower without it (the point
  *   filter 7–11 ms against 36–68 ms while TurboFan compiled, the 3-name pivot 0.9 s either way).
