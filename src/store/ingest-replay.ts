@@ -6,7 +6,16 @@ import { mergeKeys } from "../journal/dimension-keys.js";
 import type { Database } from "./schema.js";
 import type { StoreTransaction } from "./open-store.js";
 import { findRunId } from "./queries/runs.js";
-import { findStreams, insertStreams, loggedNames, logNameRows, recordedValues, replaceLogNames, type StreamKey } from "./queries/logs.js";
+import {
+  findStreams,
+  insertStreams,
+  loggedNames,
+  logNameRows,
+  recordedValues,
+  replaceLogNames,
+  summarizeNewValues,
+  type StreamKey,
+} from "./queries/logs.js";
 import { allContexts, contextsInRanges, topContexts, type ContextRow } from "./queries/loop-ranges.js";
 import { withExplicitContexts } from "../journal/context-ranges.js";
 import { BinaryRows } from "./binary-rows.js";
@@ -310,6 +319,7 @@ export async function ingestReplayJournal(
       rows.bool(unverified);
     });
     await tx.copyBinary("log_values", [...VALUE_COLUMNS, "unverified"], rows);
+    await summarizeNewValues(db);
     await addStreamStats(db, stats.rows());
     await addToCatalog(db, runId, inserted.name, inserted.ctx, contexts);
   }

@@ -309,6 +309,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("runs").addColumn("import_seconds", "double precision").execute();
     },
   },
+  "0010-log-values-block-range-index": {
+    async up(db: Kysely<unknown>) {
+      // log_values is written in stream order (a batch's streams are new, and values arrive by stream), so
+      // a block-range index finds a stream's values as well as a B-tree does, in a few kilobytes instead of
+      // 8 bytes per value (13 % of a store of one-number values). 16 pages (about 2,500 values) per range:
+      // a stream of RANGE_SPAN values spans 2–3 ranges. Ingest summarizes the ranges it adds (PGlite has no
+      // autovacuum to do it); a range never summarized is read by every query, so nothing is ever missed.
+      await sql`drop index flor.log_values_stream`.execute(db);
+      await sql`create index log_values_stream on flor.log_values using brin (stream_id) with (pages_per_range = 16)`.execute(db);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

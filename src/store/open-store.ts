@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
 import { hostname } from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { setFlagsFromString } from "node:v8";
 import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -15,7 +17,7 @@ import { quoteIdentifier, toCsv, type BulkColumn } from "./bulk-insert.js";
 import type { BinaryRows } from "./binary-rows.js";
 import { STORE_SCHEMA, type Database } from "./schema.js";
 import { configuredServerUrl } from "./server-url.js";
-import { storeTemplate } from "./store-template.js";
+import { storeTemplate, WAL_SEGMENT_MB } from "./store-template.js";
 
 export type StoreKind = "pglite" | "postgres";
 
@@ -74,12 +76,32 @@ type CopyData = (client: pg.PoolClient, statement: string, data: string | Buffer
 
 /**
  * The embedded server's settings where PostgreSQL's defaults suit a shared server, not one process's
- * store: its buffers live in the process's memory (shared_buffers), and its WAL is kept up to 1 GB
- * after a large ingest (max_wal_size; the data directory is the store's size on disk). With one session,
- * a sort can take more than a server's 4 MB default (work_mem): ordering a 100k-row answer then stays
- * in memory instead of spilling to temporary files (about 15 % of that query's time on 1 M rows).
+ * store: its buffers live in the process's memory (shared_buffers; 16 MB answered the bench/scale
+ * questions as fast as 32 MB, and ingest peaked 20 MB lower). With one session, a sort can take more than
+ * a server's 4 MB default (work_mem): ordering a 100k-row answer then stays in memory instead of spilling
+ * to temporary files (about 15 % of that query's time on 1 M rows).
  */
-const EMBEDDED_SETTINGS = ["-c", "shared_buffers=32MB", "-c", "max_wal_size=64MB", "-c", "min_wal_size=32MB", "-c", "work_mem=32MB"];
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=16MB", "-c", "work_mem=32MB"];
+
+/**
+ * A new store's WAL segments are 1 MB (PostgreSQL's default is 16 MB): the data directory keeps
+ * min_wal_size to max_wal_size of them after a large ingest (64 MB was 13 bytes per value of a 5 M-value
+ * store), and an empty store is 16 MB smaller. A store made before keeps its 16 MB segments, whose
+ * minimum is two segments; its settings are what they were.
+ */
+const WAL_SETTINGS = {
+  small: ["-c", "min_wal_size=2MB", "-c", "max_wal_size=8MB"],
+  large: ["-c", "min_wal_size=32MB", "-c", "max_wal_size=64MB"],
+};
+
+/** The WAL settings for the store in `dataDir`, by the size of its WAL segment files (fixed when it was made). */
+function walSettings(dataDir: string): string[] {
+  const wal = path.join(dataDir, "pg_wal");
+  const segment = existsSync(wal) ? readdirSync(wal).find((file) => /^[0-9A-F]{24}$/.test(file)) : undefined;
+  return segment === undefined || statSync(path.join(wal, segment)).size <= WAL_SEGMENT_MB * 2 ** 20
+    ? WAL_SETTINGS.small
+    : WAL_SETTINGS.large;
+}
 
 /** Opens the project's store (embedded PGlite under `.flor/db`, or a PostgreSQL server) and migrates it. */
 export async function openStore(layout: ProjectLayout, options: StoreOptions = {}): Promise<Store> {
@@ -188,9 +210,30 @@ async function openEmbedded(
   });
 }
 
+/**
+ * V8 settings for a process that runs the embedded store, set once before PGlite's WebAssembly is first
+ * compiled (issue 21: `flor ingest` of 5 M values peaked at 433–520 MB RSS, against ≤ 300 MB wanted;
+ * 268–299 MB with these and 1 MiB batches, at the same ingest rate or faster).
+ * - Liftoff only: V8 otherwise recompiles postgres's hot functions with TurboFan in the background, which
+ *   holds 40–50 MB more (and a core) while it lasts; queries measured no slower without it (the point
+ *   filter 7–11 ms against 36–68 ms while TurboFan compiled, the 3-name pivot 0.9 s either way).
+ * - A heap that grows by half its live size between full collections, not by up to four times: a command
+ *   holds 30–40 MB of live objects (its modules), and ingest's garbage otherwise piled up to 150 MB of
+ *   heap. Command-line limits (`--max-semi-space-size`) would need a second node process per command.
+ */
+let engineConfigured = false;
+function configureEngine(): void {
+  if (engineConfigured) return;
+  engineConfigured = true;
+  setFlagsFromString("--liftoff-only");
+  setFlagsFromString("--heap-growing-percent=50");
+}
+
 /** PGlite on `dataDir`; a store not created yet (no folder, or an empty one) starts from the build's template. */
 async function startPGlite(dataDir: string, useTemplate: boolean): Promise<PGlite> {
-  const startParams = [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS];
+  configureEngine();
+  const startParams = [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS, ...walSettings(dataDir)];
+  const initDbStartParams = [`--wal-segsize=${WAL_SEGMENT_MB}`];
   const template = !useTemplate || (existsSync(dataDir) && readdirSync(dataDir).length > 0) ? null : await storeTemplate();
   if (template !== null) {
     try {
@@ -200,7 +243,7 @@ async function startPGlite(dataDir: string, useTemplate: boolean): Promise<PGlit
       rmSync(dataDir, { recursive: true, force: true });
     }
   }
-  return PGlite.create({ dataDir, startParams });
+  return PGlite.create({ dataDir, startParams, initDbStartParams });
 }
 
 function kyselyOn(pool: Pick<pg.Pool, "connect" | "end">): Kysely<Database> {

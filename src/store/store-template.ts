@@ -18,11 +18,14 @@ const TEMPLATE_DIR = path.resolve(fileURLToPath(import.meta.url), "../../../dist
 export const TEMPLATE_DUMP = path.join(TEMPLATE_DIR, "store.tar.gz");
 export const TEMPLATE_KEY = path.join(TEMPLATE_DIR, "key");
 
+/** The WAL segment size of a new store, in MB (see open-store.ts): a template made with others is not used. */
+export const WAL_SEGMENT_MB = 1;
+
 /** What a template must have been made by: this PGlite, and these migrations. */
 export async function templateKey(): Promise<string> {
   const migrations = Object.keys(await migrationProvider.getMigrations());
   return createHash("sha256")
-    .update(`pglite ${pgliteVersion()}\n${migrations.join("\n")}`)
+    .update(`pglite ${pgliteVersion()}\nwal segments ${WAL_SEGMENT_MB} MB\n${migrations.join("\n")}`)
     .digest("hex");
 }
 

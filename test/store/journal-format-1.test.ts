@@ -139,9 +139,22 @@ const asSet = (answer: unknown): unknown => {
 const TIED = new Set(["SELECT * ", "SELECT summary, start, nothing", "SELECT epoch, step, loss, even, twice WHERE step >= 2"]);
 const TIED_FRAMES = new Set(["", "summary,start,lr", "twice,even"]);
 
+/**
+ * Queries that sum floats over values a plan reads in an order SQL leaves open: the same values added in
+ * another order (another index, another join) can differ in the last bits (6.1 or 6.1000000000000005).
+ */
+const SUMMED = new Set([
+  "SELECT label, epoch, first(loss) AS f, last(loss) AS l, sum(loss) AS s GROUP BY label, epoch ORDER BY label, epoch",
+]);
+
+/** The answer with its numbers to 12 significant digits. */
+const toLastBits = (answer: unknown): unknown =>
+  JSON.parse(JSON.stringify(answer), (_key, value: unknown) => (typeof value === "number" ? Number(value.toPrecision(12)) : value));
+
 function expectSameAnswers(actual: Awaited<ReturnType<typeof answersOf>>): void {
   for (const [query, answer] of Object.entries(expected.answers)) {
     if (TIED.has(query)) expect(asSet(actual.answers[query]), query).toEqual(asSet(answer));
+    else if (SUMMED.has(query)) expect(toLastBits(actual.answers[query]), query).toEqual(toLastBits(answer));
     else expect(actual.answers[query], query).toEqual(answer);
   }
   for (const [names, frame] of Object.entries(expected.dataframes)) {

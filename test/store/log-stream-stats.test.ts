@@ -89,10 +89,14 @@ describe.each(backends())("per-stream partial aggregates in $name", (backend) =>
     await ingest(store, layout);
     const expected = await kept(store);
     expect(expected).toHaveLength(2);
-    // As a store migrated before 0008 (and so before 0009): what they add and their records gone.
+    // As a store migrated before 0008 (and so before 0009 and 0010): what they add and their records gone.
     await sql`drop table flor.log_stream_stats`.execute(store.db);
     await sql`alter table flor.runs drop column import_seconds`.execute(store.db);
-    await sql`delete from flor.kysely_migration where name in ('0008-log-stream-stats', '0009-import-seconds')`.execute(store.db);
+    await sql`drop index flor.log_values_stream`.execute(store.db);
+    await sql`create index log_values_stream on flor.log_values (stream_id)`.execute(store.db);
+    await sql`delete from flor.kysely_migration where name in ('0008-log-stream-stats', '0009-import-seconds', '0010-log-values-block-range-index')`.execute(
+      store.db,
+    );
     await store.close();
     store = await backend.open(layout);
     expect(await kept(store)).toEqual(expected);

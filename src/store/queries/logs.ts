@@ -6,6 +6,14 @@ import { STORE_SCHEMA, type Database } from "../schema.js";
  * what ingest writes besides the bulk COPY, and what replay reads back to compare.
  */
 
+/**
+ * Summarizes the block ranges of log_values that have none yet (its index is a BRIN, see migration 0010),
+ * after a COPY of values: queries otherwise read every unsummarized range. Cheap: only new pages are read.
+ */
+export async function summarizeNewValues(db: Kysely<Database>): Promise<void> {
+  await sql`select brin_summarize_new_values(${`${STORE_SCHEMA}.log_values_stream`}::regclass)`.execute(db);
+}
+
 /** Per run: the names it logged or replay filled (sorted), how many values it logged itself, and how many replays filled. */
 export async function logNamesByRun(
   db: Kysely<Database>,
