@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { FlorUsageError } from "../errors.js";
+import { FlorError } from "../errors.js";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { ProjectStore } from "../store/project-store.js";
@@ -14,7 +14,7 @@ import { suffixReplay, type SuffixReplay } from "./suffix-replay.js";
 import { hostStartSeconds, makespan, processStartSeconds, restoreSeconds, warmTaskSeconds } from "./cost-model.js";
 import { warmTasksEnabled } from "./task-hosts.js";
 import type { TaskSpec } from "./task-spec.js";
-import { sourcesAt, VersionMissingError } from "../versions/version-source.js";
+import { sourcesAtVersions } from "../versions/version-source.js";
 import { storedJson } from "../journal/lossless-json.js";
 
 /** Looks a name up for a scope predicate; `undefined` means "not known at this point of planning". */
@@ -131,6 +131,7 @@ export async function planReplay(
   const versions = new Map<string, Promise<VersionPatch>>();
   const plans: RunPlan[] = [];
   const works: RunWork[] = [];
+  const sources = readVersions(layout.root, runs, names, request.where, layout.projid);
 
   for (const run of runs) {
     const lookup = runLookup(run, layout.projid);
@@ -163,7 +164,7 @@ export async function planReplay(
             : null;
     let version = run.vid === null ? undefined : versions.get(`${run.vid}\u0000${run.filename}`);
     if (version === undefined && run.vid !== null) {
-      version = propagateVersion(layout.root, run.filename, run.vid, names);
+      version = propagateVersion(layout.root, run.filename, run.vid, names, sources);
       versions.set(`${run.vid}\u0000${run.filename}`, version);
     }
     // For a run that cannot be replayed, propagation only tells whether its code logs the name: failing to read it is no error.
@@ -280,17 +281,56 @@ function runLookup(run: RunFacts, projid: string): FactLookup {
   };
 }
 
-async function propagateVersion(root: string, entry: string, vid: string, names: string[]): Promise<VersionPatch> {
+/** The newest files that log the names, per entry script, and the texts of those files in every version a run in scope needs. */
+interface VersionSources {
+  files: Map<string, Map<string, string[]>>;
+  texts: Promise<Map<string, Map<string, string | null> | FlorError>>;
+}
+
+/**
+ * Reads, with one batch of git for the whole plan, the files propagation needs from each code version
+ * that a run in scope may be replayed at (the entry script too: a statement's level follows calls from it).
+ */
+function readVersions(
+  root: string,
+  runs: readonly RunFacts[],
+  names: readonly string[],
+  where: ScopePredicate | undefined,
+  projid: string,
+): VersionSources {
+  const files = new Map<string, Map<string, string[]>>();
+  const wanted = new Map<string, Set<string>>();
+  for (const run of runs) {
+    if (run.vid === null || names.every((name) => run.recorded.has(name))) continue;
+    if (where !== undefined && where(runLookup(run, projid)) === false) continue;
+    let logging = files.get(run.filename);
+    if (logging === undefined) {
+      logging = filesLogging(root, run.filename, names);
+      files.set(run.filename, logging);
+    }
+    if (logging.size === 0) continue;
+    const paths = wanted.get(run.vid) ?? new Set<string>();
+    for (const file of [...logging.keys(), run.filename]) paths.add(file);
+    wanted.set(run.vid, paths);
+  }
+  const texts = sourcesAtVersions(root, new Map([...wanted].map(([vid, paths]) => [vid, [...paths]])));
+  // Awaited by each version's propagation; a failure is theirs to report, not an unhandled rejection.
+  texts.catch(() => undefined);
+  return { files, texts };
+}
+
+async function propagateVersion(root: string, entry: string, vid: string, names: string[], read: VersionSources): Promise<VersionPatch> {
   const result: VersionPatch = { patches: {}, names: new Map() };
-  const files = filesLogging(root, entry, names);
+  const files = read.files.get(entry) ?? filesLogging(root, entry, names);
   let sources = new Map<string, string | null>();
-  try {
-    // The entry script too: a statement's level follows calls from it.
-    if (files.size > 0) sources = await sourcesAt(root, vid, [...new Set([...files.keys(), entry])]);
-  } catch (error) {
-    // A version this clone lacks (or a vid that is no commit id) is declined; a git failure is an error.
-    if (!(error instanceof VersionMissingError || error instanceof FlorUsageError)) throw error;
-    for (const logged of files.values()) for (const name of logged) result.names.set(name, { declined: error.message });
+  if (files.size > 0) {
+    const texts = (await read.texts).get(vid);
+    // A version this clone lacks (or a vid that is no commit id) is declined; a git failure is an error (thrown above).
+    if (texts instanceof FlorError) {
+      for (const logged of files.values()) for (const name of logged) result.names.set(name, { declined: texts.message });
+    } else if (texts !== undefined) {
+      sources = texts;
+    }
   }
   // The version's sources (patched where patched), through which a statement's level follows calls.
   const modules = new Map<string, string>();
