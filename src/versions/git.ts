@@ -463,8 +463,9 @@ export async function blobsAt(root: string, wanted: readonly { commit: string; p
     if (deepest < 0) throw new GitError("cat-file", root, `cannot read the tree of ${commit}`);
     // The next object on the path is named by a tree git can read, yet git cannot read it.
     const below = chain[deepest + 1] ?? name;
-    const named = treeNames(trees.get(chain[deepest]!)!.content, commit.length === 64 ? 32 : 20).has(parts[deepest]!);
-    if (named && (below === name || trees.get(below) === null)) throw new GitError("cat-file", root, `cannot read object ${below}`);
+    const id = treeEntryIds(trees.get(chain[deepest]!)!.content, commit.length === 64 ? 32 : 20).get(parts[deepest]!);
+    if (id !== undefined && (below === name || trees.get(below) === null))
+      throw new GitError("cat-file", root, `cannot read object ${id} (${below.slice(commit.length + 1)} at ${commit})`);
   }
   return blobs;
 }
@@ -495,17 +496,17 @@ async function batchObjects(root: string, names: readonly string[]): Promise<Map
   });
 }
 
-/** The entry names of a tree object (`<mode> <name>\0<binary id>` each). */
-function treeNames(tree: Buffer, idBytes: number): Set<string> {
-  const names = new Set<string>();
+/** The entries of a tree object (`<mode> <name>\0<binary id>` each): name → object id. */
+function treeEntryIds(tree: Buffer, idBytes: number): Map<string, string> {
+  const entries = new Map<string, string>();
   for (let at = 0; at < tree.length; ) {
     const space = tree.indexOf(0x20, at);
     const nul = tree.indexOf(0, space);
     if (space < 0 || nul < 0) break;
-    names.add(tree.subarray(space + 1, nul).toString("utf8"));
+    entries.set(tree.subarray(space + 1, nul).toString("utf8"), tree.subarray(nul + 1, nul + 1 + idBytes).toString("hex"));
     at = nul + 1 + idBytes;
   }
-  return names;
+  return entries;
 }
 
 /** The unified diff from `from` to `to` (of one path when given), with fixed prefixes and git's own diff only. */

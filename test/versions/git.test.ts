@@ -141,7 +141,7 @@ describe("a missing file, a missing version and a git failure", () => {
       expect(await sourceAt(broken.dir, vid, "other.mjs")).toBe("kept\n");
       // Read with other versions, git answers "missing" as for an absent file: the tree tells them apart.
       await expect(sourcesAtVersions(broken.dir, new Map([[vid, ["other.mjs", "train.mjs"]]]))).rejects.toThrow(
-        new RegExp(`^git cat-file failed in .*: cannot read object ${vid}:train\\.mjs$`),
+        new RegExp(`^git cat-file failed in .*: cannot read object ${blob} \\(train\\.mjs at ${vid}\\)$`),
       );
       expect((await sourcesAtVersions(broken.dir, new Map([[vid, ["other.mjs", "absent.mjs"]]]))).get(vid)).toEqual(
         new Map([
