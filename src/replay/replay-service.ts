@@ -8,7 +8,7 @@ import { activeJobFor, createJob, getJob, hasEnded, type ReplayJob } from "../st
 import { jobTasks, requeueRunningTasks } from "../store/queries/replay-tasks.js";
 import type { ReplayPlan, ReplayRequest } from "./replay-plan.js";
 import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
-import { TaskHosts } from "./task-hosts.js";
+import { TaskHosts, warmTasksEnabled } from "./task-hosts.js";
 
 export interface RequestedReplay {
   jobId: number;
@@ -135,6 +135,13 @@ async function runTasks(
     stopping,
   };
   const queue = (await jobTasks(db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
+  const workers = Math.max(1, Math.min(options.workers, queue.length));
+  // The workers' task processes start, and the code versions are checked out, at once rather than one after the other.
+  const hosted = queue.filter((task) => task.spec.fresh !== true);
+  if (ctx.hosts !== undefined && warmTasksEnabled())
+    for (const filename of new Set(hosted.slice(0, workers).map((task) => task.spec.run.filename)))
+      ctx.hosts.prestart(layout.root, filename, hosted.slice(0, workers).filter((task) => task.spec.run.filename === filename).length);
+  ctx.trees.prefetch(queue.map((task) => task.spec));
   let cancelled = false;
   const watcher = setInterval(() => {
     void getJob(db, jobId).then(
@@ -148,7 +155,7 @@ async function runTasks(
   }, 500);
   try {
     await Promise.all(
-      Array.from({ length: Math.max(1, Math.min(options.workers, queue.length)) }, async () => {
+      Array.from({ length: workers }, async () => {
         for (let task = queue.shift(); task !== undefined && !cancelled && !stopping(); task = queue.shift()) {
           await executeTask(ctx, task);
           if (options.onProgress !== undefined) {
