@@ -34,6 +34,13 @@ export function processStartSeconds(filename: string, importSeconds: number | nu
 export const WARM_TASK_SECONDS = 0.04;
 export const TSX_WARM_TASK_SECONDS = 0.08;
 
+/**
+ * The runner's own part of every task, beside the task process's: claiming it, writing its spec, then
+ * reading its journal and storing it with the task's status in one transaction (measured on the iris
+ * bench: 0.05–0.1 s per task whose process took 0.05–0.2 s; more for tasks that log thousands of values).
+ */
+export const TASK_BOOKKEEPING_SECONDS = 0.06;
+
 export function warmTaskSeconds(filename: string): number {
   return runsUnderTsx(filename) ? TSX_WARM_TASK_SECONDS : WARM_TASK_SECONDS;
 }

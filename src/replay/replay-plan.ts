@@ -11,7 +11,14 @@ import type { CheckpointRef, ReplaySegment } from "../sdk/replay-spec.js";
 import { filesLogging } from "./logging-sources.js";
 import { statementLevel, type StatementLevel } from "./statement-level.js";
 import { suffixReplay, type SuffixReplay } from "./suffix-replay.js";
-import { hostStartSeconds, makespan, processStartSeconds, restoreSeconds, warmTaskSeconds } from "./cost-model.js";
+import {
+  hostStartSeconds,
+  makespan,
+  processStartSeconds,
+  restoreSeconds,
+  TASK_BOOKKEEPING_SECONDS,
+  warmTaskSeconds,
+} from "./cost-model.js";
 import { warmTasksEnabled } from "./task-hosts.js";
 import type { TaskSpec } from "./task-spec.js";
 import { sourcesAtVersions } from "../versions/version-source.js";
@@ -627,7 +634,8 @@ export function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[]
 
 export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
   const { run, top } = work;
-  const start = work.warm === true ? warmTaskSeconds(run.filename) : processStartSeconds(run.filename, run.importSeconds);
+  const start =
+    TASK_BOOKKEEPING_SECONDS + (work.warm === true ? warmTaskSeconds(run.filename) : processStartSeconds(run.filename, run.importSeconds));
   if (top === null) {
     return [makeTask(work, [], true, true, null, (run.seconds ?? 0) + start, run.iterations.length)];
   }
