@@ -83,6 +83,8 @@ export interface PlannedTask {
 }
 
 export interface ReplayPlan {
+  /** When planning began (ISO 8601): a job for the same request that finished after it has what this plan would fill. */
+  plannedAt: string;
   names: string[];
   where: string | null;
   workers: number;
@@ -132,6 +134,7 @@ export async function planReplay(
   request: ReplayRequest,
   options: { workers: number },
 ): Promise<ReplayPlan> {
+  const plannedAt = new Date().toISOString();
   const names = [...new Set(request.names)];
   const runs = await loadRuns(project, request);
   const objects = new ObjectStore(layout.objectsDir);
@@ -204,6 +207,7 @@ export async function planReplay(
   // Each worker starts its warm hosts once (in parallel with the other workers'), not once per task.
   const hostStart = hostStartSeconds(works.filter((work) => work.warm === true).map((work) => work.run));
   return {
+    plannedAt,
     names,
     where: request.whereText ?? null,
     workers: options.workers,

@@ -4,7 +4,7 @@ import { FlorError } from "../errors.js";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { ProjectStore } from "../store/project-store.js";
-import { activeJobFor, createJob, getJob, hasEnded, type ReplayJob } from "../store/queries/replay-jobs.js";
+import { createJob, currentJobFor, getJob, hasEnded, type ReplayJob } from "../store/queries/replay-jobs.js";
 import { jobTasks, requeueRunningTasks } from "../store/queries/replay-tasks.js";
 import type { ReplayPlan, ReplayRequest } from "./replay-plan.js";
 import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
@@ -12,14 +12,15 @@ import { TaskHosts, warmTasksEnabled } from "./task-hosts.js";
 
 export interface RequestedReplay {
   jobId: number;
-  /** Whether the job is new; false when an identical request's job was still running and is returned instead. */
+  /** Whether the job is new; false when an identical request's job (running, or finished since planning) is returned instead. */
   fresh: boolean;
 }
 
 /**
  * Stores a planned replay as a job with queued tasks. Idempotent while the job runs: the same request
- * (names, scope) returns the running job rather than starting a second one. `plan` is the plan made
- * for `request`; nothing is planned again.
+ * (names, scope) returns the running job rather than starting a second one, and so does a request
+ * planned while that job ran, once it has finished (the plan could not see the values it stored).
+ * `plan` is the plan made for `request`; nothing is planned again.
  */
 export async function requestReplay(project: ProjectStore, plan: ReplayPlan, request: ReplayRequest): Promise<RequestedReplay> {
   const fingerprint = createHash("sha256")
@@ -32,8 +33,8 @@ export async function requestReplay(project: ProjectStore, plan: ReplayPlan, req
       }),
     )
     .digest("hex");
-  const running = await activeJobFor(project, fingerprint);
-  if (running !== null) return { jobId: running, fresh: false };
+  const current = await currentJobFor(project, fingerprint, new Date(plan.plannedAt));
+  if (current !== null) return { jobId: current, fresh: false };
   const jobId = await project.store.transaction((tx) =>
     createJob(tx, project.projectId, {
       request: JSON.parse(JSON.stringify({ names: plan.names, filename: request.filename ?? null, where: plan.where })) as JsonValue,
@@ -177,14 +178,27 @@ async function runTasks(
 export async function waitForJob(
   project: ProjectStore,
   jobId: number,
-  options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number; maxSeconds?: number } = {},
+  options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number; maxSeconds?: number; ended?: Promise<unknown> } = {},
 ): Promise<ReplayJob> {
+  // Its settling (either way) wakes one wait early; the job's state is read from the store all the same
+  // (a runner that stopped leaves the job to others, and polling goes on).
+  let ended = options.ended?.then(
+    () => undefined,
+    () => undefined,
+  );
   const deadline = options.maxSeconds === undefined ? Infinity : Date.now() + options.maxSeconds * 1000;
   for (;;) {
     const job = await getJob(project.db, jobId);
     if (job === null) throw new FlorError(`replay job ${jobId} does not exist`);
     options.onProgress?.(job);
     if (hasEnded(job.status) || Date.now() >= deadline) return job;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(options.intervalMs ?? 250, deadline - Date.now())));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, Math.min(options.intervalMs ?? 250, deadline - Date.now()));
+      }),
+      ...(ended === undefined ? [] : [ended.then(() => (ended = undefined))]),
+    ]);
+    clearTimeout(timer);
   }
 }
