@@ -41,9 +41,12 @@ export class LocalExecutor implements ReplayExecutor {
 
   async run(jobId: number, _fresh: boolean, options: RunOptions = {}): Promise<ReplayJob> {
     if (this.lifetime === "command") return this.runHere(jobId, options.onProgress);
-    await this.start(jobId);
+    // Run here in the background (or join this process's run of it), and answer as soon as it ends, not at the next poll.
+    const running = this.runHere(jobId);
+    running.catch(() => undefined);
     return waitForJob(this.project, jobId, {
       intervalMs: 200,
+      ended: running,
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       ...(options.maxSeconds === undefined ? {} : { maxSeconds: options.maxSeconds }),
     });
