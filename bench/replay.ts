@@ -281,7 +281,8 @@ async function timedReplay(dir: string, name: string, request: ReplayRequest, wo
     await ingest(store, layout);
     const started = performance.now();
     const session = await ProjectSession.over(store, layout, { workers, lifetime: "command" });
-    const plan = await planReplay(session.project, layout, request, { workers });
+    // As \`flor replay\` plans: the task processes start meanwhile.
+    const plan = await planReplay(session.project, layout, request, { workers, ...session.preparing() });
     const planned = (performance.now() - started) / 1000;
     const { jobId, fresh } = await session.requestReplay(plan, request);
     const job = await session.runJob(jobId, fresh);

@@ -122,6 +122,12 @@ interface VersionPatch {
   names: Map<string, { level: StatementLevel; suffix: SuffixReplay | null } | { declined: string } | { present: true }>;
 }
 
+export interface PlanOptions {
+  workers: number;
+  /** Hears, before propagation, which scripts the replay's tasks may run (see ReplayExecutor.prepare). */
+  prepare?: (scripts: readonly string[]) => void;
+}
+
 /**
  * Plans a replay: for every run in scope, which names are missing, whether propagation can place their
  * statements in the run's code version, where those statements run (loop level), which iterations of
@@ -132,7 +138,7 @@ export async function planReplay(
   project: ProjectStore,
   layout: ProjectLayout,
   request: ReplayRequest,
-  options: { workers: number },
+  options: PlanOptions,
 ): Promise<ReplayPlan> {
   const plannedAt = new Date().toISOString();
   const names = [...new Set(request.names)];
@@ -142,6 +148,7 @@ export async function planReplay(
   const plans: RunPlan[] = [];
   const works: RunWork[] = [];
   const sources = readVersions(layout.root, runs, names, request.where, layout.projid);
+  options.prepare?.([...sources.files].filter(([, logging]) => logging.size > 0).map(([script]) => script));
 
   for (const run of runs) {
     const lookup = runLookup(run, layout.projid);

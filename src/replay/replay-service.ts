@@ -67,6 +67,8 @@ function summarizePlan(plan: ReplayPlan): JsonValue {
 
 export interface LocalRunOptions {
   workers: number;
+  /** Task processes started for this job ahead of it (while it was planned); the run closes them. */
+  hosts?: TaskHosts;
   /** Called after each task ends, with the job's state. */
   onProgress?: (job: ReplayJob) => void;
 }
@@ -79,6 +81,8 @@ export function runJobLocally(project: ProjectStore, layout: ProjectLayout, jobI
   const { store } = project;
   // One runner per job in a process: a second request for a job this process already runs joins it.
   let running = localRuns.get(store)?.get(jobId);
+  // Joining a run that has its own task processes: the ones started for this request are not needed.
+  if (running !== undefined) void options.hosts?.close();
   if (running === undefined) {
     running = runHere(project, layout, jobId, options).finally(() => localRuns.get(store)?.delete(jobId));
     (localRuns.get(store) ?? localRuns.set(store, new Map()).get(store)!).set(jobId, running);
@@ -131,7 +135,7 @@ async function runTasks(
     layout,
     worker: `${hostname()}:${process.pid}`,
     trees: new TreeCache(layout.root),
-    hosts: new TaskHosts(),
+    hosts: options.hosts ?? new TaskHosts(),
     onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)),
     stopping,
   };
