@@ -97,14 +97,18 @@ export async function planQuery(project: ProjectStore, layout: ProjectLayout, te
           ...(where === null ? {} : { where: scopeOf(where, analyzed), whereText: printWhere(text, where) }),
         };
   // The task processes may start while propagation loads and plans (an EXPLAIN runs nothing).
-  if (replayRequest !== null && !analyzed.query.explain)
-    options.prepare?.([...new Set(inScope.filter((run) => replayRequest.runIds!.includes(run.id)).map((run) => run.filename))]);
+  let preparedAt: number | undefined;
+  if (replayRequest !== null && !analyzed.query.explain && options.prepare !== undefined) {
+    options.prepare([...new Set(inScope.filter((run) => replayRequest.runIds!.includes(run.id)).map((run) => run.filename))]);
+    preparedAt = performance.now();
+  }
   // Propagation (recast, Babel) loads only for a query with values to fill: a fifth of a second of start-up.
   const replay =
     replayRequest === null
       ? null
       : await (await import("../replay/replay-plan.js")).planReplay(project, layout, replayRequest, {
           workers: options.workers,
+          ...(preparedAt === undefined ? {} : { preparedAt }),
         });
   return {
     text,

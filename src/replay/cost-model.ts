@@ -62,9 +62,12 @@ export function restoreSeconds(bytes: number): number {
   return RESTORE_FIXED_SECONDS + bytes * RESTORE_SECONDS_PER_BYTE;
 }
 
-/** The wall time of `costs` on `workers` workers, each task going to the least loaded (longest first). */
-export function makespan(costs: readonly number[], workers: number): number {
-  const loads = Array.from({ length: Math.max(1, workers) }, () => 0);
+/**
+ * The wall time of `costs` on `workers` workers, each task going to the least loaded (longest first);
+ * worker i can begin after `starts[i]` seconds (its task processes' start), 0 when not given.
+ */
+export function makespan(costs: readonly number[], workers: number, starts: readonly number[] = []): number {
+  const loads = Array.from({ length: Math.max(1, workers) }, (_, i) => starts[i] ?? 0);
   for (const cost of [...costs].sort((a, b) => b - a)) {
     let least = 0;
     for (let i = 1; i < loads.length; i++) if (loads[i]! < loads[least]!) least = i;

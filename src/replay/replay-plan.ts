@@ -126,6 +126,8 @@ export interface PlanOptions {
   workers: number;
   /** Hears, before propagation, which scripts the replay's tasks may run (see ReplayExecutor.prepare). */
   prepare?: (scripts: readonly string[]) => void;
+  /** When (performance.now()) the caller had the task processes start already, if it did. */
+  preparedAt?: number;
 }
 
 /**
@@ -148,7 +150,11 @@ export async function planReplay(
   const plans: RunPlan[] = [];
   const works: RunWork[] = [];
   const sources = readVersions(layout.root, runs, names, request.where, layout.projid);
-  options.prepare?.([...sources.files].filter(([, logging]) => logging.size > 0).map(([script]) => script));
+  let preparedAt = options.preparedAt ?? null;
+  if (options.prepare !== undefined) {
+    options.prepare([...sources.files].filter(([, logging]) => logging.size > 0).map(([script]) => script));
+    preparedAt = performance.now();
+  }
 
   for (const run of runs) {
     const lookup = runLookup(run, layout.projid);
@@ -213,6 +219,9 @@ export async function planReplay(
   const costs = tasks.map((task) => task.estimatedSeconds);
   // Each worker starts its warm hosts once (in parallel with the other workers'), not once per task.
   const hostStart = hostStartSeconds(works.filter((work) => work.warm === true).map((work) => work.run));
+  // Each worker's task processes start with the job, but the first worker's when planning began to, if they did.
+  const head = preparedAt === null ? hostStart : Math.max(0, hostStart - (performance.now() - preparedAt) / 1000);
+  const starts = Array.from({ length: Math.max(1, options.workers) }, (_, i) => (i === 0 ? head : hostStart));
   return {
     plannedAt,
     names,
@@ -222,7 +231,7 @@ export async function planReplay(
     tasks,
     estimate: {
       cpuSeconds: costs.reduce((a, b) => a + b, 0) + Math.min(options.workers, tasks.length) * hostStart,
-      wallSeconds: makespan(costs, options.workers) + (tasks.length === 0 ? 0 : hostStart),
+      wallSeconds: tasks.length === 0 ? 0 : makespan(costs, options.workers, starts),
       fullSeconds: plans.filter((p) => p.outcome === "replay").reduce((sum, p) => sum + p.fullSeconds, 0),
     },
   };

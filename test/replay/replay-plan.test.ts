@@ -202,6 +202,13 @@ describe("task splitting", () => {
     ]);
   });
 
+  it("schedules longest first onto the worker free first, each worker free once its task processes have started", () => {
+    expect(makespan([3, 2, 2, 1], 2)).toBe(4);
+    // The first worker's processes started while planning (0.2 s left), the second's start with the job (1 s).
+    expect(makespan([1, 1, 1], 2, [0.2, 1])).toBeCloseTo(2.2, 9);
+    expect(makespan([1, 1, 1], 2, [1, 1])).toBe(3);
+  });
+
   it("does not split runs that already keep the workers busy", () => {
     const works = [1, 2, 3, 4].map((id) => work({ id, iterations: 5, seconds: 1 }));
     expect(splitIntoTasks(works, 2).map((t) => t.runId)).toEqual([1, 2, 3, 4]);
