@@ -3,9 +3,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ProjectLayout } from "../project-layout.js";
 import { runJobLocally, stopLocalRuns, waitForJob } from "../replay/replay-service.js";
+import { TaskHosts, warmTasksEnabled } from "../replay/task-hosts.js";
 import type { ProjectStore } from "../store/project-store.js";
 import { activeJobs, type ReplayJob } from "../store/queries/replay-jobs.js";
 import type { ReplayExecutor, RunOptions, StartedReplay } from "./replay-executor.js";
+
+/** How long task processes started for a planned replay wait for its job before they are closed. */
+const PREPARED_SECONDS = 30;
 
 /**
  * Replays in child processes of this machine, for the embedded store (one process holds it). A
@@ -22,12 +26,29 @@ export class LocalExecutor implements ReplayExecutor {
     private readonly lifetime: "command" | "server",
   ) {}
 
+  /** Task processes started while a replay was planned, for the job that follows; closed when no job takes them soon. */
+  private prepared: TaskHosts | null = null;
+
+  prepare(scripts: readonly string[]): void {
+    if (!warmTasksEnabled() || scripts.length === 0) return;
+    if (this.prepared === null) {
+      const hosts = new TaskHosts();
+      this.prepared = hosts;
+      setTimeout(() => {
+        if (this.prepared === hosts) void this.takePrepared()?.close();
+      }, PREPARED_SECONDS * 1000).unref();
+    }
+    for (const script of new Set(scripts)) this.prepared.prestart(this.layout.root, script, 1);
+  }
+
   async start(jobId: number): Promise<StartedReplay> {
     if (this.lifetime === "server") {
       // Failures are not lost: the job's status and error record them.
       void this.runHere(jobId).catch(() => undefined);
       return { jobId, runner: "server", pid: process.pid };
     }
+    // The job runs in a process of its own, which starts its own task processes.
+    void this.takePrepared()?.close();
     const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/flor.js");
     const child = spawn(process.execPath, [bin, "replay", "--job", String(jobId), "--workers", String(Math.max(1, this.workers))], {
       cwd: this.layout.root,
@@ -41,9 +62,12 @@ export class LocalExecutor implements ReplayExecutor {
 
   async run(jobId: number, _fresh: boolean, options: RunOptions = {}): Promise<ReplayJob> {
     if (this.lifetime === "command") return this.runHere(jobId, options.onProgress);
-    await this.start(jobId);
+    // Run here in the background (or join this process's run of it), and answer as soon as it ends, not at the next poll.
+    const running = this.runHere(jobId);
+    running.catch(() => undefined);
     return waitForJob(this.project, jobId, {
       intervalMs: 200,
+      ended: running,
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       ...(options.maxSeconds === undefined ? {} : { maxSeconds: options.maxSeconds }),
     });
@@ -56,14 +80,23 @@ export class LocalExecutor implements ReplayExecutor {
     return jobs;
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
+    await this.takePrepared()?.close();
     return stopLocalRuns(this.project);
   }
 
   private runHere(jobId: number, onProgress?: (job: ReplayJob) => void): Promise<ReplayJob> {
+    const hosts = this.takePrepared();
     return runJobLocally(this.project, this.layout, jobId, {
       workers: Math.max(1, this.workers),
       ...(onProgress === undefined ? {} : { onProgress }),
+      ...(hosts === null ? {} : { hosts }),
     });
+  }
+
+  private takePrepared(): TaskHosts | null {
+    const hosts = this.prepared;
+    this.prepared = null;
+    return hosts;
   }
 }

@@ -152,10 +152,10 @@ export class ProjectSession {
   }
 
   /** Plans a FlorQL query, the replay that fills its missing values included; nothing runs. */
-  async planQuery(text: string): Promise<QueryPlan> {
+  async planQuery(text: string, prepare = false): Promise<QueryPlan> {
     // The query language loads only when a query is asked (its parser takes a while to load).
     const { planQuery } = await import("../florql/query-service.js");
-    return planQuery(this.project, this.layout, text, { workers: this.workers });
+    return planQuery(this.project, this.layout, text, { workers: this.workers, ...this.preparing(prepare) });
   }
 
   async explain(text: string): Promise<string> {
@@ -176,7 +176,7 @@ export class ProjectSession {
     options: { authorize?: () => void; maxWaitSeconds?: number } = {},
   ): Promise<QueryAnswer & { job: ReplayJob | null }> {
     const [{ queryRows }, { explainText }] = await Promise.all([import("../florql/query-service.js"), import("../florql/explain.js")]);
-    const plan = await this.planQuery(text);
+    const plan = await this.planQuery(text, mode !== "none");
     const notes: QueryAnswer["notes"] = { missing: missingValues(plan.replay), unfillable: plan.unfillable, started: null, problems: [] };
     const explain = explainText(plan);
     if (plan.analyzed.query.explain)
@@ -204,7 +204,7 @@ export class ProjectSession {
   }
 
   /** Plans a replay asked for in words (log names, a FlorQL predicate, a script); nothing runs. */
-  async planReplay(ask: ReplayAsk): Promise<{ plan: ReplayPlan; request: ReplayRequest }> {
+  async planReplay(ask: ReplayAsk, prepare = false): Promise<{ plan: ReplayPlan; request: ReplayRequest }> {
     const request: ReplayRequest = {
       names: ask.names,
       ...(ask.script === undefined ? {} : { filename: ask.script }),
@@ -212,7 +212,13 @@ export class ProjectSession {
     };
     // Propagation (recast, Babel) loads only when a replay is planned.
     const { planReplay } = await import("../replay/replay-plan.js");
-    return { plan: await planReplay(this.project, this.layout, request, { workers: this.workers }), request };
+    return { plan: await planReplay(this.project, this.layout, request, { workers: this.workers, ...this.preparing(prepare) }), request };
+  }
+
+  /** Planning options that start the task processes of a replay about to run (see ReplayExecutor.prepare). */
+  preparing(prepare = true): { prepare?: (scripts: readonly string[]) => void } {
+    const executor = this.executor;
+    return prepare && executor.prepare !== undefined ? { prepare: (scripts) => executor.prepare!(scripts) } : {};
   }
 
   /** Stores a planned replay as a job; while the same replay's job runs, that job (see replay-service). */
@@ -222,7 +228,7 @@ export class ProjectSession {
 
   /** Plans a replay, requests it and has it run without waiting: what a client that follows the job asks for. */
   async startReplay(ask: ReplayAsk): Promise<ReplayJob> {
-    const { plan, request } = await this.planReplay(ask);
+    const { plan, request } = await this.planReplay(ask, true);
     const { jobId, fresh } = await this.requestReplay(plan, request);
     await this.executor.start(jobId, fresh);
     return (await getJob(this.project.db, jobId))!;
@@ -230,7 +236,7 @@ export class ProjectSession {
 
   /** Plans a replay, requests it, has it run and waits for it to end. */
   async replay(ask: ReplayAsk, hooks: ReplayHooks = {}): Promise<ReplayOutcome> {
-    const { plan, request } = await this.planReplay(ask);
+    const { plan, request } = await this.planReplay(ask, true);
     const { jobId, fresh } = await this.requestReplay(plan, request);
     hooks.onRequested?.(jobId, fresh ? plan : null);
     const job = await this.runJob(jobId, fresh, hooks.onProgress);

@@ -22,6 +22,12 @@ export interface RunOptions {
  */
 export interface ReplayExecutor {
   readonly kind: "local" | "queue";
+  /**
+   * Told, while a replay is planned, which scripts its tasks will run here: their task processes start
+   * meanwhile (their start, with the scripts' imports, overlaps planning). Executors whose tasks run
+   * elsewhere have nothing to prepare.
+   */
+  prepare?(scripts: readonly string[]): void;
   /** Has a job's tasks run without waiting for them. `fresh`: a new job (false: one already requested, maybe running elsewhere). */
   start(jobId: number, fresh: boolean): Promise<StartedReplay>;
   /** Has a job's tasks run and waits for the job to end (or for `maxSeconds`). */

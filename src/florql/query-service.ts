@@ -2,7 +2,7 @@ import type { CompiledQuery as KyselyCompiled } from "kysely";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { ProjectStore } from "../store/project-store.js";
-import type { ReplayPlan, ReplayRequest, ScopePredicate } from "../replay/replay-plan.js";
+import type { PlanOptions, ReplayPlan, ReplayRequest, ScopePredicate } from "../replay/replay-plan.js";
 import type { Expression, NameRef } from "./ast.js";
 import { analyze, type AnalyzedQuery } from "./analyze.js";
 import { QueryCatalog } from "./catalog.js";
@@ -56,12 +56,7 @@ export interface QueryRows {
  * that fills what is missing (restricted by the same predicates, down to loop iterations), and compile
  * the SQL. Nothing is executed.
  */
-export async function planQuery(
-  project: ProjectStore,
-  layout: ProjectLayout,
-  text: string,
-  options: { workers: number },
-): Promise<QueryPlan> {
+export async function planQuery(project: ProjectStore, layout: ProjectLayout, text: string, options: PlanOptions): Promise<QueryPlan> {
   const t0 = performance.now();
   const query = parseQuery(text);
   const t1 = performance.now();
@@ -101,9 +96,20 @@ export async function planQuery(
           runIds: inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id))).map((r) => r.id),
           ...(where === null ? {} : { where: scopeOf(where, analyzed), whereText: printWhere(text, where) }),
         };
+  // The task processes may start while propagation loads and plans (an EXPLAIN runs nothing).
+  let preparedAt: number | undefined;
+  if (replayRequest !== null && !analyzed.query.explain && options.prepare !== undefined) {
+    options.prepare([...new Set(inScope.filter((run) => replayRequest.runIds!.includes(run.id)).map((run) => run.filename))]);
+    preparedAt = performance.now();
+  }
   // Propagation (recast, Babel) loads only for a query with values to fill: a fifth of a second of start-up.
   const replay =
-    replayRequest === null ? null : await (await import("../replay/replay-plan.js")).planReplay(project, layout, replayRequest, options);
+    replayRequest === null
+      ? null
+      : await (await import("../replay/replay-plan.js")).planReplay(project, layout, replayRequest, {
+          workers: options.workers,
+          ...(preparedAt === undefined ? {} : { preparedAt }),
+        });
   return {
     text,
     projid: layout.projid,

@@ -34,6 +34,13 @@ export function processStartSeconds(filename: string, importSeconds: number | nu
 export const WARM_TASK_SECONDS = 0.04;
 export const TSX_WARM_TASK_SECONDS = 0.08;
 
+/**
+ * The runner's own part of every task, beside the task process's: claiming it, writing its spec, then
+ * reading its journal and storing it with the task's status in one transaction (measured on the iris
+ * bench: 0.05–0.1 s per task whose process took 0.05–0.2 s; more for tasks that log thousands of values).
+ */
+export const TASK_BOOKKEEPING_SECONDS = 0.06;
+
 export function warmTaskSeconds(filename: string): number {
   return runsUnderTsx(filename) ? TSX_WARM_TASK_SECONDS : WARM_TASK_SECONDS;
 }
@@ -55,9 +62,12 @@ export function restoreSeconds(bytes: number): number {
   return RESTORE_FIXED_SECONDS + bytes * RESTORE_SECONDS_PER_BYTE;
 }
 
-/** The wall time of `costs` on `workers` workers, each task going to the least loaded (longest first). */
-export function makespan(costs: readonly number[], workers: number): number {
-  const loads = Array.from({ length: Math.max(1, workers) }, () => 0);
+/**
+ * The wall time of `costs` on `workers` workers, each task going to the least loaded (longest first);
+ * worker i can begin after `starts[i]` seconds (its task processes' start), 0 when not given.
+ */
+export function makespan(costs: readonly number[], workers: number, starts: readonly number[] = []): number {
+  const loads = Array.from({ length: Math.max(1, workers) }, (_, i) => starts[i] ?? 0);
   for (const cost of [...costs].sort((a, b) => b - a)) {
     let least = 0;
     for (let i = 1; i < loads.length; i++) if (loads[i]! < loads[least]!) least = i;

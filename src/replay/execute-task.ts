@@ -31,8 +31,22 @@ const RETRIES = 1;
 /** Materialised code versions, shared by the tasks a worker runs, removed when it stops. */
 export class TreeCache {
   private readonly trees = new Map<string, Promise<string>>();
+  private cleared = false;
 
   constructor(private readonly root: string) {}
+
+  /**
+   * Checks out the trees of `specs` one after another, ahead of the tasks that need them, so that the
+   * checkouts overlap what comes before those tasks (the task processes' start, earlier tasks).
+   */
+  prefetch(specs: readonly TaskSpec[]): void {
+    void (async () => {
+      for (const spec of specs) {
+        if (this.cleared) return;
+        await this.get(spec).catch(() => undefined);
+      }
+    })();
+  }
 
   get(spec: TaskSpec): Promise<string> {
     const key = createHash("sha256")
@@ -48,7 +62,9 @@ export class TreeCache {
     return tree;
   }
 
+  /** Removes every tree; the cache checks out no more ahead (a task that still asks gets its tree, removed by the next clear). */
   async clear(): Promise<void> {
+    this.cleared = true;
     for (const tree of this.trees.values()) {
       const dir = await tree.catch(() => null);
       if (dir !== null) removeTree(dir);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { FlorUsageError } from "../errors.js";
+import { FlorError } from "../errors.js";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { ProjectStore } from "../store/project-store.js";
@@ -11,10 +11,17 @@ import type { CheckpointRef, ReplaySegment } from "../sdk/replay-spec.js";
 import { filesLogging } from "./logging-sources.js";
 import { statementLevel, type StatementLevel } from "./statement-level.js";
 import { suffixReplay, type SuffixReplay } from "./suffix-replay.js";
-import { hostStartSeconds, makespan, processStartSeconds, restoreSeconds, warmTaskSeconds } from "./cost-model.js";
+import {
+  hostStartSeconds,
+  makespan,
+  processStartSeconds,
+  restoreSeconds,
+  TASK_BOOKKEEPING_SECONDS,
+  warmTaskSeconds,
+} from "./cost-model.js";
 import { warmTasksEnabled } from "./task-hosts.js";
 import type { TaskSpec } from "./task-spec.js";
-import { sourcesAt, VersionMissingError } from "../versions/version-source.js";
+import { sourcesAtVersions } from "../versions/version-source.js";
 import { storedJson } from "../journal/lossless-json.js";
 
 /** Looks a name up for a scope predicate; `undefined` means "not known at this point of planning". */
@@ -76,6 +83,8 @@ export interface PlannedTask {
 }
 
 export interface ReplayPlan {
+  /** When planning began (ISO 8601): a job for the same request that finished after it has what this plan would fill. */
+  plannedAt: string;
   names: string[];
   where: string | null;
   workers: number;
@@ -113,6 +122,14 @@ interface VersionPatch {
   names: Map<string, { level: StatementLevel; suffix: SuffixReplay | null } | { declined: string } | { present: true }>;
 }
 
+export interface PlanOptions {
+  workers: number;
+  /** Hears, before propagation, which scripts the replay's tasks may run (see ReplayExecutor.prepare). */
+  prepare?: (scripts: readonly string[]) => void;
+  /** When (performance.now()) the caller had the task processes start already, if it did. */
+  preparedAt?: number;
+}
+
 /**
  * Plans a replay: for every run in scope, which names are missing, whether propagation can place their
  * statements in the run's code version, where those statements run (loop level), which iterations of
@@ -123,14 +140,21 @@ export async function planReplay(
   project: ProjectStore,
   layout: ProjectLayout,
   request: ReplayRequest,
-  options: { workers: number },
+  options: PlanOptions,
 ): Promise<ReplayPlan> {
+  const plannedAt = new Date().toISOString();
   const names = [...new Set(request.names)];
   const runs = await loadRuns(project, request);
   const objects = new ObjectStore(layout.objectsDir);
   const versions = new Map<string, Promise<VersionPatch>>();
   const plans: RunPlan[] = [];
   const works: RunWork[] = [];
+  const sources = readVersions(layout.root, runs, names, request.where, layout.projid);
+  let preparedAt = options.preparedAt ?? null;
+  if (options.prepare !== undefined) {
+    options.prepare([...sources.files].filter(([, logging]) => logging.size > 0).map(([script]) => script));
+    preparedAt = performance.now();
+  }
 
   for (const run of runs) {
     const lookup = runLookup(run, layout.projid);
@@ -163,7 +187,7 @@ export async function planReplay(
             : null;
     let version = run.vid === null ? undefined : versions.get(`${run.vid}\u0000${run.filename}`);
     if (version === undefined && run.vid !== null) {
-      version = propagateVersion(layout.root, run.filename, run.vid, names);
+      version = propagateVersion(layout.root, run.filename, run.vid, names, sources);
       versions.set(`${run.vid}\u0000${run.filename}`, version);
     }
     // For a run that cannot be replayed, propagation only tells whether its code logs the name: failing to read it is no error.
@@ -195,7 +219,11 @@ export async function planReplay(
   const costs = tasks.map((task) => task.estimatedSeconds);
   // Each worker starts its warm hosts once (in parallel with the other workers'), not once per task.
   const hostStart = hostStartSeconds(works.filter((work) => work.warm === true).map((work) => work.run));
+  // Each worker's task processes start with the job, but the first worker's when planning began to, if they did.
+  const head = preparedAt === null ? hostStart : Math.max(0, hostStart - (performance.now() - preparedAt) / 1000);
+  const starts = Array.from({ length: Math.max(1, options.workers) }, (_, i) => (i === 0 ? head : hostStart));
   return {
+    plannedAt,
     names,
     where: request.whereText ?? null,
     workers: options.workers,
@@ -203,7 +231,7 @@ export async function planReplay(
     tasks,
     estimate: {
       cpuSeconds: costs.reduce((a, b) => a + b, 0) + Math.min(options.workers, tasks.length) * hostStart,
-      wallSeconds: makespan(costs, options.workers) + (tasks.length === 0 ? 0 : hostStart),
+      wallSeconds: tasks.length === 0 ? 0 : makespan(costs, options.workers, starts),
       fullSeconds: plans.filter((p) => p.outcome === "replay").reduce((sum, p) => sum + p.fullSeconds, 0),
     },
   };
@@ -280,17 +308,56 @@ function runLookup(run: RunFacts, projid: string): FactLookup {
   };
 }
 
-async function propagateVersion(root: string, entry: string, vid: string, names: string[]): Promise<VersionPatch> {
+/** The newest files that log the names, per entry script, and the texts of those files in every version a run in scope needs. */
+interface VersionSources {
+  files: Map<string, Map<string, string[]>>;
+  texts: Promise<Map<string, Map<string, string | null> | FlorError>>;
+}
+
+/**
+ * Reads, with one batch of git for the whole plan, the files propagation needs from each code version
+ * that a run in scope may be replayed at (the entry script too: a statement's level follows calls from it).
+ */
+function readVersions(
+  root: string,
+  runs: readonly RunFacts[],
+  names: readonly string[],
+  where: ScopePredicate | undefined,
+  projid: string,
+): VersionSources {
+  const files = new Map<string, Map<string, string[]>>();
+  const wanted = new Map<string, Set<string>>();
+  for (const run of runs) {
+    if (run.vid === null || names.every((name) => run.recorded.has(name))) continue;
+    if (where !== undefined && where(runLookup(run, projid)) === false) continue;
+    let logging = files.get(run.filename);
+    if (logging === undefined) {
+      logging = filesLogging(root, run.filename, names);
+      files.set(run.filename, logging);
+    }
+    if (logging.size === 0) continue;
+    const paths = wanted.get(run.vid) ?? new Set<string>();
+    for (const file of [...logging.keys(), run.filename]) paths.add(file);
+    wanted.set(run.vid, paths);
+  }
+  const texts = sourcesAtVersions(root, new Map([...wanted].map(([vid, paths]) => [vid, [...paths]])));
+  // Awaited by each version's propagation; a failure is theirs to report, not an unhandled rejection.
+  texts.catch(() => undefined);
+  return { files, texts };
+}
+
+async function propagateVersion(root: string, entry: string, vid: string, names: string[], read: VersionSources): Promise<VersionPatch> {
   const result: VersionPatch = { patches: {}, names: new Map() };
-  const files = filesLogging(root, entry, names);
+  const files = read.files.get(entry) ?? filesLogging(root, entry, names);
   let sources = new Map<string, string | null>();
-  try {
-    // The entry script too: a statement's level follows calls from it.
-    if (files.size > 0) sources = await sourcesAt(root, vid, [...new Set([...files.keys(), entry])]);
-  } catch (error) {
-    // A version this clone lacks (or a vid that is no commit id) is declined; a git failure is an error.
-    if (!(error instanceof VersionMissingError || error instanceof FlorUsageError)) throw error;
-    for (const logged of files.values()) for (const name of logged) result.names.set(name, { declined: error.message });
+  if (files.size > 0) {
+    const texts = (await read.texts).get(vid);
+    // A version this clone lacks (or a vid that is no commit id) is declined; a git failure is an error (thrown above).
+    if (texts instanceof FlorError) {
+      for (const logged of files.values()) for (const name of logged) result.names.set(name, { declined: texts.message });
+    } else if (texts !== undefined) {
+      sources = texts;
+    }
   }
   // The version's sources (patched where patched), through which a statement's level follows calls.
   const modules = new Map<string, string>();
@@ -587,7 +654,8 @@ export function splitIntoTasks(works: RunWork[], workers: number): PlannedTask[]
 
 export function chunkTasks(work: RunWork, target: number): PlannedTask[] {
   const { run, top } = work;
-  const start = work.warm === true ? warmTaskSeconds(run.filename) : processStartSeconds(run.filename, run.importSeconds);
+  const start =
+    TASK_BOOKKEEPING_SECONDS + (work.warm === true ? warmTaskSeconds(run.filename) : processStartSeconds(run.filename, run.importSeconds));
   if (top === null) {
     return [makeTask(work, [], true, true, null, (run.seconds ?? 0) + start, run.iterations.length)];
   }

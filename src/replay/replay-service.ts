@@ -4,22 +4,23 @@ import { FlorError } from "../errors.js";
 import type { JsonValue } from "../journal/records.js";
 import type { ProjectLayout } from "../project-layout.js";
 import type { ProjectStore } from "../store/project-store.js";
-import { activeJobFor, createJob, getJob, hasEnded, type ReplayJob } from "../store/queries/replay-jobs.js";
+import { createJob, currentJobFor, getJob, hasEnded, type ReplayJob } from "../store/queries/replay-jobs.js";
 import { jobTasks, requeueRunningTasks } from "../store/queries/replay-tasks.js";
 import type { ReplayPlan, ReplayRequest } from "./replay-plan.js";
 import { executeTask, TreeCache, type WorkerContext } from "./execute-task.js";
-import { TaskHosts } from "./task-hosts.js";
+import { TaskHosts, warmTasksEnabled } from "./task-hosts.js";
 
 export interface RequestedReplay {
   jobId: number;
-  /** Whether the job is new; false when an identical request's job was still running and is returned instead. */
+  /** Whether the job is new; false when an identical request's job (running, or finished since planning) is returned instead. */
   fresh: boolean;
 }
 
 /**
  * Stores a planned replay as a job with queued tasks. Idempotent while the job runs: the same request
- * (names, scope) returns the running job rather than starting a second one. `plan` is the plan made
- * for `request`; nothing is planned again.
+ * (names, scope) returns the running job rather than starting a second one, and so does a request
+ * planned while that job ran, once it has finished (the plan could not see the values it stored).
+ * `plan` is the plan made for `request`; nothing is planned again.
  */
 export async function requestReplay(project: ProjectStore, plan: ReplayPlan, request: ReplayRequest): Promise<RequestedReplay> {
   const fingerprint = createHash("sha256")
@@ -32,8 +33,8 @@ export async function requestReplay(project: ProjectStore, plan: ReplayPlan, req
       }),
     )
     .digest("hex");
-  const running = await activeJobFor(project, fingerprint);
-  if (running !== null) return { jobId: running, fresh: false };
+  const current = await currentJobFor(project, fingerprint, new Date(plan.plannedAt));
+  if (current !== null) return { jobId: current, fresh: false };
   const jobId = await project.store.transaction((tx) =>
     createJob(tx, project.projectId, {
       request: JSON.parse(JSON.stringify({ names: plan.names, filename: request.filename ?? null, where: plan.where })) as JsonValue,
@@ -66,6 +67,8 @@ function summarizePlan(plan: ReplayPlan): JsonValue {
 
 export interface LocalRunOptions {
   workers: number;
+  /** Task processes started for this job ahead of it (while it was planned); the run closes them. */
+  hosts?: TaskHosts;
   /** Called after each task ends, with the job's state. */
   onProgress?: (job: ReplayJob) => void;
 }
@@ -78,6 +81,8 @@ export function runJobLocally(project: ProjectStore, layout: ProjectLayout, jobI
   const { store } = project;
   // One runner per job in a process: a second request for a job this process already runs joins it.
   let running = localRuns.get(store)?.get(jobId);
+  // Joining a run that has its own task processes: the ones started for this request are not needed.
+  if (running !== undefined) void options.hosts?.close();
   if (running === undefined) {
     running = runHere(project, layout, jobId, options).finally(() => localRuns.get(store)?.delete(jobId));
     (localRuns.get(store) ?? localRuns.set(store, new Map()).get(store)!).set(jobId, running);
@@ -130,11 +135,18 @@ async function runTasks(
     layout,
     worker: `${hostname()}:${process.pid}`,
     trees: new TreeCache(layout.root),
-    hosts: new TaskHosts(),
+    hosts: options.hosts ?? new TaskHosts(),
     onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)),
     stopping,
   };
   const queue = (await jobTasks(db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
+  const workers = Math.max(1, Math.min(options.workers, queue.length));
+  // The workers' task processes start, and the code versions are checked out, at once rather than one after the other.
+  const hosted = queue.filter((task) => task.spec.fresh !== true);
+  if (ctx.hosts !== undefined && warmTasksEnabled())
+    for (const filename of new Set(hosted.slice(0, workers).map((task) => task.spec.run.filename)))
+      ctx.hosts.prestart(layout.root, filename, hosted.slice(0, workers).filter((task) => task.spec.run.filename === filename).length);
+  ctx.trees.prefetch(queue.map((task) => task.spec));
   let cancelled = false;
   const watcher = setInterval(() => {
     void getJob(db, jobId).then(
@@ -148,7 +160,7 @@ async function runTasks(
   }, 500);
   try {
     await Promise.all(
-      Array.from({ length: Math.max(1, Math.min(options.workers, queue.length)) }, async () => {
+      Array.from({ length: workers }, async () => {
         for (let task = queue.shift(); task !== undefined && !cancelled && !stopping(); task = queue.shift()) {
           await executeTask(ctx, task);
           if (options.onProgress !== undefined) {
@@ -170,14 +182,27 @@ async function runTasks(
 export async function waitForJob(
   project: ProjectStore,
   jobId: number,
-  options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number; maxSeconds?: number } = {},
+  options: { onProgress?: (job: ReplayJob) => void; intervalMs?: number; maxSeconds?: number; ended?: Promise<unknown> } = {},
 ): Promise<ReplayJob> {
+  // Its settling (either way) wakes one wait early; the job's state is read from the store all the same
+  // (a runner that stopped leaves the job to others, and polling goes on).
+  let ended = options.ended?.then(
+    () => undefined,
+    () => undefined,
+  );
   const deadline = options.maxSeconds === undefined ? Infinity : Date.now() + options.maxSeconds * 1000;
   for (;;) {
     const job = await getJob(project.db, jobId);
     if (job === null) throw new FlorError(`replay job ${jobId} does not exist`);
     options.onProgress?.(job);
     if (hasEnded(job.status) || Date.now() >= deadline) return job;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(options.intervalMs ?? 250, deadline - Date.now())));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, Math.min(options.intervalMs ?? 250, deadline - Date.now()));
+      }),
+      ...(ended === undefined ? [] : [ended.then(() => (ended = undefined))]),
+    ]);
+    clearTimeout(timer);
   }
 }

@@ -41,7 +41,7 @@ export class TaskHosts {
     onSpawn?: (kill: () => void) => void,
   ): Promise<HostedResult> {
     const tsx = runsUnderTsx(filename);
-    const key = `${tsx ? "tsx" : "node"}\u0000${projectRoot}`;
+    const key = hostKey(projectRoot, tsx);
     const host = this.idle.get(key)?.pop() ?? this.start(projectRoot, tsx);
     onSpawn?.(() => host.kill());
     const reused = host.tasks > 0;
@@ -58,6 +58,17 @@ export class TaskHosts {
     }
     const problem = report === null ? `the task process ended before its task did (${signal ?? `exit code ${exitCode}`})` : report.problem;
     return { exitCode, signal, stderr, seconds, host, reused, problem };
+  }
+
+  /**
+   * Starts hosts for scripts like `filename` before their first tasks, until `count` are idle, so that
+   * their start (node, tsx, the imports) overlaps the work before those tasks (checking out the trees).
+   */
+  prestart(projectRoot: string, filename: string, count: number): void {
+    const tsx = runsUnderTsx(filename);
+    const key = hostKey(projectRoot, tsx);
+    const idle = this.idle.get(key) ?? this.idle.set(key, []).get(key)!;
+    while (idle.length < count) idle.push(this.start(projectRoot, tsx));
   }
 
   /** The host's state is not to be trusted (a task in it diverged): it runs no more tasks. */
@@ -89,6 +100,10 @@ export class TaskHosts {
     });
     return host;
   }
+}
+
+function hostKey(projectRoot: string, tsx: boolean): string {
+  return `${tsx ? "tsx" : "node"}\u0000${projectRoot}`;
 }
 
 export class TaskHost {

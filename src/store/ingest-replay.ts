@@ -16,7 +16,8 @@ import {
   summarizeNewValues,
   type StreamKey,
 } from "./queries/logs.js";
-import { allContexts, contextsInRanges, topContexts, type ContextRow } from "./queries/loop-ranges.js";
+import { allRanges, rangesOverlapping, topRanges } from "./queries/loop-ranges.js";
+import { RecordedContexts } from "./recorded-contexts.js";
 import { withExplicitContexts } from "../journal/context-ranges.js";
 import { BinaryRows } from "./binary-rows.js";
 import { VALUE_COLUMNS } from "./run-reader.js";
@@ -165,7 +166,7 @@ export async function ingestReplayJournal(
         let original: number | undefined;
         if (parent === null) {
           iterations++;
-          original = header.loop === null ? contexts.top[topSeen] : contexts.topByIteration.get(`${name}\u0000${iteration}`);
+          original = header.loop === null ? contexts.child(null, topSeen) : contexts.top(name, iteration);
           topSeen++;
           if (original !== undefined) topLevel.set(id, iteration);
         } else {
@@ -173,12 +174,12 @@ export async function ingestReplayJournal(
           if (parentOriginal !== undefined && parentOriginal !== null) {
             const k = childrenSeen.get(parent) ?? 0;
             childrenSeen.set(parent, k + 1);
-            original = contexts.children.get(parentOriginal)?.[k];
+            original = contexts.child(parentOriginal, k);
           }
           if (topLevel.has(parent)) topLevel.set(id, topLevel.get(parent)!);
           else if (mapped.has(parent)) topLevel.set(id, topLevel.get(parent) ?? -1);
         }
-        const context = original === undefined ? undefined : contexts.byId.get(original);
+        const context = original === undefined ? undefined : contexts.get(original);
         if (context === undefined || context.name !== name || context.iteration !== iteration) {
           mapped.set(id, null);
           structural.push({
@@ -304,7 +305,7 @@ export async function ingestReplayJournal(
     const streams = await streamIds(
       db,
       runId,
-      inserted.name.map((name, i) => ({ name, ctx: inserted.ctx[i] === null ? null : contexts.byId.get(inserted.ctx[i]!)!.range })),
+      inserted.name.map((name, i) => ({ name, ctx: inserted.ctx[i] === null ? null : contexts.get(inserted.ctx[i]!)!.range })),
     );
     const rows = new BinaryRows();
     const stats = new StreamStats();
@@ -340,7 +341,7 @@ export async function ingestReplayJournal(
  * The divergences in a few facts: which names, where the first one is (by journal line: the earliest
  * point the replay left the recorded run), and the largest absolute and relative differences of numbers.
  */
-function summarize(divergences: readonly (NewDivergence & { line: number })[], contexts: OriginalContexts): DivergenceSummary | null {
+function summarize(divergences: readonly (NewDivergence & { line: number })[], contexts: RecordedContexts): DivergenceSummary | null {
   if (divergences.length === 0) return null;
   const first = divergences.reduce((a, b) => (b.line < a.line ? b : a));
   let maxAbs: number | null = null;
@@ -371,10 +372,10 @@ function parseJson(text: string | null): JsonValue | null {
 }
 
 /** A context's place as loop name → iteration, outer loops first. */
-function coordinatesOf(ctx: number, contexts: OriginalContexts): Record<string, number> {
+function coordinatesOf(ctx: number, contexts: RecordedContexts): Record<string, number> {
   const chain: [string, number][] = [];
   for (let at: number | null = ctx; at !== null; ) {
-    const context = contexts.byId.get(at);
+    const context = contexts.get(at);
     if (context === undefined) break;
     chain.unshift([context.name, context.iteration]);
     at = context.parent;
@@ -398,53 +399,35 @@ async function streamIds(db: Kysely<Database>, runId: number, keys: StreamKey[])
   return keys.map((key) => ids.get(`${key.ctx}\u0000${key.name}`)!);
 }
 
-interface OriginalContexts {
-  /** Each context's loop, iteration, parent, whether it has an item, and its stored range (first context). */
-  byId: Map<number, { name: string; iteration: number; parent: number | null; hasValue: boolean; range: number }>;
-  top: number[];
-  topByIteration: Map<string, number>;
-  children: Map<number, number[]>;
-}
-
 /**
  * The original run's loop contexts that a replay can map to: every one for a whole-script replay
  * (`executedTop` null), else the top-level contexts and the subtrees of the executed ones. Context ids
  * are assigned in execution order, so a subtree is the id range up to the next top-level context: read
- * by primary key, never the whole run (a run can have millions of contexts).
+ * as stored ranges by primary key, never the whole run (a run can have millions of contexts).
  */
-async function originalContexts(db: Kysely<Database>, runId: number, executedTop: string[] | null): Promise<OriginalContexts> {
-  let rows: ContextRow[];
-  if (executedTop === null) {
-    rows = await allContexts(db, runId);
-  } else {
-    const top = await topContexts(db, runId);
-    const wanted = new Set(executedTop);
-    const ranges: [number, number][] = [];
-    top.forEach((row, i) => {
-      if (wanted.has(`${row.name}\u0000${row.iteration}`)) ranges.push([row.ctx_id + 1, (top[i + 1]?.ctx_id ?? 2 ** 31) - 1]);
-    });
-    const nested = await contextsInRanges(db, runId, ranges);
-    rows = [...top, ...nested].sort((a, b) => a.ctx_id - b.ctx_id);
+async function originalContexts(db: Kysely<Database>, runId: number, executedTop: string[] | null): Promise<RecordedContexts> {
+  if (executedTop === null) return new RecordedContexts(await allRanges(db, runId));
+  const top = await topRanges(db, runId);
+  const tops = new RecordedContexts(top);
+  const windows: [number, number][] = [];
+  for (const key of new Set(executedTop)) {
+    const [name, iteration] = key.split("\u0000") as [string, string];
+    const ctx = tops.top(name, Number(iteration));
+    const window = ctx === undefined ? null : tops.subtree(ctx);
+    if (window !== null) windows.push(window);
   }
-  const contexts: OriginalContexts = { byId: new Map(), top: [], topByIteration: new Map(), children: new Map() };
-  for (const row of rows) {
-    contexts.byId.set(row.ctx_id, {
-      name: row.name,
-      iteration: row.iteration,
-      parent: row.parent_ctx_id,
-      hasValue: row.value !== null,
-      range: row.range_ctx,
-    });
-    if (row.parent_ctx_id === null) {
-      contexts.top.push(row.ctx_id);
-      contexts.topByIteration.set(`${row.name}\u0000${row.iteration}`, row.ctx_id);
-    } else {
-      const siblings = contexts.children.get(row.parent_ctx_id) ?? [];
-      siblings.push(row.ctx_id);
-      contexts.children.set(row.parent_ctx_id, siblings);
-    }
+  return new RecordedContexts([...top, ...(await rangesOverlapping(db, runId, mergeWindows(windows)))]);
+}
+
+/** Windows of ids, sorted, with those that touch or overlap merged (an executed stretch of epochs is one window). */
+function mergeWindows(windows: [number, number][]): [number, number][] {
+  const merged: [number, number][] = [];
+  for (const [from, to] of windows.sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last !== undefined && from <= last[1] + 2) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
   }
-  return contexts;
+  return merged;
 }
 
 /** The original run's values of `names` in `contexts` (and outside every loop), per context and name, in logging order. */
@@ -515,7 +498,7 @@ async function addToCatalog(
   runId: number,
   names: string[],
   ctxs: (number | null)[],
-  contexts: OriginalContexts,
+  contexts: RecordedContexts,
 ): Promise<void> {
   const added = new Map<string, { keys: string[]; count: number }>();
   const keysOf = new Map<number, string[]>();
@@ -544,10 +527,10 @@ async function addToCatalog(
   );
 }
 
-function dimensionKeys(ctx: number, contexts: OriginalContexts): string[] {
+function dimensionKeys(ctx: number, contexts: RecordedContexts): string[] {
   const keys: string[] = [];
   for (let at: number | null = ctx; at !== null; ) {
-    const context = contexts.byId.get(at);
+    const context = contexts.get(at);
     if (context === undefined) break;
     keys.unshift(...(context.hasValue ? [context.name, `${context.name}_value`] : [context.name]));
     at = context.parent;

@@ -431,6 +431,84 @@ export async function readBlobs(root: string, ids: readonly string[], maxBytes?:
   });
 }
 
+/**
+ * The blobs at `paths` of `commits` (which must be present), read by one git: for each `commit:path`, its
+ * content, or null when that path is not a file there (absent, a directory, a submodule). A git failure,
+ * or an object a tree names that git cannot read, throws: it is never read as "no such file".
+ */
+export async function blobsAt(root: string, wanted: readonly { commit: string; path: string }[]): Promise<Map<string, Buffer | null>> {
+  const names = [...new Set(wanted.map(({ commit, path: file }) => `${objectId(commit)}:${repositoryPath(file)}`))];
+  const objects = await batchObjects(root, names);
+  const blobs = new Map<string, Buffer | null>();
+  for (const [name, object] of objects) blobs.set(name, object?.type === "blob" ? object.content : null);
+  // git answers "missing" alike for a path a tree does not name and for an object it names but git cannot
+  // read: the deepest tree on the path that git can read tells them apart.
+  const missing = names.filter((name) => objects.get(name) === null);
+  if (missing.length === 0) return blobs;
+  const split = (name: string) => {
+    const colon = name.indexOf(":");
+    return { commit: name.slice(0, colon), parts: name.slice(colon + 1).split("/") };
+  };
+  // The trees on the path: the commit's root tree ("commit:"), then each directory.
+  const ancestors = (name: string): string[] => {
+    const { commit, parts } = split(name);
+    return parts.map((_, i) => `${commit}:${parts.slice(0, i).join("/")}`);
+  };
+  const trees = await batchObjects(root, [...new Set(missing.flatMap(ancestors))]);
+  for (const name of missing) {
+    const chain = ancestors(name);
+    const { commit, parts } = split(name);
+    let deepest = chain.length - 1;
+    while (deepest >= 0 && trees.get(chain[deepest]!)?.type !== "tree") deepest--;
+    if (deepest < 0) throw new GitError("cat-file", root, `cannot read the tree of ${commit}`);
+    // The next object on the path is named by a tree git can read, yet git cannot read it.
+    const below = chain[deepest + 1] ?? name;
+    const id = treeEntryIds(trees.get(chain[deepest]!)!.content, commit.length === 64 ? 32 : 20).get(parts[deepest]!);
+    if (id !== undefined && (below === name || trees.get(below) === null))
+      throw new GitError("cat-file", root, `cannot read object ${id} (${below.slice(commit.length + 1)} at ${commit})`);
+  }
+  return blobs;
+}
+
+/** Objects by name (`commit:path`), read by one `git cat-file --batch`; null for a name git answers "missing". */
+async function batchObjects(root: string, names: readonly string[]): Promise<Map<string, { type: string; content: Buffer } | null>> {
+  if (names.length === 0) return new Map();
+  const call = { args: ["cat-file", "--batch"], input: names.map((name) => `${name}\n`).join("") };
+  return run(root, call, (out, { stderr }) => {
+    const objects = new Map<string, { type: string; content: Buffer } | null>();
+    let at = 0;
+    for (const name of names) {
+      const newline = out.indexOf(0x0a, at);
+      if (newline === -1) throw new GitError("cat-file", root, stderr.trim() || `no answer for ${name}`);
+      const header = out.subarray(at, newline).toString("utf8");
+      at = newline + 1;
+      if (header === `${name} missing`) {
+        objects.set(name, null);
+        continue;
+      }
+      const match = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+      if (match === null) throw new GitError("cat-file", root, stderr.trim() || header);
+      const size = Number(match[2]);
+      objects.set(name, { type: match[1]!, content: out.subarray(at, at + size) });
+      at += size + 1;
+    }
+    return objects;
+  });
+}
+
+/** The entries of a tree object (`<mode> <name>\0<binary id>` each): name → object id. */
+function treeEntryIds(tree: Buffer, idBytes: number): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (let at = 0; at < tree.length; ) {
+    const space = tree.indexOf(0x20, at);
+    const nul = tree.indexOf(0, space);
+    if (space < 0 || nul < 0) break;
+    entries.set(tree.subarray(space + 1, nul).toString("utf8"), tree.subarray(nul + 1, nul + 1 + idBytes).toString("hex"));
+    at = nul + 1 + idBytes;
+  }
+  return entries;
+}
+
 /** The unified diff from `from` to `to` (of one path when given), with fixed prefixes and git's own diff only. */
 export async function diff(root: string, from: string, to: string, file: string | null, maxBytes: number): Promise<Buffer> {
   const args = ["diff", "--no-ext-diff", "--no-textconv", "--no-color", "--src-prefix=a/", "--dst-prefix=b/", objectId(from), objectId(to)];

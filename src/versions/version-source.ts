@@ -1,5 +1,5 @@
 import { FlorError, FlorUsageError } from "../errors.js";
-import { diff, GitOutputTooLarge, objectId, presentCommits, readBlobs, repositoryPath, treeEntries } from "./git.js";
+import { blobsAt, diff, GitOutputTooLarge, objectId, presentCommits, readBlobs, repositoryPath, treeEntries } from "./git.js";
 
 /** Files and diffs larger than this are refused rather than held in memory and sent whole. */
 export const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
@@ -32,6 +32,40 @@ export async function sourcesAt(root: string, vid: string, files: readonly strin
       return [name, entry?.type === "blob" ? contents.get(entry.id)!.toString("utf8") : null];
     }),
   );
+}
+
+/**
+ * `sourcesAt` for several versions at once, with two gits in all instead of three per version (a planner
+ * reads the same few files of every recorded version). Each version's answer is its files' texts, or the
+ * error `sourcesAt` would throw for it (VersionMissingError, or FlorUsageError for a vid that is no commit id).
+ */
+export async function sourcesAtVersions(
+  root: string,
+  wanted: ReadonlyMap<string, readonly string[]>,
+): Promise<Map<string, Map<string, string | null> | FlorError>> {
+  const answers = new Map<string, Map<string, string | null> | FlorError>();
+  const readable = new Map<string, string[]>();
+  for (const [vid, files] of wanted) {
+    try {
+      readable.set(objectId(vid), files.map(repositoryPath));
+    } catch (error) {
+      if (!(error instanceof FlorUsageError)) throw error;
+      answers.set(vid, error);
+    }
+  }
+  const present = await presentCommits(root, [...readable.keys()]);
+  const blobs = await blobsAt(
+    root,
+    [...readable].filter(([commit]) => present.has(commit)).flatMap(([commit, files]) => files.map((file) => ({ commit, path: file }))),
+  );
+  for (const [commit, files] of readable) {
+    if (!present.has(commit)) {
+      answers.set(commit, new VersionMissingError(commit));
+      continue;
+    }
+    answers.set(commit, new Map(files.map((file) => [file, blobs.get(`${commit}:${file}`)?.toString("utf8") ?? null])));
+  }
+  return answers;
 }
 
 /** The text of `file` in version `vid`; null when that version has no such file. */

@@ -44,7 +44,8 @@ type Outcome = { status: number | null; stdout: string; stderr: string };
 const local: Record<string, Outcome> = {};
 const daemon: Record<string, Outcome> = {};
 /** EXPLAIN's planning times are the one part that differs from one run to the next. */
-const untimed = (text: string) => text.replace(/^planning: .*$/m, "planning: (times)");
+const untimed = (text: string) =>
+  text.replace(/^planning: .*$/m, "planning: (times)").replace(/"plannedAt": "[^"]*"/, '"plannedAt": "(time)"');
 /** Replay progress lines carry timings too. */
 const quiet = (text: string) => text.replace(/^replay job \d+ \[.*\n/gm, "");
 const outcome = ({ status, stdout, stderr }: Outcome): Outcome => ({ status, stdout: untimed(stdout), stderr });

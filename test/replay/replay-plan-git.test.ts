@@ -69,7 +69,7 @@ describe("git during replay planning", () => {
         const result = repo.flor(args, env);
         expect(result.status).toBe(1);
         expect(result.stderr).toMatch(
-          new RegExp(`^flor: git ls-tree failed in .*: cannot read object [0-9a-f]{40} \\(train\\.mjs at ${vid}\\)\\n`),
+          new RegExp(`^flor: git cat-file failed in .*: cannot read object [0-9a-f]{40} \\(train\\.mjs at ${vid}\\)\\n`),
         );
         expect(result.stderr).not.toMatch(/did not exist|counterpart/);
       }

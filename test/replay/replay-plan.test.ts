@@ -4,6 +4,7 @@ import {
   hostStartSeconds,
   makespan,
   restoreSeconds,
+  TASK_BOOKKEEPING_SECONDS,
   TSX_START_SECONDS,
   TSX_WARM_TASK_SECONDS,
   WARM_TASK_SECONDS,
@@ -79,7 +80,8 @@ function work(options: WorkOptions): RunWork {
   };
 }
 
-const OVERHEAD = CHILD_START_SECONDS + 0.5;
+/** A task's fixed part: the runner's bookkeeping, the child's start, the run's prelude (0.5 s). */
+const OVERHEAD = TASK_BOOKKEEPING_SECONDS + CHILD_START_SECONDS + 0.5;
 const RESTORE = restoreSeconds(CHECKPOINT_BYTES);
 
 /** The [from, to) ranges a task executes. */
@@ -88,9 +90,9 @@ const rangesOf = (task: PlannedTask) => task.spec.segments.map((s) => [s.from, s
 describe("task splitting", () => {
   it("counts the run's recorded imports instead of the start constant, and tsx's launcher for TypeScript", () => {
     const [task] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]], importSeconds: 1.5 }), Infinity);
-    expect(task!.estimatedSeconds).toBeCloseTo(1.5 + 0.5 + RESTORE + 2, 9);
+    expect(task!.estimatedSeconds).toBeCloseTo(TASK_BOOKKEEPING_SECONDS + 1.5 + 0.5 + RESTORE + 2, 9);
     const [ts] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]], importSeconds: 1.5, filename: "train.ts" }), Infinity);
-    expect(ts!.estimatedSeconds).toBeCloseTo(TSX_START_SECONDS + 1.5 + 0.5 + RESTORE + 2, 9);
+    expect(ts!.estimatedSeconds).toBeCloseTo(TASK_BOOKKEEPING_SECONDS + TSX_START_SECONDS + 1.5 + 0.5 + RESTORE + 2, 9);
     const [old] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]] }), Infinity);
     expect(old!.estimatedSeconds).toBeCloseTo(OVERHEAD + RESTORE + 2, 9);
   });
@@ -167,10 +169,10 @@ describe("task splitting", () => {
 
   it("in warm task hosts, charges a task importing the script's modules afresh, and the hosts' start once per worker", () => {
     const [task] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]], importSeconds: 1.5, warm: true }), Infinity);
-    expect(task!.estimatedSeconds).toBeCloseTo(WARM_TASK_SECONDS + 0.5 + RESTORE + 2, 9);
+    expect(task!.estimatedSeconds).toBeCloseTo(TASK_BOOKKEEPING_SECONDS + WARM_TASK_SECONDS + 0.5 + RESTORE + 2, 9);
     expect(task!.spec.fresh).toBeUndefined();
     const [ts] = chunkTasks(work({ iterations: 4, seconds: 1, ranges: [[2, 4]], filename: "train.ts", warm: true }), Infinity);
-    expect(ts!.estimatedSeconds).toBeCloseTo(TSX_WARM_TASK_SECONDS + 0.5 + RESTORE + 2, 9);
+    expect(ts!.estimatedSeconds).toBeCloseTo(TASK_BOOKKEEPING_SECONDS + TSX_WARM_TASK_SECONDS + 0.5 + RESTORE + 2, 9);
     // Without hosts, each task is a process of its own, and says so.
     expect(chunkTasks(work({ iterations: 4, ranges: [[2, 4]] }), Infinity)[0]!.spec.fresh).toBe(true);
     // One host per script kind, paying the slowest start among its scripts.
@@ -189,7 +191,7 @@ describe("task splitting", () => {
     expect(rest).toEqual([]);
     expect(task!.spec).toMatchObject({ loop: null, segments: [], before: true, after: true, final: null });
     expect(task!.iterations).toBe(5);
-    expect(task!.estimatedSeconds).toBeCloseTo(0.5 + 10 + 0.25 + CHILD_START_SECONDS + TSX_START_SECONDS, 9);
+    expect(task!.estimatedSeconds).toBeCloseTo(0.5 + 10 + 0.25 + TASK_BOOKKEEPING_SECONDS + CHILD_START_SECONDS + TSX_START_SECONDS, 9);
   });
 
   it("never splits for one worker", () => {
@@ -198,6 +200,13 @@ describe("task splitting", () => {
       [1, [[0, 40]]],
       [2, [[0, 3]]],
     ]);
+  });
+
+  it("schedules longest first onto the worker free first, each worker free once its task processes have started", () => {
+    expect(makespan([3, 2, 2, 1], 2)).toBe(4);
+    // The first worker's processes started while planning (0.2 s left), the second's start with the job (1 s).
+    expect(makespan([1, 1, 1], 2, [0.2, 1])).toBeCloseTo(2.2, 9);
+    expect(makespan([1, 1, 1], 2, [1, 1])).toBe(3);
   });
 
   it("does not split runs that already keep the workers busy", () => {
@@ -297,9 +306,12 @@ describe("task splitting", () => {
     expect(chosen.top).toBeNull();
     expect(heavyPlan.mode).toBe("whole-script");
     expect(heavyPlan.notes.join()).toMatch(
-      /re-running the whole script \(estimated 1\.87 s\) is cheaper than replaying from checkpoints \(1[0-9]\.\d+ s\)/,
+      new RegExp(
+        `re-running the whole script \\(estimated ${(1.87 + TASK_BOOKKEEPING_SECONDS).toFixed(2)} s\\) is cheaper than replaying from checkpoints \\(1[0-9]\\.\\d+ s\\)`,
+      ),
     );
-    expect(chunkTasks(chosen, Infinity)[0]!.estimatedSeconds).toBeCloseTo(heavyPlan.fullSeconds, 6);
+    // The script's recorded time and start, and storing what it logs.
+    expect(chunkTasks(chosen, Infinity)[0]!.estimatedSeconds).toBeCloseTo(heavyPlan.fullSeconds + TASK_BOOKKEEPING_SECONDS, 6);
     // The same with a 40 MB checkpoint: replaying the last epoch is cheaper.
     const light = work({ iterations: 10, seconds: 0.1, ranges: [[9, 10]] });
     const lightPlan = plan(light);

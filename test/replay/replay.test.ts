@@ -139,6 +139,31 @@ describe("replay of past versions", () => {
     }
   });
 
+  it("gives a request planned while the same request's job ran that job, once it is done, not a second job", async () => {
+    const { root, store } = await project("planned-meanwhile");
+    try {
+      const layout = layoutFor(root);
+      const project = await bindProject(store, layout.projid);
+      const request: ReplayRequest = { names: ["w1"], where: roundAtLeast(4), whereText: "round >= 4" };
+      const planA = await planReplay(project, layout, request, { workers: 1 });
+      const planB = await planReplay(project, layout, request, { workers: 1 });
+      expect(planB.tasks.length).toBeGreaterThan(0);
+      const a = await requestReplay(project, planA, request);
+      expect(a.fresh).toBe(true);
+      expect((await runJobLocally(project, layout, a.jobId, { workers: 1 })).status).toBe("done");
+      // B was planned before A's values were stored: A answers it.
+      expect(await requestReplay(project, planB, request)).toEqual({ jobId: a.jobId, fresh: false });
+      // A plan made after A finished sees its values; a request after a failed or older job is a new job.
+      const planC = await planReplay(project, layout, request, { workers: 1 });
+      expect(planC.tasks).toEqual([]);
+      const c = await requestReplay(project, planC, request);
+      expect(c.fresh).toBe(true);
+      expect(c.jobId).not.toBe(a.jobId);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("reports a run whose propagation declined with the reason, and replays the rest", async () => {
     const { root, store } = await project("declined");
     try {

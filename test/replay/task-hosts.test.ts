@@ -11,6 +11,7 @@ import { bindProject } from "../../src/store/project-store.js";
 import { requestReplay, runJobLocally } from "../../src/replay/replay-service.js";
 import { planReplay, type ReplayRequest } from "../../src/replay/replay-plan.js";
 import { listEvents } from "../../src/store/queries/replay-events.js";
+import { ProjectSession } from "../../src/app/project-session.js";
 import { cancelJob } from "../../src/store/queries/replay-jobs.js";
 import { alive, LONG_TASKS } from "../helpers/long-tasks.js";
 import { FIXTURES, PACKAGE_ROOT, TestRepo } from "../helpers/repo.js";
@@ -265,4 +266,48 @@ describe("a warm task host whose runner is killed", () => {
     },
     90_000,
   );
+});
+
+/** The task hosts this process has running (Linux: their environment names this process as their parent). */
+function hostPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (environ.includes(`FLOR_REPLAY_PARENT=${process.pid}`) && cmdline.includes("task-host")) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+describe("task processes started while a replay is planned", () => {
+  it("start during planning, run the job's tasks, and are closed with the session when no job comes", async () => {
+    const repo = recordProject("train.mjs");
+    const root = copyRepo(repo, path.join(scratch, "prepared"));
+    const layout = layoutFor(root);
+    const store = await openStore(layout, { databaseUrl: "" });
+    try {
+      await ingest(store, layout);
+      const session = await ProjectSession.over(store, layout, { workers: 1, lifetime: "command" });
+      expect(hostPids()).toEqual([]);
+      const plan = await planReplay(session.project, layout, lastEpoch, { workers: 1, ...session.preparing() });
+      const prepared = hostPids();
+      expect(prepared).toHaveLength(1);
+      const { jobId, fresh } = await session.requestReplay(plan, lastEpoch);
+      expect((await session.runJob(jobId, fresh)).status).toBe("done");
+      expect(new Set(journalPids(layout, jobId))).toEqual(new Set(prepared));
+      // Planned, and no job follows: the session's end closes its process.
+      await planReplay(session.project, layout, { names: ["final_w1"] }, { workers: 1, ...session.preparing() });
+      expect(hostPids()).toHaveLength(1);
+      await session.close();
+      expect(hostPids()).toEqual([]);
+    } finally {
+      await store.close();
+      repo.remove();
+    }
+  }, 90_000);
 });

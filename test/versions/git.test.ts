@@ -18,7 +18,7 @@ import {
   updateRef,
 } from "../../src/versions/git.js";
 import { snapshotWorkingTree } from "../../src/versions/snapshot.js";
-import { diffBetween, sourceAt, sourcesAt, VersionMissingError } from "../../src/versions/version-source.js";
+import { diffBetween, sourceAt, sourcesAt, sourcesAtVersions, VersionMissingError } from "../../src/versions/version-source.js";
 import { looseObject, withEnvironment } from "../helpers/git-objects.js";
 import { TestRepo } from "../helpers/repo.js";
 
@@ -102,6 +102,25 @@ describe("a missing file, a missing version and a git failure", () => {
     expect([...(await presentCommits(repo.dir, [v1, ABSENT, v2, v1]))].sort()).toEqual([v1, v2].sort());
   });
 
+  it("reads several versions at once as it reads each, with each version's own error", async () => {
+    const files = ["train.mjs", "missing.mjs", "sub", "sub/notes.txt", "sub/deeper/x.mjs", "train.mjs/x", "a b/c*.ts"];
+    const answers = await sourcesAtVersions(
+      repo.dir,
+      new Map([
+        [v1, files],
+        [v2, ["train.mjs"]],
+        [ABSENT, ["train.mjs"]],
+        ["HEAD", ["train.mjs"]],
+      ]),
+    );
+    expect(Object.fromEntries(answers.get(v1) as Map<string, string | null>)).toEqual(
+      Object.fromEntries(await sourcesAt(repo.dir, v1, files)),
+    );
+    expect(Object.fromEntries(answers.get(v2) as Map<string, string | null>)).toEqual({ "train.mjs": "v2\n" });
+    expect(answers.get(ABSENT)).toBeInstanceOf(VersionMissingError);
+    expect(answers.get("HEAD")).toBeInstanceOf(FlorUsageError);
+  });
+
   it("reports a file whose object is gone as git's failure, not as a file the version does not have", async () => {
     const broken = TestRepo.create({ "train.mjs": "only in this blob\n", "other.mjs": "kept\n" });
     try {
@@ -120,6 +139,16 @@ describe("a missing file, a missing version and a git failure", () => {
       );
       await expect(sourceAt(broken.dir, vid, "train.mjs")).rejects.toThrow(GitError);
       expect(await sourceAt(broken.dir, vid, "other.mjs")).toBe("kept\n");
+      // Read with other versions, git answers "missing" as for an absent file: the tree tells them apart.
+      await expect(sourcesAtVersions(broken.dir, new Map([[vid, ["other.mjs", "train.mjs"]]]))).rejects.toThrow(
+        new RegExp(`^git cat-file failed in .*: cannot read object ${blob} \\(train\\.mjs at ${vid}\\)$`),
+      );
+      expect((await sourcesAtVersions(broken.dir, new Map([[vid, ["other.mjs", "absent.mjs"]]]))).get(vid)).toEqual(
+        new Map([
+          ["other.mjs", "kept\n"],
+          ["absent.mjs", null],
+        ]),
+      );
     } finally {
       broken.remove();
     }

@@ -74,42 +74,29 @@ export async function rangeHolding(db: Kysely<Database>, runId: number, ctx: num
   return row === undefined || (ctx !== null && ctx >= row.ctx_id + row.count) ? undefined : row;
 }
 
-export interface ContextRow {
-  ctx_id: number;
-  parent_ctx_id: number | null;
-  name: string;
-  iteration: number;
-  value: JsonValue | null;
-  /** The first context of its stored range (its values' stream). */
-  range_ctx: number;
-}
-
-/** A run's stored contexts, one row each (ranges expanded), in execution order; `where` narrows the ranges `r`. */
-async function contexts(db: Kysely<Database>, runId: number, where: RawBuilder<unknown> = sql``): Promise<ContextRow[]> {
-  const { rows } = await sql<ContextRow>`select r.ctx_id + g as ctx_id, r.parent_ctx_id, r.name, r.iteration + g as iteration,
-        r.value, r.ctx_id as range_ctx
-      from ${sql.table(`${STORE_SCHEMA}.loop_ranges`)} r cross join lateral generate_series(0, r.count - 1) as g
-      where r.run_id = ${runId}${where} order by 1`.execute(db);
+/** A run's stored ranges, in execution order; `where` narrows the ranges `r`. */
+async function ranges(db: Kysely<Database>, runId: number, where: RawBuilder<unknown> = sql``): Promise<StoredRange[]> {
+  const { rows } = await sql<StoredRange>`select ${sql.join(RANGE_COLUMNS.map((column) => sql.ref(`r.${column}`)))}
+      from ${sql.table(`${STORE_SCHEMA}.loop_ranges`)} r where r.run_id = ${runId}${where} order by r.ctx_id`.execute(db);
   return rows;
 }
 
-/** Every loop context of a run, in execution order. */
-export async function allContexts(db: Kysely<Database>, runId: number): Promise<ContextRow[]> {
-  return contexts(db, runId);
+/** Every stored range of a run. */
+export function allRanges(db: Kysely<Database>, runId: number): Promise<StoredRange[]> {
+  return ranges(db, runId);
 }
 
-/** The run's contexts of outermost-loop iterations, in execution order. */
-export async function topContexts(db: Kysely<Database>, runId: number): Promise<ContextRow[]> {
-  return contexts(db, runId, sql` and r.parent_ctx_id is null`);
+/** The run's ranges of outermost-loop iterations. */
+export function topRanges(db: Kysely<Database>, runId: number): Promise<StoredRange[]> {
+  return ranges(db, runId, sql` and r.parent_ctx_id is null`);
 }
 
-/** The run's contexts whose ids fall in these inclusive ranges, in execution order. */
-export async function contextsInRanges(db: Kysely<Database>, runId: number, ranges: readonly [number, number][]): Promise<ContextRow[]> {
-  if (ranges.length === 0) return [];
+/** The run's ranges that hold contexts whose ids fall in these inclusive windows. */
+export function rangesOverlapping(db: Kysely<Database>, runId: number, windows: readonly [number, number][]): Promise<StoredRange[]> {
+  if (windows.length === 0) return Promise.resolve([]);
   const overlaps = sql.join(
-    ranges.map(([from, to]) => sql`(r.ctx_id <= ${to} and r.ctx_id + r.count > ${from})`),
+    windows.map(([from, to]) => sql`(r.ctx_id <= ${to} and r.ctx_id + r.count > ${from})`),
     sql` or `,
   );
-  const rows = await contexts(db, runId, sql` and (${overlaps})`);
-  return rows.filter((row) => ranges.some(([from, to]) => from <= row.ctx_id && row.ctx_id <= to));
+  return ranges(db, runId, sql` and (${overlaps})`);
 }

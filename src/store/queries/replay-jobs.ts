@@ -84,14 +84,17 @@ export async function createJob({ db }: StoreTransaction, projectId: number, job
   return id;
 }
 
-/** A job of the project for the same request that is still queued or running, so that repeating a request does not start a second job. */
-export async function activeJobFor({ db, projectId }: ProjectScope, fingerprint: string): Promise<number | null> {
+/**
+ * The job for `fingerprint` that is queued or running, or that finished successfully after `since`
+ * (its values are stored, though a plan made before then does not know it); the newest such job.
+ */
+export async function currentJobFor({ db, projectId }: ProjectScope, fingerprint: string, since: Date): Promise<number | null> {
   const row = await db
     .selectFrom("replay_jobs")
     .select("id")
     .where("project_id", "=", projectId)
     .where("fingerprint", "=", fingerprint)
-    .where("status", "in", ["queued", "running"])
+    .where((eb) => eb.or([eb("status", "in", ["queued", "running"]), eb.and([eb("status", "=", "done"), eb("finished_at", ">=", since)])]))
     .orderBy("id", "desc")
     .executeTakeFirst();
   return row?.id ?? null;
