@@ -208,7 +208,7 @@ export function describePlan(plan: PlanSummary): string {
   }
   const { cpuSeconds, wallSeconds, fullSeconds } = plan.estimate;
   lines.push(
-    `estimate: ${plan.tasks.length} tasks, ${cpuSeconds.toFixed(1)} s of work, ${wallSeconds.toFixed(1)} s with ${plan.workers} workers ` +
+    `estimate: ${plan.tasks.length} tasks, ${cpuSeconds.toFixed(1)} s of work, ${wallSeconds.toFixed(1)} s with ${plan.estimate.workers} of ${plan.workers} workers ` +
       `(re-running those runs from scratch: ${fullSeconds.toFixed(1)} s)`,
   );
   return `${lines.join("\n")}\n`;

@@ -34,7 +34,7 @@ export function explainText(plan: QueryPlan): string {
   if (replay !== null && replay.tasks.length > 0) {
     lines.push(
       "",
-      `replay: ${replay.tasks.length} tasks on ${replay.workers} workers, estimated ${replay.estimate.wallSeconds.toFixed(1)} s ` +
+      `replay: ${replay.tasks.length} tasks on ${replay.estimate.workers} workers, estimated ${replay.estimate.wallSeconds.toFixed(1)} s ` +
         `(${replay.estimate.cpuSeconds.toFixed(1)} s of work; re-running those runs from scratch: ${replay.estimate.fullSeconds.toFixed(1)} s)`,
     );
     lines.push(replayRunsTable(replay));

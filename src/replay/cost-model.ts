@@ -28,18 +28,18 @@ export function processStartSeconds(filename: string, importSeconds: number | nu
 /**
  * A task in a warm task host (see task-hosts.ts) pays no process start: the host paid node's start and the
  * imports once (`hostStartSeconds`). It pays importing the script's own modules afresh (compiled by tsx
- * for TypeScript) and the host's bookkeeping: measured on the TensorFlow.js example, warm tasks took
- * 0.05–0.1 s more than their prelude, restore and epoch; JavaScript skips tsx's compile.
+ * for TypeScript) and the host's bookkeeping: measured on the TensorFlow.js and iris examples, warm tasks
+ * took 0.03–0.1 s more than their prelude, restore and epoch; JavaScript skips tsx's compile.
  */
-export const WARM_TASK_SECONDS = 0.04;
-export const TSX_WARM_TASK_SECONDS = 0.08;
+export const WARM_TASK_SECONDS = 0.02;
+export const TSX_WARM_TASK_SECONDS = 0.04;
 
 /**
  * The runner's own part of every task, beside the task process's: claiming it, writing its spec, then
  * reading its journal and storing it with the task's status in one transaction (measured on the iris
- * bench: 0.05–0.1 s per task whose process took 0.05–0.2 s; more for tasks that log thousands of values).
+ * bench: 0.02–0.05 s per task that stores tens of values; 0.2 s for one that stores and compares thousands).
  */
-export const TASK_BOOKKEEPING_SECONDS = 0.06;
+export const TASK_BOOKKEEPING_SECONDS = 0.03;
 
 export function warmTaskSeconds(filename: string): number {
   return runsUnderTsx(filename) ? TSX_WARM_TASK_SECONDS : WARM_TASK_SECONDS;
@@ -74,4 +74,32 @@ export function makespan(costs: readonly number[], workers: number, starts: read
     loads[least]! += cost;
   }
   return Math.max(...loads);
+}
+
+/**
+ * How many of `workers` are worth starting for tasks costing `costs`: each worker beyond the first pays
+ * its task processes' start (`hostStart`), whose CPU the job's other processes share on `cores` cores, so
+ * one is added only when it shortens the job by a tenth. The first worker can begin after `head`.
+ * Returns that many workers and the job's estimated wall time with them.
+ */
+export function workersWorthStarting(
+  costs: readonly number[],
+  workers: number,
+  head: number,
+  hostStart: number,
+  cores: number,
+): { workers: number; seconds: number } {
+  const wall = (w: number) =>
+    makespan(
+      costs,
+      w,
+      Array.from({ length: w }, (_, i) => (i === 0 ? head : hostStart)),
+    ) +
+    ((w - 1) * hostStart) / Math.max(1, cores);
+  let best = { workers: 1, seconds: wall(1) };
+  for (let w = 2; w <= Math.min(workers, costs.length); w++) {
+    const seconds = wall(w);
+    if (seconds < 0.9 * best.seconds) best = { workers: w, seconds };
+  }
+  return best;
 }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { FlorError } from "../errors.js";
 import type { JsonValue } from "../journal/records.js";
@@ -18,6 +19,7 @@ import {
   restoreSeconds,
   TASK_BOOKKEEPING_SECONDS,
   warmTaskSeconds,
+  workersWorthStarting,
 } from "./cost-model.js";
 import { warmTasksEnabled } from "./task-hosts.js";
 import type { TaskSpec } from "./task-spec.js";
@@ -90,7 +92,8 @@ export interface ReplayPlan {
   workers: number;
   runs: RunPlan[];
   tasks: PlannedTask[];
-  estimate: { cpuSeconds: number; wallSeconds: number; fullSeconds: number };
+  /** `workers`: how many of the plan's workers the job starts (another one pays its start only when it shortens the job; see workersWorthStarting). */
+  estimate: { cpuSeconds: number; wallSeconds: number; fullSeconds: number; workers: number };
 }
 
 interface RunFacts {
@@ -221,7 +224,7 @@ export async function planReplay(
   const hostStart = hostStartSeconds(works.filter((work) => work.warm === true).map((work) => work.run));
   // Each worker's task processes start with the job, but the first worker's when planning began to, if they did.
   const head = preparedAt === null ? hostStart : Math.max(0, hostStart - (performance.now() - preparedAt) / 1000);
-  const starts = Array.from({ length: Math.max(1, options.workers) }, (_, i) => (i === 0 ? head : hostStart));
+  const used = workersWorthStarting(costs, options.workers, head, hostStart, availableParallelism());
   return {
     plannedAt,
     names,
@@ -230,8 +233,9 @@ export async function planReplay(
     runs: plans,
     tasks,
     estimate: {
-      cpuSeconds: costs.reduce((a, b) => a + b, 0) + Math.min(options.workers, tasks.length) * hostStart,
-      wallSeconds: tasks.length === 0 ? 0 : makespan(costs, options.workers, starts),
+      cpuSeconds: costs.reduce((a, b) => a + b, 0) + used.workers * hostStart,
+      wallSeconds: tasks.length === 0 ? 0 : used.seconds,
+      workers: used.workers,
       fullSeconds: plans.filter((p) => p.outcome === "replay").reduce((sum, p) => sum + p.fullSeconds, 0),
     },
   };

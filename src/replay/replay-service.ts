@@ -40,7 +40,7 @@ export async function requestReplay(project: ProjectStore, plan: ReplayPlan, req
       request: JSON.parse(JSON.stringify({ names: plan.names, filename: request.filename ?? null, where: plan.where })) as JsonValue,
       fingerprint,
       plan: summarizePlan(plan),
-      workers: plan.workers,
+      workers: plan.estimate.workers,
       estimatedSeconds: plan.estimate.wallSeconds,
       tasks: plan.tasks,
     }),
@@ -140,7 +140,9 @@ async function runTasks(
     stopping,
   };
   const queue = (await jobTasks(db, jobId, ["queued"])).sort((a, b) => b.estimatedSeconds - a.estimatedSeconds);
-  const workers = Math.max(1, Math.min(options.workers, queue.length));
+  // No more workers than the plan found worth starting (another one pays its processes' start).
+  const worth = (await getJob(db, jobId))?.workers ?? options.workers;
+  const workers = Math.max(1, Math.min(options.workers, worth, queue.length));
   // The workers' task processes start, and the code versions are checked out, at once rather than one after the other.
   const hosted = queue.filter((task) => task.spec.fresh !== true);
   if (ctx.hosts !== undefined && warmTasksEnabled())

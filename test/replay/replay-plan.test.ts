@@ -8,6 +8,7 @@ import {
   TSX_START_SECONDS,
   TSX_WARM_TASK_SECONDS,
   WARM_TASK_SECONDS,
+  workersWorthStarting,
 } from "../../src/replay/cost-model.js";
 import { cheaper, chunkTasks, type PlannedTask, type RunPlan, splitIntoTasks } from "../../src/replay/replay-plan.js";
 
@@ -207,6 +208,17 @@ describe("task splitting", () => {
     // The first worker's processes started while planning (0.2 s left), the second's start with the job (1 s).
     expect(makespan([1, 1, 1], 2, [0.2, 1])).toBeCloseTo(2.2, 9);
     expect(makespan([1, 1, 1], 2, [1, 1])).toBe(3);
+  });
+
+  it("starts another worker only when its processes' start pays for itself", () => {
+    // Ten 0.07 s tasks: a second worker starting its processes (0.7 s, sharing 2 cores) saves nothing.
+    expect(workersWorthStarting(Array(10).fill(0.07), 2, 0.4, 0.7, 2)).toEqual({ workers: 1, seconds: expect.closeTo(1.1, 9) });
+    // Ten 1.5 s tasks: it halves the job.
+    const long = workersWorthStarting(Array(10).fill(1.5), 2, 0.4, 0.7, 2);
+    expect(long.workers).toBe(2);
+    expect(long.seconds).toBeLessThan(0.6 * (0.4 + 15));
+    // Never more workers than tasks.
+    expect(workersWorthStarting([5], 4, 0, 0.7, 2).workers).toBe(1);
   });
 
   it("does not split runs that already keep the workers busy", () => {

@@ -34,6 +34,7 @@ export interface NewJob {
   fingerprint: string;
   /** The plan as kept with the job, for people and the API. */
   plan: JsonValue;
+  /** The workers the job runs on: of those asked for, as many as the plan found worth starting. */
   workers: number;
   estimatedSeconds: number;
   tasks: readonly { runId: number; spec: TaskSpec; estimatedSeconds: number; iterations: number }[];
