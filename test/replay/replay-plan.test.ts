@@ -183,7 +183,9 @@ describe("task splitting", () => {
       { filename: "c.ts", importSeconds: 2 },
       { filename: "d.mjs", importSeconds: null },
     ];
-    expect(hostStartSeconds(scripts)).toBeCloseTo(2 + TSX_START_SECONDS + 0.3, 9);
+    // The slowest recorded imports per kind (what tsx costs beyond its clock is paid before the first task comes).
+    expect(hostStartSeconds(scripts)).toBeCloseTo(2 + 0.3, 9);
+    expect(hostStartSeconds([{ filename: "e.ts", importSeconds: null }])).toBeCloseTo(CHILD_START_SECONDS + TSX_START_SECONDS, 9);
     expect(hostStartSeconds([])).toBe(0);
   });
 
