@@ -82,16 +82,16 @@ export function makespan(costs: readonly number[], workers: number, starts: read
 
 /**
  * How many of `workers` are worth starting for tasks costing `costs`: each worker beyond the first pays
- * its task processes' start (`hostStart`), whose CPU the job's other processes share on `cores` cores, so
- * one is added only when it shortens the job by a tenth. The first worker can begin after `head`.
- * Returns that many workers and the job's estimated wall time with them.
+ * its task processes' start (`hostStart`), which also delays the job's other processes about as much
+ * (measured on 2 cores: ten 0.1 s iris tasks took 1.3–1.5 s on two workers, 1.2–1.3 s on one), so one is
+ * added only when it shortens the job by a tenth. The first worker can begin after `head`. Returns that
+ * many workers and the job's estimated wall time with them.
  */
 export function workersWorthStarting(
   costs: readonly number[],
   workers: number,
   head: number,
   hostStart: number,
-  cores: number,
 ): { workers: number; seconds: number } {
   const wall = (w: number) =>
     makespan(
@@ -99,7 +99,7 @@ export function workersWorthStarting(
       w,
       Array.from({ length: w }, (_, i) => (i === 0 ? head : hostStart)),
     ) +
-    ((w - 1) * hostStart) / Math.max(1, cores);
+    (w - 1) * hostStart;
   let best = { workers: 1, seconds: wall(1) };
   for (let w = 2; w <= Math.min(workers, costs.length); w++) {
     const seconds = wall(w);

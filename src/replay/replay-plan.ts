@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import path from "node:path";
 import { FlorError } from "../errors.js";
 import type { JsonValue } from "../journal/records.js";
@@ -224,7 +223,7 @@ export async function planReplay(
   const hostStart = hostStartSeconds(works.filter((work) => work.warm === true).map((work) => work.run));
   // Each worker's task processes start with the job, but the first worker's when planning began to, if they did.
   const head = preparedAt === null ? hostStart : Math.max(0, hostStart - (performance.now() - preparedAt) / 1000);
-  const used = workersWorthStarting(costs, options.workers, head, hostStart, availableParallelism());
+  const used = workersWorthStarting(costs, options.workers, head, hostStart);
   return {
     plannedAt,
     names,

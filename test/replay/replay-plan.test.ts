@@ -213,14 +213,14 @@ describe("task splitting", () => {
   });
 
   it("starts another worker only when its processes' start pays for itself", () => {
-    // Ten 0.07 s tasks: a second worker starting its processes (0.7 s, sharing 2 cores) saves nothing.
-    expect(workersWorthStarting(Array(10).fill(0.07), 2, 0.4, 0.7, 2)).toEqual({ workers: 1, seconds: expect.closeTo(1.1, 9) });
+    // Ten 0.07 s tasks: a second worker starting its processes (0.35 s, which delays the others too) saves nothing.
+    expect(workersWorthStarting(Array(10).fill(0.07), 2, 0.2, 0.35)).toEqual({ workers: 1, seconds: expect.closeTo(0.9, 9) });
     // Ten 1.5 s tasks: it halves the job.
-    const long = workersWorthStarting(Array(10).fill(1.5), 2, 0.4, 0.7, 2);
+    const long = workersWorthStarting(Array(10).fill(1.5), 2, 0.4, 0.7);
     expect(long.workers).toBe(2);
     expect(long.seconds).toBeLessThan(0.6 * (0.4 + 15));
     // Never more workers than tasks.
-    expect(workersWorthStarting([5], 4, 0, 0.7, 2).workers).toBe(1);
+    expect(workersWorthStarting([5], 4, 0, 0.7).workers).toBe(1);
   });
 
   it("does not split runs that already keep the workers busy", () => {
