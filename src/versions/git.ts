@@ -403,32 +403,18 @@ export async function treeEntries(root: string, commit: string, paths: readonly 
 /** The contents of blobs, read by one git. An id git does not have is a git failure: a tree named it. */
 export async function readBlobs(root: string, ids: readonly string[], maxBytes?: number): Promise<Map<string, Buffer>> {
   const unique = [...new Set(ids.map(objectId))];
-  if (unique.length === 0) return new Map();
-  const call = {
-    args: ["cat-file", "--batch"],
-    input: unique.map((id) => `${id}\n`).join(""),
-    // Room for the header line git writes before each blob.
+  // Room for the header line git writes before each blob.
+  const objects = await batchObjects(root, unique, {
+    mustExist: true,
     ...(maxBytes === undefined ? {} : { maxBytes: maxBytes + unique.length * 100 }),
-  };
-  return run(root, call, (out, { stderr }) => {
-    const blobs = new Map<string, Buffer>();
-    let at = 0;
-    for (const id of unique) {
-      const newline = out.indexOf(0x0a, at);
-      const header = out.subarray(at, newline === -1 ? out.length : newline).toString("utf8");
-      const size = Number(/^(\S+) blob (\d+)$/.exec(header)?.[2] ?? Number.NaN);
-      if (!header.startsWith(`${id} `) || Number.isNaN(size) || newline === -1) {
-        throw new GitError(
-          "cat-file",
-          root,
-          stderr.trim() || (header === `${id} missing` ? `object ${id} is missing from the repository` : header),
-        );
-      }
-      blobs.set(id, out.subarray(newline + 1, newline + 1 + size));
-      at = newline + 1 + size + 1;
-    }
-    return blobs;
   });
+  const blobs = new Map<string, Buffer>();
+  for (const id of unique) {
+    const object = objects.get(id)!;
+    if (object.type !== "blob") throw new GitError("cat-file", root, `object ${id} is a ${object.type}, not a blob`);
+    blobs.set(id, object.content);
+  }
+  return blobs;
 }
 
 /**
@@ -470,10 +456,21 @@ export async function blobsAt(root: string, wanted: readonly { commit: string; p
   return blobs;
 }
 
-/** Objects by name (`commit:path`), read by one `git cat-file --batch`; null for a name git answers "missing". */
-async function batchObjects(root: string, names: readonly string[]): Promise<Map<string, { type: string; content: Buffer } | null>> {
+/**
+ * Objects by name (an id, or `commit:path`), read by one `git cat-file --batch`; null for a name git
+ * answers "missing", unless `mustExist` (then that is git's failure, tried once more as any other).
+ */
+async function batchObjects(
+  root: string,
+  names: readonly string[],
+  options: { mustExist?: boolean; maxBytes?: number } = {},
+): Promise<Map<string, { type: string; content: Buffer } | null>> {
   if (names.length === 0) return new Map();
-  const call = { args: ["cat-file", "--batch"], input: names.map((name) => `${name}\n`).join("") };
+  const call = {
+    args: ["cat-file", "--batch"],
+    input: names.map((name) => `${name}\n`).join(""),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+  };
   return run(root, call, (out, { stderr }) => {
     const objects = new Map<string, { type: string; content: Buffer } | null>();
     let at = 0;
@@ -483,6 +480,8 @@ async function batchObjects(root: string, names: readonly string[]): Promise<Map
       const header = out.subarray(at, newline).toString("utf8");
       at = newline + 1;
       if (header === `${name} missing`) {
+        if (options.mustExist === true)
+          throw new GitError("cat-file", root, stderr.trim() || `object ${name} is missing from the repository`);
         objects.set(name, null);
         continue;
       }
