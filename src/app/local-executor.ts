@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ProjectLayout } from "../project-layout.js";
 import { runJobLocally, stopLocalRuns, waitForJob } from "../replay/replay-service.js";
+import { runsUnderTsx } from "../replay/child-process.js";
 import { TaskHosts, warmTasksEnabled } from "../replay/task-hosts.js";
 import type { ProjectStore } from "../store/project-store.js";
 import { activeJobs, type ReplayJob } from "../store/queries/replay-jobs.js";
@@ -38,7 +39,8 @@ export class LocalExecutor implements ReplayExecutor {
         if (this.prepared === hosts) void this.takePrepared()?.close();
       }, PREPARED_SECONDS * 1000).unref();
     }
-    for (const script of new Set(scripts)) this.prepared.prestart(this.layout.root, script, 1);
+    // One process of each kind the scripts run under: the job's first task waits for no start.
+    this.prepared.prestart(this.layout.root, [...new Map(scripts.map((script) => [runsUnderTsx(script), script])).values()]);
   }
 
   async start(jobId: number): Promise<StartedReplay> {

@@ -143,11 +143,15 @@ async function runTasks(
   // No more workers than the plan found worth starting (another one pays its processes' start).
   const worth = (await getJob(db, jobId))?.workers ?? options.workers;
   const workers = Math.max(1, Math.min(options.workers, worth, queue.length));
-  // The workers' task processes start, and the code versions are checked out, at once rather than one after the other.
-  const hosted = queue.filter((task) => task.spec.fresh !== true);
+  // The workers' task processes start (for their first tasks), and the code versions are checked out, at once rather than one after the other.
   if (ctx.hosts !== undefined && warmTasksEnabled())
-    for (const filename of new Set(hosted.slice(0, workers).map((task) => task.spec.run.filename)))
-      ctx.hosts.prestart(layout.root, filename, hosted.slice(0, workers).filter((task) => task.spec.run.filename === filename).length);
+    ctx.hosts.prestart(
+      layout.root,
+      queue
+        .filter((task) => task.spec.fresh !== true)
+        .slice(0, workers)
+        .map((task) => task.spec.run.filename),
+    );
   ctx.trees.prefetch(queue.map((task) => task.spec));
   let cancelled = false;
   const watcher = setInterval(() => {

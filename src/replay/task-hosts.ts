@@ -61,14 +61,16 @@ export class TaskHosts {
   }
 
   /**
-   * Starts hosts for scripts like `filename` before their first tasks, until `count` are idle, so that
-   * their start (node, tsx, the imports) overlaps the work before those tasks (checking out the trees).
+   * Starts hosts ahead of tasks of `filenames` (one each), so that their start (node, tsx, the imports)
+   * overlaps the work before those tasks: of each kind, as many are idle as those tasks need.
    */
-  prestart(projectRoot: string, filename: string, count: number): void {
-    const tsx = runsUnderTsx(filename);
-    const key = hostKey(projectRoot, tsx);
-    const idle = this.idle.get(key) ?? this.idle.set(key, []).get(key)!;
-    while (idle.length < count) idle.push(this.start(projectRoot, tsx));
+  prestart(projectRoot: string, filenames: readonly string[]): void {
+    for (const tsx of [false, true]) {
+      const needed = filenames.filter((filename) => runsUnderTsx(filename) === tsx).length;
+      const key = hostKey(projectRoot, tsx);
+      const idle = this.idle.get(key) ?? this.idle.set(key, []).get(key)!;
+      while (idle.length < needed) idle.push(this.start(projectRoot, tsx));
+    }
   }
 
   /** The host's state is not to be trusted (a task in it diverged): it runs no more tasks. */
