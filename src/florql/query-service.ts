@@ -88,18 +88,19 @@ export async function planQuery(project: ProjectStore, layout: ProjectLayout, te
   const kysely = compiled.query.compile(project.db) as KyselyCompiled;
   const t3 = performance.now();
   const missing = names.filter((name) => inScope.some((run) => !have.get(name)?.has(run.id)));
+  const lacking = inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id)));
   const replayRequest: ReplayRequest | null =
     missing.length === 0 || runIds.length === 0
       ? null
       : {
           names: missing,
-          runIds: inScope.filter((run) => missing.some((name) => !have.get(name)?.has(run.id))).map((r) => r.id),
+          runIds: lacking.map((r) => r.id),
           ...(where === null ? {} : { where: scopeOf(where, analyzed), whereText: printWhere(text, where) }),
         };
   // The task processes may start while propagation loads and plans (an EXPLAIN runs nothing).
   let preparedAt: number | undefined;
   if (replayRequest !== null && !analyzed.query.explain && options.prepare !== undefined) {
-    options.prepare([...new Set(inScope.filter((run) => replayRequest.runIds!.includes(run.id)).map((run) => run.filename))]);
+    options.prepare([...new Set(lacking.map((run) => run.filename))]);
     preparedAt = performance.now();
   }
   // Propagation (recast, Babel) loads only for a query with values to fill: a fifth of a second of start-up.

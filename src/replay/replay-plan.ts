@@ -351,14 +351,15 @@ function readVersions(
 
 async function propagateVersion(root: string, entry: string, vid: string, names: string[], read: VersionSources): Promise<VersionPatch> {
   const result: VersionPatch = { patches: {}, names: new Map() };
-  const files = read.files.get(entry) ?? filesLogging(root, entry, names);
+  // readVersions saw every run that is propagated, and read every version whose entry logs a name.
+  const files = read.files.get(entry)!;
   let sources = new Map<string, string | null>();
   if (files.size > 0) {
-    const texts = (await read.texts).get(vid);
+    const texts = (await read.texts).get(vid)!;
     // A version this clone lacks (or a vid that is no commit id) is declined; a git failure is an error (thrown above).
     if (texts instanceof FlorError) {
       for (const logged of files.values()) for (const name of logged) result.names.set(name, { declined: texts.message });
-    } else if (texts !== undefined) {
+    } else {
       sources = texts;
     }
   }
