@@ -20,7 +20,8 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 }
 
 it("a job followed over SSE survives a restart of flor serve: resumed there, the stream picks up after the last event seen", async () => {
-  const first = await startServe(repo, ["--workers", "1"]);
+  // Rounds slowed down, so the job is still running when the server stops after its first task.
+  const first = await startServe(repo, ["--workers", "1"], { FLOR_DATABASE_URL: "", FLOR_TEST_ROUND_MS: "150" });
   const token = readFileSync(path.join(repo.dir, ".flor", "graphql-token"), "utf8").trim();
   const asked = await post(
     first.url,
