@@ -27,12 +27,13 @@ export function processStartSeconds(filename: string, importSeconds: number | nu
 
 /**
  * A task in a warm task host (see task-hosts.ts) pays no process start: the host paid node's start and the
- * imports once (`hostStartSeconds`). It pays importing the script's own modules afresh (compiled by tsx
- * for TypeScript) and the host's bookkeeping: measured on the TensorFlow.js and iris examples, warm tasks
- * took 0.03–0.1 s more than their prelude, restore and epoch; JavaScript skips tsx's compile.
+ * imports once (`hostStartSeconds`). It pays importing the script's own modules afresh (from tsx's cache
+ * for TypeScript) and the host's bookkeeping. Traced in the hosts of the bench's replays (2026-12-06):
+ * from a task's arrival to its first flordb call took 0.02 s (median) for the iris example's five modules
+ * and 0.005 s for the TensorFlow.js example's one; 0.04 had overestimated 1 s jobs of ten tasks by a tenth.
  */
 export const WARM_TASK_SECONDS = 0.02;
-export const TSX_WARM_TASK_SECONDS = 0.04;
+export const TSX_WARM_TASK_SECONDS = 0.025;
 
 /**
  * The runner's own part of every task, beside the task process's: claiming it, writing its spec, then
@@ -84,8 +85,10 @@ export function makespan(costs: readonly number[], workers: number, starts: read
  * How many of `workers` are worth starting for tasks costing `costs`: each worker beyond the first pays
  * its task processes' start (`hostStart`), which also delays the job's other processes about as much
  * (measured on 2 cores: ten 0.1 s iris tasks took 1.3–1.5 s on two workers, 1.2–1.3 s on one), so one is
- * added only when it shortens the job by a tenth. The first worker can begin after `head`. Returns that
- * many workers and the job's estimated wall time with them.
+ * added only when, charged that too, it shortens the job by a tenth. The first worker can begin after
+ * `head`. Returns that many workers and the job's estimated wall time with them: the schedule alone, as
+ * the charge is a margin for the choice (on the bench's every-epoch job, ten 0.3 s tasks on two workers
+ * took 1.9–2.0 s: the schedule says 2.0 s, the charge made it 2.5 s).
  */
 export function workersWorthStarting(
   costs: readonly number[],
@@ -93,17 +96,16 @@ export function workersWorthStarting(
   head: number,
   hostStart: number,
 ): { workers: number; seconds: number } {
-  const wall = (w: number) =>
+  const schedule = (w: number) =>
     makespan(
       costs,
       w,
       Array.from({ length: w }, (_, i) => (i === 0 ? head : hostStart)),
-    ) +
-    (w - 1) * hostStart;
-  let best = { workers: 1, seconds: wall(1) };
+    );
+  let best = { workers: 1, charged: schedule(1) };
   for (let w = 2; w <= Math.min(workers, costs.length); w++) {
-    const seconds = wall(w);
-    if (seconds < 0.9 * best.seconds) best = { workers: w, seconds };
+    const charged = schedule(w) + (w - 1) * hostStart;
+    if (charged < 0.9 * best.charged) best = { workers: w, charged };
   }
-  return best;
+  return { workers: best.workers, seconds: schedule(best.workers) };
 }

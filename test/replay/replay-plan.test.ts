@@ -219,6 +219,8 @@ describe("task splitting", () => {
     const long = workersWorthStarting(Array(10).fill(1.5), 2, 0.4, 0.7);
     expect(long.workers).toBe(2);
     expect(long.seconds).toBeLessThan(0.6 * (0.4 + 15));
+    // The estimate is the schedule; the second worker's start was charged only to choose it.
+    expect(long.seconds).toBeCloseTo(makespan(Array(10).fill(1.5), 2, [0.4, 0.7]), 9);
     // Never more workers than tasks.
     expect(workersWorthStarting([5], 4, 0, 0.7).workers).toBe(1);
   });
