@@ -120,6 +120,10 @@ async function openServer(url: string): Promise<Store> {
   // error event on the pool, which would end the process unheard; the pool drops that client, and the
   // next query connects anew (or fails with the server's message).
   pool.on("error", () => undefined);
+  // JIT compilation is for queries that run for seconds; the planner, misled by the union of value paths
+  // FlorQL emits (one usually reads nothing), chose it for queries of 10 ms: it compiled for 0.5-1 s of
+  // the per-epoch aggregate over 50 M values. A server without JIT (before PostgreSQL 11) refuses the name.
+  pool.on("connect", (client) => void client.query("SET jit = off").catch(() => undefined));
   const location = redact(url);
   try {
     const client = await pool.connect();
