@@ -51,7 +51,8 @@ export function warmTaskSeconds(filename: string): number {
  * the slowest start (process, imports) among the scripts it runs: the imports as the run recorded them.
  * What tsx costs beyond a process's own clock (TSX_START_SECONDS) is left out: a host pays it before its
  * first task arrives, while the replay is planned and the versions are checked out (measured on the iris
- * bench: the first task waited 0.1–0.3 s for a host whose estimate with it was 0.55 s).
+ * bench: the first task waited 0.1–0.3 s for a host whose estimate with it was 0.55 s). A run that recorded
+ * no imports is charged a whole child's start, tsx's included: nothing better is known of its script.
  */
 export function hostStartSeconds(scripts: readonly { filename: string; importSeconds: number | null }[]): number {
   const slowest = new Map<boolean, number>();

@@ -130,12 +130,13 @@ async function runTasks(
   // The embedded store has one process at a time, and this process runs the job only here: a task
   // marked running belongs to a process that stopped, and would otherwise keep the job open forever.
   if (project.store.kind === "pglite") await requeueRunningTasks(db, jobId);
+  const hosts = options.hosts ?? new TaskHosts();
   const ctx: WorkerContext = {
     project,
     layout,
     worker: `${hostname()}:${process.pid}`,
     trees: new TreeCache(layout.root),
-    hosts: options.hosts ?? new TaskHosts(),
+    hosts,
     onChild: (taskId, kill) => (kill === null ? kills.delete(taskId) : kills.set(taskId, kill)),
     stopping,
   };
@@ -144,8 +145,8 @@ async function runTasks(
   const worth = (await getJob(db, jobId))?.workers ?? options.workers;
   const workers = Math.max(1, Math.min(options.workers, worth, queue.length));
   // The workers' task processes start (for their first tasks), and the code versions are checked out, at once rather than one after the other.
-  if (ctx.hosts !== undefined && warmTasksEnabled())
-    ctx.hosts.prestart(
+  if (warmTasksEnabled())
+    hosts.prestart(
       layout.root,
       queue
         .filter((task) => task.spec.fresh !== true)
