@@ -223,23 +223,21 @@ function report(cases: Case[]): void {
   for (const c of cases) {
     const speedup = c.baseline.seconds / c.replay.seconds;
     line(`${c.name}:`);
-    line(
-      `  re-running from scratch: ${c.baseline.seconds.toFixed(1)} s (planning ${c.baseline.planning.toFixed(1)} s, job ${c.baseline.job.toFixed(1)} s estimated ${c.baseline.estimate.toFixed(1)} s: ${error(c.baseline)}), ${c.baseline.iterations} epochs`,
-    );
-    line(
-      `  selective replay:        ${c.replay.seconds.toFixed(1)} s (planning ${c.replay.planning.toFixed(1)} s, job ${c.replay.job.toFixed(1)} s estimated ${c.replay.estimate.toFixed(1)} s: ${error(c.replay)}), ${c.replay.tasks} tasks, ${c.replay.iterations} epochs executed`,
-    );
+    line(`  re-running from scratch: ${timing(c.baseline)}, ${c.baseline.iterations} epochs`);
+    line(`  selective replay:        ${timing(c.replay)}, ${c.replay.tasks} tasks, ${c.replay.iterations} epochs executed`);
     line(
       `  speedup: ${speedup.toFixed(1)}×${c.target === null ? "" : ` (target ≥ ${c.target.toFixed(0)}×: ${speedup >= c.target ? "met" : "NOT met"})`}`,
     );
   }
 }
 
-/** A replay's estimate against its job (planning comes before the estimate exists, and is shown apart). */
 function estimates(name: string, t: Timed): void {
-  line(
-    `  ${name}: ${t.seconds.toFixed(1)} s (planning ${t.planning.toFixed(1)} s, job ${t.job.toFixed(1)} s estimated ${t.estimate.toFixed(1)} s: ${error(t)})`,
-  );
+  line(`  ${name}: ${timing(t)}`);
+}
+
+/** A replay's time, and its estimate against its job (planning comes before the estimate exists, and is shown apart). */
+function timing(t: Timed): string {
+  return `${t.seconds.toFixed(1)} s (planning ${t.planning.toFixed(1)} s, job ${t.job.toFixed(1)} s estimated ${t.estimate.toFixed(1)} s: ${error(t)})`;
 }
 
 function error(t: Timed): string {
